@@ -1,0 +1,386 @@
+//! Typed configuration from the environment (and `.env`), validated before anything starts.
+//!
+//! Every variable of SPEC §1 is read here, once, with its documented default; a bad value
+//! stops the process with a message naming the variable. Secrets are [`SecretString`]s so
+//! `Debug` (and therefore a log line) can never print them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::i18n::Lang;
+
+/// The JWT secret `.env.example` ships with: a placeholder that must never sign real tokens.
+pub const EXAMPLE_JWT_SECRET: &str = "replace-me-with-at-least-32-random-bytes";
+
+/// Where the database comes from.
+#[derive(Debug, Clone)]
+pub enum DatabaseTarget {
+    /// `DATABASE_URL`: a server someone else runs.
+    Url(SecretString),
+    /// No `DATABASE_URL`: a private cluster under `data_dir`, started by kassa (SPEC §1).
+    Embedded {
+        data_dir: PathBuf,
+        /// `POSTGRES_BIN_DIR`: where `initdb` and `postgres` live, when not on the usual paths.
+        bin_dir: Option<PathBuf>,
+    },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No cross-origin access (the default: POS apps are not browsers).
+    None,
+    /// `*`: any origin (credentials are bearer tokens, never cookies, so this leaks nothing).
+    Any,
+    /// An explicit list.
+    List(Vec<HeaderValue>),
+}
+
+/// Password rules of SPEC §4; the composition toggles are off unless an operator wants them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+}
+
+/// The whole configuration of a kassa process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseTarget,
+    pub db_pool_size: u32,
+    pub db_acquire_timeout: Duration,
+    pub migrate_on_start: bool,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: SecretString,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub password_policy: PasswordPolicy,
+    pub login_rate_limit_per_minute: u32,
+    pub cors_allowed_origins: CorsOrigins,
+    pub default_language: Lang,
+    pub log_format: LogFormat,
+    pub request_timeout: Duration,
+    pub swagger_enabled: bool,
+}
+
+/// A configuration variable with a bad value. The message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error in {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment. Call `dotenvy::dotenv()` first to honour `.env`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration from `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let database = match env.string("DATABASE_URL") {
+            Some(url) => DatabaseTarget::Url(SecretString::from(url)),
+            None => DatabaseTarget::Embedded {
+                data_dir: env.string("EMBEDDED_DATA_DIR").map_or_else(|| PathBuf::from(".kassa"), PathBuf::from),
+                bin_dir: env.string("POSTGRES_BIN_DIR").map(PathBuf::from),
+            },
+        };
+        let jwt_secret = jwt_secret(&env, &database)?;
+        let pool_size = env.parsed("DATABASE_POOL_SIZE", 10u32)?;
+        if pool_size == 0 {
+            return Err(env.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
+        }
+        let min_length = env.parsed("PASSWORD_MIN_LENGTH", 8usize)?;
+        if !(8..=64).contains(&min_length) {
+            // ASVS 5.0 V6.2.1/V6.2.9: at least 8, and passwords of 64 characters must be allowed.
+            return Err(env.invalid("PASSWORD_MIN_LENGTH", "must be between 8 and 64"));
+        }
+        Ok(Config {
+            database,
+            db_pool_size: pool_size,
+            db_acquire_timeout: env.duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
+            migrate_on_start: env.flag("MIGRATE_ON_START", true)?,
+            bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            jwt_secret,
+            access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
+            refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
+            password_policy: PasswordPolicy {
+                min_length,
+                require_uppercase: env.flag("PASSWORD_REQUIRE_UPPERCASE", false)?,
+                require_lowercase: env.flag("PASSWORD_REQUIRE_LOWERCASE", false)?,
+                require_digit: env.flag("PASSWORD_REQUIRE_DIGIT", false)?,
+                require_symbol: env.flag("PASSWORD_REQUIRE_SYMBOL", false)?,
+            },
+            login_rate_limit_per_minute: env.parsed("LOGIN_RATE_LIMIT_PER_MINUTE", 5u32)?,
+            cors_allowed_origins: cors_origins(&env)?,
+            default_language: env.parsed_with("DEFAULT_LANGUAGE", Lang::Ru, "ru or en")?,
+            log_format: log_format(&env)?,
+            request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            swagger_enabled: env.flag("SWAGGER_ENABLED", true)?,
+        })
+    }
+
+    /// True when kassa runs its own private PostgreSQL (no `DATABASE_URL`).
+    #[must_use]
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.database, DatabaseTarget::Embedded { .. })
+    }
+}
+
+/// `JWT_SECRET`: required and strong on a real database; on the embedded dev default a
+/// missing secret is generated once and kept beside the cluster, so tokens survive restarts.
+fn jwt_secret(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, ConfigError> {
+    const VAR: &str = "JWT_SECRET";
+    match (env.string(VAR), database) {
+        (Some(secret), DatabaseTarget::Embedded { .. }) => Ok(SecretString::from(secret)),
+        (Some(secret), DatabaseTarget::Url(_)) => match weakness(&secret) {
+            Some(problem) => Err(env.invalid(VAR, problem)),
+            None => Ok(SecretString::from(secret)),
+        },
+        (None, DatabaseTarget::Url(_)) => Err(env.invalid(
+            VAR,
+            "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
+        )),
+        (None, DatabaseTarget::Embedded { data_dir, .. }) => dev_jwt_secret(data_dir)
+            .map_err(|e| env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))),
+    }
+}
+
+/// Why a secret is too weak to sign tokens, if it is.
+fn weakness(secret: &str) -> Option<&'static str> {
+    let distinct = secret.bytes().collect::<std::collections::BTreeSet<_>>().len();
+    if secret.len() < 32 {
+        Some("must be at least 32 bytes")
+    } else if secret == EXAMPLE_JWT_SECRET {
+        Some("is the placeholder from .env.example; generate one with `openssl rand -hex 32`")
+    } else if distinct < 10 {
+        Some("is too repetitive to be random; generate one with `openssl rand -hex 32`")
+    } else {
+        None
+    }
+}
+
+/// Reads `<data_dir>/dev-jwt-secret`, creating it (mode 0600) with 32 random bytes if absent.
+fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = data_dir.join("dev-jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if weakness(existing).is_none() {
+            return Ok(SecretString::from(existing.to_owned()));
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = random_hex(32);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(secret.expose_secret().as_bytes())?;
+    Ok(secret)
+}
+
+/// `len` bytes from the OS CSPRNG, hex-encoded.
+fn random_hex(len: usize) -> SecretString {
+    let mut bytes = vec![0u8; len];
+    rand::fill(&mut bytes[..]);
+    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn cors_origins(env: &Env<'_>) -> Result<CorsOrigins, ConfigError> {
+    const VAR: &str = "CORS_ALLOWED_ORIGINS";
+    let Some(raw) = env.string(VAR) else {
+        return Ok(CorsOrigins::None);
+    };
+    if raw.trim() == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let origins = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let well_formed = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/');
+            HeaderValue::from_str(origin)
+                .ok()
+                .filter(|_| well_formed)
+                .ok_or_else(|| env.invalid(VAR, format!("`{origin}` is not an origin like https://pos.example.com")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsOrigins::List(origins))
+}
+
+fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
+    match env.string("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(_) => Err(env.invalid("LOG_FORMAT", "must be `text` or `json`")),
+    }
+}
+
+/// Typed access to variables; blank values count as unset.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn string(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn invalid(&self, variable: &'static str, problem: impl Into<String>) -> ConfigError {
+        ConfigError { variable, problem: problem.into() }
+    }
+
+    fn parsed<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError> {
+        self.parsed_with(name, default, std::any::type_name::<T>())
+    }
+
+    fn parsed_with<T: FromStr>(&self, name: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
+        match self.string(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| self.invalid(name, format!("`{raw}` is not a valid value (expected {expected})"))),
+        }
+    }
+
+    /// Durations in human form: `15m`, `30d`, `10s`, `1h 30m`.
+    fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.string(name) {
+            None => Ok(default),
+            Some(raw) => match humantime::parse_duration(raw.trim()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(self.invalid(name, format!("`{raw}` is not a positive duration like 15m, 30d or 10s"))),
+            },
+        }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.string(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(self.invalid(name, format!("`{other}` is not true or false"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const STRONG: &str = "3f9c1e7a5b2d8f4061c3e9a7b5d2f8e1";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn with_db<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut vars = vec![("DATABASE_URL", "postgres://db/kassa"), ("JWT_SECRET", STRONG)];
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    fn failing_variable(vars: &[(&str, &str)]) -> &'static str {
+        load(vars).expect_err("configuration should be refused").variable
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let config = load(&with_db(&[])).unwrap();
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.password_policy.min_length, 8);
+        assert!(!config.password_policy.require_digit);
+        assert_eq!(config.login_rate_limit_per_minute, 5);
+        assert_eq!(config.default_language, Lang::Ru);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(config.migrate_on_start && config.swagger_enabled);
+        assert_eq!(config.cors_allowed_origins, CorsOrigins::None);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("BIND_ADDR", "localhost"),
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("REFRESH_TOKEN_TTL", "0s"),
+            ("PASSWORD_MIN_LENGTH", "4"),
+            ("PASSWORD_REQUIRE_DIGIT", "maybe"),
+            ("LOGIN_RATE_LIMIT_PER_MINUTE", "-1"),
+            ("CORS_ALLOWED_ORIGINS", "pos.example.com"),
+            ("DEFAULT_LANGUAGE", "de"),
+            ("LOG_FORMAT", "xml"),
+            ("MIGRATE_ON_START", "2"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_ACQUIRE_TIMEOUT", "fast"),
+            ("REQUEST_TIMEOUT", "-5s"),
+            ("SWAGGER_ENABLED", "sometimes"),
+        ];
+        for (variable, value) in cases {
+            assert_eq!(failing_variable(&with_db(&[(variable, value)])), *variable, "{variable}={value}");
+        }
+    }
+
+    #[test]
+    fn a_real_database_needs_a_strong_jwt_secret() {
+        assert_eq!(failing_variable(&[("DATABASE_URL", "postgres://db/kassa")]), "JWT_SECRET");
+        for weak in ["short", EXAMPLE_JWT_SECRET, "abababababababababababababababababab"] {
+            let vars = [("DATABASE_URL", "postgres://db/kassa"), ("JWT_SECRET", weak)];
+            assert_eq!(failing_variable(&vars), "JWT_SECRET", "{weak}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let config = load(&with_db(&[])).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains(STRONG));
+        assert!(!printed.contains("postgres://db/kassa"));
+    }
+
+    #[test]
+    fn the_embedded_default_generates_and_keeps_a_dev_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let first = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
+        let second = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
+        assert!(first.is_embedded());
+        assert_eq!(first.jwt_secret.expose_secret().len(), 64);
+        assert_eq!(first.jwt_secret.expose_secret(), second.jwt_secret.expose_secret());
+    }
+
+    #[test]
+    fn cors_origins_parse_lists_and_wildcards() {
+        let list = load(&with_db(&[("CORS_ALLOWED_ORIGINS", "https://a.example, http://localhost:3000")])).unwrap();
+        assert!(matches!(list.cors_allowed_origins, CorsOrigins::List(ref o) if o.len() == 2));
+        let any = load(&with_db(&[("CORS_ALLOWED_ORIGINS", "*")])).unwrap();
+        assert_eq!(any.cors_allowed_origins, CorsOrigins::Any);
+    }
+}

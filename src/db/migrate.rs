@@ -1,0 +1,186 @@
+//! Migrations: `migrations/public` once per database, `migrations/tenant` into every store's
+//! schema with a ledger of its own (SPEC §2).
+//!
+//! The public set runs through sqlx's migrator (ledger `public._sqlx_migrations`). Tenant
+//! migrations run through [`migrate_tenant_schema`], inside a transaction the caller owns:
+//! provisioning uses the registration transaction, `kassa migrate` one transaction per
+//! schema (one transaction over thousands of schemas exhausts the lock table). The ledger
+//! `schema_migrations` lives in the tenant schema itself, so a store's data and the record
+//! of its shape move together (export, restore, sharding).
+
+use std::collections::HashMap;
+
+use sqlx::migrate::{MigrateError, Migration, Migrator};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::tenant::SchemaName;
+
+/// `migrations/public/*.sql`, embedded in the binary.
+pub static PUBLIC_MIGRATIONS: Migrator = sqlx::migrate!("migrations/public");
+
+/// `migrations/tenant/*.sql`, embedded in the binary.
+pub static TENANT_MIGRATIONS: Migrator = sqlx::migrate!("migrations/tenant");
+
+/// Brings the `public` schema up to date. Idempotent; concurrent callers wait on a lock.
+pub async fn migrate_public(pool: &PgPool) -> Result<(), MigrateError> {
+    PUBLIC_MIGRATIONS.run(pool).await
+}
+
+/// Why a tenant schema could not be migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantMigrationError {
+    #[error("schema {schema} does not exist (or the connection is not inside a transaction)")]
+    MissingSchema { schema: String },
+    #[error("{schema}: migration {version} changed after it was applied (checksum mismatch)")]
+    Changed { schema: String, version: i64 },
+    #[error("{schema}: migration {version} ({description}) failed: {source}")]
+    Failed {
+        schema: String,
+        version: i64,
+        description: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("{schema}: {source}")]
+    Database {
+        schema: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// What [`migrate_tenant_schema`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantMigrationOutcome {
+    /// Versions applied by this call, in order.
+    pub applied: Vec<i64>,
+    /// The highest version now recorded in the schema's ledger.
+    pub version: Option<i64>,
+}
+
+/// Applies the pending `migrations` to `schema`, inside the caller's open transaction.
+///
+/// The schema must exist. Afterwards the transaction's `search_path` is the schema alone, so
+/// the caller can go on writing tenant rows (provisioning does). Migrations recorded in the
+/// ledger but unknown to this binary are tolerated: during a rollout the previous binary
+/// meets schemas an upgraded one has already migrated (SPEC §2).
+pub async fn migrate_tenant_schema(
+    tx: &mut PgConnection,
+    schema: &SchemaName,
+    migrations: &[Migration],
+) -> Result<TenantMigrationOutcome, TenantMigrationError> {
+    let db_error = |source| TenantMigrationError::Database { schema: schema.to_string(), source };
+    enter_schema(tx, schema).await?;
+    // Serialises concurrent migrators of this schema (and the `create table if not exists`
+    // below, which is not safe under concurrency by itself).
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(schema.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    sqlx::raw_sql(
+        "create table if not exists schema_migrations (
+            version bigint primary key,
+            description text not null,
+            checksum bytea not null,
+            applied_at timestamptz not null default now()
+        )",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let applied: HashMap<i64, Vec<u8>> = sqlx::query_as("select version, checksum from schema_migrations")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
+
+    let mut outcome = TenantMigrationOutcome { applied: Vec::new(), version: applied.keys().max().copied() };
+    for migration in migrations.iter().filter(|m| !m.migration_type.is_down_migration()) {
+        match applied.get(&migration.version) {
+            Some(checksum) if checksum[..] == migration.checksum[..] => continue,
+            Some(_) => {
+                return Err(TenantMigrationError::Changed { schema: schema.to_string(), version: migration.version });
+            }
+            None => apply(tx, schema, migration).await?,
+        }
+        outcome.applied.push(migration.version);
+        outcome.version = outcome.version.max(Some(migration.version));
+    }
+    Ok(outcome)
+}
+
+/// Sets the transaction's `search_path` to `schema` alone and checks that it took.
+async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), TenantMigrationError> {
+    let db_error = |source| TenantMigrationError::Database { schema: schema.to_string(), source };
+    sqlx::query("select set_config('search_path', $1, true)")
+        .bind(schema.quoted())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    // current_schema() is NULL when the schema does not exist, and `public` when the
+    // transaction-local setting evaporated because no transaction was open.
+    let current: Option<String> = sqlx::query_scalar("select current_schema()")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if current.as_deref() == Some(schema.as_str()) {
+        Ok(())
+    } else {
+        Err(TenantMigrationError::MissingSchema { schema: schema.to_string() })
+    }
+}
+
+async fn apply(tx: &mut PgConnection, schema: &SchemaName, migration: &Migration) -> Result<(), TenantMigrationError> {
+    let failed = |source| TenantMigrationError::Failed {
+        schema: schema.to_string(),
+        version: migration.version,
+        description: migration.description.to_string(),
+        source,
+    };
+    sqlx::raw_sql(migration.sql.clone()).execute(&mut *tx).await.map_err(failed)?;
+    sqlx::query("insert into schema_migrations (version, description, checksum) values ($1, $2, $3)")
+        .bind(migration.version)
+        .bind(&*migration.description)
+        .bind(&*migration.checksum)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    Ok(())
+}
+
+/// The schema of every store in the registry, oldest store first.
+pub async fn list_tenant_schemas(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("select schema_name from public.stores order by id").fetch_all(pool).await
+}
+
+/// The result of migrating every tenant schema.
+#[derive(Debug, Default)]
+pub struct FleetReport {
+    /// Schemas that were brought up to date (or already were).
+    pub succeeded: usize,
+    /// Schemas that failed, with the reason; the others were migrated regardless.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Migrates every tenant schema, each in its own transaction; a failure in one schema is
+/// recorded and the rest go on.
+pub async fn migrate_all_tenants(pool: &PgPool, migrations: &[Migration]) -> Result<FleetReport, sqlx::Error> {
+    let mut report = FleetReport::default();
+    for name in list_tenant_schemas(pool).await? {
+        match migrate_one(pool, &name, migrations).await {
+            Ok(()) => report.succeeded += 1,
+            Err(reason) => report.failed.push((name, reason)),
+        }
+    }
+    Ok(report)
+}
+
+async fn migrate_one(pool: &PgPool, name: &str, migrations: &[Migration]) -> Result<(), String> {
+    let schema = SchemaName::parse(name).map_err(|e| e.to_string())?;
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
+    migrate_tenant_schema(&mut tx, &schema, migrations).await.map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,47 @@
+//! The connection pool and the readiness probe.
+//!
+//! The pool skips sqlx's ping before every acquire (`test_before_acquire(false)`): on this
+//! hardware a ping costs as much as the query it guards (PERF-NOTES.md), and a dead
+//! connection surfaces as an error that the request maps to 503 anyway. Connections are
+//! recycled after a while because each PostgreSQL backend caches the catalog of every
+//! tenant schema it has touched (SPEC §3; issue "tenant middleware").
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::Config;
+
+/// How long `/readyz` waits for the database before calling it down.
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Parses `DATABASE_URL` into connection options, naming the variable on failure.
+pub fn options_from_url(url: &str) -> Result<PgConnectOptions, crate::config::ConfigError> {
+    PgConnectOptions::from_str(url).map_err(|_| crate::config::ConfigError {
+        variable: "DATABASE_URL",
+        problem: "is not a PostgreSQL URL like postgres://user:password@host:5432/kassa".to_owned(),
+    })
+}
+
+/// A pool that connects on demand, so kassa starts (and answers `/healthz`) while the
+/// database is still coming up; requests meanwhile answer 503.
+#[must_use]
+pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(config.db_acquire_timeout)
+        .test_before_acquire(false)
+        .idle_timeout(Duration::from_secs(10 * 60))
+        .max_lifetime(Duration::from_secs(30 * 60))
+        .connect_lazy_with(options.application_name("kassa"))
+}
+
+/// One round trip that proves the database answers.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::query("select 1").execute(pool)).await {
+        Ok(result) => result.map(|_| ()),
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}

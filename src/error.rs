@@ -1,0 +1,320 @@
+//! The one error type of the HTTP API and the one place errors become responses.
+//!
+//! Every failure a handler can meet is an [`ApiError`] variant with a fixed status and a
+//! snake_case `code` (SPEC §7). The body is always the envelope
+//! `{"status":"error","code","message","errors"?}`, with the message in the caller's language.
+//! Causes of 500 and 503 never reach the client: they ride in the response extensions as an
+//! [`ErrorCause`] and are logged once by the request log.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n::{Message, current_lang};
+
+/// Per-field validation messages, keyed by the request field name (DRF's shape).
+pub type FieldErrors = BTreeMap<String, Vec<Message>>;
+
+/// The result type of handlers and of everything they call with `?`.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Everything that can go wrong while serving a request, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation failed: {0:?}")]
+    Validation(FieldErrors),
+    #[error("not authenticated")]
+    NotAuthenticated,
+    #[error("token invalid")]
+    TokenInvalid,
+    #[error("token expired")]
+    TokenExpired,
+    #[error("refresh token reused")]
+    TokenReused,
+    #[error("missing tenant key")]
+    MissingTenantKey,
+    #[error("invalid tenant key")]
+    InvalidTenantKey,
+    #[error("inactive tenant")]
+    InactiveTenant,
+    #[error("not a member of the store")]
+    NotAMember,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("slug taken")]
+    SlugTaken,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("service unavailable: {0:#}")]
+    ServiceUnavailable(anyhow::Error),
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// A validation error on a single field.
+    #[must_use]
+    pub fn field(field: &str, message: Message) -> Self {
+        ApiError::Validation(BTreeMap::from([(field.to_owned(), vec![message])]))
+    }
+
+    /// Wraps an unexpected failure; the client sees only "internal error".
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(cause.into())
+    }
+
+    /// The HTTP status of this error.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        use ApiError as E;
+        match self {
+            E::Validation(_) | E::MissingTenantKey => StatusCode::BAD_REQUEST,
+            E::NotAuthenticated | E::TokenInvalid | E::TokenExpired | E::TokenReused => {
+                StatusCode::UNAUTHORIZED
+            }
+            E::InvalidTenantKey
+            | E::InactiveTenant
+            | E::NotAMember
+            | E::PermissionDenied
+            | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            E::NotFound => StatusCode::NOT_FOUND,
+            E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            E::UsernameTaken | E::SlugTaken => StatusCode::CONFLICT,
+            E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            E::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code clients switch on (SPEC §7).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        use ApiError as E;
+        match self {
+            E::Validation(_) => "validation_error",
+            E::NotAuthenticated => "not_authenticated",
+            E::TokenInvalid => "token_invalid",
+            E::TokenExpired => "token_expired",
+            E::TokenReused => "token_reused",
+            E::MissingTenantKey => "missing_tenant_key",
+            E::InvalidTenantKey => "invalid_tenant_key",
+            E::InactiveTenant => "inactive_tenant",
+            E::NotAMember => "not_a_member",
+            E::PermissionDenied => "permission_denied",
+            E::PasswordChangeRequired => "password_change_required",
+            E::NotFound => "not_found",
+            E::MethodNotAllowed => "method_not_allowed",
+            E::UsernameTaken => "username_taken",
+            E::SlugTaken => "slug_taken",
+            E::PayloadTooLarge => "payload_too_large",
+            E::UnsupportedMediaType => "unsupported_media_type",
+            E::TooManyAttempts { .. } => "too_many_attempts",
+            E::ServiceUnavailable(_) => "service_unavailable",
+            E::Internal(_) => "internal_error",
+        }
+    }
+
+    fn message(&self) -> Message {
+        use ApiError as E;
+        match self {
+            E::Validation(_) => Message::ValidationFailed,
+            E::NotAuthenticated => Message::NotAuthenticated,
+            E::TokenInvalid => Message::TokenInvalid,
+            E::TokenExpired => Message::TokenExpired,
+            E::TokenReused => Message::TokenReused,
+            E::MissingTenantKey => Message::MissingTenantKey,
+            E::InvalidTenantKey => Message::InvalidTenantKey,
+            E::InactiveTenant => Message::InactiveTenant,
+            E::NotAMember => Message::NotAMember,
+            E::PermissionDenied => Message::PermissionDenied,
+            E::PasswordChangeRequired => Message::PasswordChangeRequired,
+            E::NotFound => Message::NotFound,
+            E::MethodNotAllowed => Message::MethodNotAllowed,
+            E::UsernameTaken => Message::UsernameTaken,
+            E::SlugTaken => Message::SlugTaken,
+            E::PayloadTooLarge => Message::PayloadTooLarge,
+            E::UnsupportedMediaType => Message::UnsupportedMediaType,
+            E::TooManyAttempts { .. } => Message::TooManyAttempts,
+            E::ServiceUnavailable(_) => Message::ServiceUnavailable,
+            E::Internal(_) => Message::InternalError,
+        }
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Always `"error"`.
+    #[schema(example = "error")]
+    pub status: &'static str,
+    /// Machine-readable error code, e.g. `validation_error`, `not_found`.
+    #[schema(example = "validation_error")]
+    pub code: &'static str,
+    /// Human-readable message in the language of `Accept-Language`.
+    pub message: String,
+    /// Per-field messages; present on validation errors only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl ErrorBody {
+    fn new(code: &'static str, message: &Message, errors: Option<&FieldErrors>) -> Self {
+        let lang = current_lang();
+        ErrorBody {
+            status: "error",
+            code,
+            message: message.text(lang).into_owned(),
+            errors: errors.map(|errors| {
+                errors
+                    .iter()
+                    .map(|(field, messages)| {
+                        let texts = messages.iter().map(|m| m.text(lang).into_owned()).collect();
+                        (field.clone(), texts)
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// The hidden cause of a 500 or 503, for the request log only.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub Arc<anyhow::Error>);
+
+/// Marks a response whose body already is the error envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeRendered;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let errors = match &self {
+            ApiError::Validation(errors) => Some(errors),
+            _ => None,
+        };
+        let body = ErrorBody::new(self.code(), &self.message(), errors);
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
+            _ if status == StatusCode::UNAUTHORIZED => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"api\""),
+                );
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(EnvelopeRendered);
+        if let ApiError::Internal(cause) | ApiError::ServiceUnavailable(cause) = self {
+            response.extensions_mut().insert(ErrorCause(Arc::new(cause)));
+        }
+        response
+    }
+}
+
+/// The envelope for an error response that did not come from an [`ApiError`]: axum's own
+/// 405, tower-http's 413 and timeout, anything else that answers with a bare status.
+#[must_use]
+pub fn envelope_for_status(status: StatusCode) -> Response {
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", Message::NotFound),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", Message::MethodNotAllowed),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", Message::PayloadTooLarge),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", Message::UnsupportedMediaType)
+        }
+        StatusCode::UNAUTHORIZED => ("not_authenticated", Message::NotAuthenticated),
+        StatusCode::FORBIDDEN => ("permission_denied", Message::PermissionDenied),
+        StatusCode::TOO_MANY_REQUESTS => ("too_many_attempts", Message::TooManyAttempts),
+        // The only bare 503 on our stack is the request timeout (see app.rs).
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => {
+            ("service_unavailable", Message::RequestTimeout)
+        }
+        s if s.is_server_error() => ("internal_error", Message::InternalError),
+        _ => ("validation_error", Message::ValidationFailed),
+    };
+    let mut response = (status, Json(ErrorBody::new(code, &message, None))).into_response();
+    response.extensions_mut().insert(EnvelopeRendered);
+    response
+}
+
+/// Database failures: an unreachable database is an outage (503), anything else a bug (500).
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            ApiError::ServiceUnavailable(error.into())
+        } else {
+            ApiError::Internal(error.into())
+        }
+    }
+}
+
+/// Turns a unique or check violation into a client error, matched by constraint name
+/// (never by message text, which changes with the server's language and version).
+pub trait ResultExt<T> {
+    /// Maps a violation of `constraint` to the error `map` builds; other errors convert as usual.
+    fn on_constraint(
+        self,
+        constraint: &str,
+        map: impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError,
+    ) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_constraint(
+        self,
+        constraint: &str,
+        map: impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError,
+    ) -> Result<T, ApiError> {
+        self.map_err(|error| match error {
+            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => map(db),
+            other => ApiError::from(other),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_class_maps_to_an_envelope_code() {
+        for status in [400u16, 401, 403, 404, 405, 408, 413, 415, 422, 429, 500, 502, 503] {
+            let status = StatusCode::from_u16(status).unwrap();
+            let response = envelope_for_status(status);
+            assert_eq!(response.status(), status);
+            assert!(response.extensions().get::<EnvelopeRendered>().is_some());
+        }
+    }
+
+    #[test]
+    fn internal_errors_keep_their_cause_out_of_the_body() {
+        let response = ApiError::internal(anyhow::anyhow!("password=hunter2")).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<ErrorCause>().expect("cause kept for the log");
+        assert!(cause.0.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every area: extractors, middleware, health checks, OpenAPI.
+
+pub mod envelope;
+pub mod health;
+pub mod json;
+pub mod openapi;
+pub mod request_id;
+pub mod request_log;

@@ -1,0 +1,219 @@
+//! Human-readable messages in Russian and English.
+//!
+//! Every message a client can read is a [`Message`] variant, so the catalogue is closed and
+//! each text exists in both languages (SPEC §5: messages follow `Accept-Language`, default
+//! `DEFAULT_LANGUAGE`). The language of the request being served is negotiated once by the
+//! error-envelope middleware and kept in a task-local, so an error rendered anywhere on the
+//! request path speaks the caller's language without threading it through every function.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::str::FromStr;
+
+/// A language kassa speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ru,
+    En,
+}
+
+impl FromStr for Lang {
+    type Err = ();
+
+    /// Accepts a language tag such as `ru`, `ru-RU`, `en`, `en-US` (case-insensitive).
+    fn from_str(tag: &str) -> Result<Self, Self::Err> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        match primary.to_ascii_lowercase().as_str() {
+            "ru" => Ok(Lang::Ru),
+            "en" => Ok(Lang::En),
+            _ => Err(()),
+        }
+    }
+}
+
+impl Lang {
+    /// Picks the best supported language from an `Accept-Language` header (RFC 9110 §12.5.4):
+    /// the highest `q` wins, ties keep header order, `q=0` means "not this one".
+    #[must_use]
+    pub fn negotiate(accept_language: Option<&str>, default: Lang) -> Lang {
+        let Some(header) = accept_language else {
+            return default;
+        };
+        let mut best: Option<(Lang, f32)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let Ok(lang) = parts.next().unwrap_or_default().parse::<Lang>() else {
+                continue;
+            };
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if quality > 0.0 && best.is_none_or(|(_, q)| quality > q) {
+                best = Some((lang, quality));
+            }
+        }
+        best.map_or(default, |(lang, _)| lang)
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_LANG: Lang;
+}
+
+/// Runs `fut` with `lang` as the language of the request it serves.
+pub async fn with_lang<F: Future>(lang: Lang, fut: F) -> F::Output {
+    REQUEST_LANG.scope(lang, fut).await
+}
+
+/// The language of the request being served; Russian outside a request (the peer's default).
+#[must_use]
+pub fn current_lang() -> Lang {
+    REQUEST_LANG.try_with(|lang| *lang).unwrap_or(Lang::Ru)
+}
+
+/// Every client-facing text. Add a variant, not a string, when a new message is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    // Envelope messages, one per error code (SPEC §7).
+    ValidationFailed,
+    NotAuthenticated,
+    TokenInvalid,
+    TokenExpired,
+    TokenReused,
+    MissingTenantKey,
+    InvalidTenantKey,
+    InactiveTenant,
+    NotAMember,
+    PermissionDenied,
+    PasswordChangeRequired,
+    NotFound,
+    MethodNotAllowed,
+    UsernameTaken,
+    SlugTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyAttempts,
+    InternalError,
+    ServiceUnavailable,
+    RequestTimeout,
+    // Field-level messages.
+    FieldRequired,
+    FieldInvalid,
+    BodyNotJson { line: usize, column: usize },
+    BodyNotObject,
+}
+
+impl Message {
+    /// The text in `lang`.
+    #[must_use]
+    pub fn text(&self, lang: Lang) -> Cow<'static, str> {
+        use Message as M;
+        let (ru, en): (&'static str, &'static str) = match self {
+            M::ValidationFailed => ("Проверьте введённые данные.", "Check the submitted data."),
+            M::NotAuthenticated => (
+                "Учетные данные не были предоставлены.",
+                "Authentication credentials were not provided.",
+            ),
+            M::TokenInvalid => ("Токен недействителен.", "The token is invalid."),
+            M::TokenExpired => ("Срок действия токена истёк.", "The token has expired."),
+            M::TokenReused => (
+                "Токен обновления уже использован; сеанс завершён.",
+                "The refresh token was already used; the session has been revoked.",
+            ),
+            M::MissingTenantKey => (
+                "Заголовок X-Tenant-Key обязателен для этого запроса",
+                "The X-Tenant-Key header is required for this request",
+            ),
+            M::InvalidTenantKey => ("Неверный ключ магазина", "Invalid store key"),
+            M::InactiveTenant => ("Магазин деактивирован", "The store is deactivated"),
+            M::NotAMember => (
+                "Вы не имеете доступа к данному магазину.",
+                "You do not have access to this store.",
+            ),
+            M::PermissionDenied => (
+                "У вас недостаточно прав для выполнения данного действия.",
+                "You do not have permission to perform this action.",
+            ),
+            M::PasswordChangeRequired => (
+                "Необходимо сменить пароль.",
+                "You must change your password.",
+            ),
+            M::NotFound => ("Не найдено.", "Not found."),
+            M::MethodNotAllowed => (
+                "Метод не разрешён для этого адреса.",
+                "The method is not allowed for this path.",
+            ),
+            M::UsernameTaken => (
+                "Пользователь с таким логином уже существует",
+                "A user with that username already exists",
+            ),
+            M::SlugTaken => (
+                "Магазин с таким идентификатором уже существует",
+                "A store with that slug already exists",
+            ),
+            M::PayloadTooLarge => (
+                "Тело запроса слишком большое (не более 64 КиБ).",
+                "The request body is too large (64 KiB at most).",
+            ),
+            M::UnsupportedMediaType => (
+                "Ожидается тело запроса с Content-Type: application/json.",
+                "Expected a request body with Content-Type: application/json.",
+            ),
+            M::TooManyAttempts => (
+                "Слишком много попыток. Повторите позже.",
+                "Too many attempts. Try again later.",
+            ),
+            M::InternalError => ("Внутренняя ошибка сервера", "Internal server error"),
+            M::ServiceUnavailable => (
+                "Сервис временно недоступен. Повторите позже.",
+                "The service is temporarily unavailable. Try again later.",
+            ),
+            M::RequestTimeout => (
+                "Запрос выполнялся слишком долго. Повторите позже.",
+                "The request took too long. Try again later.",
+            ),
+            M::FieldRequired => ("Обязательное поле.", "This field is required."),
+            M::FieldInvalid => ("Некорректное значение.", "Invalid value."),
+            M::BodyNotJson { line, column } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => {
+                        format!("Тело запроса не является корректным JSON (строка {line}, столбец {column}).")
+                    }
+                    Lang::En => {
+                        format!("The request body is not valid JSON (line {line}, column {column}).")
+                    }
+                });
+            }
+            M::BodyNotObject => (
+                "Тело запроса должно быть JSON-объектом.",
+                "The request body must be a JSON object.",
+            ),
+        };
+        Cow::Borrowed(match lang {
+            Lang::Ru => ru,
+            Lang::En => en,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_prefers_the_highest_quality_supported_language() {
+        assert_eq!(Lang::negotiate(Some("en-US,en;q=0.9"), Lang::Ru), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de, en;q=0.5, ru;q=0.8"), Lang::En), Lang::Ru);
+        assert_eq!(Lang::negotiate(Some("ru;q=0, en;q=0.1"), Lang::Ru), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr, de"), Lang::En), Lang::En);
+        assert_eq!(Lang::negotiate(None, Lang::Ru), Lang::Ru);
+        assert_eq!(Lang::negotiate(Some(";;;,,q=x"), Lang::Ru), Lang::Ru);
+    }
+
+    #[tokio::test]
+    async fn the_request_language_is_visible_inside_the_scope_only() {
+        assert_eq!(current_lang(), Lang::Ru);
+        assert_eq!(with_lang(Lang::En, async { current_lang() }).await, Lang::En);
+    }
+}

@@ -1,0 +1,21 @@
+//! Logging: one subscriber for the process, compact text or flattened JSON (`LOG_FORMAT`).
+//!
+//! The filter comes from `RUST_LOG` and defaults to `kassa=info,tower_http=warn,sqlx=warn`:
+//! sqlx at `info` would log every statement, which is noise at POS request rates.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+const DEFAULT_FILTER: &str = "kassa=info,tower_http=warn,sqlx=warn";
+
+/// Installs the global subscriber. Call once, before anything logs.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // A second init (tests, embedding) keeps the first subscriber instead of panicking.
+    let _ = match format {
+        LogFormat::Text => builder.compact().try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    };
+}
