@@ -89,9 +89,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 /// Public migrations, then every tenant schema; tenant failures are reported, not fatal to
 /// the others, but make the whole command fail.
 async fn migrate_everything(database: &Database) -> anyhow::Result<()> {
-    db::migrate::migrate_public(&database.pool)
-        .await
-        .context("applying migrations/public")?;
+    db::migrate::migrate_public(&database.pool).await.context("applying migrations/public")?;
     let report = db::migrate::migrate_all_tenants(&database.pool, &db::migrate::TENANT_MIGRATIONS.migrations)
         .await
         .context("listing tenant schemas")?;

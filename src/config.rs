@@ -98,7 +98,9 @@ impl Config {
         let database = match env.string("DATABASE_URL") {
             Some(url) => DatabaseTarget::Url(SecretString::from(url)),
             None => DatabaseTarget::Embedded {
-                data_dir: env.string("EMBEDDED_DATA_DIR").map_or_else(|| PathBuf::from(".kassa"), PathBuf::from),
+                data_dir: env
+                    .string("EMBEDDED_DATA_DIR")
+                    .map_or_else(|| PathBuf::from(".kassa"), PathBuf::from),
                 bin_dir: env.string("POSTGRES_BIN_DIR").map(PathBuf::from),
             },
         };
@@ -158,8 +160,9 @@ fn jwt_secret(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, 
             VAR,
             "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
         )),
-        (None, DatabaseTarget::Embedded { data_dir, .. }) => dev_jwt_secret(data_dir)
-            .map_err(|e| env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))),
+        (None, DatabaseTarget::Embedded { data_dir, .. }) => dev_jwt_secret(data_dir).map_err(|e| {
+            env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))
+        }),
     }
 }
 
@@ -191,12 +194,8 @@ fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
     }
     std::fs::create_dir_all(data_dir)?;
     let secret = random_hex(32);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
     file.write_all(secret.expose_secret().as_bytes())?;
     Ok(secret)
 }
@@ -221,12 +220,11 @@ fn cors_origins(env: &Env<'_>) -> Result<CorsOrigins, ConfigError> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .map(|origin| {
-            let well_formed = (origin.starts_with("http://") || origin.starts_with("https://"))
-                && !origin.ends_with('/');
-            HeaderValue::from_str(origin)
-                .ok()
-                .filter(|_| well_formed)
-                .ok_or_else(|| env.invalid(VAR, format!("`{origin}` is not an origin like https://pos.example.com")))
+            let well_formed =
+                (origin.starts_with("http://") || origin.starts_with("https://")) && !origin.ends_with('/');
+            HeaderValue::from_str(origin).ok().filter(|_| well_formed).ok_or_else(|| {
+                env.invalid(VAR, format!("`{origin}` is not an origin like https://pos.example.com"))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CorsOrigins::List(origins))
@@ -256,13 +254,17 @@ impl Env<'_> {
         self.parsed_with(name, default, std::any::type_name::<T>())
     }
 
-    fn parsed_with<T: FromStr>(&self, name: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
+    fn parsed_with<T: FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
         match self.string(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|_| self.invalid(name, format!("`{raw}` is not a valid value (expected {expected})"))),
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                self.invalid(name, format!("`{raw}` is not a valid value (expected {expected})"))
+            }),
         }
     }
 
@@ -270,10 +272,13 @@ impl Env<'_> {
     fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
         match self.string(name) {
             None => Ok(default),
-            Some(raw) => match humantime::parse_duration(raw.trim()) {
-                Ok(d) if !d.is_zero() => Ok(d),
-                _ => Err(self.invalid(name, format!("`{raw}` is not a positive duration like 15m, 30d or 10s"))),
-            },
+            Some(raw) => {
+                match humantime::parse_duration(raw.trim()) {
+                    Ok(d) if !d.is_zero() => Ok(d),
+                    _ => Err(self
+                        .invalid(name, format!("`{raw}` is not a positive duration like 15m, 30d or 10s"))),
+                }
+            }
         }
     }
 
@@ -378,7 +383,8 @@ mod tests {
 
     #[test]
     fn cors_origins_parse_lists_and_wildcards() {
-        let list = load(&with_db(&[("CORS_ALLOWED_ORIGINS", "https://a.example, http://localhost:3000")])).unwrap();
+        let list =
+            load(&with_db(&[("CORS_ALLOWED_ORIGINS", "https://a.example, http://localhost:3000")])).unwrap();
         assert!(matches!(list.cors_allowed_origins, CorsOrigins::List(ref o) if o.len() == 2));
         let any = load(&with_db(&[("CORS_ALLOWED_ORIGINS", "*")])).unwrap();
         assert_eq!(any.cors_allowed_origins, CorsOrigins::Any);

@@ -217,10 +217,7 @@ impl IntoResponse for ApiError {
         match &self {
             // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
             _ if status == StatusCode::UNAUTHORIZED => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"api\""),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
             }
             ApiError::TooManyAttempts { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
@@ -243,9 +240,7 @@ pub fn envelope_for_status(status: StatusCode) -> Response {
         StatusCode::NOT_FOUND => ("not_found", Message::NotFound),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", Message::MethodNotAllowed),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", Message::PayloadTooLarge),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", Message::UnsupportedMediaType)
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", Message::UnsupportedMediaType),
         StatusCode::UNAUTHORIZED => ("not_authenticated", Message::NotAuthenticated),
         StatusCode::FORBIDDEN => ("permission_denied", Message::PermissionDenied),
         StatusCode::TOO_MANY_REQUESTS => ("too_many_attempts", Message::TooManyAttempts),

@@ -111,10 +111,9 @@ impl Message {
         use Message as M;
         let (ru, en): (&'static str, &'static str) = match self {
             M::ValidationFailed => ("Проверьте введённые данные.", "Check the submitted data."),
-            M::NotAuthenticated => (
-                "Учетные данные не были предоставлены.",
-                "Authentication credentials were not provided.",
-            ),
+            M::NotAuthenticated => {
+                ("Учетные данные не были предоставлены.", "Authentication credentials were not provided.")
+            }
             M::TokenInvalid => ("Токен недействителен.", "The token is invalid."),
             M::TokenExpired => ("Срок действия токена истёк.", "The token has expired."),
             M::TokenReused => (
@@ -127,31 +126,24 @@ impl Message {
             ),
             M::InvalidTenantKey => ("Неверный ключ магазина", "Invalid store key"),
             M::InactiveTenant => ("Магазин деактивирован", "The store is deactivated"),
-            M::NotAMember => (
-                "Вы не имеете доступа к данному магазину.",
-                "You do not have access to this store.",
-            ),
+            M::NotAMember => {
+                ("Вы не имеете доступа к данному магазину.", "You do not have access to this store.")
+            }
             M::PermissionDenied => (
                 "У вас недостаточно прав для выполнения данного действия.",
                 "You do not have permission to perform this action.",
             ),
-            M::PasswordChangeRequired => (
-                "Необходимо сменить пароль.",
-                "You must change your password.",
-            ),
+            M::PasswordChangeRequired => ("Необходимо сменить пароль.", "You must change your password."),
             M::NotFound => ("Не найдено.", "Not found."),
-            M::MethodNotAllowed => (
-                "Метод не разрешён для этого адреса.",
-                "The method is not allowed for this path.",
-            ),
-            M::UsernameTaken => (
-                "Пользователь с таким логином уже существует",
-                "A user with that username already exists",
-            ),
-            M::SlugTaken => (
-                "Магазин с таким идентификатором уже существует",
-                "A store with that slug already exists",
-            ),
+            M::MethodNotAllowed => {
+                ("Метод не разрешён для этого адреса.", "The method is not allowed for this path.")
+            }
+            M::UsernameTaken => {
+                ("Пользователь с таким логином уже существует", "A user with that username already exists")
+            }
+            M::SlugTaken => {
+                ("Магазин с таким идентификатором уже существует", "A store with that slug already exists")
+            }
             M::PayloadTooLarge => (
                 "Тело запроса слишком большое (не более 64 КиБ).",
                 "The request body is too large (64 KiB at most).",
@@ -160,10 +152,9 @@ impl Message {
                 "Ожидается тело запроса с Content-Type: application/json.",
                 "Expected a request body with Content-Type: application/json.",
             ),
-            M::TooManyAttempts => (
-                "Слишком много попыток. Повторите позже.",
-                "Too many attempts. Try again later.",
-            ),
+            M::TooManyAttempts => {
+                ("Слишком много попыток. Повторите позже.", "Too many attempts. Try again later.")
+            }
             M::InternalError => ("Внутренняя ошибка сервера", "Internal server error"),
             M::ServiceUnavailable => (
                 "Сервис временно недоступен. Повторите позже.",
@@ -185,10 +176,9 @@ impl Message {
                     }
                 });
             }
-            M::BodyNotObject => (
-                "Тело запроса должно быть JSON-объектом.",
-                "The request body must be a JSON object.",
-            ),
+            M::BodyNotObject => {
+                ("Тело запроса должно быть JSON-объектом.", "The request body must be a JSON object.")
+            }
         };
         Cow::Borrowed(match lang {
             Lang::Ru => ru,

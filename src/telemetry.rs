@@ -16,6 +16,8 @@ pub fn init(format: LogFormat) {
     // A second init (tests, embedding) keeps the first subscriber instead of panicking.
     let _ = match format {
         LogFormat::Text => builder.compact().try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+        }
     };
 }

@@ -57,7 +57,9 @@ pub enum EmbeddedError {
          point POSTGRES_BIN_DIR at them, or set DATABASE_URL to use a server you already run."
     )]
     NoBinaries { searched: String },
-    #[error("running as root, but neither the `postgres` nor the `nobody` OS user exists to run PostgreSQL as")]
+    #[error(
+        "running as root, but neither the `postgres` nor the `nobody` OS user exists to run PostgreSQL as"
+    )]
     NoUnprivilegedUser,
     #[error("initdb failed for {data_dir}:\n{output}")]
     Initdb { data_dir: String, output: String },
@@ -110,11 +112,7 @@ impl EmbeddedCluster {
     /// Connection options for `database` on this cluster.
     #[must_use]
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(self.port)
-            .username(SUPERUSER)
-            .database(database)
+        PgConnectOptions::new().host("127.0.0.1").port(self.port).username(SUPERUSER).database(database)
     }
 
     /// The cluster's data directory.
@@ -173,9 +171,8 @@ fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
     let candidates: Vec<PathBuf> = match explicit {
         Some(dir) => vec![dir.to_path_buf()],
         None => {
-            let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-                .map(|p| std::env::split_paths(&p).collect())
-                .unwrap_or_default();
+            let mut dirs: Vec<PathBuf> =
+                std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
             dirs.extend(versioned_installs());
             dirs
         }
@@ -183,7 +180,9 @@ fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
     candidates
         .iter()
         .find(|dir| has_server(dir))
-        .map(|dir| std::fs::canonicalize(dir.join("postgres")).map_or_else(|_| dir.clone(), |p| parent_of(&p)))
+        .map(|dir| {
+            std::fs::canonicalize(dir.join("postgres")).map_or_else(|_| dir.clone(), |p| parent_of(&p))
+        })
         .ok_or_else(|| EmbeddedError::NoBinaries {
             searched: match explicit {
                 Some(dir) => format!("POSTGRES_BIN_DIR={}", dir.display()),
@@ -213,7 +212,7 @@ fn versioned_installs() -> Vec<PathBuf> {
             }
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     found.into_iter().map(|(_, dir)| dir).collect()
 }
 
@@ -356,7 +355,11 @@ fn launch(
 }
 
 /// Waits for the postmaster to report `ready` in `postmaster.pid` (what `pg_ctl -w` reads).
-fn wait_until_ready(mut cluster: EmbeddedCluster, log_path: &Path, log_start: u64) -> Result<EmbeddedCluster, EmbeddedError> {
+fn wait_until_ready(
+    mut cluster: EmbeddedCluster,
+    log_path: &Path,
+    log_start: u64,
+) -> Result<EmbeddedCluster, EmbeddedError> {
     let deadline = Instant::now() + START_TIMEOUT;
     let pid_file = cluster.data_dir.join("postmaster.pid");
     let expected_port = cluster.port.to_string();

@@ -101,7 +101,10 @@ pub async fn migrate_tenant_schema(
         match applied.get(&migration.version) {
             Some(checksum) if checksum[..] == migration.checksum[..] => continue,
             Some(_) => {
-                return Err(TenantMigrationError::Changed { schema: schema.to_string(), version: migration.version });
+                return Err(TenantMigrationError::Changed {
+                    schema: schema.to_string(),
+                    version: migration.version,
+                });
             }
             None => apply(tx, schema, migration).await?,
         }
@@ -121,10 +124,8 @@ async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), 
         .map_err(db_error)?;
     // current_schema() is NULL when the schema does not exist, and `public` when the
     // transaction-local setting evaporated because no transaction was open.
-    let current: Option<String> = sqlx::query_scalar("select current_schema()")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let current: Option<String> =
+        sqlx::query_scalar("select current_schema()").fetch_one(&mut *tx).await.map_err(db_error)?;
     if current.as_deref() == Some(schema.as_str()) {
         Ok(())
     } else {
@@ -132,7 +133,11 @@ async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), 
     }
 }
 
-async fn apply(tx: &mut PgConnection, schema: &SchemaName, migration: &Migration) -> Result<(), TenantMigrationError> {
+async fn apply(
+    tx: &mut PgConnection,
+    schema: &SchemaName,
+    migration: &Migration,
+) -> Result<(), TenantMigrationError> {
     let failed = |source| TenantMigrationError::Failed {
         schema: schema.to_string(),
         version: migration.version,
@@ -166,7 +171,10 @@ pub struct FleetReport {
 
 /// Migrates every tenant schema, each in its own transaction; a failure in one schema is
 /// recorded and the rest go on.
-pub async fn migrate_all_tenants(pool: &PgPool, migrations: &[Migration]) -> Result<FleetReport, sqlx::Error> {
+pub async fn migrate_all_tenants(
+    pool: &PgPool,
+    migrations: &[Migration],
+) -> Result<FleetReport, sqlx::Error> {
     let mut report = FleetReport::default();
     for name in list_tenant_schemas(pool).await? {
         match migrate_one(pool, &name, migrations).await {

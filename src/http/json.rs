@@ -67,6 +67,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn field_error(path: &str, error: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let at_root = path == "." || path.is_empty();
+    // Derived structs also accept a JSON array (`["a", 1]`); a path like `[0]` means the body
+    // was an array, which no endpoint takes.
+    let body_is_array = path.starts_with('[');
     match error.classify() {
         Category::Syntax | Category::Eof | Category::Io => ApiError::field(
             NON_FIELD_ERRORS,
@@ -74,17 +77,23 @@ fn field_error(path: &str, error: &serde_json::Error) -> ApiError {
         ),
         Category::Data => {
             let text = error.to_string();
-            // serde's wording is stable: "missing field `name`".
-            if let Some(missing) = text.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
-                let field = if at_root { missing.to_owned() } else { format!("{path}.{missing}") };
-                ApiError::field(&field, Message::FieldRequired)
-            } else if at_root {
+            let nested = |field: &str| if at_root { field.to_owned() } else { format!("{path}.{field}") };
+            // serde's wording is stable: "missing field `name`", "duplicate field `name`".
+            if let Some(field) = named_field(&text, "missing field `") {
+                ApiError::field(&nested(field), Message::FieldRequired)
+            } else if let Some(field) = named_field(&text, "duplicate field `") {
+                ApiError::field(&nested(field), Message::FieldInvalid)
+            } else if at_root || body_is_array {
                 ApiError::field(NON_FIELD_ERRORS, Message::BodyNotObject)
             } else {
                 ApiError::field(path, Message::FieldInvalid)
             }
         }
     }
+}
+
+fn named_field<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.strip_prefix(prefix).and_then(|rest| rest.split('`').next())
 }
 
 #[cfg(test)]

@@ -23,12 +23,8 @@ impl RequestId {
 
 /// Middleware: attaches a [`RequestId`] to the request and echoes it on the response.
 pub async fn assign_request_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get(X_REQUEST_ID)
-        .filter(|value| is_acceptable(value))
-        .cloned()
-        .unwrap_or_else(mint);
+    let id =
+        req.headers().get(X_REQUEST_ID).filter(|value| is_acceptable(value)).cloned().unwrap_or_else(mint);
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(req).await;
@@ -39,8 +35,7 @@ pub async fn assign_request_id(mut req: Request, next: Next) -> Response {
 /// Caller ids are kept only when short and plain, so they cannot forge log content.
 fn is_acceptable(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
-    (1..=128).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
 fn mint() -> HeaderValue {

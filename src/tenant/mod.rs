@@ -26,11 +26,7 @@ impl SchemaName {
         let valid = body.len() <= MAX_SLUG_LEN
             && chars.next().is_some_and(|c| c.is_ascii_lowercase())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if valid {
-            Ok(SchemaName(format!("tenant_{body}")))
-        } else {
-            Err(InvalidSchemaName(slug.to_owned()))
-        }
+        if valid { Ok(SchemaName(format!("tenant_{body}"))) } else { Err(InvalidSchemaName(slug.to_owned())) }
     }
 
     /// Accepts a full schema name as stored in `public.stores.schema_name`. It must be

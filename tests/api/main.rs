@@ -1,1 +1,9 @@
+//! The integration suite: the real application against a real PostgreSQL, one fresh
+//! database per test (see `helpers`).
 
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod logging;
+mod migrations;

@@ -1,0 +1,101 @@
+//! The `kassa` binary as an operator runs it.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TEST_JWT_SECRET, TestDb};
+
+const KASSA: &str = env!("CARGO_BIN_EXE_kassa");
+
+/// `kassa` with a clean environment: no `.env` (the working directory is a fresh folder).
+fn kassa(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(KASSA);
+    command.current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn kassa_openapi_prints_the_committed_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kassa(dir.path()).arg("openapi").output().unwrap();
+
+    assert!(output.status.success());
+    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert!(output.stdout == committed, "run `cargo run -q -- openapi > openapi/openapi.json`");
+}
+
+#[test]
+fn without_postgres_binaries_kassa_explains_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kassa(dir.path())
+        .env("POSTGRES_BIN_DIR", dir.path().join("no-such-postgres"))
+        .env("EMBEDDED_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no PostgreSQL server binaries"), "{stderr}");
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+}
+
+#[test]
+fn a_bad_variable_stops_kassa_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        vec![("DATABASE_URL", "postgres://localhost/kassa")],
+        vec![("DATABASE_URL", "postgres://localhost/kassa"), ("JWT_SECRET", "too-short")],
+        vec![("DATABASE_URL", "not a url"), ("JWT_SECRET", TEST_JWT_SECRET)],
+        vec![
+            ("DATABASE_URL", "postgres://localhost/kassa"),
+            ("JWT_SECRET", TEST_JWT_SECRET),
+            ("BIND_ADDR", "nowhere"),
+        ],
+    ];
+    let names = ["JWT_SECRET", "JWT_SECRET", "DATABASE_URL", "BIND_ADDR"];
+    for (vars, name) in cases.iter().zip(names) {
+        let output = kassa(dir.path()).envs(vars.iter().copied()).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{vars:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(name), "{vars:?} → {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn kassa_serves_and_shuts_down_gracefully_on_sigterm() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = kassa(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        match client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+            Ok(response) => break response,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(error) => panic!("kassa never answered: {error}"),
+        }
+    };
+    assert_eq!(ready.status(), 200);
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+
+    assert!(status.status.success(), "exit status {:?}", status.status);
+    let logs = String::from_utf8_lossy(&status.stdout);
+    assert!(logs.contains("shutting down"), "{logs}");
+    assert!(
+        logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
+        "LOG_FORMAT=json: {logs}"
+    );
+}

@@ -1,0 +1,226 @@
+//! Test harness: a PostgreSQL server for the whole run, a fresh database per test.
+//!
+//! The server is `DATABASE_URL` when set, else an embedded cluster (the same launcher as
+//! `cargo run`) started once per test run under the target directory and stopped when the
+//! test process exits. Public migrations run once into a template database; each test gets
+//! `kassa_test_<uuid>` cloned from it, which takes milliseconds.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use kassa::app::{AppState, build_router};
+use kassa::config::Config;
+use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
+use kassa::db::{migrate, pool};
+use serde_json::Value;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use tower::ServiceExt;
+
+/// A JWT secret strong enough for the configuration check.
+pub const TEST_JWT_SECRET: &str = "9d4f0b8e2a6c1e7f3b5d9a0c4e8f2b6d";
+
+/// The PostgreSQL server every test of this run uses.
+struct TestServer {
+    /// Connects to the server's maintenance database.
+    admin: PgConnectOptions,
+    /// The migrated database each test database is cloned from.
+    template: String,
+    /// Keeps the embedded cluster alive until the process exits.
+    _cluster: Option<EmbeddedCluster>,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+fn server() -> &'static TestServer {
+    // Built on a thread of its own: the caller is inside a Tokio runtime, and the set-up
+    // needs one of its own that outlives no test.
+    SERVER.get_or_init(|| std::thread::spawn(start_server).join().expect("test server set-up panicked"))
+}
+
+fn start_server() -> TestServer {
+    let (admin, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => (pool::options_from_url(&url).expect("DATABASE_URL parses"), None),
+        None => {
+            let options = EmbeddedOptions {
+                root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kassa-test-cluster"),
+                bin_dir: std::env::var_os("POSTGRES_BIN_DIR").map(PathBuf::from),
+                durable: false,
+            };
+            let cluster = EmbeddedCluster::start(&options).unwrap_or_else(|e| panic!("{e}"));
+            (cluster.connect_options("postgres"), Some(cluster))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let template = runtime.block_on(prepare_template(&admin));
+    TestServer { admin, template, _cluster: cluster }
+}
+
+/// Drops databases left by earlier runs, then creates and migrates this run's template.
+async fn prepare_template(admin: &PgConnectOptions) -> String {
+    let mut conn = PgConnection::connect_with(admin).await.expect("connect to the test server");
+    let stale: Vec<String> = sqlx::query_scalar(
+        "select datname from pg_database where datname like 'kassa\\_test\\_%' or datname like 'kassa\\_template\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for name in stale {
+        // Fails harmlessly for databases a concurrent run still uses.
+        let _ = execute(&mut conn, format!("drop database if exists \"{name}\"")).await;
+    }
+    let template = format!("kassa_template_{}", uuid::Uuid::new_v4().simple());
+    execute(&mut conn, format!("create database \"{template}\"")).await.unwrap();
+    let mut migrate_conn = PgConnection::connect_with(&admin.clone().database(&template)).await.unwrap();
+    migrate::PUBLIC_MIGRATIONS.run(&mut migrate_conn).await.expect("public migrations apply");
+    migrate_conn.close().await.unwrap();
+    conn.close().await.unwrap();
+    template
+}
+
+async fn execute(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
+}
+
+/// A fresh, migrated database of its own.
+pub struct TestDb {
+    pub name: String,
+    pub options: PgConnectOptions,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let server = server();
+        let name = format!("kassa_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&server.admin).await.unwrap();
+        execute(&mut conn, format!("create database \"{name}\" template \"{}\"", server.template))
+            .await
+            .expect("clone the template database");
+        conn.close().await.unwrap();
+        TestDb { options: server.admin.clone().database(&name), name }
+    }
+
+    /// A `postgres://` URL for this database (for tests that run the binary).
+    pub fn url(&self) -> String {
+        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            // Keep credentials and parameters; swap the database name.
+            Some(url) => {
+                let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+                let authority_end = base.find("://").map_or(0, |i| i + 3);
+                let server = match base[authority_end..].find('/') {
+                    Some(slash) => &base[..authority_end + slash],
+                    None => base,
+                };
+                let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{server}/{}{query}", self.name)
+            }
+            None => format!(
+                "postgres://{}@{}:{}/{}",
+                self.options.get_username(),
+                self.options.get_host(),
+                self.options.get_port(),
+                self.name
+            ),
+        }
+    }
+}
+
+/// Test configuration: the defaults of SPEC §1 plus what a test cannot do without.
+pub fn test_config(overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<&str, &str> =
+        HashMap::from([("DATABASE_URL", "postgres://set-by-the-harness"), ("JWT_SECRET", TEST_JWT_SECRET)]);
+    vars.extend(overrides.iter().copied());
+    Config::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned())).expect("test configuration is valid")
+}
+
+/// The application, built by the production `build_router`, on a database of its own.
+pub struct TestApp {
+    pub router: Router,
+    pub pool: PgPool,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// With configuration variables overridden, e.g. `[("DEFAULT_LANGUAGE", "en")]`.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::create().await;
+        let config = Arc::new(test_config(overrides));
+        let pool = pool::lazy_pool(&config, db.options.clone());
+        let router = build_router(AppState { config, db: pool.clone() });
+        TestApp { router, pool, db }
+    }
+
+    /// Sends `request` through the router in-process.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        send(&self.router, request).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// Binds a real socket on port 0 and serves the app there until the test ends.
+    pub async fn serve(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+}
+
+/// Sends `request` through any router (tests also build routers of probe routes).
+pub async fn send(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.expect("the router is infallible");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("the body streams").to_bytes();
+    TestResponse { status: parts.status, headers: parts.headers, body }
+}
+
+/// A buffered response.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON, after checking the status and that it was declared as JSON.
+    #[track_caller]
+    pub fn json(&self, expected: StatusCode) -> Value {
+        assert_eq!(self.status, expected, "unexpected status; body: {}", String::from_utf8_lossy(&self.body));
+        let content_type = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(content_type.starts_with("application/json"), "content-type was {content_type:?}");
+        serde_json::from_slice(&self.body).expect("the body is JSON")
+    }
+
+    /// Checks the SPEC §7 envelope and returns it.
+    #[track_caller]
+    pub fn error(&self, expected: StatusCode, code: &str) -> Value {
+        let body = self.json(expected);
+        assert_eq!(body["status"], "error", "{body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        body
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A JSON POST with an explicit content type (tests of rejections vary it).
+pub fn post_body(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap()
+}
