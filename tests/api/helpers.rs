@@ -153,6 +153,9 @@ impl TestApp {
 
     /// With configuration variables overridden, e.g. `[("DEFAULT_LANGUAGE", "en")]`.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            kassa::telemetry::init(kassa::config::LogFormat::Text);
+        }
         let db = TestDb::create().await;
         let config = Arc::new(test_config(overrides));
         let pool = pool::lazy_pool(&config, db.options.clone());
