@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, Method, StatusCode, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::Request;
+use axum::http::{HeaderName, Method, StatusCode, Uri, header};
+use axum::middleware::{from_fn, from_fn_with_state, map_request};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
+use sqlx::migrate::Migration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -17,9 +19,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::AccessTokens;
 use crate::config::{Config, CorsOrigins};
+use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::error::ApiError;
 use crate::http::{envelope, health, openapi, request_id, request_log};
+use crate::{auth, roles, stores};
 
 /// Request bodies larger than this are refused with 413 (SPEC §7).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -29,6 +35,27 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: PgPool,
+    /// argon2id off the async workers, bounded.
+    pub hasher: PasswordHasher,
+    /// Signs and verifies access tokens with `JWT_SECRET`.
+    pub tokens: Arc<AccessTokens>,
+    /// The tenant migrations new stores get (tests substitute broken ones).
+    pub tenant_migrations: Arc<[Migration]>,
+}
+
+impl AppState {
+    /// The state for `config` on `db`, with the migrations embedded in this binary.
+    #[must_use]
+    pub fn new(config: Arc<Config>, db: PgPool) -> Self {
+        let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
+        AppState {
+            config,
+            db,
+            hasher: PasswordHasher::for_this_machine(),
+            tokens,
+            tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
+        }
+    }
 }
 
 /// Every route, with its OpenAPI description. Areas add their `router()` here.
@@ -36,6 +63,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .merge(auth::router())
+        .merge(stores::router())
+        .merge(roles::router())
 }
 
 /// The OpenAPI document of everything [`build_router`] serves.
@@ -49,7 +79,29 @@ pub fn build_router(state: AppState) -> Router {
     let (routes, spec) = api_routes().split_for_parts();
     let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
     let config = Arc::clone(&state.config);
-    with_middleware(routes.fallback(not_found).with_state(state), &config)
+    let app = with_middleware(routes.fallback(not_found).with_state(state), &config);
+    // Runs before routing (a layer on a router's fallback does), so `/api/…/me` finds `/api/…/me/`.
+    Router::new().fallback_service(app).layer(map_request(append_api_trailing_slash))
+}
+
+/// The API's paths end in `/` (the Django contract); a trailing slash is optional for
+/// callers (SPEC §6), so one is added where missing. Other paths (`/healthz`) are left alone.
+async fn append_api_trailing_slash(mut req: Request) -> Request {
+    let uri = req.uri();
+    if uri.path().starts_with("/api/") && !uri.path().ends_with('/') {
+        let path_and_query = match uri.query() {
+            Some(query) => format!("{}/?{query}", uri.path()),
+            None => format!("{}/", uri.path()),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(normalized) = path_and_query.parse() {
+            parts.path_and_query = Some(normalized);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
 }
 
 /// Wraps `router` in the production middleware stack. Public so tests can put probe routes

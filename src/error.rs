@@ -54,8 +54,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("username taken")]
     UsernameTaken,
+    /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
-    SlugTaken,
+    SlugTaken { field: &'static str },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -96,7 +97,7 @@ impl ApiError {
             | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
             E::NotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            E::UsernameTaken | E::SlugTaken => StatusCode::CONFLICT,
+            E::UsernameTaken | E::SlugTaken { .. } => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -124,7 +125,7 @@ impl ApiError {
             E::NotFound => "not_found",
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
-            E::SlugTaken => "slug_taken",
+            E::SlugTaken { .. } => "slug_taken",
             E::PayloadTooLarge => "payload_too_large",
             E::UnsupportedMediaType => "unsupported_media_type",
             E::TooManyAttempts { .. } => "too_many_attempts",
@@ -150,7 +151,7 @@ impl ApiError {
             E::NotFound => Message::NotFound,
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
-            E::SlugTaken => Message::SlugTaken,
+            E::SlugTaken { .. } => Message::SlugTaken,
             E::PayloadTooLarge => Message::PayloadTooLarge,
             E::UnsupportedMediaType => Message::UnsupportedMediaType,
             E::TooManyAttempts { .. } => Message::TooManyAttempts,
@@ -207,9 +208,15 @@ pub struct EnvelopeRendered;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        // Conflicts also name their field, as DRF did, for apps that read `errors` only.
+        let conflict = match &self {
+            ApiError::UsernameTaken => Some(BTreeMap::from([("username".to_owned(), vec![Message::UsernameTaken])])),
+            ApiError::SlugTaken { field } => Some(BTreeMap::from([((*field).to_owned(), vec![Message::SlugTaken])])),
+            _ => None,
+        };
         let errors = match &self {
             ApiError::Validation(errors) => Some(errors),
-            _ => None,
+            _ => conflict.as_ref(),
         };
         let body = ErrorBody::new(self.code(), &self.message(), errors);
         let mut response = (status, Json(body)).into_response();
@@ -275,17 +282,29 @@ pub trait ResultExt<T> {
         self,
         constraint: &str,
         map: impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError,
+    ) -> Result<T, ApiError>
+    where
+        Self: Sized,
+    {
+        self.on_any_constraint(&[constraint], map)
+    }
+
+    /// Like [`ResultExt::on_constraint`], for a violation of any of `constraints`.
+    fn on_any_constraint(
+        self,
+        constraints: &[&str],
+        map: impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError,
     ) -> Result<T, ApiError>;
 }
 
 impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn on_constraint(
+    fn on_any_constraint(
         self,
-        constraint: &str,
+        constraints: &[&str],
         map: impl FnOnce(Box<dyn sqlx::error::DatabaseError>) -> ApiError,
     ) -> Result<T, ApiError> {
         self.map_err(|error| match error {
-            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => map(db),
+            sqlx::Error::Database(db) if db.constraint().is_some_and(|c| constraints.contains(&c)) => map(db),
             other => ApiError::from(other),
         })
     }

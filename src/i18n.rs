@@ -102,6 +102,26 @@ pub enum Message {
     FieldInvalid,
     BodyNotJson { line: usize, column: usize },
     BodyNotObject,
+    FieldBlank,
+    FieldTooLong { max: usize },
+    FieldImmutable,
+    UsernameInvalid,
+    EmailInvalid,
+    PhoneInvalid,
+    SlugInvalid,
+    PasswordsDoNotMatch,
+    PasswordTooShort { min: usize },
+    PasswordTooLong { max: usize },
+    PasswordTooCommon,
+    PasswordTooSimilar,
+    PasswordNeedsUppercase,
+    PasswordNeedsLowercase,
+    PasswordNeedsDigit,
+    PasswordNeedsSymbol,
+    // Success messages.
+    RegistrationSucceeded,
+    StoreCreated,
+    StoreUpdated,
 }
 
 impl Message {
@@ -166,6 +186,24 @@ impl Message {
             ),
             M::FieldRequired => ("Обязательное поле.", "This field is required."),
             M::FieldInvalid => ("Некорректное значение.", "Invalid value."),
+            M::FieldTooLong { max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Убедитесь, что это значение содержит не более {max} символов."),
+                    Lang::En => format!("Ensure this field has no more than {max} characters."),
+                });
+            }
+            M::PasswordTooShort { min } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Введённый пароль слишком короткий. Он должен содержать как минимум {min} символов."),
+                    Lang::En => format!("This password is too short. It must contain at least {min} characters."),
+                });
+            }
+            M::PasswordTooLong { max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Пароль слишком длинный: не более {max} символов."),
+                    Lang::En => format!("This password is too long: at most {max} characters."),
+                });
+            }
             M::BodyNotJson { line, column } => {
                 return Cow::Owned(match lang {
                     Lang::Ru => {
@@ -179,6 +217,47 @@ impl Message {
             M::BodyNotObject => {
                 ("Тело запроса должно быть JSON-объектом.", "The request body must be a JSON object.")
             }
+            M::FieldBlank => ("Это поле не может быть пустым.", "This field may not be blank."),
+            M::FieldImmutable => ("Это поле нельзя изменить.", "This field cannot be changed."),
+            M::UsernameInvalid => (
+                "Введите правильное имя пользователя. Оно может содержать только буквы, цифры и знаки @/./+/-/_.",
+                "Enter a valid username. It may contain only letters, numbers, and @/./+/-/_ characters.",
+            ),
+            M::EmailInvalid => ("Введите правильный адрес электронной почты.", "Enter a valid email address."),
+            M::PhoneInvalid => (
+                "Введите номер телефона в международном формате, например +998901234567.",
+                "Enter a phone number in international format, e.g. +998901234567.",
+            ),
+            M::SlugInvalid => (
+                "Идентификатор должен начинаться с латинской буквы и содержать только строчные латинские буквы, цифры, «-» и «_» (не более 56 символов).",
+                "The slug must start with a Latin letter and contain only lowercase Latin letters, digits, '-' and '_' (56 characters at most).",
+            ),
+            M::PasswordsDoNotMatch => ("Пароли не совпадают", "The passwords do not match"),
+            M::PasswordTooCommon => {
+                ("Введённый пароль слишком широко распространён.", "This password is too common.")
+            }
+            M::PasswordTooSimilar => (
+                "Введённый пароль слишком похож на имя пользователя.",
+                "The password is too similar to the username.",
+            ),
+            M::PasswordNeedsUppercase => (
+                "Пароль должен содержать хотя бы одну заглавную букву.",
+                "The password must contain at least one uppercase letter.",
+            ),
+            M::PasswordNeedsLowercase => (
+                "Пароль должен содержать хотя бы одну строчную букву.",
+                "The password must contain at least one lowercase letter.",
+            ),
+            M::PasswordNeedsDigit => {
+                ("Пароль должен содержать хотя бы одну цифру.", "The password must contain at least one digit.")
+            }
+            M::PasswordNeedsSymbol => (
+                "Пароль должен содержать хотя бы один символ, не являющийся буквой или цифрой.",
+                "The password must contain at least one character that is not a letter or digit.",
+            ),
+            M::RegistrationSucceeded => ("Регистрация успешна", "Registration successful"),
+            M::StoreCreated => ("Магазин успешно создан", "Store created"),
+            M::StoreUpdated => ("Магазин обновлён", "Store updated"),
         };
         Cow::Borrowed(match lang {
             Lang::Ru => ru,

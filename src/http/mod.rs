@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every area: extractors, middleware, health checks, OpenAPI.
 
+pub mod client;
 pub mod envelope;
 pub mod health;
 pub mod json;

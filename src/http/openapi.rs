@@ -26,7 +26,12 @@ pub const SPEC_PATH: &str = "/api-docs/openapi.json";
     ),
     modifiers(&SecuritySchemes),
     components(schemas(ErrorBody)),
-    tags((name = "health", description = "Liveness and readiness probes")),
+    tags(
+        (name = "auth", description = "Registration, sign-in and the caller's stores"),
+        (name = "stores", description = "The stores an owner runs"),
+        (name = "roles", description = "The role catalogue"),
+        (name = "health", description = "Liveness and readiness probes"),
+    ),
 )]
 pub struct ApiDoc;
 

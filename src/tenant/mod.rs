@@ -3,6 +3,8 @@
 //! Schema names are built only from validated slugs and are always quoted where they reach
 //! SQL text (SPEC §2): user input never becomes an identifier unchecked.
 
+pub mod provision;
+
 use std::fmt;
 
 /// The longest slug whose schema name `tenant_<slug>` fits PostgreSQL's 63-byte identifier

@@ -34,7 +34,7 @@ async fn readyz_answers_503_quickly_when_the_database_is_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = test_config(&[("DATABASE_ACQUIRE_TIMEOUT", "500ms")]);
     let dead = PgConnectOptions::new().host("127.0.0.1").port(port).username("kassa").database("kassa");
-    let router = build_router(AppState { db: pool::lazy_pool(&config, dead), config: config.into() });
+    let router = build_router(AppState::new(config.clone().into(), pool::lazy_pool(&config, dead)));
 
     let started = Instant::now();
     let response =

@@ -159,7 +159,7 @@ impl TestApp {
         let db = TestDb::create().await;
         let config = Arc::new(test_config(overrides));
         let pool = pool::lazy_pool(&config, db.options.clone());
-        let router = build_router(AppState { config, db: pool.clone() });
+        let router = build_router(AppState::new(config, pool.clone()));
         TestApp { router, pool, db }
     }
 

@@ -1,0 +1,55 @@
+//! `AuthUser`: the signed-in caller, for handlers that require one.
+//!
+//! Verifies the bearer access token (signature, algorithm, every claim) and then that its
+//! session is still live and its account active, so logout, revocation and deactivation
+//! take effect on the very next request (SPEC §4). Handlers never parse tokens themselves.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::queries;
+use crate::error::ApiError;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: i64,
+    pub session_id: Uuid,
+    pub username: String,
+    pub must_change_password: bool,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)?;
+        let claims = app.tokens.verify(token)?;
+        let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
+        let mut conn = app.db.acquire().await?;
+        let user = queries::find_live_session_user(&mut conn, claims.sid, user_id)
+            .await?
+            .ok_or(ApiError::TokenInvalid)?;
+        tracing::Span::current().record("user.id", user.user_id);
+        Ok(AuthUser {
+            user_id: user.user_id,
+            session_id: claims.sid,
+            username: user.username,
+            must_change_password: user.must_change_password,
+        })
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110).
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::NotAuthenticated)?;
+    let value = value.to_str().map_err(|_| ApiError::TokenInvalid)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::TokenInvalid)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::NotAuthenticated);
+    }
+    Ok(token.trim())
+}

@@ -1,0 +1,112 @@
+//! Authentication: registration, passwords, tokens, sessions and the `AuthUser` extractor.
+
+pub mod extractor;
+pub mod handlers;
+pub mod password;
+pub mod queries;
+pub mod sessions;
+pub mod tokens;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::sessions::TokenPair;
+use crate::roles::Role;
+use crate::stores::StoreDetails;
+
+/// `/api/users/auth/…`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(handlers::register)).routes(routes!(handlers::list_my_stores))
+}
+
+/// `POST /auth/register/`: an owner, their first store and its schema in one call.
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    #[schema(example = "ivan")]
+    pub username: Option<String>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    #[schema(format = Password)]
+    pub password_confirm: Option<String>,
+    #[schema(example = "Иван")]
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Accepted for compatibility; not stored.
+    pub middle_name: Option<String>,
+    pub email: Option<String>,
+    /// International format, e.g. `+998901234567`.
+    pub owner_phone: Option<String>,
+    #[schema(example = "Мой Магазин")]
+    pub store_name: Option<String>,
+    /// `[a-z][a-z0-9_-]{0,55}`; made from `store_name` when absent.
+    pub store_slug: Option<String>,
+    pub store_description: Option<String>,
+    pub store_address: Option<String>,
+    pub store_city: Option<String>,
+    pub store_region: Option<String>,
+    pub store_phone: Option<String>,
+    pub store_email: Option<String>,
+    pub store_legal_name: Option<String>,
+    pub store_tax_id: Option<String>,
+}
+
+/// A user as the apps receive one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+}
+
+impl From<queries::UserRow> for UserOut {
+    fn from(row: queries::UserRow) -> Self {
+        UserOut {
+            full_name: format!("{} {}", row.first_name, row.last_name).trim().to_owned(),
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+        }
+    }
+}
+
+/// The owner's employee profile in the new store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerEmployeeOut {
+    /// Employee ids are numbered per store.
+    pub id: i64,
+    pub role: Role,
+    #[schema(example = "Владелец")]
+    pub role_display: &'static str,
+    pub permissions: Vec<&'static str>,
+    pub phone: String,
+    pub position: String,
+    pub is_active: bool,
+    pub hired_at: chrono::NaiveDate,
+}
+
+/// `data` of the registration response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    pub user: UserOut,
+    pub store: StoreDetails,
+    pub employee: OwnerEmployeeOut,
+    pub tokens: TokenPair,
+}
+
+/// `201 {status, message, data: {user, store, employee, tokens}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    #[schema(example = "Регистрация успешна")]
+    pub message: String,
+    pub data: Registered,
+}

@@ -1,0 +1,142 @@
+//! Passwords: the policy of SPEC §4 and argon2id hashing off the async workers.
+//!
+//! Hashing costs ~19 MiB and tens of milliseconds of CPU, so it runs on Tokio's blocking
+//! pool behind a semaphore sized to the CPU count: a burst of logins queues instead of
+//! starving request handling or multiplying memory (issue "Authentication").
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::config::PasswordPolicy;
+use crate::i18n::Message;
+
+/// The longest password accepted: long passphrases are welcome, megabyte "passwords" that
+/// make hashing a denial of service are not (SPEC §4, ASVS 5.0 V6.2.9).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// OWASP's argon2id parameters: m = 19 MiB, t = 2, p = 1.
+const MEMORY_KIB: u32 = 19_456;
+const ITERATIONS: u32 = 2;
+const PARALLELISM: u32 = 1;
+
+/// The 19,640 most common passwords (Royce Williams' list, as shipped by Django), lowercase.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common-passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect());
+
+/// Checks `password` against the policy; returns every rule it breaks (empty when fine).
+/// `context` holds words the password must not contain, such as the username.
+#[must_use]
+pub fn policy_violations(password: &str, policy: &PasswordPolicy, context: &[&str]) -> Vec<Message> {
+    let mut problems = Vec::new();
+    let length = password.chars().count();
+    if length < policy.min_length {
+        problems.push(Message::PasswordTooShort { min: policy.min_length });
+    }
+    if length > MAX_PASSWORD_CHARS {
+        problems.push(Message::PasswordTooLong { max: MAX_PASSWORD_CHARS });
+    }
+    let lowered = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(lowered.as_str()) {
+        problems.push(Message::PasswordTooCommon);
+    }
+    let similar = context
+        .iter()
+        .map(|word| word.trim().to_lowercase())
+        .any(|word| word.chars().count() >= 3 && lowered.contains(&word));
+    if similar {
+        problems.push(Message::PasswordTooSimilar);
+    }
+    let composition = [
+        (policy.require_uppercase, password.chars().any(char::is_uppercase), Message::PasswordNeedsUppercase),
+        (policy.require_lowercase, password.chars().any(char::is_lowercase), Message::PasswordNeedsLowercase),
+        (policy.require_digit, password.chars().any(|c| c.is_ascii_digit()), Message::PasswordNeedsDigit),
+        (policy.require_symbol, password.chars().any(|c| !c.is_alphanumeric()), Message::PasswordNeedsSymbol),
+    ];
+    for (required, present, message) in composition {
+        if required && !present {
+            problems.push(message);
+        }
+    }
+    problems
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash used weaker parameters: store a fresh one now that we know the password.
+    pub needs_rehash: bool,
+}
+
+/// argon2id on the blocking pool, at most `permits` at a time.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordHasher {
+    /// A hasher allowing `max_concurrent` hashes at once (at least one).
+    #[must_use]
+    pub fn new(max_concurrent: usize) -> Self {
+        PasswordHasher { permits: Arc::new(Semaphore::new(max_concurrent.max(1))) }
+    }
+
+    /// One permit per CPU: hashing is CPU-bound, more would only add memory.
+    #[must_use]
+    pub fn for_this_machine() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    /// A PHC string for `password` with a fresh random salt.
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2()
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+        })
+        .await
+    }
+
+    /// Checks `password` against the PHC string `stored`. A malformed stored hash never matches.
+    pub async fn verify(&self, password: SecretString, stored: String) -> anyhow::Result<Verified> {
+        self.run(move || {
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return Ok(Verified { matches: false, needs_rehash: false });
+            };
+            let matches = argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
+            Ok(Verified { matches, needs_rehash: matches && !uses_current_parameters(&parsed) })
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self.permits.acquire().await?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(work)).in_current_span().await?
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("OWASP parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
+    let param = |name: &str| hash.params.get_decimal(name);
+    hash.algorithm.as_str() == "argon2id"
+        && hash.version == Some(Version::V0x13 as u32)
+        && param("m") == Some(MEMORY_KIB)
+        && param("t") == Some(ITERATIONS)
+        && param("p") == Some(PARALLELISM)
+}

@@ -1,0 +1,213 @@
+//! Tokens (SPEC §4): short-lived access JWTs and opaque, rotating refresh tokens.
+//!
+//! Access tokens are HS256 JWTs with `sub`, `sid`, `exp`, `iat`, `iss`, `aud` and
+//! `typ=access`; the algorithm is pinned and every claim is checked, so a token signed with
+//! another algorithm, for another audience, or of another type never passes. They carry no
+//! store: the tenant middleware checks membership per request.
+//!
+//! Refresh tokens are 256 random bits, handed out once and stored only as their SHA-256.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// `iss` of every token kassa signs.
+pub const ISSUER: &str = "kassa";
+/// `aud` of access tokens: the POS apps' API.
+pub const AUDIENCE: &str = "kassa-api";
+/// `typ` of access tokens.
+pub const ACCESS_TYPE: &str = "access";
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user's id, as a string (RFC 7519 §4.1.2).
+    pub sub: String,
+    /// The session the token belongs to; revoking it revokes the token.
+    pub sid: Uuid,
+    pub exp: u64,
+    pub iat: u64,
+    pub iss: String,
+    pub aud: String,
+    pub typ: String,
+}
+
+impl AccessClaims {
+    /// The user id in `sub`.
+    #[must_use]
+    pub fn user_id(&self) -> Option<i64> {
+        self.sub.parse().ok()
+    }
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token expired")]
+    Expired,
+    #[error("token invalid")]
+    Invalid,
+}
+
+impl From<TokenError> for crate::error::ApiError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired => crate::error::ApiError::TokenExpired,
+            TokenError::Invalid => crate::error::ApiError::TokenInvalid,
+        }
+    }
+}
+
+/// Signs and verifies access tokens with the `JWT_SECRET`.
+pub struct AccessTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for AccessTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokens").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl AccessTokens {
+    /// Keys from `secret`; tokens live `ttl`.
+    #[must_use]
+    pub fn new(secret: &SecretString, ttl: Duration) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        // Clocks of one deployment agree to within seconds; a minute of grace is too generous
+        // for a 15-minute token.
+        validation.leeway = 5;
+        AccessTokens { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation, ttl }
+    }
+
+    /// How long an access token lives.
+    #[must_use]
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed access token for `user_id` in session `session_id`.
+    pub fn issue(&self, user_id: i64, session_id: Uuid) -> anyhow::Result<String> {
+        let now = unix_now();
+        let claims = AccessClaims {
+            sub: user_id.to_string(),
+            sid: session_id,
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            typ: ACCESS_TYPE.to_owned(),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// The claims of a valid access token; anything else is `Invalid` or `Expired`.
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            }
+        })?;
+        let claims = data.claims;
+        if claims.typ != ACCESS_TYPE || claims.user_id().is_none() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
+    }
+}
+
+/// An opaque refresh token as handed to the client.
+pub struct RefreshToken(SecretString);
+
+impl RefreshToken {
+    /// 256 bits from the OS CSPRNG, base64url without padding (43 characters).
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes);
+        RefreshToken(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Wraps a token a client presented.
+    #[must_use]
+    pub fn presented(token: String) -> Self {
+        RefreshToken(SecretString::from(token))
+    }
+
+    /// What the database stores: SHA-256 of the token. The token has 256 bits of entropy,
+    /// so a fast hash suffices (nothing to brute-force), and lookups stay one index probe.
+    #[must_use]
+    pub fn digest(&self) -> Vec<u8> {
+        Sha256::digest(self.0.expose_secret().as_bytes()).to_vec()
+    }
+
+    /// The token itself, for the one response that hands it over.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> AccessTokens {
+        AccessTokens::new(&SecretString::from("0123456789abcdef0123456789abcdef".to_owned()), Duration::from_secs(900))
+    }
+
+    #[test]
+    fn an_issued_token_verifies_with_its_claims() {
+        let keys = keys();
+        let sid = Uuid::new_v4();
+        let claims = keys.verify(&keys.issue(42, sid).unwrap()).unwrap();
+        assert_eq!((claims.user_id(), claims.sid, claims.typ.as_str()), (Some(42), sid, "access"));
+    }
+
+    #[test]
+    fn tokens_signed_otherwise_or_tampered_are_invalid() {
+        let keys = keys();
+        let token = keys.issue(42, Uuid::new_v4()).unwrap();
+        let other = AccessTokens::new(&SecretString::from("another-secret-another-secret-000".to_owned()), Duration::from_secs(900));
+        assert_eq!(other.verify(&token), Err(TokenError::Invalid));
+
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        payload["sub"] = "1".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
+        assert_eq!(keys.verify(&parts.join(".")), Err(TokenError::Invalid));
+
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{none_header}.{}.", token.split('.').nth(1).unwrap());
+        assert_eq!(keys.verify(&unsigned), Err(TokenError::Invalid));
+        assert_eq!(keys.verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn refresh_tokens_are_long_random_and_stored_as_digests() {
+        let (a, b) = (RefreshToken::generate(), RefreshToken::generate());
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.digest(), RefreshToken::presented(a.expose().to_owned()).digest());
+        assert_eq!(a.digest().len(), 32);
+    }
+}

@@ -1,0 +1,3 @@
+//! Employees: a store's staff profiles, kept in the store's own schema.
+
+pub mod queries;

@@ -1,0 +1,164 @@
+//! Roles and their permissions (SPEC §5), with localized display names.
+//!
+//! The permission lists are the contract the POS apps already switch on: they are data here,
+//! one table, and every other module asks this one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::i18n::Lang;
+
+/// A member's role in one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Manager,
+    Cashier,
+    Stockkeeper,
+}
+
+impl Role {
+    /// Every role, highest first.
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Cashier, Role::Stockkeeper];
+
+    /// The value stored in the database and sent on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+            Role::Cashier => "cashier",
+            Role::Stockkeeper => "stockkeeper",
+        }
+    }
+
+    /// The permissions of SPEC §5, in the order the apps receive them today.
+    #[must_use]
+    pub fn permissions(self) -> &'static [&'static str] {
+        match self {
+            Role::Owner => &[
+                "view_all",
+                "create_all",
+                "update_all",
+                "delete_all",
+                "manage_employees",
+                "manage_store",
+                "view_analytics",
+                "manage_products",
+                "manage_sales",
+                "manage_customers",
+            ],
+            Role::Manager => &[
+                "view_all",
+                "create_all",
+                "update_all",
+                "manage_products",
+                "manage_sales",
+                "manage_customers",
+                "view_analytics",
+            ],
+            Role::Cashier => &["view_products", "create_sales", "view_customers", "create_customers"],
+            Role::Stockkeeper => {
+                &["view_products", "create_products", "update_products", "manage_inventory", "view_analytics"]
+            }
+        }
+    }
+
+    /// The role's name for people, in `lang`.
+    #[must_use]
+    pub fn display(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Role::Owner, Lang::Ru) => "Владелец",
+            (Role::Manager, Lang::Ru) => "Менеджер",
+            (Role::Cashier, Lang::Ru) => "Кассир",
+            (Role::Stockkeeper, Lang::Ru) => "Складчик",
+            (Role::Owner, Lang::En) => "Owner",
+            (Role::Manager, Lang::En) => "Manager",
+            (Role::Cashier, Lang::En) => "Cashier",
+            (Role::Stockkeeper, Lang::En) => "Stockkeeper",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of the four.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role `{0}`")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|role| role.as_str() == value).ok_or_else(|| UnknownRole(value.to_owned()))
+    }
+}
+
+/// One entry of the role catalogue.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoleOut {
+    pub role: Role,
+    #[schema(example = "Владелец")]
+    pub role_display: &'static str,
+    pub permissions: Vec<&'static str>,
+}
+
+/// `{status, data: [role]}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoleListResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub data: Vec<RoleOut>,
+}
+
+/// `/api/users/roles/`.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_roles))
+}
+
+/// The role catalogue: each role with its permissions and its name in the language of
+/// `Accept-Language` (SPEC §5).
+///
+/// **Permissions**: none (public).
+#[utoipa::path(get, path = "/api/users/roles/", tag = "roles",
+    responses((status = 200, body = RoleListResponse)))]
+pub async fn list_roles() -> axum::Json<RoleListResponse> {
+    let lang = crate::i18n::current_lang();
+    let data = Role::ALL
+        .into_iter()
+        .map(|role| RoleOut { role, role_display: role.display(lang), permissions: role.permissions().to_vec() })
+        .collect();
+    axum::Json(RoleListResponse { status: "success", data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("staff".parse::<Role>().is_err());
+        assert!("Owner".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn only_the_owner_manages_employees_and_the_store() {
+        for role in Role::ALL {
+            let manages = role.permissions().contains(&"manage_employees");
+            assert_eq!(manages, role == Role::Owner, "{role}");
+            assert_eq!(role.permissions().contains(&"manage_store"), role == Role::Owner, "{role}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Stores: the registry of tenants, as their owners and staff see and manage it.
+
+pub mod handlers;
+pub mod queries;
+pub mod slug;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::i18n::current_lang;
+use crate::roles::Role;
+use crate::tenant::provision::SlugChoice;
+use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use queries::{MemberStoreRow, StoreProfile, StoreRow};
+
+/// `/api/users/stores/…`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_stores, handlers::create_store))
+        .routes(routes!(
+            handlers::get_store,
+            handlers::replace_store,
+            handlers::update_store,
+            handlers::deactivate_store
+        ))
+}
+
+/// A store's registry entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreDetails {
+    pub id: i64,
+    pub name: String,
+    #[schema(example = "moi-magazin")]
+    pub slug: String,
+    /// What POS apps send as `X-Tenant-Key`.
+    #[schema(example = "moi-magazin_5f939099")]
+    pub tenant_key: String,
+    #[schema(example = "tenant_moi_magazin")]
+    pub schema_name: String,
+    pub description: String,
+    pub address: String,
+    pub city: String,
+    pub region: String,
+    pub phone: String,
+    pub email: String,
+    pub legal_name: String,
+    pub tax_id: String,
+    pub is_active: bool,
+    /// The owner's user id.
+    pub owner: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoreRow> for StoreDetails {
+    fn from(row: StoreRow) -> Self {
+        StoreDetails {
+            id: row.id,
+            name: row.name,
+            slug: row.slug,
+            tenant_key: row.tenant_key,
+            schema_name: row.schema_name,
+            description: row.description,
+            address: row.address,
+            city: row.city,
+            region: row.region,
+            phone: row.phone,
+            email: row.email,
+            legal_name: row.legal_name,
+            tax_id: row.tax_id,
+            is_active: row.is_active,
+            owner: row.owner_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A store as one of its members sees it: the registry entry, their role and the staff count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberStore {
+    #[serde(flatten)]
+    pub store: StoreDetails,
+    pub role: Role,
+    /// The role's name in the language of `Accept-Language`.
+    #[schema(example = "Владелец")]
+    pub role_display: &'static str,
+    pub permissions: Vec<&'static str>,
+    pub owner_name: String,
+    pub employee_count: i64,
+    pub active_employee_count: i64,
+}
+
+impl From<MemberStoreRow> for MemberStore {
+    fn from(row: MemberStoreRow) -> Self {
+        let role = row.role();
+        MemberStore {
+            role,
+            role_display: role.display(current_lang()),
+            permissions: role.permissions().to_vec(),
+            owner_name: row.owner_name,
+            employee_count: row.employee_count,
+            active_employee_count: row.active_employee_count,
+            store: row.store.into(),
+        }
+    }
+}
+
+/// A store's editable fields as a request carries them; the names differ between
+/// registration (`store_name`, `store_phone`, …) and the store endpoints (`name`, `phone`, …).
+#[derive(Debug, Default)]
+pub struct RawProfile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub legal_name: Option<String>,
+    pub tax_id: Option<String>,
+}
+
+impl RawProfile {
+    /// Validates every field into `form`; `prefix` is `store_` on registration.
+    pub fn parse(self, form: &mut Form, prefix: &str) -> StoreProfile {
+        let field = |name: &str| format!("{prefix}{name}");
+        StoreProfile {
+            name: form.required(&field("name"), self.name, MAX_NAME_CHARS),
+            description: form.optional(&field("description"), self.description, MAX_TEXT_CHARS),
+            address: form.optional(&field("address"), self.address, MAX_TEXT_CHARS),
+            city: form.optional(&field("city"), self.city, MAX_NAME_CHARS),
+            region: form.optional(&field("region"), self.region, MAX_NAME_CHARS),
+            phone: form.phone(&field("phone"), self.phone),
+            email: form.email(&field("email"), self.email),
+            legal_name: form.optional(&field("legal_name"), self.legal_name, MAX_TEXT_CHARS),
+            tax_id: form.optional(&field("tax_id"), self.tax_id, 32),
+        }
+    }
+}
+
+/// The slug a request asks for: validated when given, else made from the name.
+pub fn parse_slug_choice(form: &mut Form, field: &'static str, value: Option<String>) -> SlugChoice {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => SlugChoice::FromName { field },
+        Some(chosen) if slug::is_valid(&chosen) => SlugChoice::Chosen { slug: chosen, field },
+        Some(_) => {
+            form.add(field, crate::i18n::Message::SlugInvalid);
+            SlugChoice::FromName { field }
+        }
+    }
+}
+
+/// `POST /stores/`: a new store owned by the caller.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateStoreRequest {
+    pub name: Option<String>,
+    /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub legal_name: Option<String>,
+    pub tax_id: Option<String>,
+}
+
+/// `PUT`/`PATCH /stores/{id}/`. `slug`, `tenant_key` and `schema_name` cannot change; they
+/// are accepted only when equal to the current values.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateStoreRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub legal_name: Option<String>,
+    pub tax_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub tenant_key: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub schema_name: Option<serde_json::Value>,
+}
+
+/// `{status, data: [store]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreListResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub data: Vec<MemberStore>,
+}
+
+/// `{status, message?, data: store}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub data: MemberStore,
+}
+
+/// `{status, message, data: {store}}`, as store creation answers today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreCreatedResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: CreatedStore,
+}
+
+/// The body of [`StoreCreatedResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedStore {
+    pub store: MemberStore,
+}

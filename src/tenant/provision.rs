@@ -1,0 +1,132 @@
+//! Provisioning a store: registry rows, schema, tenant tables and the owner's employee row,
+//! all inside the caller's transaction (SPEC §2: a failure leaves nothing behind).
+//!
+//! Order matters for Citus-style sharding later: the schema is created on its own before
+//! any of its tables, and nothing in it points into `public`.
+
+use sqlx::migrate::Migration;
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use crate::db::migrate::migrate_tenant_schema;
+use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee};
+use crate::error::{ApiError, ApiResult, ResultExt};
+use crate::roles::Role;
+use crate::stores::queries::{self as store_queries, StoreProfile, StoreRow};
+use crate::stores::slug;
+use crate::tenant::SchemaName;
+
+/// How the new store's slug is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlugChoice {
+    /// Given by the user (already validated); a taken one is a 409 on `field`.
+    Chosen { slug: String, field: &'static str },
+    /// Made from the store's name; a taken one gets a `-<n>` suffix. `field` is reported in
+    /// the rare race the suffix search cannot see (another store's chosen slug committing
+    /// between our check and our insert).
+    FromName { field: &'static str },
+}
+
+/// The owner-to-be, as their employee row will show them.
+#[derive(Debug, Clone)]
+pub struct StoreOwner<'a> {
+    pub user_id: i64,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone: &'a str,
+}
+
+/// What provisioning created.
+#[derive(Debug, Clone)]
+pub struct ProvisionedStore {
+    pub store: StoreRow,
+    pub owner_employee: EmployeeRow,
+}
+
+/// Creates a store owned by `owner`, inside the caller's open transaction. On return the
+/// transaction's `search_path` is the new schema; public tables are always named `public.x`.
+pub async fn provision_store(
+    tx: &mut PgConnection,
+    owner: &StoreOwner<'_>,
+    profile: &StoreProfile,
+    choice: &SlugChoice,
+    tenant_migrations: &[Migration],
+) -> ApiResult<ProvisionedStore> {
+    let (slug, schema) = claim_slug(tx, &profile.name, choice).await?;
+    let taken = || ApiError::SlugTaken { field: slug_field(choice) };
+    let tenant_key = format!("{slug}_{}", random_hex(4));
+    let store = store_queries::insert_store(tx, owner.user_id, &slug, &tenant_key, schema.as_str(), profile)
+        .await
+        .on_any_constraint(&["stores_slug_key", "stores_schema_name_key", "stores_tenant_key_key"], |_| taken())?;
+    store_queries::insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(&mut *tx).await?;
+    migrate_tenant_schema(tx, &schema, tenant_migrations).await.map_err(ApiError::internal)?;
+    let owner_employee = insert_employee(
+        tx,
+        &NewEmployee {
+            user_id: owner.user_id,
+            role: Role::Owner,
+            first_name: owner.first_name,
+            last_name: owner.last_name,
+            phone: owner.phone,
+            position: "",
+        },
+    )
+    .await?;
+    tracing::info!(store.slug = %slug, "provisioned store {slug} in schema {schema}");
+    Ok(ProvisionedStore { store, owner_employee })
+}
+
+fn slug_field(choice: &SlugChoice) -> &'static str {
+    match choice {
+        SlugChoice::Chosen { field, .. } | SlugChoice::FromName { field } => field,
+    }
+}
+
+/// Picks the slug and schema, holding a transaction-scoped lock on the slug's base so that
+/// concurrent registrations of same-named stores queue instead of colliding.
+async fn claim_slug(tx: &mut PgConnection, name: &str, choice: &SlugChoice) -> ApiResult<(String, SchemaName)> {
+    match choice {
+        SlugChoice::Chosen { slug, field } => {
+            store_queries::lock_slug_base(tx, slug).await?;
+            let schema = SchemaName::for_slug(slug).map_err(|_| ApiError::SlugTaken { field })?;
+            if store_queries::is_slug_free(tx, slug, schema.as_str()).await? {
+                Ok((slug.clone(), schema))
+            } else {
+                Err(ApiError::SlugTaken { field })
+            }
+        }
+        SlugChoice::FromName { .. } => {
+            let base = slug::from_name(name);
+            store_queries::lock_slug_base(tx, &base).await?;
+            let mut attempt = 1;
+            loop {
+                let candidate = slug::candidate(&base, attempt);
+                let schema = SchemaName::for_slug(&candidate).map_err(ApiError::internal)?;
+                if store_queries::is_slug_free(tx, &candidate, schema.as_str()).await? {
+                    return Ok((candidate, schema));
+                }
+                attempt = if attempt == 1 { next_free_suffix(tx, &base).await? } else { attempt + 1 };
+            }
+        }
+    }
+}
+
+/// One past the highest `-<n>` suffix already used on `base`, so a popular name costs two
+/// queries, not one per existing store.
+async fn next_free_suffix(tx: &mut PgConnection, base: &str) -> ApiResult<u32> {
+    let highest: Option<i64> = sqlx::query_scalar(
+        "select max(substring(slug from length($1) + 2)::bigint) from public.stores
+         where slug like $1 || '-%' and substring(slug from length($1) + 2) ~ '^[0-9]{1,9}$'",
+    )
+    .bind(base)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(u32::try_from(highest.unwrap_or(1).max(1) + 1).unwrap_or(u32::MAX))
+}
+
+/// `bytes` random bytes from the OS CSPRNG, hex-encoded.
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::fill(&mut buffer[..]);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
+}

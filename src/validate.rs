@@ -1,0 +1,185 @@
+//! Request validation that reports every problem at once, field by field (SPEC §7).
+//!
+//! A [`Form`] collects [`Message`]s per field while a request is parsed into a validated
+//! value; `finish` hands the value over only when nothing was wrong. Text is trimmed (as DRF
+//! does) except passwords, which are compared exactly (SPEC §4).
+
+use crate::error::{ApiError, FieldErrors};
+use crate::i18n::Message;
+
+/// Longest username, as Django allows.
+pub const MAX_USERNAME_CHARS: usize = 150;
+/// Longest name-like field.
+pub const MAX_NAME_CHARS: usize = 150;
+/// Longest free-text field (descriptions, addresses).
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Longest email address (RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Collects field errors while a request is validated.
+#[derive(Debug, Default)]
+pub struct Form {
+    errors: FieldErrors,
+}
+
+impl Form {
+    #[must_use]
+    pub fn new() -> Self {
+        Form::default()
+    }
+
+    /// Records `message` against `field`.
+    pub fn add(&mut self, field: &str, message: Message) {
+        self.errors.entry(field.to_owned()).or_default().push(message);
+    }
+
+    /// True when `field` already has an error.
+    #[must_use]
+    pub fn has_error(&self, field: &str) -> bool {
+        self.errors.contains_key(field)
+    }
+
+    /// A required text field: present, not blank, at most `max` characters. Trimmed.
+    pub fn required(&mut self, field: &str, value: Option<String>, max: usize) -> String {
+        match value.map(|v| v.trim().to_owned()) {
+            None => {
+                self.add(field, Message::FieldRequired);
+                String::new()
+            }
+            Some(v) if v.is_empty() => {
+                self.add(field, Message::FieldBlank);
+                String::new()
+            }
+            Some(v) => self.bounded(field, v, max),
+        }
+    }
+
+    /// An optional text field; absent means empty. Trimmed, at most `max` characters.
+    pub fn optional(&mut self, field: &str, value: Option<String>, max: usize) -> String {
+        let value = value.map(|v| v.trim().to_owned()).unwrap_or_default();
+        self.bounded(field, value, max)
+    }
+
+    /// A required password: present and non-empty, never trimmed.
+    pub fn password(&mut self, field: &str, value: Option<String>) -> String {
+        match value {
+            None => {
+                self.add(field, Message::FieldRequired);
+                String::new()
+            }
+            Some(v) if v.is_empty() => {
+                self.add(field, Message::FieldBlank);
+                String::new()
+            }
+            Some(v) => v,
+        }
+    }
+
+    /// A Django-style username: letters, digits and `@.+-_`, at most 150 characters.
+    pub fn username(&mut self, field: &str, value: Option<String>) -> String {
+        let username = self.required(field, value, MAX_USERNAME_CHARS);
+        if !username.is_empty() && !is_valid_username(&username) {
+            self.add(field, Message::UsernameInvalid);
+        }
+        username
+    }
+
+    /// An optional email address; empty when absent.
+    pub fn email(&mut self, field: &str, value: Option<String>) -> String {
+        let email = self.optional(field, value, MAX_EMAIL_CHARS);
+        if !email.is_empty() && !self.has_error(field) && !is_plausible_email(&email) {
+            self.add(field, Message::EmailInvalid);
+        }
+        email
+    }
+
+    /// An optional phone number in international form; spaces, dashes and brackets are
+    /// dropped, so `+998 (90) 123-45-67` is stored as `+998901234567`.
+    pub fn phone(&mut self, field: &str, value: Option<String>) -> String {
+        let raw = self.optional(field, value, 32);
+        let phone: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        if !phone.is_empty() && !self.has_error(field) && !is_e164(&phone) {
+            self.add(field, Message::PhoneInvalid);
+        }
+        phone
+    }
+
+    /// `value` once every field passed; otherwise every error collected.
+    pub fn finish<T>(self, value: T) -> Result<T, ApiError> {
+        if self.errors.is_empty() { Ok(value) } else { Err(ApiError::Validation(self.errors)) }
+    }
+
+    fn bounded(&mut self, field: &str, value: String, max: usize) -> String {
+        if value.chars().count() > max {
+            self.add(field, Message::FieldTooLong { max });
+        }
+        value
+    }
+}
+
+fn is_valid_username(username: &str) -> bool {
+    username.chars().all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
+}
+
+/// A deliberately loose check (one `@`, a dotted domain, no spaces): the only real test of
+/// an address is mail reaching it.
+fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// E.164: `+`, a country code not starting with 0, at most 15 digits in all.
+fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut form = Form::new();
+        form.required("first_name", None, 10);
+        form.required("store_name", Some("   ".into()), 10);
+        form.optional("description", Some("x".repeat(11)), 10);
+        form.username("username", Some("has space".into()));
+        form.email("email", Some("not-an-email".into()));
+        form.phone("phone", Some("12345".into()));
+        let Err(ApiError::Validation(errors)) = form.finish(()) else { panic!("expected errors") };
+        let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["description", "email", "first_name", "phone", "store_name", "username"]);
+    }
+
+    #[test]
+    fn good_values_pass_and_are_normalised() {
+        let mut form = Form::new();
+        let name = form.required("first_name", Some("  Иван ".into()), 10);
+        let username = form.username("username", Some("ivan.petrov+pos@shop".into()));
+        let email = form.email("email", Some("ivan@example.uz".into()));
+        let phone = form.phone("phone", Some("+998 (90) 123-45-67".into()));
+        let password = form.password("password", Some("  spaced  ".into()));
+        assert!(form.finish(()).is_ok());
+        assert_eq!((name.as_str(), username.as_str()), ("Иван", "ivan.petrov+pos@shop"));
+        assert_eq!((email.as_str(), phone.as_str(), password.as_str()), ("ivan@example.uz", "+998901234567", "  spaced  "));
+    }
+
+    #[test]
+    fn phone_numbers_must_be_international() {
+        for bad in ["998901234567", "+0123456789", "+12", "+99890123456789012", "+99890abc4567"] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+        assert!(is_e164("+998901234567"));
+    }
+}
