@@ -210,8 +210,12 @@ impl IntoResponse for ApiError {
         let status = self.status();
         // Conflicts also name their field, as DRF did, for apps that read `errors` only.
         let conflict = match &self {
-            ApiError::UsernameTaken => Some(BTreeMap::from([("username".to_owned(), vec![Message::UsernameTaken])])),
-            ApiError::SlugTaken { field } => Some(BTreeMap::from([((*field).to_owned(), vec![Message::SlugTaken])])),
+            ApiError::UsernameTaken => {
+                Some(BTreeMap::from([("username".to_owned(), vec![Message::UsernameTaken])]))
+            }
+            ApiError::SlugTaken { field } => {
+                Some(BTreeMap::from([((*field).to_owned(), vec![Message::SlugTaken])]))
+            }
             _ => None,
         };
         let errors = match &self {

@@ -194,8 +194,12 @@ impl Message {
             }
             M::PasswordTooShort { min } => {
                 return Cow::Owned(match lang {
-                    Lang::Ru => format!("Введённый пароль слишком короткий. Он должен содержать как минимум {min} символов."),
-                    Lang::En => format!("This password is too short. It must contain at least {min} characters."),
+                    Lang::Ru => format!(
+                        "Введённый пароль слишком короткий. Он должен содержать как минимум {min} символов."
+                    ),
+                    Lang::En => {
+                        format!("This password is too short. It must contain at least {min} characters.")
+                    }
                 });
             }
             M::PasswordTooLong { max } => {
@@ -223,7 +227,9 @@ impl Message {
                 "Введите правильное имя пользователя. Оно может содержать только буквы, цифры и знаки @/./+/-/_.",
                 "Enter a valid username. It may contain only letters, numbers, and @/./+/-/_ characters.",
             ),
-            M::EmailInvalid => ("Введите правильный адрес электронной почты.", "Enter a valid email address."),
+            M::EmailInvalid => {
+                ("Введите правильный адрес электронной почты.", "Enter a valid email address.")
+            }
             M::PhoneInvalid => (
                 "Введите номер телефона в международном формате, например +998901234567.",
                 "Enter a phone number in international format, e.g. +998901234567.",
@@ -248,9 +254,10 @@ impl Message {
                 "Пароль должен содержать хотя бы одну строчную букву.",
                 "The password must contain at least one lowercase letter.",
             ),
-            M::PasswordNeedsDigit => {
-                ("Пароль должен содержать хотя бы одну цифру.", "The password must contain at least one digit.")
-            }
+            M::PasswordNeedsDigit => (
+                "Пароль должен содержать хотя бы одну цифру.",
+                "The password must contain at least one digit.",
+            ),
             M::PasswordNeedsSymbol => (
                 "Пароль должен содержать хотя бы один символ, не являющийся буквой или цифрой.",
                 "The password must contain at least one character that is not a letter or digit.",

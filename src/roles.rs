@@ -135,7 +135,11 @@ pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let lang = crate::i18n::current_lang();
     let data = Role::ALL
         .into_iter()
-        .map(|role| RoleOut { role, role_display: role.display(lang), permissions: role.permissions().to_vec() })
+        .map(|role| RoleOut {
+            role,
+            role_display: role.display(lang),
+            permissions: role.permissions().to_vec(),
+        })
         .collect();
     axum::Json(RoleListResponse { status: "success", data })
 }

@@ -139,9 +139,7 @@ fn is_e164(phone: &str) -> bool {
     let Some(digits) = phone.strip_prefix('+') else {
         return false;
     };
-    (8..=15).contains(&digits.len())
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0')
+    (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 #[cfg(test)]
@@ -172,7 +170,10 @@ mod tests {
         let password = form.password("password", Some("  spaced  ".into()));
         assert!(form.finish(()).is_ok());
         assert_eq!((name.as_str(), username.as_str()), ("Иван", "ivan.petrov+pos@shop"));
-        assert_eq!((email.as_str(), phone.as_str(), password.as_str()), ("ivan@example.uz", "+998901234567", "  spaced  "));
+        assert_eq!(
+            (email.as_str(), phone.as_str(), password.as_str()),
+            ("ivan@example.uz", "+998901234567", "  spaced  ")
+        );
     }
 
     #[test]

@@ -125,7 +125,8 @@ pub async fn register(
         phone: &user.phone,
     };
     let provisioned =
-        provision_store(&mut tx, &owner, &registration.store, &registration.slug, &app.tenant_migrations).await?;
+        provision_store(&mut tx, &owner, &registration.store, &registration.slug, &app.tenant_migrations)
+            .await?;
     let tokens = start_session(&mut tx, &app, user.id, &client).await?;
     tx.commit().await?;
 
@@ -157,7 +158,10 @@ pub async fn register(
 /// **Permissions**: any signed-in user.
 #[utoipa::path(get, path = "/api/users/auth/my-stores/", tag = "auth", security(("bearerAuth" = [])),
     responses((status = 200, body = StoreListResponse), (status = 401, body = ErrorBody)))]
-pub async fn list_my_stores(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<StoreListResponse>> {
+pub async fn list_my_stores(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<StoreListResponse>> {
     let mut conn = app.db.acquire().await?;
     let rows = list_active_member_stores(&mut conn, user.user_id).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))

@@ -26,8 +26,9 @@ const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 
 /// The 19,640 most common passwords (Royce Williams' list, as shipped by Django), lowercase.
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("common-passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect());
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+});
 
 /// Checks `password` against the policy; returns every rule it breaks (empty when fine).
 /// `context` holds words the password must not contain, such as the username.

@@ -91,7 +91,12 @@ impl AccessTokens {
         // Clocks of one deployment agree to within seconds; a minute of grace is too generous
         // for a 15-minute token.
         validation.leeway = 5;
-        AccessTokens { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation, ttl }
+        AccessTokens {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            ttl,
+        }
     }
 
     /// How long an access token lives.
@@ -117,12 +122,12 @@ impl AccessTokens {
 
     /// The claims of a valid access token; anything else is `Invalid` or `Expired`.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(
+            |e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            }
-        })?;
+            },
+        )?;
         let claims = data.claims;
         if claims.typ != ACCESS_TYPE || claims.user_id().is_none() {
             return Err(TokenError::Invalid);
@@ -172,7 +177,10 @@ mod tests {
     use super::*;
 
     fn keys() -> AccessTokens {
-        AccessTokens::new(&SecretString::from("0123456789abcdef0123456789abcdef".to_owned()), Duration::from_secs(900))
+        AccessTokens::new(
+            &SecretString::from("0123456789abcdef0123456789abcdef".to_owned()),
+            Duration::from_secs(900),
+        )
     }
 
     #[test]
@@ -187,11 +195,15 @@ mod tests {
     fn tokens_signed_otherwise_or_tampered_are_invalid() {
         let keys = keys();
         let token = keys.issue(42, Uuid::new_v4()).unwrap();
-        let other = AccessTokens::new(&SecretString::from("another-secret-another-secret-000".to_owned()), Duration::from_secs(900));
+        let other = AccessTokens::new(
+            &SecretString::from("another-secret-another-secret-000".to_owned()),
+            Duration::from_secs(900),
+        );
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
 
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         payload["sub"] = "1".into();
         parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
         assert_eq!(keys.verify(&parts.join(".")), Err(TokenError::Invalid));

@@ -69,7 +69,8 @@ pub async fn create_store(
         last_name: &owner.last_name,
         phone: &owner.phone,
     };
-    let provisioned = provision_store(&mut tx, &store_owner, &profile, &slug_choice, &app.tenant_migrations).await?;
+    let provisioned =
+        provision_store(&mut tx, &store_owner, &profile, &slug_choice, &app.tenant_migrations).await?;
     tx.commit().await?;
 
     let store = member_store(&mut conn, &user, provisioned.store.id).await?;
@@ -169,7 +170,11 @@ async fn change_store(
     Ok(Json(StoreResponse { status: "success", message, data: store }))
 }
 
-fn parse_changes(body: UpdateStoreRequest, current: &MemberStore, replace: Replace) -> ApiResult<StoreChanges> {
+fn parse_changes(
+    body: UpdateStoreRequest,
+    current: &MemberStore,
+    replace: Replace,
+) -> ApiResult<StoreChanges> {
     let mut form = Form::new();
     let immutable = [
         ("slug", body.slug, &current.store.slug),

@@ -19,14 +19,12 @@ use queries::{MemberStoreRow, StoreProfile, StoreRow};
 
 /// `/api/users/stores/…`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::list_stores, handlers::create_store))
-        .routes(routes!(
-            handlers::get_store,
-            handlers::replace_store,
-            handlers::update_store,
-            handlers::deactivate_store
-        ))
+    OpenApiRouter::new().routes(routes!(handlers::list_stores, handlers::create_store)).routes(routes!(
+        handlers::get_store,
+        handlers::replace_store,
+        handlers::update_store,
+        handlers::deactivate_store
+    ))
 }
 
 /// A store's registry entry.

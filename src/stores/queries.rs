@@ -10,11 +10,40 @@ use crate::roles::Role;
 macro_rules! store_columns {
     ($prefix:literal) => {
         concat!(
-            $prefix, "id, ", $prefix, "name, ", $prefix, "slug, ", $prefix, "tenant_key, ",
-            $prefix, "schema_name, ", $prefix, "owner_id, ", $prefix, "description, ",
-            $prefix, "address, ", $prefix, "city, ", $prefix, "region, ", $prefix, "phone, ",
-            $prefix, "email, ", $prefix, "legal_name, ", $prefix, "tax_id, ", $prefix, "is_active, ",
-            $prefix, "created_at, ", $prefix, "updated_at"
+            $prefix,
+            "id, ",
+            $prefix,
+            "name, ",
+            $prefix,
+            "slug, ",
+            $prefix,
+            "tenant_key, ",
+            $prefix,
+            "schema_name, ",
+            $prefix,
+            "owner_id, ",
+            $prefix,
+            "description, ",
+            $prefix,
+            "address, ",
+            $prefix,
+            "city, ",
+            $prefix,
+            "region, ",
+            $prefix,
+            "phone, ",
+            $prefix,
+            "email, ",
+            $prefix,
+            "legal_name, ",
+            $prefix,
+            "tax_id, ",
+            $prefix,
+            "is_active, ",
+            $prefix,
+            "created_at, ",
+            $prefix,
+            "updated_at"
         )
     };
 }
@@ -148,7 +177,12 @@ pub async fn insert_store(
 
 /// Makes `user_id` a member of `store_id` in `role`.
 #[tracing::instrument(skip_all, fields(user.id = user_id, role = %role), err)]
-pub async fn insert_membership(conn: &mut PgConnection, user_id: i64, store_id: i64, role: Role) -> sqlx::Result<()> {
+pub async fn insert_membership(
+    conn: &mut PgConnection,
+    user_id: i64,
+    store_id: i64,
+    role: Role,
+) -> sqlx::Result<()> {
     sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
         .bind(user_id)
         .bind(store_id)
@@ -174,7 +208,10 @@ macro_rules! member_stores_from {
 
 /// The active stores where `user_id` actively works, oldest first (what a POS app may open).
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
-pub async fn list_active_member_stores(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<MemberStoreRow>> {
+pub async fn list_active_member_stores(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<Vec<MemberStoreRow>> {
     sqlx::query_as(concat!(
         "select ",
         store_columns!("s."),
@@ -189,10 +226,15 @@ pub async fn list_active_member_stores(conn: &mut PgConnection, user_id: i64) ->
 /// Every store where `user_id` works, deactivated ones included (what an owner manages).
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn list_member_stores(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<MemberStoreRow>> {
-    sqlx::query_as(concat!("select ", store_columns!("s."), member_stores_from!(), " order by s.created_at, s.id"))
-        .bind(user_id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(concat!(
+        "select ",
+        store_columns!("s."),
+        member_stores_from!(),
+        " order by s.created_at, s.id"
+    ))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
 }
 
 /// Store `store_id` if `user_id` works there.
@@ -211,7 +253,11 @@ pub async fn find_member_store(
 
 /// Applies `changes` to store `store_id`.
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
-pub async fn update_store(conn: &mut PgConnection, store_id: i64, changes: &StoreChanges) -> sqlx::Result<()> {
+pub async fn update_store(
+    conn: &mut PgConnection,
+    store_id: i64,
+    changes: &StoreChanges,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update public.stores set
              name = coalesce($2, name), description = coalesce($3, description),

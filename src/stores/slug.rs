@@ -13,7 +13,10 @@ const SUFFIX_ROOM: usize = 6;
 /// gets the prefix `store-`.
 #[must_use]
 pub fn from_name(name: &str) -> String {
-    let ascii: String = slug::slugify(name)
+    // Uzbek Latin writes ў, ғ as o', g' (and transliteration produces them too): the
+    // apostrophe belongs to the letter, so drop it rather than split the word on it.
+    let transliterated = deunicode::deunicode(name).replace(['\'', '`'], "");
+    let ascii: String = slug::slugify(transliterated)
         .chars()
         .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
         .collect();
@@ -56,6 +59,7 @@ mod tests {
         assert_eq!(from_name("1795360045"), "store-1795360045");
         assert_eq!(from_name("!!!"), "store");
         assert_eq!(from_name("Ғалла Дўкони"), "galla-dukoni");
+        assert_eq!(from_name("Do'kon O'zbekiston"), "dokon-ozbekiston");
     }
 
     #[test]

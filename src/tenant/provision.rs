@@ -56,7 +56,9 @@ pub async fn provision_store(
     let tenant_key = format!("{slug}_{}", random_hex(4));
     let store = store_queries::insert_store(tx, owner.user_id, &slug, &tenant_key, schema.as_str(), profile)
         .await
-        .on_any_constraint(&["stores_slug_key", "stores_schema_name_key", "stores_tenant_key_key"], |_| taken())?;
+        .on_any_constraint(&["stores_slug_key", "stores_schema_name_key", "stores_tenant_key_key"], |_| {
+            taken()
+        })?;
     store_queries::insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
     sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(&mut *tx).await?;
     migrate_tenant_schema(tx, &schema, tenant_migrations).await.map_err(ApiError::internal)?;
@@ -84,7 +86,11 @@ fn slug_field(choice: &SlugChoice) -> &'static str {
 
 /// Picks the slug and schema, holding a transaction-scoped lock on the slug's base so that
 /// concurrent registrations of same-named stores queue instead of colliding.
-async fn claim_slug(tx: &mut PgConnection, name: &str, choice: &SlugChoice) -> ApiResult<(String, SchemaName)> {
+async fn claim_slug(
+    tx: &mut PgConnection,
+    name: &str,
+    choice: &SlugChoice,
+) -> ApiResult<(String, SchemaName)> {
     match choice {
         SlugChoice::Chosen { slug, field } => {
             store_queries::lock_slug_base(tx, slug).await?;

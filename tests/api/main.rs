@@ -7,3 +7,5 @@ mod health;
 mod helpers;
 mod logging;
 mod migrations;
+mod registration;
+mod stores;
