@@ -1,0 +1,242 @@
+//! kassa's load benchmark: real HTTP against a release build on a fresh database.
+//!
+//! ```sh
+//! cargo bench --bench load -- registration                 # 1, 1,000 and 10,000 stores
+//! cargo bench --bench load -- registration --levels 1,100  # a quick look
+//! ```
+//!
+//! The server runs in-process on a loopback port, built by the same `build_router` as
+//! production, against `DATABASE_URL` or else the embedded cluster (durable, as in dev). The
+//! database is created fresh for the run and dropped at the end.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use kassa::app::{AppState, build_router};
+use kassa::auth::queries::{NewUser, insert_user};
+use kassa::config::Config;
+use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
+use kassa::db::{migrate, pool};
+use kassa::stores::queries::StoreProfile;
+use kassa::tenant::provision::{SlugChoice, StoreOwner, provision_store};
+use secrecy::SecretString;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Acquire, AssertSqlSafe, Connection, PgConnection, PgPool};
+
+#[derive(Debug, Parser)]
+#[command(about = "kassa load benchmark")]
+struct Args {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// Accepted for `cargo bench` compatibility.
+    #[arg(long, hide = true, global = true)]
+    bench: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Registration latency (hashing included) with N stores already provisioned.
+    Registration {
+        /// Store counts at which to measure, ascending.
+        #[arg(long, value_delimiter = ',', default_value = "1,1000,10000")]
+        levels: Vec<usize>,
+        /// Registrations timed at each level, one after another.
+        #[arg(long, default_value_t = 50)]
+        samples: usize,
+        /// Concurrent provisioning jobs while seeding stores.
+        #[arg(long, default_value_t = 4)]
+        seed_jobs: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match args.scenario {
+        Scenario::Registration { levels, samples, seed_jobs } => {
+            runtime.block_on(registration(&levels, samples, seed_jobs))
+        }
+    }
+}
+
+/// A fresh database on `DATABASE_URL` or the embedded cluster, dropped when done.
+struct BenchDb {
+    admin: PgConnectOptions,
+    name: String,
+    _cluster: Option<EmbeddedCluster>,
+}
+
+impl BenchDb {
+    async fn create() -> anyhow::Result<Self> {
+        let (admin, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => (pool::options_from_url(&url)?, None),
+            None => {
+                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("kassa-bench-cluster");
+                let options = EmbeddedOptions { root, bin_dir: None, durable: true };
+                let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&options)).await??;
+                (cluster.connect_options("postgres"), Some(cluster))
+            }
+        };
+        let name = format!("kassa_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&admin).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}"))).execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(BenchDb { admin, name, _cluster: cluster })
+    }
+
+    fn options(&self) -> PgConnectOptions {
+        self.admin.clone().database(&self.name)
+    }
+
+    async fn drop_database(&self) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect_with(&self.admin).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database {} with (force)", self.name))).execute(&mut conn).await?;
+        Ok(())
+    }
+}
+
+fn bench_config() -> Config {
+    Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some("postgres://set-by-the-benchmark".to_owned()),
+        "JWT_SECRET" => Some("bench-secret-0123456789abcdef-0123456789".to_owned()),
+        "DATABASE_POOL_SIZE" => Some("16".to_owned()),
+        _ => None,
+    })
+    .expect("benchmark configuration is valid")
+}
+
+async fn serve(state: AppState) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+async fn registration(levels: &[usize], samples: usize, seed_jobs: usize) -> anyhow::Result<()> {
+    let db = BenchDb::create().await?;
+    let config = Arc::new(bench_config());
+    let pool = pool::lazy_pool(&config, db.options());
+    migrate::migrate_public(&pool).await?;
+    let state = AppState::new(Arc::clone(&config), pool.clone());
+    let addr = serve(state.clone()).await?;
+    let client = reqwest::Client::new();
+    // Seeded owners share one hash: seeding measures provisioning, not argon2.
+    let seed_hash = state.hasher.hash(SecretString::from("Seed-Password-2026".to_owned())).await?;
+
+    println!("| stores before | registrations | p50 ms | p95 ms | p99 ms | max ms |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut seeded = 0;
+    let mut run = 0;
+    for &level in levels {
+        let started = Instant::now();
+        let fresh = level.saturating_sub(seeded + run);
+        seed_stores(&pool, &state, &seed_hash, seeded, fresh, seed_jobs).await?;
+        if fresh > 0 {
+            let elapsed = started.elapsed();
+            eprintln!(
+                "seeded {fresh} stores in {:.1} s ({:.0} stores/s)",
+                elapsed.as_secs_f64(),
+                fresh as f64 / elapsed.as_secs_f64()
+            );
+        }
+        seeded += fresh;
+        let mut latencies = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let body = serde_json::json!({
+                "username": format!("bench{level}x{i}"),
+                "password": "Bench-Password-2026",
+                "password_confirm": "Bench-Password-2026",
+                "first_name": "Бенч",
+                "store_name": "Мой Магазин",
+                "owner_phone": "+998901234567",
+            });
+            let started = Instant::now();
+            let response = client.post(format!("http://{addr}/api/users/auth/register/")).json(&body).send().await?;
+            let status = response.status();
+            response.bytes().await?;
+            latencies.push(started.elapsed());
+            anyhow::ensure!(status == 201, "registration answered {status}");
+        }
+        run += samples;
+        let stats = Percentiles::of(&mut latencies);
+        println!(
+            "| {level} | {samples} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            stats.p50, stats.p95, stats.p99, stats.max
+        );
+    }
+    pool.close().await;
+    db.drop_database().await
+}
+
+/// Provisions `count` stores (owner + store + schema), `jobs` at a time, numbered from `from`.
+async fn seed_stores(
+    pool: &PgPool,
+    state: &AppState,
+    hash: &str,
+    from: usize,
+    count: usize,
+    jobs: usize,
+) -> anyhow::Result<()> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
+    let end = from + count;
+    let workers = (0..jobs.max(1)).map(|_| {
+        let (pool, next, hash, migrations) =
+            (pool.clone(), Arc::clone(&next), hash.to_owned(), Arc::clone(&state.tenant_migrations));
+        tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= end {
+                    return anyhow::Ok(());
+                }
+                let mut conn = pool.acquire().await?;
+                let mut tx = conn.begin().await?;
+                let username = format!("seed{n}");
+                let user = insert_user(
+                    &mut tx,
+                    &NewUser {
+                        username: &username,
+                        password_hash: &hash,
+                        first_name: "Seed",
+                        last_name: "",
+                        email: "",
+                        phone: "",
+                    },
+                )
+                .await?;
+                let owner = StoreOwner { user_id: user.id, first_name: "Seed", last_name: "", phone: "" };
+                let profile = StoreProfile { name: format!("Seed store {n}"), ..StoreProfile::default() };
+                provision_store(&mut tx, &owner, &profile, &SlugChoice::FromName { field: "name" }, &migrations)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("provisioning seed store {n}: {e}"))?;
+                tx.commit().await?;
+            }
+        })
+    });
+    for worker in futures_util::future::join_all(workers).await {
+        worker??;
+    }
+    Ok(())
+}
+
+/// Latency percentiles in milliseconds.
+struct Percentiles {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Percentiles {
+    fn of(samples: &mut [Duration]) -> Self {
+        samples.sort();
+        let at = |q: f64| {
+            let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
+            samples[index].as_secs_f64() * 1000.0
+        };
+        Percentiles { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: at(1.0) }
+    }
+}
