@@ -74,7 +74,8 @@ impl BenchDb {
         let (admin, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(url) => (pool::options_from_url(&url)?, None),
             None => {
-                let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("kassa-bench-cluster");
+                let root =
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("kassa-bench-cluster");
                 let options = EmbeddedOptions { root, bin_dir: None, durable: true };
                 let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&options)).await??;
                 (cluster.connect_options("postgres"), Some(cluster))
@@ -93,7 +94,9 @@ impl BenchDb {
 
     async fn drop_database(&self) -> anyhow::Result<()> {
         let mut conn = PgConnection::connect_with(&self.admin).await?;
-        sqlx::raw_sql(AssertSqlSafe(format!("drop database {} with (force)", self.name))).execute(&mut conn).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database {} with (force)", self.name)))
+            .execute(&mut conn)
+            .await?;
         Ok(())
     }
 }
@@ -155,7 +158,8 @@ async fn registration(levels: &[usize], samples: usize, seed_jobs: usize) -> any
                 "owner_phone": "+998901234567",
             });
             let started = Instant::now();
-            let response = client.post(format!("http://{addr}/api/users/auth/register/")).json(&body).send().await?;
+            let response =
+                client.post(format!("http://{addr}/api/users/auth/register/")).json(&body).send().await?;
             let status = response.status();
             response.bytes().await?;
             latencies.push(started.elapsed());
@@ -209,9 +213,15 @@ async fn seed_stores(
                 .await?;
                 let owner = StoreOwner { user_id: user.id, first_name: "Seed", last_name: "", phone: "" };
                 let profile = StoreProfile { name: format!("Seed store {n}"), ..StoreProfile::default() };
-                provision_store(&mut tx, &owner, &profile, &SlugChoice::FromName { field: "name" }, &migrations)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("provisioning seed store {n}: {e}"))?;
+                provision_store(
+                    &mut tx,
+                    &owner,
+                    &profile,
+                    &SlugChoice::FromName { field: "name" },
+                    &migrations,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("provisioning seed store {n}: {e}"))?;
                 tx.commit().await?;
             }
         })

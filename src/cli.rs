@@ -70,7 +70,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "kassa listening on http://{addr} (Swagger UI at http://{addr}/swagger/)");
-    let app = build_router(AppState::new(config.into(), database.pool.clone()));
+    let state = AppState::new(config.into(), database.pool.clone());
+    state.hasher.warm_up().await;
+    let app = build_router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -69,8 +69,12 @@ pub struct Config {
     pub jwt_secret: SecretString,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// A session unused this long ends, even before `refresh_token_ttl`.
+    pub session_idle_timeout: Duration,
     pub password_policy: PasswordPolicy,
     pub login_rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (exact peer addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub cors_allowed_origins: CorsOrigins,
     pub default_language: Lang,
     pub log_format: LogFormat,
@@ -123,6 +127,7 @@ impl Config {
             jwt_secret,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
+            session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", Duration::from_secs(7 * 86_400))?,
             password_policy: PasswordPolicy {
                 min_length,
                 require_uppercase: env.flag("PASSWORD_REQUIRE_UPPERCASE", false)?,
@@ -131,6 +136,7 @@ impl Config {
                 require_symbol: env.flag("PASSWORD_REQUIRE_SYMBOL", false)?,
             },
             login_rate_limit_per_minute: env.parsed("LOGIN_RATE_LIMIT_PER_MINUTE", 5u32)?,
+            trusted_proxies: trusted_proxies(&env)?,
             cors_allowed_origins: cors_origins(&env)?,
             default_language: env.parsed_with("DEFAULT_LANGUAGE", Lang::Ru, "ru or en")?,
             log_format: log_format(&env)?,
@@ -230,6 +236,18 @@ fn cors_origins(env: &Env<'_>) -> Result<CorsOrigins, ConfigError> {
     Ok(CorsOrigins::List(origins))
 }
 
+fn trusted_proxies(env: &Env<'_>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    const VAR: &str = "TRUSTED_PROXIES";
+    let Some(raw) = env.string(VAR) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().map_err(|_| env.invalid(VAR, format!("`{p}` is not an IP address"))))
+        .collect()
+}
+
 fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
     match env.string("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("text") => Ok(LogFormat::Text),
@@ -324,6 +342,8 @@ mod tests {
         assert_eq!(config.password_policy.min_length, 8);
         assert!(!config.password_policy.require_digit);
         assert_eq!(config.login_rate_limit_per_minute, 5);
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
+        assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.default_language, Lang::Ru);
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.migrate_on_start && config.swagger_enabled);
@@ -347,6 +367,8 @@ mod tests {
             ("DATABASE_ACQUIRE_TIMEOUT", "fast"),
             ("REQUEST_TIMEOUT", "-5s"),
             ("SWAGGER_ENABLED", "sometimes"),
+            ("SESSION_IDLE_TIMEOUT", "never"),
+            ("TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
         ];
         for (variable, value) in cases {
             assert_eq!(failing_variable(&with_db(&[(variable, value)])), *variable, "{variable}={value}");

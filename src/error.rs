@@ -30,6 +30,9 @@ pub enum ApiError {
     Validation(FieldErrors),
     #[error("not authenticated")]
     NotAuthenticated,
+    /// A wrong username or password (the peer's `authentication_failed`).
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("token invalid")]
     TokenInvalid,
     #[error("token expired")]
@@ -87,9 +90,11 @@ impl ApiError {
         use ApiError as E;
         match self {
             E::Validation(_) | E::MissingTenantKey => StatusCode::BAD_REQUEST,
-            E::NotAuthenticated | E::TokenInvalid | E::TokenExpired | E::TokenReused => {
-                StatusCode::UNAUTHORIZED
-            }
+            E::NotAuthenticated
+            | E::InvalidCredentials
+            | E::TokenInvalid
+            | E::TokenExpired
+            | E::TokenReused => StatusCode::UNAUTHORIZED,
             E::InvalidTenantKey
             | E::InactiveTenant
             | E::NotAMember
@@ -113,6 +118,7 @@ impl ApiError {
         match self {
             E::Validation(_) => "validation_error",
             E::NotAuthenticated => "not_authenticated",
+            E::InvalidCredentials => "authentication_failed",
             E::TokenInvalid => "token_invalid",
             E::TokenExpired => "token_expired",
             E::TokenReused => "token_reused",
@@ -139,6 +145,7 @@ impl ApiError {
         match self {
             E::Validation(_) => Message::ValidationFailed,
             E::NotAuthenticated => Message::NotAuthenticated,
+            E::InvalidCredentials => Message::InvalidCredentials,
             E::TokenInvalid => Message::TokenInvalid,
             E::TokenExpired => Message::TokenExpired,
             E::TokenReused => Message::TokenReused,

@@ -78,6 +78,7 @@ pub enum Message {
     // Envelope messages, one per error code (SPEC §7).
     ValidationFailed,
     NotAuthenticated,
+    InvalidCredentials,
     TokenInvalid,
     TokenExpired,
     TokenReused,
@@ -122,6 +123,9 @@ pub enum Message {
     RegistrationSucceeded,
     StoreCreated,
     StoreUpdated,
+    PasswordChanged,
+    LoggedOut,
+    WrongCurrentPassword,
 }
 
 impl Message {
@@ -265,6 +269,13 @@ impl Message {
             M::RegistrationSucceeded => ("Регистрация успешна", "Registration successful"),
             M::StoreCreated => ("Магазин успешно создан", "Store created"),
             M::StoreUpdated => ("Магазин обновлён", "Store updated"),
+            M::PasswordChanged => ("Пароль успешно изменен", "Password changed"),
+            M::LoggedOut => ("Вы вышли из системы", "Signed out"),
+            M::WrongCurrentPassword => ("Неверный текущий пароль", "The current password is wrong"),
+            M::InvalidCredentials => (
+                "Неверное имя пользователя или пароль.",
+                "No active account found with the given credentials",
+            ),
         };
         Cow::Borrowed(match lang {
             Lang::Ru => ru,

@@ -1,8 +1,11 @@
-//! `AuthUser`: the signed-in caller, for handlers that require one.
+//! `AuthUser` and `SignedIn`: the signed-in caller, for handlers that require one.
 //!
-//! Verifies the bearer access token (signature, algorithm, every claim) and then that its
-//! session is still live and its account active, so logout, revocation and deactivation
-//! take effect on the very next request (SPEC §4). Handlers never parse tokens themselves.
+//! Both verify the bearer access token (signature, pinned algorithm, every claim) and then
+//! that its session is live and its account active, so logout, revocation, password changes
+//! and deactivation take effect on the very next request (SPEC §4). `AuthUser` also enforces
+//! the `must_change_password` gate; `SignedIn` does not, and is for the few routes such a
+//! user may still call (change-password, logout, their own sessions). Handlers never parse
+//! tokens themselves.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -13,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::queries;
 use crate::error::ApiError;
 
-/// The authenticated caller.
+/// The authenticated caller, who is not required to change their password first.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user_id: i64,
@@ -22,25 +25,45 @@ pub struct AuthUser {
     pub must_change_password: bool,
 }
 
+/// The authenticated caller, even one who must change their password.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub AuthUser);
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?;
-        let claims = app.tokens.verify(token)?;
-        let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
-        let mut conn = app.db.acquire().await?;
-        let user = queries::find_live_session_user(&mut conn, claims.sid, user_id)
-            .await?
-            .ok_or(ApiError::TokenInvalid)?;
-        tracing::Span::current().record("user.id", user.user_id);
-        Ok(AuthUser {
-            user_id: user.user_id,
-            session_id: claims.sid,
-            username: user.username,
-            must_change_password: user.must_change_password,
-        })
+        let user = authenticate(parts, app).await?;
+        if user.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(user)
     }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, app).await.map(SignedIn)
+    }
+}
+
+async fn authenticate(parts: &Parts, app: &AppState) -> Result<AuthUser, ApiError> {
+    let token = bearer_token(parts)?;
+    let claims = app.tokens.verify(token)?;
+    let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
+    let mut conn = app.db.acquire().await?;
+    let user = queries::find_live_session_user(&mut conn, claims.sid, user_id)
+        .await?
+        .ok_or(ApiError::TokenInvalid)?;
+    tracing::Span::current().record("user.id", user.user_id);
+    Ok(AuthUser {
+        user_id: user.user_id,
+        session_id: claims.sid,
+        username: user.username,
+        must_change_password: user.must_change_password,
+    })
 }
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110).

@@ -1,17 +1,23 @@
 //! HTTP handlers for `/api/users/auth/`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use secrecy::SecretString;
 use sqlx::Acquire;
+use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::extractor::AuthUser;
-use crate::auth::password::policy_violations;
+use crate::auth::extractor::{AuthUser, SignedIn};
+use crate::auth::password::{MAX_PASSWORD_CHARS, policy_violations};
 use crate::auth::queries::{self, NewUser};
-use crate::auth::sessions::start_session;
-use crate::auth::{OwnerEmployeeOut, RegisterRequest, RegisterResponse, Registered, UserOut};
+use crate::auth::sessions::{TokenPair, start_session};
+use crate::auth::throttle;
+use crate::auth::tokens::RefreshToken;
+use crate::auth::{
+    ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MessageResponse, OwnerEmployeeOut,
+    RefreshRequest, RegisterRequest, RegisterResponse, Registered, SessionListResponse, SessionOut, UserOut,
+};
 use crate::config::PasswordPolicy;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::http::client::ClientInfo;
@@ -20,7 +26,7 @@ use crate::i18n::{Message, current_lang};
 use crate::stores::queries::{StoreProfile, list_active_member_stores};
 use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
 use crate::tenant::provision::{SlugChoice, StoreOwner, provision_store};
-use crate::validate::{Form, MAX_NAME_CHARS};
+use crate::validate::{Form, MAX_NAME_CHARS, MAX_USERNAME_CHARS};
 
 /// A registration that passed validation.
 struct Registration {
@@ -165,4 +171,251 @@ pub async fn list_my_stores(
     let mut conn = app.db.acquire().await?;
     let rows = list_active_member_stores(&mut conn, user.user_id).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
+}
+
+/// Signs in with username and password: a new session, its tokens, and the stores the user
+/// may open. Unknown usernames cost the same time as wrong passwords. After
+/// `LOGIN_RATE_LIMIT_PER_MINUTE` failures for one (username, client IP) in a minute: 429.
+///
+/// **Permissions**: none (public).
+#[utoipa::path(post, path = "/api/users/auth/login/", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, description = "validation_error", body = ErrorBody),
+        (status = 401, description = "authentication_failed", body = ErrorBody),
+        (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let mut form = Form::new();
+    let username = form.required("username", body.username, MAX_USERNAME_CHARS);
+    let password = form.password("password", body.password);
+    form.finish(())?;
+    let client_ip = client.ip_key();
+
+    let mut conn = app.db.acquire().await?;
+    throttle::claim_attempt(&mut conn, &username, &client_ip, app.config.login_rate_limit_per_minute).await?;
+    let account = queries::find_user_for_login(&mut conn, &username).await?;
+    // The connection goes back to the pool while argon2 runs.
+    drop(conn);
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+    let secret = SecretString::from(password);
+    let verified = app.hasher.verify(secret.clone(), stored_hash).await.map_err(ApiError::internal)?;
+    let account = match account {
+        Some(account) if verified.matches && account.is_active && secret_fits(&secret) => account,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    let upgraded_hash = match verified.needs_rehash {
+        true => Some(app.hasher.hash(secret).await.map_err(ApiError::internal)?),
+        false => None,
+    };
+
+    let mut conn = app.db.acquire().await?;
+    let mut tx = conn.begin().await?;
+    throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
+    if let Some(hash) = &upgraded_hash {
+        queries::update_password_hash(&mut tx, account.id, hash, account.must_change_password).await?;
+        tracing::info!(
+            user.id = account.id,
+            "upgraded the password hash of user {} to current parameters",
+            account.id
+        );
+    }
+    let tokens = start_session(&mut tx, &app, account.id, &client).await?;
+    let user = queries::find_user(&mut tx, account.id).await?.ok_or(ApiError::InvalidCredentials)?;
+    let stores: Vec<MemberStore> =
+        list_active_member_stores(&mut tx, account.id).await?.into_iter().map(MemberStore::from).collect();
+    tx.commit().await?;
+
+    let default_store = stores.first().map(|first| DefaultStore {
+        tenant_key: first.store.tenant_key.clone(),
+        name: first.store.name.clone(),
+        role: first.role,
+    });
+    Ok(Json(LoginResponse {
+        access: tokens.access,
+        refresh: tokens.refresh,
+        password_change_required: user.must_change_password,
+        user: UserOut::from(user),
+        available_stores: stores,
+        default_store,
+    }))
+}
+
+/// Passwords longer than any we accept cannot be right; checked after hashing so the
+/// answer takes the usual time.
+fn secret_fits(secret: &SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    secret.expose_secret().chars().count() <= MAX_PASSWORD_CHARS
+}
+
+/// Trades a refresh token for a new pair; the old one is retired. A client that lost the
+/// response may retry with the same token for 10 seconds; any later use of a retired token
+/// revokes the whole session (401 `token_reused`).
+///
+/// **Permissions**: none (the refresh token is the credential).
+#[utoipa::path(post, path = "/api/users/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 400, description = "validation_error", body = ErrorBody),
+        (status = 401, description = "token_invalid, token_expired or token_reused", body = ErrorBody),
+    ))]
+pub async fn refresh_token(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let mut form = Form::new();
+    let presented = form.required("refresh", body.refresh, 512);
+    form.finish(())?;
+    let presented = RefreshToken::presented(presented).digest();
+    let replacement = RefreshToken::generate();
+    let idle_secs = app.config.session_idle_timeout.as_secs_f64();
+
+    let mut conn = app.db.acquire().await?;
+    match queries::rotate_refresh_token(&mut conn, &presented, &replacement.digest(), idle_secs).await? {
+        Some((session_id, user_id)) => {
+            let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
+            Ok(Json(TokenPair { access, refresh: replacement.expose().to_owned() }))
+        }
+        None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
+            tracing::warn!("a retired refresh token was presented again: its session is revoked");
+            Err(ApiError::TokenReused)
+        }
+        None if queries::is_refresh_token_expired(&mut conn, &presented, idle_secs).await? => {
+            Err(ApiError::TokenExpired)
+        }
+        None => Err(ApiError::TokenInvalid),
+    }
+}
+
+/// Ends the caller's session: its access and refresh tokens stop working at once.
+///
+/// **Permissions**: any signed-in user.
+#[utoipa::path(post, path = "/api/users/auth/logout/", tag = "auth", security(("bearerAuth" = [])),
+    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<Json<MessageResponse>> {
+    let mut conn = app.db.acquire().await?;
+    queries::revoke_session(&mut conn, user.user_id, user.session_id).await?;
+    Ok(Json(message(Message::LoggedOut)))
+}
+
+/// Ends every session of the caller, on every device.
+///
+/// **Permissions**: any signed-in user.
+#[utoipa::path(post, path = "/api/users/auth/logout-all/", tag = "auth", security(("bearerAuth" = [])),
+    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)))]
+pub async fn logout_all(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<Json<MessageResponse>> {
+    let mut conn = app.db.acquire().await?;
+    queries::revoke_user_sessions(&mut conn, user.user_id, None).await?;
+    Ok(Json(message(Message::LoggedOut)))
+}
+
+/// The caller's live sessions: where and when they signed in, and which one is this.
+///
+/// **Permissions**: any signed-in user, for their own sessions.
+#[utoipa::path(get, path = "/api/users/auth/sessions/", tag = "auth", security(("bearerAuth" = [])),
+    responses((status = 200, body = SessionListResponse), (status = 401, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<Json<SessionListResponse>> {
+    let mut conn = app.db.acquire().await?;
+    let sessions = queries::list_live_sessions(&mut conn, user.user_id).await?;
+    let data = sessions
+        .into_iter()
+        .map(|s| SessionOut {
+            current: s.id == user.session_id,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    Ok(Json(SessionListResponse { status: "success", data }))
+}
+
+/// Ends one of the caller's sessions (a lost phone, say).
+///
+/// **Permissions**: any signed-in user, for their own sessions; others' are 404.
+#[utoipa::path(delete, path = "/api/users/auth/sessions/{id}/", tag = "auth", security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let mut conn = app.db.acquire().await?;
+    if queries::revoke_session(&mut conn, user.user_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Changes the caller's password after checking the current one; every other session ends
+/// and the `must_change_password` flag clears. Guesses of the current password count
+/// against the same limit as sign-in.
+///
+/// **Permissions**: any signed-in user, including one who must change their password.
+#[utoipa::path(post, path = "/api/users/auth/change-password/", tag = "auth", security(("bearerAuth" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = MessageResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    SignedIn(user): SignedIn,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let mut form = Form::new();
+    let old_password = form.password("old_password", body.old_password);
+    let new_password = form.password("new_password", body.new_password);
+    if !new_password.is_empty() {
+        for problem in policy_violations(&new_password, &app.config.password_policy, &[&user.username]) {
+            form.add("new_password", problem);
+        }
+    }
+    form.finish(())?;
+    let client_ip = client.ip_key();
+
+    let mut conn = app.db.acquire().await?;
+    throttle::claim_attempt(&mut conn, &user.username, &client_ip, app.config.login_rate_limit_per_minute)
+        .await?;
+    let stored = queries::find_password_hash(&mut conn, user.user_id).await?;
+    drop(conn);
+    let verified =
+        app.hasher.verify(SecretString::from(old_password), stored).await.map_err(ApiError::internal)?;
+    if !verified.matches {
+        return Err(ApiError::field("old_password", Message::WrongCurrentPassword));
+    }
+    let new_hash = app.hasher.hash(SecretString::from(new_password)).await.map_err(ApiError::internal)?;
+
+    let mut conn = app.db.acquire().await?;
+    let mut tx = conn.begin().await?;
+    queries::update_password_hash(&mut tx, user.user_id, &new_hash, false).await?;
+    let ended = queries::revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;
+    throttle::clear_attempts(&mut tx, &user.username, &client_ip).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user.id = user.user_id,
+        sessions.revoked = ended,
+        "user {} changed their password",
+        user.user_id
+    );
+    Ok(Json(message(Message::PasswordChanged)))
+}
+
+fn message(message: Message) -> MessageResponse {
+    MessageResponse { status: "success", message: message.text(current_lang()).into_owned() }
 }

@@ -5,6 +5,7 @@ pub mod handlers;
 pub mod password;
 pub mod queries;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,90 @@ use crate::stores::StoreDetails;
 
 /// `/api/users/auth/…`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::register)).routes(routes!(handlers::list_my_stores))
+    OpenApiRouter::new()
+        .routes(routes!(handlers::register))
+        .routes(routes!(handlers::login))
+        .routes(routes!(handlers::refresh_token))
+        .routes(routes!(handlers::logout))
+        .routes(routes!(handlers::logout_all))
+        .routes(routes!(handlers::list_sessions))
+        .routes(routes!(handlers::revoke_session))
+        .routes(routes!(handlers::change_password))
+        .routes(routes!(handlers::list_my_stores))
+}
+
+/// `POST /auth/login/`.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: Option<String>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+}
+
+/// The store a POS app opens by default: the first of `available_stores`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DefaultStore {
+    pub tenant_key: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `200 {access, refresh, user, available_stores, default_store, password_change_required}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub access: String,
+    pub refresh: String,
+    pub user: UserOut,
+    /// Every active store the user works in, oldest first.
+    pub available_stores: Vec<crate::stores::MemberStore>,
+    pub default_store: Option<DefaultStore>,
+    /// True after an administrator's reset: only change-password, logout and the session
+    /// list answer until the password is changed.
+    pub password_change_required: bool,
+}
+
+/// `POST /auth/token/refresh/`.
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh: Option<String>,
+}
+
+/// `POST /auth/change-password/`.
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    #[schema(format = Password)]
+    pub old_password: Option<String>,
+    #[schema(format = Password)]
+    pub new_password: Option<String>,
+}
+
+/// `{status, message}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+}
+
+/// One of the caller's sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionOut {
+    pub id: uuid::Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = Option<String>, example = "203.0.113.7")]
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: String,
+    /// The session of the token this request was made with.
+    pub current: bool,
+}
+
+/// `{status, data: [session]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionListResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub data: Vec<SessionOut>,
 }
 
 /// `POST /auth/register/`: an owner, their first store and its schema in one call.

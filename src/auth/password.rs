@@ -30,6 +30,15 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     include_str!("common-passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect()
 });
 
+/// A hash of a random password with the current parameters: unknown usernames are checked
+/// against it, so they cost exactly what a wrong password costs (SPEC §4).
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let mut secret = [0u8; 32];
+    rand::fill(&mut secret);
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2().hash_password(&secret, &salt).map(|h| h.to_string()).unwrap_or_default()
+});
+
 /// Checks `password` against the policy; returns every rule it breaks (empty when fine).
 /// `context` holds words the password must not contain, such as the username.
 #[must_use]
@@ -106,16 +115,27 @@ impl PasswordHasher {
         .await
     }
 
-    /// Checks `password` against the PHC string `stored`. A malformed stored hash never matches.
-    pub async fn verify(&self, password: SecretString, stored: String) -> anyhow::Result<Verified> {
+    /// Checks `password` against the PHC string `stored`; with no stored hash (an unknown
+    /// user) it checks a dummy hash and never matches, taking the same time either way. A
+    /// malformed stored hash never matches.
+    pub async fn verify(&self, password: SecretString, stored: Option<String>) -> anyhow::Result<Verified> {
         self.run(move || {
+            let is_real = stored.is_some();
+            let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Ok(Verified { matches: false, needs_rehash: false });
             };
-            let matches = argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
+            let matches =
+                argon2().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok() && is_real;
             Ok(Verified { matches, needs_rehash: matches && !uses_current_parameters(&parsed) })
         })
         .await
+    }
+
+    /// Computes the dummy hash now rather than during the first unknown-user sign-in, which
+    /// would otherwise take twice as long as the rest.
+    pub async fn warm_up(&self) {
+        let _ = self.run(|| Ok(LazyLock::force(&DUMMY_HASH).len())).await;
     }
 
     async fn run<T: Send + 'static>(
@@ -140,4 +160,64 @@ fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
         && param("m") == Some(MEMORY_KIB)
         && param("t") == Some(ITERATIONS)
         && param("p") == Some(PARALLELISM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: 8,
+            require_uppercase: false,
+            require_lowercase: false,
+            require_digit: false,
+            require_symbol: false,
+        }
+    }
+
+    #[test]
+    fn the_policy_reports_each_broken_rule() {
+        assert!(policy_violations("Kassa-Strong-2026", &policy(), &["ivan"]).is_empty());
+        assert_eq!(
+            policy_violations("qwerty", &policy(), &[]),
+            [Message::PasswordTooShort { min: 8 }, Message::PasswordTooCommon]
+        );
+        assert_eq!(policy_violations("Password1", &policy(), &[]), [Message::PasswordTooCommon]);
+        assert_eq!(policy_violations("my-ivan-secret", &policy(), &["Ivan"]), [Message::PasswordTooSimilar]);
+        let strict =
+            PasswordPolicy { require_uppercase: true, require_digit: true, require_symbol: true, ..policy() };
+        assert_eq!(
+            policy_violations("lowercaseonly", &strict, &[]),
+            [Message::PasswordNeedsUppercase, Message::PasswordNeedsDigit, Message::PasswordNeedsSymbol]
+        );
+        assert_eq!(
+            policy_violations(&"я".repeat(257), &policy(), &[]),
+            [Message::PasswordTooLong { max: 256 }]
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_old_parameters_ask_for_a_rehash() {
+        let hasher = PasswordHasher::new(2);
+        let secret = || SecretString::from("Kassa-Strong-2026".to_owned());
+        let hash = hasher.hash(secret()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(
+            hasher.verify(secret(), Some(hash.clone())).await.unwrap(),
+            Verified { matches: true, needs_rehash: false }
+        );
+        let wrong = hasher.verify(SecretString::from("nope".to_owned()), Some(hash)).await.unwrap();
+        assert!(!wrong.matches);
+        assert!(!hasher.verify(secret(), None).await.unwrap().matches, "the dummy hash never matches");
+        assert!(!hasher.verify(secret(), Some("not a phc string".to_owned())).await.unwrap().matches);
+
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap());
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let old = weak.hash_password(b"Kassa-Strong-2026", &salt).unwrap().to_string();
+        assert_eq!(
+            hasher.verify(secret(), Some(old)).await.unwrap(),
+            Verified { matches: true, needs_rehash: true }
+        );
+    }
 }

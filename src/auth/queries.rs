@@ -124,3 +124,187 @@ pub async fn find_live_session_user(
     .fetch_optional(conn)
     .await
 }
+
+/// What sign-in needs; the only struct that ever holds a password hash.
+#[derive(sqlx::FromRow)]
+pub struct UserForLogin {
+    pub id: i64,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub must_change_password: bool,
+}
+
+/// The account signing in as `username` (any letter case).
+#[tracing::instrument(skip_all, err)]
+pub async fn find_user_for_login(
+    conn: &mut PgConnection,
+    username: &str,
+) -> sqlx::Result<Option<UserForLogin>> {
+    sqlx::query_as(
+        "select id, password_hash, is_active, must_change_password from public.users where lower(username) = lower($1)",
+    )
+        .bind(username)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The hash of user `id`, for checking a current password.
+#[tracing::instrument(skip_all, fields(user.id = id), err)]
+pub async fn find_password_hash(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select password_hash from public.users where id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Stores a new hash; `must_change_password` says whether the user must replace it.
+#[tracing::instrument(skip_all, fields(user.id = id), err)]
+pub async fn update_password_hash(
+    conn: &mut PgConnection,
+    id: i64,
+    password_hash: &str,
+    must_change_password: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update public.users set password_hash = $2, must_change_password = $3, updated_at = now() where id = $1",
+    )
+    .bind(id)
+    .bind(password_hash)
+    .bind(must_change_password)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Revokes session `session_id` of `user_id`; false when there was no such live session.
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn revoke_session(conn: &mut PgConnection, user_id: i64, session_id: Uuid) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "update public.sessions set revoked_at = now() where id = $1 and user_id = $2 and revoked_at is null",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Revokes every live session of `user_id` except `keep`; returns how many ended.
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn revoke_user_sessions(
+    conn: &mut PgConnection,
+    user_id: i64,
+    keep: Option<Uuid>,
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "update public.sessions set revoked_at = now()
+         where user_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: String,
+}
+
+/// The live sessions of `user_id`, most recently used first.
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as(
+        "select id, created_at, last_used_at, ip, user_agent from public.sessions
+         where user_id = $1 and revoked_at is null and expires_at > now()
+         order by last_used_at desc, created_at desc",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// How long a rotated-away refresh token is still honoured, for clients that lost the
+/// response to their refresh and retry with the same token.
+pub const REFRESH_GRACE_SECONDS: f64 = 10.0;
+
+/// Swaps the session's refresh token `presented` for `replacement` in one statement and
+/// retires the old one. Accepts the current token, or the previous one within the grace
+/// window. `None` when no live session of an active user holds it.
+#[tracing::instrument(skip_all, err)]
+pub async fn rotate_refresh_token(
+    conn: &mut PgConnection,
+    presented: &[u8],
+    replacement: &[u8],
+    idle_timeout_secs: f64,
+) -> sqlx::Result<Option<(Uuid, i64)>> {
+    sqlx::query_as(
+        "with rotated as (
+             update public.sessions s set
+                 previous_refresh_token_hash = s.refresh_token_hash,
+                 refresh_token_hash = $2,
+                 rotated_at = now(),
+                 last_used_at = now()
+             from public.users u
+             where u.id = s.user_id and u.is_active
+               and s.revoked_at is null and s.expires_at > now()
+               and s.last_used_at > now() - make_interval(secs => $3)
+               and (s.refresh_token_hash = $1
+                    or (s.previous_refresh_token_hash = $1
+                        and s.rotated_at > now() - make_interval(secs => $4)))
+             returning s.id, s.user_id, s.previous_refresh_token_hash
+         ), retired as (
+             insert into public.retired_refresh_tokens (token_hash, session_id)
+             select previous_refresh_token_hash, id from rotated
+             on conflict (token_hash) do nothing
+         )
+         select id, user_id from rotated",
+    )
+    .bind(presented)
+    .bind(replacement)
+    .bind(idle_timeout_secs)
+    .bind(REFRESH_GRACE_SECONDS)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Revokes the session that once held the retired refresh token `presented`, if any: a
+/// reuse means the token was copied. Returns whether a session was found.
+#[tracing::instrument(skip_all, err)]
+pub async fn revoke_session_of_retired_token(
+    conn: &mut PgConnection,
+    presented: &[u8],
+) -> sqlx::Result<bool> {
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "update public.sessions set revoked_at = coalesce(revoked_at, now())
+         where id = (select session_id from public.retired_refresh_tokens where token_hash = $1)
+         returning id",
+    )
+    .bind(presented)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Whether the session holding `presented` as its current token has ended by time.
+#[tracing::instrument(skip_all, err)]
+pub async fn is_refresh_token_expired(
+    conn: &mut PgConnection,
+    presented: &[u8],
+    idle_timeout_secs: f64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from public.sessions where refresh_token_hash = $1 and revoked_at is null
+             and (expires_at <= now() or last_used_at <= now() - make_interval(secs => $2)))",
+    )
+    .bind(presented)
+    .bind(idle_timeout_secs)
+    .fetch_one(conn)
+    .await
+}

@@ -59,12 +59,12 @@ async fn requests_are_logged_with_their_id_and_without_credentials() {
         .body(Body::from(format!(r#"{{"username":"ivan","password":"{}"}}"#, secrets[2])))
         .unwrap();
     let response = app.send(request).await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "a failed sign-in: the password was checked");
     app.get("/readyz").await;
 
     let logs = captured.text();
     assert!(logs.contains("trace-me-123"), "the request id is logged: {logs}");
-    assert!(logs.contains("\"status\":404"), "the status is logged: {logs}");
+    assert!(logs.contains("\"status\":401"), "the status is logged: {logs}");
     assert!(logs.contains("duration_ms"), "the duration is logged: {logs}");
     for secret in secrets.iter().chain(&["query-secret", "eyJhbGciOiJIUzI1NiJ9"]) {
         assert!(!logs.contains(secret), "{secret} reached the log: {logs}");

@@ -1,6 +1,7 @@
 //! The integration suite: the real application against a real PostgreSQL, one fresh
 //! database per test (see `helpers`).
 
+mod auth;
 mod cli;
 mod errors;
 mod health;

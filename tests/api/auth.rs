@@ -1,0 +1,389 @@
+//! Sign-in and sessions: login, throttling, rotation and reuse, revocation that bites on the
+//! very next request, and tokens that cannot be forged.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{TEST_JWT_SECRET, TestApp, TestResponse};
+
+const PASSWORD: &str = "Kassa-Strong-2026";
+
+/// `POST /auth/login/` from `ip` (in-process requests have no peer address otherwise).
+async fn login_from(app: &TestApp, username: &str, password: &str, ip: &str) -> TestResponse {
+    let mut request = Request::post("/api/users/auth/login/")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"username": username, "password": password}).to_string()))
+        .unwrap();
+    let peer: SocketAddr = format!("{ip}:50000").parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    app.send(request).await
+}
+
+async fn login(app: &TestApp, username: &str, password: &str) -> TestResponse {
+    login_from(app, username, password, "192.0.2.1").await
+}
+
+async fn refresh(app: &TestApp, token: &str) -> TestResponse {
+    app.json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": token}), None).await
+}
+
+fn tokens(body: &Value) -> (String, String) {
+    (body["access"].as_str().unwrap().to_owned(), body["refresh"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn login_returns_tokens_the_user_and_the_stores_they_may_open() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+
+    let body = login(&app, "IVAN", PASSWORD).await.json(StatusCode::OK);
+
+    assert_eq!(body["user"]["username"], "ivan");
+    assert_eq!(body["user"]["full_name"], "Иван Иванов");
+    assert_eq!(body["password_change_required"], false);
+    let stores = body["available_stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 1);
+    assert_eq!(stores[0]["tenant_key"], owner.data["store"]["tenant_key"]);
+    assert_eq!(stores[0]["role"], "owner");
+    assert_eq!(stores[0]["role_display"], "Владелец");
+    assert_eq!(stores[0]["permissions"].as_array().unwrap().len(), 10);
+    assert_eq!(body["default_store"]["tenant_key"], owner.data["store"]["tenant_key"]);
+    assert_eq!(body["default_store"]["role"], "owner");
+    let (access, _) = tokens(&body);
+    app.get_as("/api/users/auth/my-stores/", &access).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_passwords_unknown_users_and_inactive_accounts_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    app.register_owner("olga", "Другая").await;
+    sqlx::query("update public.users set is_active = false where username = 'olga'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let wrong = login(&app, "ivan", "Wrong-Password-1")
+        .await
+        .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    let unknown =
+        login(&app, "nobody", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    let inactive =
+        login(&app, "olga", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, inactive);
+    let empty = app.json(Method::POST, "/api/users/auth/login/", &json!({}), None).await;
+    let body = empty.error(StatusCode::BAD_REQUEST, "validation_error");
+    assert!(body["errors"]["username"].is_array() && body["errors"]["password"].is_array());
+}
+
+#[tokio::test]
+async fn unknown_usernames_take_as_long_as_wrong_passwords() {
+    let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    app.register_owner("ivan", "Лавка").await;
+    login(&app, "warm-up", PASSWORD).await;
+
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let started = Instant::now();
+        login(&app, "nobody-here", PASSWORD).await;
+        unknown.push(started.elapsed());
+        let started = Instant::now();
+        login(&app, "ivan", "Wrong-Password-1").await;
+        wrong.push(started.elapsed());
+    }
+
+    let median = |samples: &mut Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2].as_secs_f64()
+    };
+    let (unknown, wrong) = (median(&mut unknown), median(&mut wrong));
+    let ratio = unknown / wrong;
+    assert!((0.8..=1.25).contains(&ratio), "unknown {unknown:.4}s vs wrong {wrong:.4}s");
+}
+
+#[tokio::test]
+async fn failures_are_throttled_per_username_and_ip_with_retry_after() {
+    let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    app.register_owner("ivan", "Лавка").await;
+    let (attacker, cashier) = ("198.51.100.7", "203.0.113.9");
+
+    for _ in 0..3 {
+        login_from(&app, "ivan", "Wrong-Password-1", attacker)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    }
+    let blocked = login_from(&app, "ivan", PASSWORD, attacker).await;
+    blocked.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    let retry_after: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    // The real user elsewhere is not locked out, and their success unlocks nobody else.
+    login_from(&app, "ivan", PASSWORD, cashier).await.json(StatusCode::OK);
+    login_from(&app, "ivan", PASSWORD, attacker)
+        .await
+        .error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+}
+
+#[tokio::test]
+async fn parallel_guesses_never_get_more_password_checks_than_the_limit() {
+    let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "5")]).await;
+    app.register_owner("ivan", "Лавка").await;
+
+    let guesses = (0..50).map(|i| {
+        let app = &app;
+        async move { login_from(app, "ivan", &format!("Guess-{i}-wrong"), "198.51.100.7").await.status }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (5, 45), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let (access, first) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+
+    let (_, second) = tokens(&refresh(&app, &first).await.json(StatusCode::OK));
+    assert_ne!(first, second);
+    let (_, third) = tokens(&refresh(&app, &second).await.json(StatusCode::OK));
+
+    // `first` was retired two rotations ago: presenting it means the tokens were copied.
+    refresh(&app, &first).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    refresh(&app, &third).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/my-stores/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn a_client_that_lost_the_refresh_response_may_retry_within_the_grace_window() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, old) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+
+    let (_, lost) = tokens(&refresh(&app, &old).await.json(StatusCode::OK));
+    let (access, retried) = tokens(&refresh(&app, &old).await.json(StatusCode::OK));
+
+    assert_ne!(lost, retried);
+    app.get_as("/api/users/auth/my-stores/", &access).await.json(StatusCode::OK);
+    refresh(&app, &retried).await.json(StatusCode::OK);
+
+    // Past the window, the same retry is a reuse.
+    let (_, current) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (_, next) = tokens(&refresh(&app, &current).await.json(StatusCode::OK));
+    sqlx::query("update public.sessions set rotated_at = now() - interval '11 seconds'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    refresh(&app, &current).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    refresh(&app, &next).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn refresh_refuses_garbage_access_tokens_and_ended_sessions() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+
+    let empty = app.json(Method::POST, "/api/users/auth/token/refresh/", &json!({}), None).await;
+    assert!(empty.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["refresh"].is_array());
+    refresh(&app, "garbage").await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    refresh(&app, &owner.token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+
+    let registered_refresh = owner.data["tokens"]["refresh"].as_str().unwrap();
+    sqlx::query("update public.sessions set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    refresh(&app, registered_refresh).await.error(StatusCode::UNAUTHORIZED, "token_expired");
+}
+
+#[tokio::test]
+async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let (phone, phone_refresh) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (tablet, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+
+    app.json(Method::POST, "/api/users/auth/logout/", &json!({}), Some(&phone)).await.json(StatusCode::OK);
+
+    app.get_as("/api/users/auth/my-stores/", &phone).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    refresh(&app, &phone_refresh).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/my-stores/", &tablet).await.json(StatusCode::OK);
+
+    app.json(Method::POST, "/api/users/auth/logout-all/", &json!({}), Some(&tablet))
+        .await
+        .json(StatusCode::OK);
+    app.get_as("/api/users/auth/my-stores/", &tablet).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/my-stores/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn users_list_and_revoke_their_own_sessions_only() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let other = app.register_owner("petr", "Чужая").await;
+    let (phone, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+
+    let listed = app.get_as("/api/users/auth/sessions/", &phone).await.json(StatusCode::OK);
+    let sessions = listed["data"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert_eq!(sessions[0]["ip"], "192.0.2.1");
+    let registration_session =
+        sessions.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/users/auth/sessions/{registration_session}/");
+    app.delete_as(&path, &other.token).await.error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(app.delete_as(&path, &phone).await.status, StatusCode::NO_CONTENT);
+    app.get_as("/api/users/auth/my-stores/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.delete_as("/api/users/auth/sessions/not-a-uuid/", &phone)
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+}
+
+#[tokio::test]
+async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let (current, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
+    let path = "/api/users/auth/change-password/";
+
+    let wrong = app
+        .json(Method::POST, path, &change("Not-My-Password-1", "New-Strong-Pass-2027"), Some(&current))
+        .await;
+    assert!(wrong.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["old_password"].is_array());
+    let weak = app.json(Method::POST, path, &change(PASSWORD, "qwerty"), Some(&current)).await;
+    assert!(weak.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["new_password"].is_array());
+
+    let done = app.json(Method::POST, path, &change(PASSWORD, "New-Strong-Pass-2027"), Some(&current)).await;
+    assert_eq!(done.json(StatusCode::OK)["message"], "Пароль успешно изменен");
+
+    app.get_as("/api/users/auth/my-stores/", &current).await.json(StatusCode::OK);
+    app.get_as("/api/users/auth/my-stores/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    login(&app, "ivan", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    login(&app, "ivan", "New-Strong-Pass-2027").await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+
+    sqlx::query("update public.users set is_active = false").execute(&app.pool).await.unwrap();
+
+    app.get_as("/api/users/auth/my-stores/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn a_user_who_must_change_their_password_can_do_little_else() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
+    let body = login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+    assert_eq!(body["password_change_required"], true);
+    let (access, _) = tokens(&body);
+
+    app.get_as("/api/users/auth/my-stores/", &access)
+        .await
+        .error(StatusCode::FORBIDDEN, "password_change_required");
+    app.get_as("/api/users/stores/", &access).await.error(StatusCode::FORBIDDEN, "password_change_required");
+    app.get_as("/api/users/auth/sessions/", &access).await.json(StatusCode::OK);
+
+    let change = json!({"old_password": PASSWORD, "new_password": "New-Strong-Pass-2027"});
+    app.json(Method::POST, "/api/users/auth/change-password/", &change, Some(&access))
+        .await
+        .json(StatusCode::OK);
+    app.get_as("/api/users/auth/my-stores/", &access).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn hashes_made_with_older_parameters_are_upgraded_at_sign_in() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let old_hash = weak.hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
+    sqlx::query("update public.users set password_hash = $1")
+        .bind(&old_hash)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+
+    let stored: String =
+        sqlx::query_scalar("select password_hash from public.users").fetch_one(&app.pool).await.unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+}
+
+/// Signs `claims` with `secret` and `algorithm`, as a forger would.
+fn forge(claims: &Value, secret: &str, algorithm: jsonwebtoken::Algorithm) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(algorithm),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_tokens_never_pass() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let payload = owner.token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let now = claims["iat"].as_u64().unwrap();
+    let with = |field: &str, value: Value| {
+        let mut changed = claims.clone();
+        changed[field] = value;
+        changed
+    };
+
+    let expired = forge(&with("exp", json!(now - 120)), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256);
+    app.get_as("/api/users/stores/", &expired).await.error(StatusCode::UNAUTHORIZED, "token_expired");
+
+    let invalid = [
+        forge(&with("typ", json!("refresh")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
+        forge(&with("aud", json!("someone-else")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
+        forge(&with("iss", json!("evil")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
+        forge(&with("sub", json!("999")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
+        forge(&claims, "another-secret-another-secret-0000", jsonwebtoken::Algorithm::HS256),
+        forge(&claims, TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS512),
+        format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)),
+        {
+            let mut parts: Vec<&str> = owner.token.split('.').collect();
+            let altered = URL_SAFE_NO_PAD.encode(with("sub", json!("2")).to_string());
+            parts[1] = &altered;
+            parts.join(".")
+        },
+    ];
+    for token in invalid {
+        app.get_as("/api/users/stores/", &token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    }
+    app.get_as("/api/users/stores/", &owner.token).await.json(StatusCode::OK);
+}
