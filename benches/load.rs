@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench --bench load -- registration                 # 1, 1,000 and 10,000 stores
 //! cargo bench --bench load -- registration --levels 1,100  # a quick look
+//! cargo bench --bench load -- login                        # sign-in throughput, and reads under a login burst
 //! ```
 //!
 //! The server runs in-process on a loopback port, built by the same `build_router` as
@@ -50,6 +51,18 @@ enum Scenario {
         #[arg(long, default_value_t = 4)]
         seed_jobs: usize,
     },
+    /// Sign-ins per second, and what a burst of sign-ins does to authenticated reads.
+    Login {
+        /// Seconds each phase runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent readers (`GET /api/users/auth/my-stores/`).
+        #[arg(long, default_value_t = 32)]
+        readers: usize,
+        /// Concurrent clients signing in.
+        #[arg(long, default_value_t = 8)]
+        logins: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +71,9 @@ fn main() -> anyhow::Result<()> {
     match args.scenario {
         Scenario::Registration { levels, samples, seed_jobs } => {
             runtime.block_on(registration(&levels, samples, seed_jobs))
+        }
+        Scenario::Login { seconds, readers, logins } => {
+            runtime.block_on(login(Duration::from_secs(seconds), readers, logins))
         }
     }
 }
@@ -102,11 +118,20 @@ impl BenchDb {
 }
 
 fn bench_config() -> Config {
-    Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some("postgres://set-by-the-benchmark".to_owned()),
-        "JWT_SECRET" => Some("bench-secret-0123456789abcdef-0123456789".to_owned()),
-        "DATABASE_POOL_SIZE" => Some("16".to_owned()),
-        _ => None,
+    bench_config_with(&[])
+}
+
+fn bench_config_with(overrides: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
+            return Some((*value).to_owned());
+        }
+        match name {
+            "DATABASE_URL" => Some("postgres://set-by-the-benchmark".to_owned()),
+            "JWT_SECRET" => Some("bench-secret-0123456789abcdef-0123456789".to_owned()),
+            "DATABASE_POOL_SIZE" => Some("16".to_owned()),
+            _ => None,
+        }
     })
     .expect("benchmark configuration is valid")
 }
@@ -230,6 +255,113 @@ async fn seed_stores(
         worker??;
     }
     Ok(())
+}
+
+const LOGIN_PASSWORD: &str = "Bench-Password-2026";
+
+async fn login(phase: Duration, readers: usize, logins: usize) -> anyhow::Result<()> {
+    let db = BenchDb::create().await?;
+    let config = Arc::new(bench_config_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")]));
+    let pool = pool::lazy_pool(&config, db.options());
+    migrate::migrate_public(&pool).await?;
+    let state = AppState::new(Arc::clone(&config), pool.clone());
+    state.hasher.warm_up().await;
+    let addr = serve(state.clone()).await?;
+    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
+    seed_stores(&pool, &state, &hash, 0, 100, 4).await?;
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let mut tokens = Vec::new();
+    for n in 0..100 {
+        let body = serde_json::json!({"username": format!("seed{n}"), "password": LOGIN_PASSWORD});
+        let response: serde_json::Value =
+            client.post(format!("{base}/api/users/auth/login/")).json(&body).send().await?.json().await?;
+        tokens.push(response["access"].as_str().unwrap_or_default().to_owned());
+    }
+    let tokens = Arc::new(tokens);
+
+    let read = {
+        let (client, base, tokens) = (client.clone(), base.clone(), Arc::clone(&tokens));
+        move |i: usize| {
+            let request = client
+                .get(format!("{base}/api/users/auth/my-stores/"))
+                .bearer_auth(&tokens[i % tokens.len()]);
+            async move { request.send().await.map(|r| r.status().as_u16()) }
+        }
+    };
+    let sign_in = {
+        let (client, base) = (client.clone(), base.clone());
+        move |i: usize| {
+            let body =
+                serde_json::json!({"username": format!("seed{}", i % 100), "password": LOGIN_PASSWORD});
+            let request = client.post(format!("{base}/api/users/auth/login/")).json(&body);
+            async move { request.send().await.map(|r| r.status().as_u16()) }
+        }
+    };
+
+    println!("| phase | load | requests/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let reads_alone = drive(phase, readers, read.clone()).await;
+    reads_alone.print("reads alone", &format!("{readers} readers"));
+    let logins_alone = drive(phase, logins, sign_in.clone()).await;
+    logins_alone.print("logins alone", &format!("{logins} clients"));
+    let (reads, logins_during) = tokio::join!(drive(phase, readers, read), drive(phase, logins, sign_in));
+    reads.print("reads during logins", &format!("{readers} readers"));
+    logins_during.print("logins during reads", &format!("{logins} clients"));
+    pool.close().await;
+    db.drop_database().await
+}
+
+/// What a load phase measured.
+struct PhaseStats {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl PhaseStats {
+    fn print(mut self, phase: &str, load: &str) {
+        let rate = self.requests as f64 / self.elapsed.as_secs_f64();
+        let stats = Percentiles::of(&mut self.latencies);
+        println!("| {phase} | {load} | {rate:.0} | {:.1} | {:.1} | {} |", stats.p50, stats.p99, self.errors);
+    }
+}
+
+/// Runs `concurrency` loops of `request` for `phase`; a non-2xx answer counts as an error.
+async fn drive<F, Fut>(phase: Duration, concurrency: usize, request: F) -> PhaseStats
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = reqwest::Result<u16>> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + phase;
+    let workers = (0..concurrency).map(|worker| {
+        let request = request.clone();
+        tokio::spawn(async move {
+            let (mut latencies, mut errors, mut i) = (Vec::new(), 0, worker);
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                match request(i).await {
+                    Ok(status) if (200..300).contains(&status) => latencies.push(sent.elapsed()),
+                    _ => errors += 1,
+                }
+                i += concurrency;
+            }
+            (latencies, errors)
+        })
+    });
+    let mut stats = PhaseStats { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for (latencies, errors) in futures_util::future::join_all(workers).await.into_iter().flatten() {
+        stats.requests += latencies.len();
+        stats.errors += errors;
+        stats.latencies.extend(latencies);
+    }
+    stats.elapsed = started.elapsed();
+    if stats.latencies.is_empty() {
+        stats.latencies.push(Duration::ZERO);
+    }
+    stats
 }
 
 /// Latency percentiles in milliseconds.
