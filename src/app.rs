@@ -25,7 +25,8 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::error::ApiError;
 use crate::http::{envelope, health, openapi, request_id, request_log};
-use crate::{auth, roles, stores};
+use crate::tenant::cache::StoreCache;
+use crate::{auth, roles, stores, tenant};
 
 /// Request bodies larger than this are refused with 413 (SPEC §7).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub tokens: Arc<AccessTokens>,
     /// The tenant migrations new stores get (tests substitute broken ones).
     pub tenant_migrations: Arc<[Migration]>,
+    /// `X-Tenant-Key` → store, cached for a few seconds.
+    pub stores: Arc<StoreCache>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             hasher: PasswordHasher::for_this_machine(),
             tokens,
             tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
+            stores: Arc::new(StoreCache::default()),
         }
     }
 }
@@ -79,6 +83,8 @@ pub fn build_router(state: AppState) -> Router {
     let (routes, spec) = api_routes().split_for_parts();
     let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
     let config = Arc::clone(&state.config);
+    // Inside the common stack, so tenant errors and the span's `store.slug` are covered too.
+    let routes = routes.layer(from_fn_with_state(state.clone(), tenant::layer::resolve_tenant));
     let app = with_middleware(routes.fallback(not_found).with_state(state), &config);
     // Runs before routing (a layer on a router's fallback does), so `/api/…/me` finds `/api/…/me/`.
     Router::new().fallback_service(app).layer(map_request(append_api_trailing_slash))

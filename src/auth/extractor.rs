@@ -49,18 +49,25 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-async fn authenticate(parts: &Parts, app: &AppState) -> Result<AuthUser, ApiError> {
+/// The (user id, session id) of a valid bearer access token; the session itself is checked
+/// by the caller, against the database.
+pub(crate) fn access_claims(parts: &Parts, app: &AppState) -> Result<(i64, Uuid), ApiError> {
     let token = bearer_token(parts)?;
     let claims = app.tokens.verify(token)?;
     let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
+    Ok((user_id, claims.sid))
+}
+
+async fn authenticate(parts: &Parts, app: &AppState) -> Result<AuthUser, ApiError> {
+    let (user_id, session_id) = access_claims(parts, app)?;
     let mut conn = app.db.acquire().await?;
-    let user = queries::find_live_session_user(&mut conn, claims.sid, user_id)
+    let user = queries::find_live_session_user(&mut conn, session_id, user_id)
         .await?
         .ok_or(ApiError::TokenInvalid)?;
     tracing::Span::current().record("user.id", user.user_id);
     Ok(AuthUser {
         user_id: user.user_id,
-        session_id: claims.sid,
+        session_id,
         username: user.username,
         must_change_password: user.must_change_password,
     })

@@ -15,16 +15,19 @@ use crate::auth::sessions::{TokenPair, start_session};
 use crate::auth::throttle;
 use crate::auth::tokens::RefreshToken;
 use crate::auth::{
-    ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MessageResponse, OwnerEmployeeOut,
-    RefreshRequest, RegisterRequest, RegisterResponse, Registered, SessionListResponse, SessionOut, UserOut,
+    ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MeData, MeEmployee, MeResponse,
+    MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
+    Registered, SessionListResponse, SessionOut, UserOut,
 };
 use crate::config::PasswordPolicy;
+use crate::employees::queries::find_employee_by_user;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::i18n::{Message, current_lang};
 use crate::stores::queries::{StoreProfile, list_active_member_stores};
 use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
+use crate::tenant::conn::OwnAccountTenantConn;
 use crate::tenant::provision::{SlugChoice, StoreOwner, provision_store};
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_USERNAME_CHARS};
 
@@ -418,4 +421,70 @@ pub async fn change_password(
 
 fn message(message: Message) -> MessageResponse {
     MessageResponse { status: "success", message: message.text(current_lang()).into_owned() }
+}
+
+/// Who am I in this store: the account, the store of `X-Tenant-Key`, the role with its
+/// permissions, and the employee profile from the store's own schema.
+///
+/// **Permissions**: active members of the store (403 `not_a_member` otherwise); also
+/// answers for a member who must change their password.
+#[utoipa::path(get, path = "/api/users/auth/me/", tag = "auth",
+    security(("bearerAuth" = [], "tenantKey" = [])),
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 400, description = "missing_tenant_key", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
+    ))]
+pub async fn me(OwnAccountTenantConn(mut tenant): OwnAccountTenantConn) -> ApiResult<Json<MeResponse>> {
+    let user_id = tenant.member.user_id;
+    let employee = find_employee_by_user(tenant.conn(), user_id).await?;
+    let (store, member) = (tenant.store.clone(), tenant.member.clone());
+    tenant.commit().await?;
+
+    let lang = current_lang();
+    let employee = employee.map(|row| {
+        let role = row.role();
+        MeEmployee {
+            id: row.id,
+            role,
+            role_display: role.display(lang),
+            permissions: role.permissions().to_vec(),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            phone: row.phone,
+            position: row.position,
+            is_active: row.is_active,
+            hired_at: row.hired_at,
+            photo: None,
+        }
+    });
+    let full_name = format!("{} {}", member.first_name, member.last_name).trim().to_owned();
+    Ok(Json(MeResponse {
+        status: "success",
+        data: MeData {
+            user: UserOut {
+                id: member.user_id,
+                username: member.username,
+                email: member.email,
+                first_name: member.first_name,
+                last_name: member.last_name,
+                full_name,
+            },
+            store: MeStore {
+                id: store.id,
+                name: store.name.clone(),
+                slug: store.slug.clone(),
+                tenant_key: store.tenant_key.clone(),
+                description: store.description,
+            },
+            role: member.role,
+            role_display: member.role.display(lang),
+            permissions: member.role.permissions().to_vec(),
+            employee,
+        },
+        tenant_key: store.tenant_key,
+        store_name: store.name,
+        store_slug: store.slug,
+    }))
 }

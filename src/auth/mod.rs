@@ -30,6 +30,58 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::revoke_session))
         .routes(routes!(handlers::change_password))
         .routes(routes!(handlers::list_my_stores))
+        .routes(routes!(handlers::me))
+}
+
+/// The store a store-scoped call ran against, as `me` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeStore {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub tenant_key: String,
+    pub description: String,
+}
+
+/// The caller's employee profile in the store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeEmployee {
+    /// Employee ids are numbered per store.
+    pub id: i64,
+    pub role: Role,
+    pub role_display: &'static str,
+    pub permissions: Vec<&'static str>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub position: String,
+    pub is_active: bool,
+    pub hired_at: chrono::NaiveDate,
+    /// Always null: photos are not stored (kept for the apps that read it).
+    #[schema(value_type = Option<String>)]
+    pub photo: Option<()>,
+}
+
+/// `data` of `me`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeData {
+    pub user: UserOut,
+    pub store: MeStore,
+    pub role: Role,
+    pub role_display: &'static str,
+    pub permissions: Vec<&'static str>,
+    pub employee: Option<MeEmployee>,
+}
+
+/// `{status, data, tenant_key, store_name, store_slug}`: the tenant echo the apps read today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub data: MeData,
+    pub tenant_key: String,
+    pub store_name: String,
+    pub store_slug: String,
 }
 
 /// `POST /auth/login/`.

@@ -308,3 +308,43 @@ pub async fn is_refresh_token_expired(
     .fetch_one(conn)
     .await
 }
+
+/// The caller of a store-scoped request, read in the request's own transaction: their live
+/// session and active account, their active role in the store (`None`: not a member), and
+/// the schema the transaction is in, all in one round trip.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionMember {
+    /// `current_schema()` of the transaction, checked against the store's schema.
+    pub current_schema: Option<String>,
+    pub user_id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub must_change_password: bool,
+    pub role: Option<String>,
+}
+
+/// See [`SessionMember`]. Public tables are named in full: the transaction's `search_path`
+/// is the tenant schema alone.
+#[tracing::instrument(skip_all, fields(user.id = user_id, store.id = store_id), err)]
+pub async fn find_live_session_member(
+    conn: &mut PgConnection,
+    session_id: Uuid,
+    user_id: i64,
+    store_id: i64,
+) -> sqlx::Result<Option<SessionMember>> {
+    sqlx::query_as(
+        "select current_schema()::text as current_schema, u.id as user_id, u.username, u.first_name, u.last_name,
+                u.email, u.must_change_password, m.role
+         from public.sessions s
+         join public.users u on u.id = s.user_id
+         left join public.store_memberships m on m.user_id = u.id and m.store_id = $3 and m.is_active
+         where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now() and u.is_active",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(store_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -35,6 +35,14 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
         .test_before_acquire(false)
         .idle_timeout(Duration::from_secs(10 * 60))
         .max_lifetime(Duration::from_secs(30 * 60))
+        // A connection must never go back to the pool inside a transaction (its
+        // transaction-local search_path would reach the next request): close it instead.
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Connection;
+                Ok(!conn.is_in_transaction())
+            })
+        })
         .connect_lazy_with(options.application_name("kassa"))
 }
 

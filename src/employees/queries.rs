@@ -57,3 +57,18 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .fetch_one(conn)
     .await
 }
+
+/// The employee row of `user_id` in the store whose schema the transaction is in.
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn find_employee_by_user(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<Option<EmployeeRow>> {
+    sqlx::query_as(
+        "select id, user_id, role, first_name, last_name, phone, position, is_active, hired_at, created_at
+         from employees where user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -140,8 +140,10 @@ pub async fn deactivate_store(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let mut conn = app.db.acquire().await?;
-    ensure_owner(&member_store(&mut conn, &user, id).await?, &user)?;
+    let store = member_store(&mut conn, &user, id).await?;
+    ensure_owner(&store, &user)?;
     queries::deactivate_store(&mut conn, id).await?;
+    app.stores.invalidate(&store.store.tenant_key);
     tracing::info!(store.id = id, "store {id} deactivated by its owner");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -165,6 +167,7 @@ async fn change_store(
     ensure_owner(&current, user)?;
     let changes = parse_changes(body, &current, replace)?;
     queries::update_store(&mut conn, id, &changes).await?;
+    app.stores.invalidate(&current.store.tenant_key);
     let store = member_store(&mut conn, user, id).await?;
     let message = Some(Message::StoreUpdated.text(current_lang()).into_owned());
     Ok(Json(StoreResponse { status: "success", message, data: store }))

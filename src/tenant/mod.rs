@@ -3,6 +3,9 @@
 //! Schema names are built only from validated slugs and are always quoted where they reach
 //! SQL text (SPEC §2): user input never becomes an identifier unchecked.
 
+pub mod cache;
+pub mod conn;
+pub mod layer;
 pub mod provision;
 
 use std::fmt;

@@ -10,3 +10,4 @@ mod logging;
 mod migrations;
 mod registration;
 mod stores;
+mod tenant;

@@ -1,0 +1,127 @@
+//! `TenantConn`: a store-scoped request's connection, in a transaction whose `search_path` is
+//! the store's schema alone (SPEC §3).
+//!
+//! Why it is built this way:
+//! - `search_path` is set with `set_config(…, true)`, transaction-local, in the same round
+//!   trip as `BEGIN`; it vanishes at commit or rollback, so it cannot outlive the request on
+//!   a pooled connection (or behind a transaction-pooling PgBouncer). `public` is not on the
+//!   path: a tenant table missing from a schema fails loudly instead of reading `public`'s.
+//! - The next statement checks `current_schema()` together with the caller's session and
+//!   store membership; any mismatch fails the request closed.
+//! - `BEGIN` runs in a task of its own: sqlx 0.9.0 returns a connection to the pool still
+//!   inside a transaction when the future is dropped during `BEGIN` (a client that hangs up,
+//!   a timeout). The task always finishes; if nobody awaits it any more, the transaction it
+//!   made is dropped there, which queues a rollback before the connection is reused.
+//! - Dropping a `TenantConn` rolls back; handlers `commit` explicitly.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
+
+use crate::app::AppState;
+use crate::auth::extractor::access_claims;
+use crate::auth::queries::{SessionMember, find_live_session_member};
+use crate::error::{ApiError, ApiResult};
+use crate::roles::Role;
+use crate::tenant::cache::TenantStore;
+use crate::tenant::layer::{TenantRejection, TenantResolution};
+
+/// The member of staff making a store-scoped request.
+#[derive(Debug, Clone)]
+pub struct TenantMember {
+    pub user_id: i64,
+    pub session_id: uuid::Uuid,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub must_change_password: bool,
+}
+
+/// A transaction in the store's schema, for a signed-in active member of that store.
+pub struct TenantConn {
+    tx: Transaction<'static, Postgres>,
+    pub store: TenantStore,
+    pub member: TenantMember,
+}
+
+/// Like [`TenantConn`], but also for a member who must change their password first: only
+/// for reads of their own account (`me`).
+pub struct OwnAccountTenantConn(pub TenantConn);
+
+impl TenantConn {
+    /// The connection, for queries (`&mut PgConnection` works for every query function).
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits the request's transaction.
+    pub async fn commit(self) -> ApiResult<()> {
+        self.tx.commit().await.map_err(ApiError::from)
+    }
+}
+
+impl FromRequestParts<AppState> for TenantConn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let tenant = open(parts, app).await?;
+        if tenant.member.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(tenant)
+    }
+}
+
+impl FromRequestParts<AppState> for OwnAccountTenantConn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        open(parts, app).await.map(OwnAccountTenantConn)
+    }
+}
+
+async fn open(parts: &Parts, app: &AppState) -> Result<TenantConn, ApiError> {
+    // The store first, as the peer does: a missing key is 400 even without a token.
+    let store = parts
+        .extensions
+        .get::<TenantResolution>()
+        .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
+    let (user_id, session_id) = access_claims(parts, app)?;
+
+    let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
+    let pool = app.db.clone();
+    let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
+        .await
+        .map_err(ApiError::internal)??;
+
+    let member = find_live_session_member(&mut tx, session_id, user_id, store.id)
+        .await?
+        .ok_or(ApiError::TokenInvalid)?;
+    if member.current_schema.as_deref() != Some(store.schema.as_str()) {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "search_path check failed: expected {}, the transaction is in {:?}",
+            store.schema,
+            member.current_schema
+        )));
+    }
+    let member = into_member(member, session_id)?;
+    tracing::Span::current().record("user.id", member.user_id);
+    Ok(TenantConn { tx, store, member })
+}
+
+fn into_member(row: SessionMember, session_id: uuid::Uuid) -> Result<TenantMember, ApiError> {
+    let role =
+        row.role.as_deref().ok_or(ApiError::NotAMember)?.parse::<Role>().map_err(ApiError::internal)?;
+    Ok(TenantMember {
+        user_id: row.user_id,
+        session_id,
+        username: row.username,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        email: row.email,
+        role,
+        must_change_password: row.must_change_password,
+    })
+}

@@ -1,0 +1,91 @@
+//! The tenant middleware: `X-Tenant-Key` → the store, once per request (SPEC §3).
+//!
+//! It never answers a request itself: it leaves a [`TenantResolution`] in the request
+//! extensions, and the extractors of store-scoped handlers ([`crate::tenant::conn`]) turn a
+//! failed resolution into 400 `missing_tenant_key` or 403 `invalid_tenant_key` /
+//! `inactive_tenant`. Public routes simply ignore it.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::tenant::cache::TenantStore;
+
+/// The header POS apps send on every store-scoped call.
+pub const TENANT_KEY_HEADER: &str = "x-tenant-key";
+
+/// Longest key accepted: a 56-character slug, `_` and 8 hex digits.
+const MAX_KEY_LEN: usize = 65;
+
+/// What the middleware found out about the request's store.
+#[derive(Debug, Clone)]
+pub struct TenantResolution(pub Result<TenantStore, TenantRejection>);
+
+/// Why a request has no usable store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantRejection {
+    Missing,
+    Invalid,
+    Inactive,
+    /// The registry could not be read (database down).
+    Unavailable,
+}
+
+impl From<TenantRejection> for ApiError {
+    fn from(rejection: TenantRejection) -> Self {
+        match rejection {
+            TenantRejection::Missing => ApiError::MissingTenantKey,
+            TenantRejection::Invalid => ApiError::InvalidTenantKey,
+            TenantRejection::Inactive => ApiError::InactiveTenant,
+            TenantRejection::Unavailable => {
+                ApiError::ServiceUnavailable(anyhow::anyhow!("the store registry could not be read"))
+            }
+        }
+    }
+}
+
+/// Middleware: resolves `X-Tenant-Key` when present and records the outcome.
+pub async fn resolve_tenant(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let outcome = match req.headers().get(TENANT_KEY_HEADER) {
+        None => Err(TenantRejection::Missing),
+        Some(value) => match value.to_str().ok().filter(|key| is_well_formed(key)) {
+            // Hostile or malformed keys never reach the database.
+            None => Err(TenantRejection::Invalid),
+            Some(key) => match app.stores.resolve(&app.db, key).await {
+                Ok(Some(store)) if store.is_active => Ok(store),
+                Ok(Some(_)) => Err(TenantRejection::Inactive),
+                Ok(None) => Err(TenantRejection::Invalid),
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not resolve a tenant key");
+                    Err(TenantRejection::Unavailable)
+                }
+            },
+        },
+    };
+    if let Ok(store) = &outcome {
+        tracing::Span::current().record("store.slug", store.slug.as_str());
+    }
+    req.extensions_mut().insert(TenantResolution(outcome));
+    next.run(req).await
+}
+
+/// `<slug>_<8 hex>`: lowercase letters, digits, `-` and `_`, at most 65 bytes.
+fn is_well_formed(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plausible_keys_are_looked_up() {
+        assert!(is_well_formed("moi-magazin_5f939099"));
+        for hostile in ["", "x'; drop table stores; --", "a\"b", "Ключ", "a b", &"a".repeat(66), "a\0b"] {
+            assert!(!is_well_formed(hostile), "{hostile:?}");
+        }
+    }
+}

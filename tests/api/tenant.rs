@@ -1,0 +1,306 @@
+//! The tenant middleware: `X-Tenant-Key` to an isolated connection. Every SPEC §3 error, and
+//! a storm of concurrent, failing and cancelled requests over many stores in which no row
+//! may cross from one store to another.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use kassa::app::{AppState, build_router};
+use kassa::db::pool;
+use serde_json::{Value, json};
+
+use crate::helpers::{Owner, TestApp, TestResponse, send, test_config};
+
+async fn me(app: &TestApp, token: Option<&str>, key: Option<&str>) -> TestResponse {
+    let mut request = Request::get("/api/users/auth/me/");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(key) = key {
+        request = request.header("x-tenant-key", key);
+    }
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+fn key_of(owner: &Owner) -> String {
+    owner.data["store"]["tenant_key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn me_shows_the_account_the_store_the_role_and_the_employee_profile() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Мой Магазин").await;
+    let key = key_of(&owner);
+
+    let body = me(&app, Some(&owner.token), Some(&key)).await.json(StatusCode::OK);
+
+    assert_eq!(body["status"], "success");
+    assert_eq!(body["data"]["user"]["username"], "ivan");
+    assert_eq!(body["data"]["store"]["tenant_key"], key.as_str());
+    assert_eq!(body["data"]["role"], "owner");
+    assert_eq!(body["data"]["role_display"], "Владелец");
+    assert_eq!(body["data"]["permissions"].as_array().unwrap().len(), 10);
+    assert_eq!(body["data"]["employee"]["id"], 1);
+    assert_eq!(body["data"]["employee"]["phone"], "+998901234567");
+    assert_eq!(body["tenant_key"], key.as_str());
+    assert_eq!(body["store_name"], "Мой Магазин");
+    assert_eq!(body["store_slug"], "moi-magazin");
+}
+
+#[tokio::test]
+async fn each_tenant_failure_has_its_own_answer() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let stranger = app.register_owner("petr", "Чужая").await;
+    let key = key_of(&owner);
+
+    me(&app, None, None).await.error(StatusCode::BAD_REQUEST, "missing_tenant_key");
+    me(&app, Some(&owner.token), None).await.error(StatusCode::BAD_REQUEST, "missing_tenant_key");
+    me(&app, Some(&owner.token), Some("lavka_00000000"))
+        .await
+        .error(StatusCode::FORBIDDEN, "invalid_tenant_key");
+    me(&app, None, Some(&key)).await.error(StatusCode::UNAUTHORIZED, "not_authenticated");
+    me(&app, Some(&stranger.token), Some(&key)).await.error(StatusCode::FORBIDDEN, "not_a_member");
+
+    let deleted = app.delete_as(&format!("/api/users/stores/{}/", owner.store_id), &owner.token).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    me(&app, Some(&owner.token), Some(&key)).await.error(StatusCode::FORBIDDEN, "inactive_tenant");
+}
+
+#[tokio::test]
+async fn hostile_tenant_keys_are_refused_without_reaching_sql() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let hostile: Vec<Vec<u8>> = vec![
+        b"lavka' or '1'='1".to_vec(),
+        b"x; drop schema tenant_lavka cascade; --".to_vec(),
+        b"\"tenant_lavka\"".to_vec(),
+        "ключ_магазина".as_bytes().to_vec(),
+        vec![b'a'; 10 * 1024],
+        b"LAVKA_00000000".to_vec(),
+    ];
+
+    for key in hostile {
+        let request = Request::get("/api/users/auth/me/")
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+            .header("x-tenant-key", axum::http::HeaderValue::from_bytes(&key).unwrap())
+            .body(Body::empty())
+            .unwrap();
+        app.send(request).await.error(StatusCode::FORBIDDEN, "invalid_tenant_key");
+    }
+    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1);
+}
+
+#[tokio::test]
+async fn a_member_who_must_change_their_password_may_still_read_me() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
+
+    me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn other_instances_see_a_deactivation_within_seconds() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let key = key_of(&owner);
+    // A second instance on the same database, with a cache of its own.
+    let config = Arc::new(test_config(&[]));
+    let other =
+        build_router(AppState::new(Arc::clone(&config), pool::lazy_pool(&config, app.db.options.clone())));
+    let me_on_other = || {
+        Request::get("/api/users/auth/me/")
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+            .header("x-tenant-key", key.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&other, me_on_other()).await.status,
+        StatusCode::OK,
+        "the other instance caches the store"
+    );
+
+    app.delete_as(&format!("/api/users/stores/{}/", owner.store_id), &owner.token).await;
+
+    let started = Instant::now();
+    loop {
+        let response = send(&other, me_on_other()).await;
+        if response.status == StatusCode::FORBIDDEN {
+            response.error(StatusCode::FORBIDDEN, "inactive_tenant");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(7), "still served after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A store with staff whose names carry the store's marker, and a token per member.
+struct StormStore {
+    key: String,
+    marker: String,
+    tokens: Vec<String>,
+}
+
+async fn storm_store(app: &TestApp, index: usize) -> StormStore {
+    let marker = format!("zz{index}marker");
+    let owner = app.register_owner(&format!("{marker}-owner"), &format!("Storm {index}")).await;
+    let schema = owner.data["store"]["schema_name"].as_str().unwrap().to_owned();
+    sqlx::query("update public.users set first_name = $1 where id = $2")
+        .bind(format!("{marker}-owner"))
+        .bind(owner.user_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "update {schema}.employees set first_name = '{marker}-owner'"
+    )))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut tokens = vec![owner.token.clone()];
+    for member in 0..2 {
+        let username = format!("{marker}-cashier{member}");
+        let user_id: i64 = sqlx::query_scalar(
+            "insert into public.users (username, password_hash, first_name) select $1, password_hash, $1
+             from public.users where id = $2 returning id",
+        )
+        .bind(&username)
+        .bind(owner.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'cashier')",
+        )
+        .bind(user_id)
+        .bind(owner.store_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let insert = format!(
+            "insert into {schema}.employees (user_id, role, first_name) values ({user_id}, 'cashier', '{username}')"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(insert)).execute(&app.pool).await.unwrap();
+        let login = app
+            .json(
+                Method::POST,
+                "/api/users/auth/login/",
+                &json!({"username": username, "password": "Kassa-Strong-2026"}),
+                None,
+            )
+            .await
+            .json(StatusCode::OK);
+        tokens.push(login["access"].as_str().unwrap().to_owned());
+    }
+    StormStore { key: key_of(&owner), marker, tokens }
+}
+
+#[tokio::test]
+async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() {
+    // A small pool, so every connection serves many stores one after another.
+    let app =
+        TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "4"), ("LOGIN_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let mut stores = Vec::new();
+    for index in 0..6 {
+        stores.push(storm_store(&app, index).await);
+    }
+    let stores = Arc::new(stores);
+    let addr = app.serve().await;
+    let client = reqwest::Client::new();
+
+    let requests = (0..1500).map(|n| {
+        let (client, stores) = (client.clone(), Arc::clone(&stores));
+        async move {
+            let count = stores.len();
+            let home = &stores[n % count];
+            let token = &home.tokens[(n / count) % home.tokens.len()];
+            let foreign = (n % count + 1 + (n / 10) % (count - 1)) % count;
+            // Mostly the member's own store; some another store (403 on purpose); some an
+            // unknown key; some cut off by the client mid-flight.
+            let (key, expect) = match n % 10 {
+                0 | 1 => (stores[foreign].key.clone(), Expect::Foreign),
+                2 => ("storm_deadbeef".to_owned(), Expect::Invalid),
+                3 => (home.key.clone(), Expect::Cancelled),
+                _ => (home.key.clone(), Expect::Own),
+            };
+            let mut request = client
+                .get(format!("http://{addr}/api/users/auth/me/"))
+                .bearer_auth(token)
+                .header("x-tenant-key", key.as_str());
+            if matches!(expect, Expect::Cancelled) {
+                request = request.timeout(Duration::from_micros(300 + (n as u64 % 7) * 400));
+            }
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    Some((status, response.text().await.unwrap_or_default()))
+                }
+                Err(_) => None,
+            };
+            (n % stores.len(), expect, outcome)
+        }
+    });
+    let results = futures_util::future::join_all(requests).await;
+
+    let mut served_own = 0;
+    for (home, expect, outcome) in results {
+        let Some((status, body)) = outcome else {
+            assert!(matches!(expect, Expect::Cancelled), "only cancelled requests may fail to answer");
+            continue;
+        };
+        for (other, store) in stores.iter().enumerate() {
+            assert!(
+                other == home || !body.contains(&store.marker),
+                "store {home}'s caller saw store {other}: {body}"
+            );
+        }
+        match expect {
+            Expect::Own | Expect::Cancelled => {
+                assert_eq!(status, 200, "{body}");
+                let body: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(body["tenant_key"], stores[home].key.as_str());
+                assert!(
+                    body["data"]["employee"]["first_name"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(&stores[home].marker)
+                );
+                served_own += 1;
+            }
+            Expect::Foreign => assert!(status == 403 && body.contains("not_a_member"), "{status} {body}"),
+            Expect::Invalid => {
+                assert!(status == 403 && body.contains("invalid_tenant_key"), "{status} {body}")
+            }
+        }
+    }
+    assert!(served_own >= 900, "only {served_own} own-store requests were served");
+
+    // Every pooled connection is back to a neutral search_path and outside any transaction.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut held = Vec::new();
+    for _ in 0..app.pool.size() {
+        let Ok(mut conn) = app.pool.try_acquire().ok_or(()) else { break };
+        let path: String =
+            sqlx::query_scalar("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(path, "\"$user\", public");
+        // SAVEPOINT fails with 25P01 outside a transaction block, and only there.
+        let probe = sqlx::raw_sql("savepoint storm_probe").execute(&mut *conn).await;
+        let code =
+            probe.err().and_then(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()));
+        assert_eq!(code.as_deref(), Some("25P01"), "a pooled connection was left inside a transaction");
+        held.push(conn);
+    }
+    assert!(!held.is_empty());
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    Own,
+    Foreign,
+    Invalid,
+    Cancelled,
+}
