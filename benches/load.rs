@@ -4,6 +4,7 @@
 //! cargo bench --bench load -- registration                 # 1, 1,000 and 10,000 stores
 //! cargo bench --bench load -- registration --levels 1,100  # a quick look
 //! cargo bench --bench load -- login                        # sign-in throughput, and reads under a login burst
+//! cargo bench --bench load -- me                           # GET /auth/me/ with 1 and 10,000 stores
 //! ```
 //!
 //! The server runs in-process on a loopback port, built by the same `build_router` as
@@ -51,6 +52,18 @@ enum Scenario {
         #[arg(long, default_value_t = 4)]
         seed_jobs: usize,
     },
+    /// `GET /api/users/auth/me/` throughput with 1 store, then roaming over many stores.
+    Me {
+        /// Store counts at which to measure, ascending.
+        #[arg(long, value_delimiter = ',', default_value = "1,10000")]
+        levels: Vec<usize>,
+        /// Seconds each level runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
     /// Sign-ins per second, and what a burst of sign-ins does to authenticated reads.
     Login {
         /// Seconds each phase runs.
@@ -71,6 +84,9 @@ fn main() -> anyhow::Result<()> {
     match args.scenario {
         Scenario::Registration { levels, samples, seed_jobs } => {
             runtime.block_on(registration(&levels, samples, seed_jobs))
+        }
+        Scenario::Me { levels, seconds, clients } => {
+            runtime.block_on(me(&levels, Duration::from_secs(seconds), clients))
         }
         Scenario::Login { seconds, readers, logins } => {
             runtime.block_on(login(Duration::from_secs(seconds), readers, logins))
@@ -255,6 +271,78 @@ async fn seed_stores(
         worker??;
     }
     Ok(())
+}
+
+/// An owner's bearer token and store key, for store-scoped requests.
+#[derive(Clone)]
+struct Caller {
+    token: String,
+    tenant_key: String,
+}
+
+async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result<()> {
+    let db = BenchDb::create().await?;
+    let config = Arc::new(bench_config());
+    let pool = pool::lazy_pool(&config, db.options());
+    migrate::migrate_public(&pool).await?;
+    let state = AppState::new(Arc::clone(&config), pool.clone());
+    let addr = serve(state.clone()).await?;
+    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
+    let client = reqwest::Client::new();
+
+    println!("| stores | pass | clients | requests/s | p50 ms | p99 ms | errors |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    let mut seeded = 0;
+    for &level in levels {
+        seed_stores(&pool, &state, &hash, seeded, level - seeded.min(level), 4).await?;
+        seeded = seeded.max(level);
+        let callers = Arc::new(owner_sessions(&pool, &state).await?);
+        let request = {
+            let (client, base, callers) = (client.clone(), format!("http://{addr}"), Arc::clone(&callers));
+            move |i: usize| {
+                // A scattered walk over every store, so requests roam the whole fleet.
+                let caller = &callers[i.wrapping_mul(7919) % callers.len()];
+                let request = client
+                    .get(format!("{base}/api/users/auth/me/"))
+                    .bearer_auth(&caller.token)
+                    .header("x-tenant-key", &caller.tenant_key);
+                async move { request.send().await.map(|r| r.status().as_u16()) }
+            }
+        };
+        // The first pass meets every store for the first time (store cache and PostgreSQL's
+        // per-connection catalog caches cold); the second pass finds them warm.
+        for pass in ["first", "second"] {
+            let stats = drive(phase, clients, request.clone()).await;
+            let rate = stats.requests as f64 / stats.elapsed.as_secs_f64();
+            let mut latencies = stats.latencies;
+            let p = Percentiles::of(&mut latencies);
+            println!(
+                "| {level} | {pass} | {clients} | {rate:.0} | {:.1} | {:.1} | {} |",
+                p.p50, p.p99, stats.errors
+            );
+        }
+    }
+    pool.close().await;
+    db.drop_database().await
+}
+
+/// A session and an access token for every store owner (made directly: the benchmark is
+/// about `me`, not about argon2).
+async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<Caller>> {
+    let rows: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
+        "with owners as (select owner_id, tenant_key from public.stores),
+              made as (insert into public.sessions (id, user_id, refresh_token_hash, expires_at)
+                       select gen_random_uuid(), owner_id, sha256(random()::text::bytea), now() + interval '1 day'
+                       from owners returning id, user_id)
+         select made.id, made.user_id, owners.tenant_key from made join owners on owners.owner_id = made.user_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(session_id, user_id, tenant_key)| {
+            Ok(Caller { token: state.tokens.issue(user_id, session_id)?, tenant_key })
+        })
+        .collect()
 }
 
 const LOGIN_PASSWORD: &str = "Bench-Password-2026";

@@ -27,8 +27,20 @@ pub fn options_from_url(url: &str) -> Result<PgConnectOptions, crate::config::Co
 
 /// A pool that connects on demand, so kassa starts (and answers `/healthz`) while the
 /// database is still coming up; requests meanwhile answer 503.
+///
+/// Every session gets `statement_timeout` = `REQUEST_TIMEOUT`: when a request is cut off
+/// (timeout, client gone), dropping its future does not stop the statement on the server,
+/// and the connection stays busy until the statement ends; the server-side bound makes that
+/// no longer than the request could have run. `idle_in_transaction_session_timeout` at twice
+/// that is the last line of defence: a session idle inside a transaction is ended by
+/// PostgreSQL rather than kept.
 #[must_use]
 pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
+    let request_ms = config.request_timeout.as_millis().max(1);
+    let options = options.options([
+        ("statement_timeout", format!("{request_ms}ms")),
+        ("idle_in_transaction_session_timeout", format!("{}ms", request_ms * 2)),
+    ]);
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)
         .acquire_timeout(config.db_acquire_timeout)

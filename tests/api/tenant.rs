@@ -212,7 +212,7 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
     let addr = app.serve().await;
     let client = reqwest::Client::new();
 
-    let requests = (0..1500).map(|n| {
+    let requests = (0..3000).map(|n| {
         let (client, stores) = (client.clone(), Arc::clone(&stores));
         async move {
             let count = stores.len();
@@ -277,24 +277,10 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
             }
         }
     }
-    assert!(served_own >= 900, "only {served_own} own-store requests were served");
+    assert!(served_own >= 1800, "only {served_own} own-store requests were served");
 
     // Every pooled connection is back to a neutral search_path and outside any transaction.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut held = Vec::new();
-    for _ in 0..app.pool.size() {
-        let Ok(mut conn) = app.pool.try_acquire().ok_or(()) else { break };
-        let path: String =
-            sqlx::query_scalar("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
-        assert_eq!(path, "\"$user\", public");
-        // SAVEPOINT fails with 25P01 outside a transaction block, and only there.
-        let probe = sqlx::raw_sql("savepoint storm_probe").execute(&mut *conn).await;
-        let code =
-            probe.err().and_then(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()));
-        assert_eq!(code.as_deref(), Some("25P01"), "a pooled connection was left inside a transaction");
-        held.push(conn);
-    }
-    assert!(!held.is_empty());
+    assert_pool_is_neutral(&app.pool).await;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -303,4 +289,93 @@ enum Expect {
     Foreign,
     Invalid,
     Cancelled,
+}
+
+/// Checks every idle pooled connection: default `search_path`, no open transaction.
+async fn assert_pool_is_neutral(pool: &sqlx::PgPool) {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut held = Vec::new();
+    while let Some(mut conn) = pool.try_acquire() {
+        let path: String =
+            sqlx::query_scalar("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(path, "\"$user\", public");
+        // SAVEPOINT fails with 25P01 outside a transaction block, and only there.
+        let probe = sqlx::raw_sql("savepoint pool_probe").execute(&mut *conn).await;
+        let code =
+            probe.err().and_then(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()));
+        assert_eq!(code.as_deref(), Some("25P01"), "a pooled connection was left inside a transaction");
+        held.push(conn);
+    }
+    assert!(!held.is_empty(), "the pool had idle connections to check");
+}
+
+/// Store-scoped probe routes behind the production tenant layer and middleware stack.
+fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, sqlx::PgPool) {
+    use axum::routing::get;
+    use kassa::tenant::conn::TenantConn;
+    let config = Arc::new(test_config(overrides));
+    let probe_pool = pool::lazy_pool(&config, app.db.options.clone());
+    let state = AppState::new(Arc::clone(&config), probe_pool.clone());
+    let routes = axum::Router::new()
+        .route("/probe/panic", get(panic_mid_transaction))
+        .route(
+            "/probe/slow",
+            get(|mut tenant: TenantConn| async move {
+                sqlx::query("select pg_sleep(5)")
+                    .execute(tenant.conn())
+                    .await
+                    .map(|_| "finished")
+                    .map_err(|e| e.to_string())
+            }),
+        )
+        .route(
+            "/probe/error",
+            get(|mut tenant: TenantConn| async move {
+                sqlx::query("select nothing from no_such_table")
+                    .execute(tenant.conn())
+                    .await
+                    .map(|_| "impossible")
+                    .map_err(kassa::error::ApiError::from)
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), kassa::tenant::layer::resolve_tenant))
+        .with_state(state);
+    (kassa::app::with_middleware(routes, &config), probe_pool)
+}
+
+#[tokio::test]
+async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let key = key_of(&owner);
+    let (probes, probe_pool) =
+        tenant_probes(&app, &[("REQUEST_TIMEOUT", "300ms"), ("DATABASE_POOL_SIZE", "2")]);
+    let probe = |path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+            .header("x-tenant-key", key.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    for _ in 0..3 {
+        send(&probes, probe("/probe/panic")).await.error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+        let started = Instant::now();
+        send(&probes, probe("/probe/slow"))
+            .await
+            .error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        send(&probes, probe("/probe/error")).await.error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    }
+
+    assert_pool_is_neutral(&probe_pool).await;
+    me(&app, Some(&owner.token), Some(&key)).await.json(StatusCode::OK);
+}
+
+async fn panic_mid_transaction(mut tenant: kassa::tenant::conn::TenantConn) -> &'static str {
+    sqlx::query("select count(*) from employees").execute(tenant.conn()).await.unwrap();
+    if std::hint::black_box(true) {
+        panic!("a handler bug in the middle of a tenant transaction");
+    }
+    "unreachable"
 }
