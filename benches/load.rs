@@ -137,10 +137,17 @@ fn bench_config() -> Config {
     bench_config_with(&[])
 }
 
+/// The benchmark's configuration: `overrides`, then the pool settings of the environment
+/// (`DATABASE_POOL_SIZE`, `DATABASE_MAX_LIFETIME`), then fixed values.
 fn bench_config_with(overrides: &[(&str, &str)]) -> Config {
     Config::from_lookup(|name| {
         if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
             return Some((*value).to_owned());
+        }
+        if matches!(name, "DATABASE_POOL_SIZE" | "DATABASE_MAX_LIFETIME")
+            && let Ok(value) = std::env::var(name)
+        {
+            return Some(value);
         }
         match name {
             "DATABASE_URL" => Some("postgres://set-by-the-benchmark".to_owned()),
@@ -290,8 +297,8 @@ async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result
     let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
     let client = reqwest::Client::new();
 
-    println!("| stores | pass | clients | requests/s | p50 ms | p99 ms | errors |");
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("| stores | pass | clients | requests/s | p50 ms | p99 ms | errors | kassa backends RSS, MiB |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---|");
     let mut seeded = 0;
     for &level in levels {
         seed_stores(&pool, &state, &hash, seeded, level - seeded.min(level), 4).await?;
@@ -316,14 +323,39 @@ async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result
             let rate = stats.requests as f64 / stats.elapsed.as_secs_f64();
             let mut latencies = stats.latencies;
             let p = Percentiles::of(&mut latencies);
+            let memory = backend_memory_mib(&pool).await?;
             println!(
-                "| {level} | {pass} | {clients} | {rate:.0} | {:.1} | {:.1} | {} |",
+                "| {level} | {pass} | {clients} | {rate:.0} | {:.1} | {:.1} | {} | {memory} |",
                 p.p50, p.p99, stats.errors
             );
         }
     }
     pool.close().await;
     db.drop_database().await
+}
+
+/// Resident memory of each PostgreSQL backend serving kassa, largest first (read from
+/// /proc: the benchmark runs beside its database).
+async fn backend_memory_mib(pool: &PgPool) -> anyhow::Result<String> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
+            .fetch_all(pool)
+            .await?;
+    let mut sizes: Vec<u64> = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map(|kib| kib / 1024)
+        .collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(format!(
+        "{} backends: {}",
+        sizes.len(),
+        sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+    ))
 }
 
 /// A session and an access token for every store owner (made directly: the benchmark is

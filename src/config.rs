@@ -64,6 +64,9 @@ pub struct Config {
     pub database: DatabaseTarget,
     pub db_pool_size: u32,
     pub db_acquire_timeout: Duration,
+    /// Connections are replaced after this long: each PostgreSQL backend keeps the catalog of
+    /// every tenant schema it touched, so a bounded lifetime bounds its memory.
+    pub db_max_lifetime: Duration,
     pub migrate_on_start: bool,
     pub bind_addr: SocketAddr,
     pub jwt_secret: SecretString,
@@ -122,6 +125,7 @@ impl Config {
             database,
             db_pool_size: pool_size,
             db_acquire_timeout: env.duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
+            db_max_lifetime: env.duration("DATABASE_MAX_LIFETIME", Duration::from_secs(30 * 60))?,
             migrate_on_start: env.flag("MIGRATE_ON_START", true)?,
             bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             jwt_secret,
@@ -365,6 +369,7 @@ mod tests {
             ("MIGRATE_ON_START", "2"),
             ("DATABASE_POOL_SIZE", "0"),
             ("DATABASE_ACQUIRE_TIMEOUT", "fast"),
+            ("DATABASE_MAX_LIFETIME", "forever"),
             ("REQUEST_TIMEOUT", "-5s"),
             ("SWAGGER_ENABLED", "sometimes"),
             ("SESSION_IDLE_TIMEOUT", "never"),

@@ -3,8 +3,8 @@
 //! The pool skips sqlx's ping before every acquire (`test_before_acquire(false)`): on this
 //! hardware a ping costs as much as the query it guards (PERF-NOTES.md), and a dead
 //! connection surfaces as an error that the request maps to 503 anyway. Connections are
-//! recycled after a while because each PostgreSQL backend caches the catalog of every
-//! tenant schema it has touched (SPEC §3; issue "tenant middleware").
+//! recycled after `DATABASE_MAX_LIFETIME` because each PostgreSQL backend caches the catalog
+//! of every tenant schema it has touched (SPEC §3); README "Performance" shows the effect.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,7 +46,7 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
         .acquire_timeout(config.db_acquire_timeout)
         .test_before_acquire(false)
         .idle_timeout(Duration::from_secs(10 * 60))
-        .max_lifetime(Duration::from_secs(30 * 60))
+        .max_lifetime(config.db_max_lifetime)
         // A connection must never go back to the pool inside a transaction (its
         // transaction-local search_path would reach the next request): close it instead.
         .after_release(|conn, _| {
