@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::i18n::{Message, current_lang};
-use crate::stores::queries::{StoreProfile, list_active_member_stores};
+use crate::stores::queries::{StoreFilter, StoreProfile, list_member_stores};
 use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
 use crate::tenant::conn::OwnAccountTenantConn;
 use crate::tenant::provision::{SlugChoice, StoreOwner, provision_store};
@@ -172,7 +172,7 @@ pub async fn list_my_stores(
     user: AuthUser,
 ) -> ApiResult<Json<StoreListResponse>> {
     let mut conn = app.db.acquire().await?;
-    let rows = list_active_member_stores(&mut conn, user.user_id).await?;
+    let rows = list_member_stores(&mut conn, user.user_id, StoreFilter::ActiveOnly).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
 }
 
@@ -229,8 +229,11 @@ pub async fn login(
     }
     let tokens = start_session(&mut tx, &app, account.id, &client).await?;
     let user = queries::find_user(&mut tx, account.id).await?.ok_or(ApiError::InvalidCredentials)?;
-    let stores: Vec<MemberStore> =
-        list_active_member_stores(&mut tx, account.id).await?.into_iter().map(MemberStore::from).collect();
+    let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
+        .await?
+        .into_iter()
+        .map(MemberStore::from)
+        .collect();
     tx.commit().await?;
 
     let default_store = stores.first().map(|first| DefaultStore {

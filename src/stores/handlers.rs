@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
-use crate::stores::queries::{self, StoreChanges};
+use crate::stores::queries::{self, StoreChanges, StoreFilter};
 use crate::stores::{
     CreateStoreRequest, CreatedStore, MemberStore, RawProfile, StoreCreatedResponse, StoreListResponse,
     StoreResponse, UpdateStoreRequest, parse_slug_choice,
@@ -27,7 +27,8 @@ use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
     responses((status = 200, body = StoreListResponse), (status = 401, body = ErrorBody)))]
 pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<StoreListResponse>> {
     let mut conn = app.db.acquire().await?;
-    let rows = queries::list_member_stores(&mut conn, user.user_id).await?;
+    let rows =
+        queries::list_member_stores(&mut conn, user.user_id, StoreFilter::IncludingDeactivated).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
 }
 

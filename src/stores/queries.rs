@@ -206,33 +206,30 @@ macro_rules! member_stores_from {
     };
 }
 
-/// The active stores where `user_id` actively works, oldest first (what a POS app may open).
+/// Which of a member's stores to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFilter {
+    /// Active stores only: what a POS app may open.
+    ActiveOnly,
+    /// Deactivated ones too: what an owner manages.
+    IncludingDeactivated,
+}
+
+/// The stores where `user_id` actively works, oldest first.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
-pub async fn list_active_member_stores(
+pub async fn list_member_stores(
     conn: &mut PgConnection,
     user_id: i64,
+    filter: StoreFilter,
 ) -> sqlx::Result<Vec<MemberStoreRow>> {
     sqlx::query_as(concat!(
         "select ",
         store_columns!("s."),
         member_stores_from!(),
-        " and s.is_active order by s.created_at, s.id"
+        " and (s.is_active or $2) order by s.created_at, s.id"
     ))
     .bind(user_id)
-    .fetch_all(conn)
-    .await
-}
-
-/// Every store where `user_id` works, deactivated ones included (what an owner manages).
-#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
-pub async fn list_member_stores(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<MemberStoreRow>> {
-    sqlx::query_as(concat!(
-        "select ",
-        store_columns!("s."),
-        member_stores_from!(),
-        " order by s.created_at, s.id"
-    ))
-    .bind(user_id)
+    .bind(filter == StoreFilter::IncludingDeactivated)
     .fetch_all(conn)
     .await
 }

@@ -1,72 +1,60 @@
-//! Logs: one line per request with its id, and never a secret.
+//! Logs: one line per request with its id, and never a secret. Checked on the real binary's
+//! JSON output: a process of its own has one global subscriber, as in production.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use tracing_subscriber::fmt::MakeWriter;
-
-use crate::helpers::TestApp;
-
-/// Collects everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use crate::helpers::{TEST_JWT_SECRET, TestDb};
 
 #[tokio::test]
 async fn requests_are_logged_with_their_id_and_without_credentials() {
-    let app = TestApp::spawn().await;
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .finish();
-    // The test runs on one thread (current-thread runtime), so a thread default sees it all.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "kassa never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
-    let secrets = ["Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig", "shop_1a2b3c4d", "Pa55word-very-secret"];
-    let request = Request::post("/api/users/auth/login/?token=query-secret")
-        .header(header::AUTHORIZATION, secrets[0])
+    let secrets =
+        ["eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig", "shop_1a2b3c4d", "Pa55word-very-secret", "query-secret"];
+    let response = client
+        .post(format!("{base}/api/users/auth/login/?token={}", secrets[3]))
+        .header("authorization", format!("Bearer {}", secrets[0]))
         .header("x-tenant-key", secrets[1])
         .header("x-request-id", "trace-me-123")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(format!(r#"{{"username":"ivan","password":"{}"}}"#, secrets[2])))
+        .json(&serde_json::json!({"username": "ivan", "password": secrets[2]}))
+        .send()
+        .await
         .unwrap();
-    let response = app.send(request).await;
-    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "a failed sign-in: the password was checked");
-    app.get("/readyz").await;
+    assert_eq!(response.status(), 401, "a failed sign-in: the password was checked");
 
-    let logs = captured.text();
-    assert!(logs.contains("trace-me-123"), "the request id is logged: {logs}");
-    assert!(logs.contains("\"status\":401"), "the status is logged: {logs}");
-    assert!(logs.contains("duration_ms"), "the duration is logged: {logs}");
-    for secret in secrets.iter().chain(&["query-secret", "eyJhbGciOiJIUzI1NiJ9"]) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout);
+    let request_line = logs
+        .lines()
+        .find(|line| line.contains("trace-me-123") && line.contains("\"status\":401"))
+        .unwrap_or_else(|| panic!("no request line with the id and the status: {logs}"));
+    assert!(request_line.contains("duration_ms"), "{request_line}");
+    for secret in secrets {
         assert!(!logs.contains(secret), "{secret} reached the log: {logs}");
     }
 }
