@@ -106,13 +106,17 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     let registration = Registration::parse(body, &app.config.password_policy)?;
-    let mut conn = app.db.acquire().await?;
     // Answer a taken username before paying for the hash; the unique index still decides races.
+    let mut conn = app.db.acquire().await?;
     if queries::username_exists(&mut conn, &registration.username).await? {
         return Err(ApiError::UsernameTaken);
     }
+    // No pooled connection is held while argon2 runs (or waits for a hashing permit): a
+    // registration burst must not starve every other request of connections.
+    drop(conn);
     let password_hash = app.hasher.hash(registration.password.clone()).await.map_err(ApiError::internal)?;
 
+    let mut conn = app.db.acquire().await?;
     let mut tx = conn.begin().await?;
     let user = queries::insert_user(
         &mut tx,
