@@ -103,13 +103,22 @@ impl FromStr for Role {
     }
 }
 
-/// One entry of the role catalogue.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoleOut {
+/// A role as the apps receive it wherever one appears: its name, its display name in the
+/// caller's language and its permissions. Flattened into stores, employees and `me`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoleView {
     pub role: Role,
     #[schema(example = "Владелец")]
     pub role_display: &'static str,
     pub permissions: Vec<&'static str>,
+}
+
+impl RoleView {
+    /// `role` described in `lang`.
+    #[must_use]
+    pub fn new(role: Role, lang: Lang) -> Self {
+        RoleView { role, role_display: role.display(lang), permissions: role.permissions().to_vec() }
+    }
 }
 
 /// `{status, data: [role]}`.
@@ -117,7 +126,7 @@ pub struct RoleOut {
 pub struct RoleListResponse {
     #[schema(example = "success")]
     pub status: &'static str,
-    pub data: Vec<RoleOut>,
+    pub data: Vec<RoleView>,
 }
 
 /// `/api/users/roles/`.
@@ -133,14 +142,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
     responses((status = 200, body = RoleListResponse)))]
 pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let lang = crate::i18n::current_lang();
-    let data = Role::ALL
-        .into_iter()
-        .map(|role| RoleOut {
-            role,
-            role_display: role.display(lang),
-            permissions: role.permissions().to_vec(),
-        })
-        .collect();
+    let data = Role::ALL.into_iter().map(|role| RoleView::new(role, lang)).collect();
     axum::Json(RoleListResponse { status: "success", data })
 }
 

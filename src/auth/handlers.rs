@@ -25,6 +25,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::i18n::{Message, current_lang};
+use crate::roles::RoleView;
 use crate::stores::queries::{StoreFilter, StoreProfile, list_member_stores};
 use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
 use crate::tenant::conn::OwnAccountTenantConn;
@@ -145,13 +146,10 @@ pub async fn register(
 
     tracing::info!(user.id = user.id, store.slug = %provisioned.store.slug, "registered a store owner");
     let employee = provisioned.owner_employee;
-    let role = employee.role();
     let data = Registered {
         employee: OwnerEmployeeOut {
             id: employee.id,
-            role,
-            role_display: role.display(current_lang()),
-            permissions: role.permissions().to_vec(),
+            access: RoleView::new(employee.role(), current_lang()),
             phone: employee.phone,
             position: employee.position,
             is_active: employee.is_active,
@@ -243,7 +241,7 @@ pub async fn login(
     let default_store = stores.first().map(|first| DefaultStore {
         tenant_key: first.store.tenant_key.clone(),
         name: first.store.name.clone(),
-        role: first.role,
+        role: first.access.role,
     });
     Ok(Json(LoginResponse {
         access: tokens.access,
@@ -450,34 +448,27 @@ pub async fn me(OwnAccountTenantConn(mut tenant): OwnAccountTenantConn) -> ApiRe
     tenant.commit().await?;
 
     let lang = current_lang();
-    let employee = employee.map(|row| {
-        let role = row.role();
-        MeEmployee {
-            id: row.id,
-            role,
-            role_display: role.display(lang),
-            permissions: role.permissions().to_vec(),
-            first_name: row.first_name,
-            last_name: row.last_name,
-            phone: row.phone,
-            position: row.position,
-            is_active: row.is_active,
-            hired_at: row.hired_at,
-            photo: None,
-        }
+    let employee = employee.map(|row| MeEmployee {
+        id: row.id,
+        access: RoleView::new(row.role(), lang),
+        first_name: row.first_name,
+        last_name: row.last_name,
+        phone: row.phone,
+        position: row.position,
+        is_active: row.is_active,
+        hired_at: row.hired_at,
+        photo: None,
     });
-    let full_name = format!("{} {}", member.first_name, member.last_name).trim().to_owned();
     Ok(Json(MeResponse {
         status: "success",
         data: MeData {
-            user: UserOut {
-                id: member.user_id,
-                username: member.username,
-                email: member.email,
-                first_name: member.first_name,
-                last_name: member.last_name,
-                full_name,
-            },
+            user: UserOut::new(
+                member.user_id,
+                member.username,
+                member.email,
+                member.first_name,
+                member.last_name,
+            ),
             store: MeStore {
                 id: store.id,
                 name: store.name.clone(),
@@ -485,9 +476,7 @@ pub async fn me(OwnAccountTenantConn(mut tenant): OwnAccountTenantConn) -> ApiRe
                 tenant_key: store.tenant_key.clone(),
                 description: store.description,
             },
-            role: member.role,
-            role_display: member.role.display(lang),
-            permissions: member.role.permissions().to_vec(),
+            access: RoleView::new(member.role, lang),
             employee,
         },
         tenant_key: store.tenant_key,

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::sessions::TokenPair;
-use crate::roles::Role;
+use crate::roles::{Role, RoleView};
 use crate::stores::StoreDetails;
 
 /// `/api/users/auth/…`.
@@ -48,9 +48,8 @@ pub struct MeStore {
 pub struct MeEmployee {
     /// Employee ids are numbered per store.
     pub id: i64,
-    pub role: Role,
-    pub role_display: &'static str,
-    pub permissions: Vec<&'static str>,
+    #[serde(flatten)]
+    pub access: RoleView,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -67,9 +66,8 @@ pub struct MeEmployee {
 pub struct MeData {
     pub user: UserOut,
     pub store: MeStore,
-    pub role: Role,
-    pub role_display: &'static str,
-    pub permissions: Vec<&'static str>,
+    #[serde(flatten)]
+    pub access: RoleView,
     pub employee: Option<MeEmployee>,
 }
 
@@ -200,16 +198,18 @@ pub struct UserOut {
     pub full_name: String,
 }
 
+impl UserOut {
+    /// The account with `full_name` made as the apps show it: first and last name, trimmed.
+    #[must_use]
+    pub fn new(id: i64, username: String, email: String, first_name: String, last_name: String) -> Self {
+        let full_name = format!("{first_name} {last_name}").trim().to_owned();
+        UserOut { id, username, email, first_name, last_name, full_name }
+    }
+}
+
 impl From<queries::UserRow> for UserOut {
     fn from(row: queries::UserRow) -> Self {
-        UserOut {
-            full_name: format!("{} {}", row.first_name, row.last_name).trim().to_owned(),
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            first_name: row.first_name,
-            last_name: row.last_name,
-        }
+        UserOut::new(row.id, row.username, row.email, row.first_name, row.last_name)
     }
 }
 
@@ -218,10 +218,8 @@ impl From<queries::UserRow> for UserOut {
 pub struct OwnerEmployeeOut {
     /// Employee ids are numbered per store.
     pub id: i64,
-    pub role: Role,
-    #[schema(example = "Владелец")]
-    pub role_display: &'static str,
-    pub permissions: Vec<&'static str>,
+    #[serde(flatten)]
+    pub access: RoleView,
     pub phone: String,
     pub position: String,
     pub is_active: bool,

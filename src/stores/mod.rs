@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::i18n::current_lang;
-use crate::roles::Role;
+use crate::roles::RoleView;
 use crate::tenant::provision::SlugChoice;
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use queries::{MemberStoreRow, StoreProfile, StoreRow};
@@ -83,11 +83,9 @@ impl From<StoreRow> for StoreDetails {
 pub struct MemberStore {
     #[serde(flatten)]
     pub store: StoreDetails,
-    pub role: Role,
-    /// The role's name in the language of `Accept-Language`.
-    #[schema(example = "Владелец")]
-    pub role_display: &'static str,
-    pub permissions: Vec<&'static str>,
+    /// The member's role, its name in the language of `Accept-Language`, its permissions.
+    #[serde(flatten)]
+    pub access: RoleView,
     pub owner_name: String,
     pub employee_count: i64,
     pub active_employee_count: i64,
@@ -95,11 +93,8 @@ pub struct MemberStore {
 
 impl From<MemberStoreRow> for MemberStore {
     fn from(row: MemberStoreRow) -> Self {
-        let role = row.role();
         MemberStore {
-            role,
-            role_display: role.display(current_lang()),
-            permissions: role.permissions().to_vec(),
+            access: RoleView::new(row.role(), current_lang()),
             owner_name: row.owner_name,
             employee_count: row.employee_count,
             active_employee_count: row.active_employee_count,
