@@ -159,21 +159,39 @@ fn bench_config_with(overrides: &[(&str, &str)]) -> Config {
     .expect("benchmark configuration is valid")
 }
 
-async fn serve(state: AppState) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(addr)
+/// kassa on a fresh, migrated database, served on a loopback port in this process.
+struct BenchServer {
+    db: BenchDb,
+    pool: PgPool,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+impl BenchServer {
+    async fn start(config: Config) -> anyhow::Result<Self> {
+        let db = BenchDb::create().await?;
+        let config = Arc::new(config);
+        let pool = pool::lazy_pool(&config, db.options());
+        migrate::migrate_public(&pool).await?;
+        let state = AppState::new(config, pool.clone());
+        state.hasher.warm_up().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(BenchServer { db, pool, state, addr })
+    }
+
+    /// Closes the pool and drops the database.
+    async fn stop(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        self.db.drop_database().await
+    }
 }
 
 async fn registration(levels: &[usize], samples: usize, seed_jobs: usize) -> anyhow::Result<()> {
-    let db = BenchDb::create().await?;
-    let config = Arc::new(bench_config());
-    let pool = pool::lazy_pool(&config, db.options());
-    migrate::migrate_public(&pool).await?;
-    let state = AppState::new(Arc::clone(&config), pool.clone());
-    let addr = serve(state.clone()).await?;
+    let server = BenchServer::start(bench_config()).await?;
+    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
     let client = reqwest::Client::new();
     // Seeded owners share one hash: seeding measures provisioning, not argon2.
     let seed_hash = state.hasher.hash(SecretString::from("Seed-Password-2026".to_owned())).await?;
@@ -220,8 +238,7 @@ async fn registration(levels: &[usize], samples: usize, seed_jobs: usize) -> any
             stats.p50, stats.p95, stats.p99, stats.max
         );
     }
-    pool.close().await;
-    db.drop_database().await
+    server.stop().await
 }
 
 /// Provisions `count` stores (owner + store + schema), `jobs` at a time, numbered from `from`.
@@ -288,12 +305,8 @@ struct Caller {
 }
 
 async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result<()> {
-    let db = BenchDb::create().await?;
-    let config = Arc::new(bench_config());
-    let pool = pool::lazy_pool(&config, db.options());
-    migrate::migrate_public(&pool).await?;
-    let state = AppState::new(Arc::clone(&config), pool.clone());
-    let addr = serve(state.clone()).await?;
+    let server = BenchServer::start(bench_config()).await?;
+    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
     let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
     let client = reqwest::Client::new();
 
@@ -330,8 +343,7 @@ async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result
             );
         }
     }
-    pool.close().await;
-    db.drop_database().await
+    server.stop().await
 }
 
 /// Resident memory of each PostgreSQL backend serving kassa, largest first (read from
@@ -380,13 +392,8 @@ async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<C
 const LOGIN_PASSWORD: &str = "Bench-Password-2026";
 
 async fn login(phase: Duration, readers: usize, logins: usize) -> anyhow::Result<()> {
-    let db = BenchDb::create().await?;
-    let config = Arc::new(bench_config_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")]));
-    let pool = pool::lazy_pool(&config, db.options());
-    migrate::migrate_public(&pool).await?;
-    let state = AppState::new(Arc::clone(&config), pool.clone());
-    state.hasher.warm_up().await;
-    let addr = serve(state.clone()).await?;
+    let server = BenchServer::start(bench_config_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")])).await?;
+    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
     let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
     seed_stores(&pool, &state, &hash, 0, 100, 4).await?;
     let client = reqwest::Client::new();
@@ -428,8 +435,7 @@ async fn login(phase: Duration, readers: usize, logins: usize) -> anyhow::Result
     let (reads, logins_during) = tokio::join!(drive(phase, readers, read), drive(phase, logins, sign_in));
     reads.print("reads during logins", &format!("{readers} readers"));
     logins_during.print("logins during reads", &format!("{logins} clients"));
-    pool.close().await;
-    db.drop_database().await
+    server.stop().await
 }
 
 /// What a load phase measured.

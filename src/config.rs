@@ -203,18 +203,11 @@ fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
         }
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret = random_hex(32);
+    let secret = SecretString::from(crate::auth::tokens::random_hex(32));
     let mut file =
         std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
     file.write_all(secret.expose_secret().as_bytes())?;
     Ok(secret)
-}
-
-/// `len` bytes from the OS CSPRNG, hex-encoded.
-fn random_hex(len: usize) -> SecretString {
-    let mut bytes = vec![0u8; len];
-    rand::fill(&mut bytes[..]);
-    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 fn cors_origins(env: &Env<'_>) -> Result<CorsOrigins, ConfigError> {

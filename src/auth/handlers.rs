@@ -132,15 +132,14 @@ pub async fn register(
     )
     .await
     .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
-    let owner = StoreOwner {
-        user_id: user.id,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-        phone: &user.phone,
-    };
-    let provisioned =
-        provision_store(&mut tx, &owner, &registration.store, &registration.slug, &app.tenant_migrations)
-            .await?;
+    let provisioned = provision_store(
+        &mut tx,
+        &StoreOwner::from(&user),
+        &registration.store,
+        &registration.slug,
+        &app.tenant_migrations,
+    )
+    .await?;
     let tokens = start_session(&mut tx, &app, user.id, &client).await?;
     tx.commit().await?;
 

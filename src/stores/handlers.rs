@@ -64,14 +64,9 @@ pub async fn create_store(
     let mut conn = app.db.acquire().await?;
     let mut tx = conn.begin().await?;
     let owner = find_user(&mut tx, user.user_id).await?.ok_or(ApiError::TokenInvalid)?;
-    let store_owner = StoreOwner {
-        user_id: owner.id,
-        first_name: &owner.first_name,
-        last_name: &owner.last_name,
-        phone: &owner.phone,
-    };
     let provisioned =
-        provision_store(&mut tx, &store_owner, &profile, &slug_choice, &app.tenant_migrations).await?;
+        provision_store(&mut tx, &StoreOwner::from(&owner), &profile, &slug_choice, &app.tenant_migrations)
+            .await?;
     tx.commit().await?;
 
     let store = member_store(&mut conn, &user, provisioned.store.id).await?;

@@ -7,6 +7,8 @@
 use sqlx::migrate::Migration;
 use sqlx::{AssertSqlSafe, PgConnection};
 
+use crate::auth::queries::UserRow;
+use crate::auth::tokens::random_hex;
 use crate::db::migrate::migrate_tenant_schema;
 use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee};
 use crate::error::{ApiError, ApiResult, ResultExt};
@@ -33,6 +35,17 @@ pub struct StoreOwner<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub phone: &'a str,
+}
+
+impl<'a> From<&'a UserRow> for StoreOwner<'a> {
+    fn from(user: &'a UserRow) -> Self {
+        StoreOwner {
+            user_id: user.id,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            phone: &user.phone,
+        }
+    }
 }
 
 /// What provisioning created.
@@ -128,11 +141,4 @@ async fn next_free_suffix(tx: &mut PgConnection, base: &str) -> ApiResult<u32> {
     .fetch_one(&mut *tx)
     .await?;
     Ok(u32::try_from(highest.unwrap_or(1).max(1) + 1).unwrap_or(u32::MAX))
-}
-
-/// `bytes` random bytes from the OS CSPRNG, hex-encoded.
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::fill(&mut buffer[..]);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
