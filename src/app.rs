@@ -26,7 +26,7 @@ use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::error::ApiError;
 use crate::http::{envelope, health, openapi, request_id, request_log};
 use crate::tenant::cache::StoreCache;
-use crate::{auth, roles, stores, tenant};
+use crate::{audit, auth, employees, roles, stores, tenant};
 
 /// Request bodies larger than this are refused with 413 (SPEC §7).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -69,6 +69,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .merge(auth::router())
         .merge(stores::router())
+        .merge(employees::router())
+        .merge(audit::router())
         .merge(roles::router())
 }
 

@@ -53,6 +53,9 @@ pub enum ApiError {
     PasswordChangeRequired,
     #[error("not found")]
     NotFound,
+    /// A list page past the last one.
+    #[error("page not found")]
+    PageNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("username taken")]
@@ -100,7 +103,7 @@ impl ApiError {
             | E::NotAMember
             | E::PermissionDenied
             | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
-            E::NotFound => StatusCode::NOT_FOUND,
+            E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::UsernameTaken | E::SlugTaken { .. } => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -128,7 +131,7 @@ impl ApiError {
             E::NotAMember => "not_a_member",
             E::PermissionDenied => "permission_denied",
             E::PasswordChangeRequired => "password_change_required",
-            E::NotFound => "not_found",
+            E::NotFound | E::PageNotFound => "not_found",
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
             E::SlugTaken { .. } => "slug_taken",
@@ -156,6 +159,7 @@ impl ApiError {
             E::PermissionDenied => Message::PermissionDenied,
             E::PasswordChangeRequired => Message::PasswordChangeRequired,
             E::NotFound => Message::NotFound,
+            E::PageNotFound => Message::PageNotFound,
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
             E::SlugTaken { .. } => Message::SlugTaken,

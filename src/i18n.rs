@@ -89,6 +89,7 @@ pub enum Message {
     PermissionDenied,
     PasswordChangeRequired,
     NotFound,
+    PageNotFound,
     MethodNotAllowed,
     UsernameTaken,
     SlugTaken,
@@ -106,6 +107,11 @@ pub enum Message {
     FieldBlank,
     FieldTooLong { max: usize },
     FieldImmutable,
+    PositiveIntegerExpected,
+    BooleanExpected,
+    DateExpected,
+    RoleInvalid,
+    ChoiceInvalid { choices: &'static [&'static str] },
     UsernameInvalid,
     EmailInvalid,
     PhoneInvalid,
@@ -125,6 +131,9 @@ pub enum Message {
     StoreUpdated,
     PasswordChanged,
     LoggedOut,
+    EmployeeCreated,
+    EmployeeUpdated,
+    EmployeePasswordReset,
     WrongCurrentPassword,
 }
 
@@ -159,6 +168,7 @@ impl Message {
             ),
             M::PasswordChangeRequired => ("Необходимо сменить пароль.", "You must change your password."),
             M::NotFound => ("Не найдено.", "Not found."),
+            M::PageNotFound => ("Неправильная страница", "Invalid page."),
             M::MethodNotAllowed => {
                 ("Метод не разрешён для этого адреса.", "The method is not allowed for this path.")
             }
@@ -227,6 +237,25 @@ impl Message {
             }
             M::FieldBlank => ("Это поле не может быть пустым.", "This field may not be blank."),
             M::FieldImmutable => ("Это поле нельзя изменить.", "This field cannot be changed."),
+            M::PositiveIntegerExpected => {
+                ("Введите целое положительное число.", "Enter a positive whole number.")
+            }
+            M::BooleanExpected => ("Ожидается true или false.", "Expected true or false."),
+            M::DateExpected => (
+                "Введите дату в формате ГГГГ-ММ-ДД или дату и время по RFC 3339.",
+                "Enter a date as YYYY-MM-DD or a date and time as RFC 3339.",
+            ),
+            M::RoleInvalid => (
+                "Неизвестная роль: допустимы owner, manager, cashier, stockkeeper.",
+                "Unknown role: expected owner, manager, cashier or stockkeeper.",
+            ),
+            M::ChoiceInvalid { choices } => {
+                let list = choices.join(", ");
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Недопустимое значение. Допустимы: {list}."),
+                    Lang::En => format!("Not an allowed value. Expected one of: {list}."),
+                });
+            }
             M::UsernameInvalid => (
                 "Введите правильное имя пользователя. Оно может содержать только буквы, цифры и знаки @/./+/-/_.",
                 "Enter a valid username. It may contain only letters, numbers, and @/./+/-/_ characters.",
@@ -271,6 +300,11 @@ impl Message {
             M::StoreUpdated => ("Магазин обновлён", "Store updated"),
             M::PasswordChanged => ("Пароль успешно изменен", "Password changed"),
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
+            M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
+            M::EmployeeUpdated => ("Сотрудник обновлён", "Employee updated"),
+            M::EmployeePasswordReset => {
+                ("Пароль сотрудника успешно сброшен", "The employee's password was reset")
+            }
             M::WrongCurrentPassword => ("Неверный текущий пароль", "The current password is wrong"),
             M::InvalidCredentials => (
                 "Неверное имя пользователя или пароль.",

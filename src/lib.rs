@@ -6,6 +6,8 @@
 
 /// The application state, routes and middleware order.
 pub mod app;
+/// The store's audit trail of staff changes.
+pub mod audit;
 /// Registration, passwords, tokens, sessions, `AuthUser`.
 pub mod auth;
 /// The command line: serve, migrate, openapi.
@@ -14,7 +16,7 @@ pub mod cli;
 pub mod config;
 /// Pool, migrations and the embedded PostgreSQL default.
 pub mod db;
-/// Store staff profiles in tenant schemas.
+/// Store staff: CRUD, role rules, password resets.
 pub mod employees;
 /// The API error type and the JSON error envelope.
 pub mod error;

@@ -4,6 +4,8 @@
 //! value; `finish` hands the value over only when nothing was wrong. Text is trimmed (as DRF
 //! does) except passwords, which are compared exactly (SPEC §4).
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use crate::error::{ApiError, FieldErrors};
 use crate::i18n::Message;
 
@@ -15,6 +17,18 @@ pub const MAX_NAME_CHARS: usize = 150;
 pub const MAX_TEXT_CHARS: usize = 1000;
 /// Longest email address (RFC 5321 path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Largest whole number a query parameter may carry.
+pub const MAX_QUERY_INTEGER: i64 = 1_000_000_000_000;
+
+/// Which instant a bare date stands for in [`Form::instant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayEdge {
+    /// The day's first instant (a lower bound, inclusive).
+    Start,
+    /// The next day's first instant (an upper bound, exclusive).
+    End,
+}
 
 /// Collects field errors while a request is validated.
 #[derive(Debug, Default)]
@@ -104,6 +118,58 @@ impl Form {
         phone
     }
 
+    /// An optional positive whole number from a query parameter (ids, page numbers). Bounded
+    /// so arithmetic on it (page offsets) cannot overflow.
+    pub fn positive_integer(&mut self, field: &str, value: Option<&str>) -> Option<i64> {
+        let value = value?;
+        match value.trim().parse::<i64>() {
+            Ok(number) if (1..=MAX_QUERY_INTEGER).contains(&number) => Some(number),
+            _ => {
+                self.add(field, Message::PositiveIntegerExpected);
+                None
+            }
+        }
+    }
+
+    /// An optional boolean from a query parameter: `true`/`false`, `1`/`0` (any case), as
+    /// django-filter accepts them.
+    pub fn boolean(&mut self, field: &str, value: Option<&str>) -> Option<bool> {
+        match value?.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => {
+                self.add(field, Message::BooleanExpected);
+                None
+            }
+        }
+    }
+
+    /// An optional instant from a query parameter: an RFC 3339 date-time, or a date
+    /// (`YYYY-MM-DD`, UTC) meaning its first instant, or with [`DayEdge::End`] the first
+    /// instant of the next day (for exclusive upper bounds that include the whole day).
+    pub fn instant(&mut self, field: &str, value: Option<&str>, edge: DayEdge) -> Option<DateTime<Utc>> {
+        let value = value?.trim();
+        if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
+            let instant = instant.with_timezone(&Utc);
+            // A given instant is inclusive: the exclusive bound is one tick (1 µs) later.
+            return Some(match edge {
+                DayEdge::Start => instant,
+                DayEdge::End => instant + chrono::TimeDelta::microseconds(1),
+            });
+        }
+        let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().and_then(|day| match edge {
+            DayEdge::Start => Some(day),
+            DayEdge::End => day.succ_opt(),
+        });
+        match day.and_then(|day| day.and_hms_opt(0, 0, 0)) {
+            Some(midnight) => Some(midnight.and_utc()),
+            None => {
+                self.add(field, Message::DateExpected);
+                None
+            }
+        }
+    }
+
     /// `value` once every field passed; otherwise every error collected.
     pub fn finish<T>(self, value: T) -> Result<T, ApiError> {
         if self.errors.is_empty() { Ok(value) } else { Err(ApiError::Validation(self.errors)) }
@@ -174,6 +240,29 @@ mod tests {
             (email.as_str(), phone.as_str(), password.as_str()),
             ("ivan@example.uz", "+998901234567", "  spaced  ")
         );
+    }
+
+    #[test]
+    fn query_parameters_parse_or_say_why_not() {
+        let mut form = Form::new();
+        assert_eq!(form.positive_integer("page", Some("3")), Some(3));
+        assert_eq!(form.boolean("is_active", Some("FALSE")), Some(false));
+        assert_eq!(form.boolean("is_active", Some("1")), Some(true));
+        let day_start = form.instant("date_from", Some("2026-11-23"), DayEdge::Start).unwrap();
+        let day_end = form.instant("date_to", Some("2026-11-23"), DayEdge::End).unwrap();
+        assert_eq!((day_end - day_start).num_hours(), 24);
+        let exact = form.instant("date_to", Some("2026-11-23T10:00:00+05:00"), DayEdge::Start).unwrap();
+        assert_eq!(exact.to_rfc3339(), "2026-11-23T05:00:00+00:00");
+        assert!(form.finish(()).is_ok());
+
+        let mut form = Form::new();
+        form.positive_integer("page", Some("0"));
+        form.positive_integer("actor", Some("1.5"));
+        form.boolean("is_active", Some("yes"));
+        form.instant("date_from", Some("23.11.2026"), DayEdge::Start);
+        form.instant("date_to", Some("2026-02-30"), DayEdge::End);
+        let Err(ApiError::Validation(errors)) = form.finish(()) else { panic!("expected errors") };
+        assert_eq!(errors.len(), 5, "{errors:?}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
 use crate::stores::queries::{StoreFilter, StoreProfile, list_member_stores};
 use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
+use crate::tenant::TenantEcho;
 use crate::tenant::conn::OwnAccountTenantConn;
 use crate::tenant::provision::{SlugChoice, StoreOwner, provision_store};
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_USERNAME_CHARS};
@@ -473,13 +474,11 @@ pub async fn me(OwnAccountTenantConn(mut tenant): OwnAccountTenantConn) -> ApiRe
                 name: store.name.clone(),
                 slug: store.slug.clone(),
                 tenant_key: store.tenant_key.clone(),
-                description: store.description,
+                description: store.description.clone(),
             },
             access: RoleView::new(member.role, lang),
             employee,
         },
-        tenant_key: store.tenant_key,
-        store_name: store.name,
-        store_slug: store.slug,
+        tenant: TenantEcho::from(&store),
     }))
 }

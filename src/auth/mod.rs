@@ -77,9 +77,8 @@ pub struct MeResponse {
     #[schema(example = "success")]
     pub status: &'static str,
     pub data: MeData,
-    pub tenant_key: String,
-    pub store_name: String,
-    pub store_slug: String,
+    #[serde(flatten)]
+    pub tenant: crate::tenant::TenantEcho,
 }
 
 /// `POST /auth/login/`.
@@ -199,12 +198,18 @@ pub struct UserOut {
 }
 
 impl UserOut {
-    /// The account with `full_name` made as the apps show it: first and last name, trimmed.
+    /// The account, with its [`full_name`].
     #[must_use]
     pub fn new(id: i64, username: String, email: String, first_name: String, last_name: String) -> Self {
-        let full_name = format!("{first_name} {last_name}").trim().to_owned();
+        let full_name = full_name(&first_name, &last_name);
         UserOut { id, username, email, first_name, last_name, full_name }
     }
+}
+
+/// A person's name as the apps show it: first and last name, trimmed.
+#[must_use]
+pub fn full_name(first_name: &str, last_name: &str) -> String {
+    format!("{first_name} {last_name}").trim().to_owned()
 }
 
 impl From<queries::UserRow> for UserOut {

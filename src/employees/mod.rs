@@ -1,3 +1,227 @@
-//! Employees: a store's staff profiles, kept in the store's own schema.
+//! Employees: a store's staff, managed by its owner and managers (SPEC §5, §6).
+//!
+//! A member of staff is three rows: the global account (`public.users`), the membership
+//! that grants access to the store with a role (`public.store_memberships`), and the store's
+//! own profile of them (`employees` in the store's schema). The employee API writes all
+//! three in one transaction, records an audit event with each change, and keeps role and
+//! status of membership and profile equal. Who may do what is [`policy`].
 
+pub mod handlers;
+pub mod policy;
 pub mod queries;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::full_name;
+use crate::http::pagination::PageLinks;
+use crate::i18n::Lang;
+use crate::roles::RoleView;
+use crate::tenant::TenantEcho;
+use queries::StaffMember;
+
+/// `/api/users/employees/…`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_employees, handlers::create_employee))
+        .routes(routes!(
+            handlers::get_employee,
+            handlers::replace_employee,
+            handlers::update_employee,
+            handlers::remove_employee
+        ))
+        .routes(routes!(handlers::reset_employee_password))
+}
+
+/// An employee as the apps receive one: the peer's fields, plus `first_name`, `last_name`
+/// and the role's permissions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeOut {
+    /// Employee ids are numbered per store.
+    pub id: i64,
+    /// The account's user id.
+    pub user: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    #[serde(flatten)]
+    pub access: RoleView,
+    pub phone: String,
+    pub position: String,
+    pub is_active: bool,
+    pub hired_at: NaiveDate,
+    /// The store's id.
+    pub store: i64,
+    /// Always null: photos are not stored (kept for the apps that read it).
+    #[schema(value_type = Option<String>)]
+    pub photo: Option<()>,
+    /// Always null (kept for the apps that read it).
+    #[schema(value_type = Option<String>)]
+    pub sex: Option<()>,
+    /// Always null (kept for the apps that read it).
+    #[schema(value_type = Option<String>)]
+    pub sex_display: Option<()>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EmployeeOut {
+    /// `member` of store `store_id`, with the role described in `lang`.
+    #[must_use]
+    pub fn new(member: StaffMember, store_id: i64, lang: Lang) -> Self {
+        let row = member.employee;
+        EmployeeOut {
+            id: row.id,
+            user: row.user_id,
+            username: member.username,
+            email: member.email,
+            full_name: full_name(&row.first_name, &row.last_name),
+            access: RoleView::new(row.role(), lang),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            phone: row.phone,
+            position: row.position,
+            is_active: row.is_active,
+            hired_at: row.hired_at,
+            store: store_id,
+            photo: None,
+            sex: None,
+            sex_display: None,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// `POST /employees/`: a new account, its membership and its employee profile.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateEmployeeRequest {
+    /// Unique across kassa, in any letter case: letters, digits and `@.+-_`.
+    #[schema(example = "kassir1")]
+    pub username: Option<String>,
+    #[schema(example = "Анна")]
+    pub first_name: Option<String>,
+    /// `manager` (owner only), `cashier` or `stockkeeper`.
+    #[schema(example = "cashier")]
+    pub role: Option<String>,
+    /// Generated (readable, from a CSPRNG) when absent; either way returned once in
+    /// `credentials`.
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    /// International format, e.g. `+998901234567`.
+    pub phone: Option<String>,
+    #[schema(example = "Кассир")]
+    pub position: Option<String>,
+    /// Today when absent.
+    pub hired_at: Option<NaiveDate>,
+}
+
+/// `PUT` / `PATCH /employees/{id}/`. `username`, `email`, `user` and `store` belong to the
+/// account and the registry and cannot change here; they are accepted only when equal to
+/// the current values.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateEmployeeRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub position: Option<String>,
+    /// `manager`, `cashier` or `stockkeeper`, within the caller's rights.
+    pub role: Option<String>,
+    /// `false` deactivates (and signs the employee out everywhere); `true` reactivates.
+    pub is_active: Option<bool>,
+    pub hired_at: Option<NaiveDate>,
+    #[schema(value_type = Option<String>)]
+    pub username: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub email: Option<serde_json::Value>,
+    #[schema(value_type = Option<i64>)]
+    pub user: Option<serde_json::Value>,
+    #[schema(value_type = Option<i64>)]
+    pub store: Option<serde_json::Value>,
+}
+
+/// `POST /employees/{id}/reset-password/`.
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    /// Generated when absent.
+    #[schema(format = Password)]
+    pub new_password: Option<String>,
+    /// Make the employee choose a new password at their next sign-in. Default `false`, as
+    /// apps that predate the flag would otherwise lock the employee out.
+    pub must_change_password: Option<bool>,
+}
+
+/// An employee plus the tenant echo: what read, PUT and PATCH answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeResponse {
+    #[serde(flatten)]
+    pub employee: EmployeeOut,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
+
+/// `{count, next, previous, results, tenant_key, store_name, store_slug}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeePage {
+    #[serde(flatten)]
+    pub page: PageLinks,
+    pub results: Vec<EmployeeOut>,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
+
+/// Sign-in details handed over once, when the account is made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Credentials {
+    pub username: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// `data` of [`EmployeeCreatedResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEmployee {
+    pub employee: EmployeeOut,
+    pub credentials: Credentials,
+    /// Always false: employee creation makes a new account (kept for the apps that read it).
+    pub is_existing_user: bool,
+}
+
+/// `201 {status, message, data: {employee, credentials, is_existing_user}, tenant…}`, sent
+/// with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeCreatedResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: CreatedEmployee,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
+
+/// `data` of [`PasswordResetResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetCredentials {
+    pub username: String,
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// `{status, message, data: {username, new_password}, tenant…}`, with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: ResetCredentials,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}

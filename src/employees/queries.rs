@@ -1,5 +1,11 @@
 //! SQL for the tenant `employees` table. Every query runs on a connection whose
-//! transaction-local `search_path` is the store's schema alone, so table names are bare.
+//! transaction-local `search_path` is the store's schema alone, so tenant tables are bare and
+//! `public` tables are named in full.
+//!
+//! An employee is on the staff while their membership in `public.store_memberships` exists;
+//! removal deletes the membership and keeps the (inactive) employee row for history, so
+//! reads join the membership. Columns are always named (SPEC §2: stores sit at different
+//! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -7,7 +13,7 @@ use sqlx::PgConnection;
 use crate::roles::Role;
 
 /// An employee row as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EmployeeRow {
     pub id: i64,
     pub user_id: i64,
@@ -19,6 +25,15 @@ pub struct EmployeeRow {
     pub is_active: bool,
     pub hired_at: NaiveDate,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of [`EmployeeRow`], qualified with `e.`.
+macro_rules! employee_columns {
+    () => {
+        "e.id, e.user_id, e.role, e.first_name, e.last_name, e.phone, e.position, e.is_active, e.hired_at, \
+         e.created_at, e.updated_at"
+    };
 }
 
 impl EmployeeRow {
@@ -27,6 +42,15 @@ impl EmployeeRow {
     pub fn role(&self) -> Role {
         self.role.parse().unwrap_or(Role::Cashier)
     }
+}
+
+/// A member of staff: their employee row and the account fields shown with it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffMember {
+    #[sqlx(flatten)]
+    pub employee: EmployeeRow,
+    pub username: String,
+    pub email: String,
 }
 
 /// What a new employee row holds.
@@ -38,22 +62,26 @@ pub struct NewEmployee<'a> {
     pub last_name: &'a str,
     pub phone: &'a str,
     pub position: &'a str,
+    /// Today when absent.
+    pub hired_at: Option<NaiveDate>,
 }
 
 /// Adds an employee to the store whose schema the transaction is in.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id, role = %new.role), err)]
 pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
-    sqlx::query_as(
-        "insert into employees (user_id, role, first_name, last_name, phone, position)
-         values ($1, $2, $3, $4, $5, $6)
-         returning id, user_id, role, first_name, last_name, phone, position, is_active, hired_at, created_at",
-    )
+    sqlx::query_as(concat!(
+        "insert into employees as e (user_id, role, first_name, last_name, phone, position, hired_at)
+         values ($1, $2, $3, $4, $5, $6, coalesce($7, current_date))
+         returning ",
+        employee_columns!()
+    ))
     .bind(new.user_id)
     .bind(new.role.as_str())
     .bind(new.first_name)
     .bind(new.last_name)
     .bind(new.phone)
     .bind(new.position)
+    .bind(new.hired_at)
     .fetch_one(conn)
     .await
 }
@@ -64,11 +92,226 @@ pub async fn find_employee_by_user(
     conn: &mut PgConnection,
     user_id: i64,
 ) -> sqlx::Result<Option<EmployeeRow>> {
-    sqlx::query_as(
-        "select id, user_id, role, first_name, last_name, phone, position, is_active, hired_at, created_at
-         from employees where user_id = $1",
+    sqlx::query_as(concat!("select ", employee_columns!(), " from employees e where e.user_id = $1"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Which employees a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmployeeFilter {
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    /// Matched case-insensitively anywhere in the username, the names, or "first last".
+    pub search: Option<String>,
+}
+
+/// `from … where …` of the staff list: `$1` store id, `$2` role, `$3` is_active, `$4` LIKE
+/// pattern, each filter off when null. One static statement, so one cached plan.
+macro_rules! staff_from_where {
+    () => {
+        "from employees e
+         join public.users u on u.id = e.user_id
+         join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
+         where ($2::text is null or e.role = $2)
+           and ($3::boolean is null or e.is_active = $3)
+           and ($4::text is null or u.username ilike $4 or e.first_name ilike $4 or e.last_name ilike $4
+                or (e.first_name || ' ' || e.last_name) ilike $4)"
+    };
+}
+
+/// One page of the staff of store `store_id`, newest first (the peer's order; `id` breaks
+/// ties so pages never overlap), with the total count of matches.
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn list_staff(
+    conn: &mut PgConnection,
+    store_id: i64,
+    filter: &EmployeeFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<StaffMember>, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        #[sqlx(flatten)]
+        member: StaffMember,
+        total: i64,
+    }
+    let pattern = filter.search.as_deref().map(like_pattern);
+    let rows: Vec<Counted> = sqlx::query_as(concat!(
+        "select ",
+        employee_columns!(),
+        ", u.username, u.email, count(*) over () as total ",
+        staff_from_where!(),
+        " order by e.created_at desc, e.id desc limit $5 offset $6"
+    ))
+    .bind(store_id)
+    .bind(filter.role.map(Role::as_str))
+    .bind(filter.is_active)
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = match rows.first() {
+        Some(row) => row.total,
+        // Past the last page the window count is not there to read.
+        None if offset > 0 => count_staff(conn, store_id, filter.role, filter.is_active, pattern).await?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|row| row.member).collect(), total))
+}
+
+async fn count_staff(
+    conn: &mut PgConnection,
+    store_id: i64,
+    role: Option<Role>,
+    is_active: Option<bool>,
+    pattern: Option<String>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(concat!("select count(*) ", staff_from_where!()))
+        .bind(store_id)
+        .bind(role.map(Role::as_str))
+        .bind(is_active)
+        .bind(pattern)
+        .fetch_one(conn)
+        .await
+}
+
+/// `%text%` for ILIKE, with the user's own `%`, `_` and `\` matched literally.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Employee `id` of store `store_id`, if still on the staff. With `lock`, the row is locked
+/// until the transaction ends, so concurrent changes to one employee apply one after another.
+#[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
+pub async fn find_staff_member(
+    conn: &mut PgConnection,
+    store_id: i64,
+    id: i64,
+    lock: bool,
+) -> sqlx::Result<Option<StaffMember>> {
+    let query = if lock {
+        concat!(
+            "select ",
+            employee_columns!(),
+            ", u.username, u.email from employees e
+             join public.users u on u.id = e.user_id
+             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
+             where e.id = $2 for update of e, m"
+        )
+    } else {
+        concat!(
+            "select ",
+            employee_columns!(),
+            ", u.username, u.email from employees e
+             join public.users u on u.id = e.user_id
+             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
+             where e.id = $2"
+        )
+    };
+    sqlx::query_as(query).bind(store_id).bind(id).fetch_optional(conn).await
+}
+
+/// An employee's editable state, written whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployeeState {
+    pub role: Role,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub position: String,
+    pub is_active: bool,
+    pub hired_at: NaiveDate,
+}
+
+impl From<&EmployeeRow> for EmployeeState {
+    fn from(row: &EmployeeRow) -> Self {
+        EmployeeState {
+            role: row.role(),
+            first_name: row.first_name.clone(),
+            last_name: row.last_name.clone(),
+            phone: row.phone.clone(),
+            position: row.position.clone(),
+            is_active: row.is_active,
+            hired_at: row.hired_at,
+        }
+    }
+}
+
+/// Writes `state` to employee `id` and mirrors role and status into the membership that
+/// grants access to store `store_id`, in the caller's transaction.
+#[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
+pub async fn update_staff_member(
+    conn: &mut PgConnection,
+    store_id: i64,
+    id: i64,
+    state: &EmployeeState,
+) -> sqlx::Result<EmployeeRow> {
+    let row: EmployeeRow = sqlx::query_as(concat!(
+        "update employees e set role = $2, first_name = $3, last_name = $4, phone = $5, position = $6,
+             is_active = $7, hired_at = $8, updated_at = now()
+         where e.id = $1 returning ",
+        employee_columns!()
+    ))
+    .bind(id)
+    .bind(state.role.as_str())
+    .bind(&state.first_name)
+    .bind(&state.last_name)
+    .bind(&state.phone)
+    .bind(&state.position)
+    .bind(state.is_active)
+    .bind(state.hired_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update public.store_memberships set role = $3, is_active = $4, updated_at = now()
+         where user_id = $1 and store_id = $2",
     )
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await
+    .bind(row.user_id)
+    .bind(store_id)
+    .bind(state.role.as_str())
+    .bind(state.is_active)
+    .execute(conn)
+    .await?;
+    Ok(row)
+}
+
+/// Takes employee `id` off the staff of store `store_id`: the membership goes, the employee
+/// row stays, inactive, for the history that refers to it.
+#[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
+pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<()> {
+    let user_id: i64 = sqlx::query_scalar(
+        "update employees set is_active = false, updated_at = now() where id = $1 returning user_id",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("delete from public.store_memberships where user_id = $1 and store_id = $2")
+        .bind(user_id)
+        .bind(store_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(like_pattern("ив"), "%ив%");
+        assert_eq!(like_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
 }

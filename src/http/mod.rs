@@ -5,5 +5,6 @@ pub mod envelope;
 pub mod health;
 pub mod json;
 pub mod openapi;
+pub mod pagination;
 pub mod request_id;
 pub mod request_log;

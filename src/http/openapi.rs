@@ -29,6 +29,8 @@ pub const SPEC_PATH: &str = "/api-docs/openapi.json";
     tags(
         (name = "auth", description = "Registration, sign-in and the caller's stores"),
         (name = "stores", description = "The stores an owner runs"),
+        (name = "employees", description = "A store's staff: who works there, in which role"),
+        (name = "audit", description = "The store's audit trail of staff changes"),
         (name = "roles", description = "The role catalogue"),
         (name = "health", description = "Liveness and readiness probes"),
     ),

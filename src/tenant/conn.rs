@@ -39,6 +39,17 @@ pub struct TenantMember {
     pub must_change_password: bool,
 }
 
+/// The store and the caller of a store-scoped request, known without touching the database:
+/// the key resolved by the tenant layer (cached) and the access token's signature checked.
+/// Handlers that must do slow work first (hash a password) take this and open the
+/// transaction afterwards with [`StoreScope::begin`], so no pooled connection waits on argon2.
+#[derive(Debug, Clone)]
+pub struct StoreScope {
+    pub store: TenantStore,
+    user_id: i64,
+    session_id: uuid::Uuid,
+}
+
 /// A transaction in the store's schema, for a signed-in active member of that store.
 pub struct TenantConn {
     tx: Transaction<'static, Postgres>,
@@ -60,17 +71,70 @@ impl TenantConn {
     pub async fn commit(self) -> ApiResult<()> {
         self.tx.commit().await.map_err(ApiError::from)
     }
+
+    /// Ends the transaction, keeping nothing, and hands the connection back to the pool
+    /// (for handlers that check first, then let go of the connection during slow work).
+    pub async fn rollback(self) -> ApiResult<()> {
+        self.tx.rollback().await.map_err(ApiError::from)
+    }
+}
+
+impl FromRequestParts<AppState> for StoreScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        // The store first, as the peer does: a missing key is 400 even without a token.
+        let store = parts
+            .extensions
+            .get::<TenantResolution>()
+            .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
+        let (user_id, session_id) = access_claims(parts, app)?;
+        Ok(StoreScope { store, user_id, session_id })
+    }
+}
+
+impl StoreScope {
+    /// Opens the request's transaction in the store's schema and checks the caller there
+    /// (live session, active account, active membership); refuses a caller who must change
+    /// their password first.
+    pub async fn begin(&self, app: &AppState) -> ApiResult<TenantConn> {
+        let tenant = self.begin_own_account(app).await?;
+        if tenant.member.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(tenant)
+    }
+
+    /// Like [`StoreScope::begin`], also for a caller who must change their password.
+    async fn begin_own_account(&self, app: &AppState) -> ApiResult<TenantConn> {
+        let store = self.store.clone();
+        let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
+        let pool = app.db.clone();
+        let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
+            .await
+            .map_err(ApiError::internal)??;
+
+        let member = find_live_session_member(&mut tx, self.session_id, self.user_id, store.id)
+            .await?
+            .ok_or(ApiError::TokenInvalid)?;
+        if member.current_schema.as_deref() != Some(store.schema.as_str()) {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "search_path check failed: expected {}, the transaction is in {:?}",
+                store.schema,
+                member.current_schema
+            )));
+        }
+        let member = into_member(member, self.session_id)?;
+        tracing::Span::current().record("user.id", member.user_id);
+        Ok(TenantConn { tx, store, member })
+    }
 }
 
 impl FromRequestParts<AppState> for TenantConn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let tenant = open(parts, app).await?;
-        if tenant.member.must_change_password {
-            return Err(ApiError::PasswordChangeRequired);
-        }
-        Ok(tenant)
+        StoreScope::from_request_parts(parts, app).await?.begin(app).await
     }
 }
 
@@ -78,37 +142,9 @@ impl FromRequestParts<AppState> for OwnAccountTenantConn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        open(parts, app).await.map(OwnAccountTenantConn)
+        let scope = StoreScope::from_request_parts(parts, app).await?;
+        scope.begin_own_account(app).await.map(OwnAccountTenantConn)
     }
-}
-
-async fn open(parts: &Parts, app: &AppState) -> Result<TenantConn, ApiError> {
-    // The store first, as the peer does: a missing key is 400 even without a token.
-    let store = parts
-        .extensions
-        .get::<TenantResolution>()
-        .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
-    let (user_id, session_id) = access_claims(parts, app)?;
-
-    let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
-    let pool = app.db.clone();
-    let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
-        .await
-        .map_err(ApiError::internal)??;
-
-    let member = find_live_session_member(&mut tx, session_id, user_id, store.id)
-        .await?
-        .ok_or(ApiError::TokenInvalid)?;
-    if member.current_schema.as_deref() != Some(store.schema.as_str()) {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "search_path check failed: expected {}, the transaction is in {:?}",
-            store.schema,
-            member.current_schema
-        )));
-    }
-    let member = into_member(member, session_id)?;
-    tracing::Span::current().record("user.id", member.user_id);
-    Ok(TenantConn { tx, store, member })
 }
 
 fn into_member(row: SessionMember, session_id: uuid::Uuid) -> Result<TenantMember, ApiError> {

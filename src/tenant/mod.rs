@@ -63,6 +63,28 @@ impl fmt::Display for SchemaName {
     }
 }
 
+/// The three top-level keys the apps read on every successful store-scoped JSON object
+/// (SPEC §6 "drop-in details"): which store answered. Flattened into those responses.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TenantEcho {
+    #[schema(example = "moi-magazin_5f939099")]
+    pub tenant_key: String,
+    #[schema(example = "Мой Магазин")]
+    pub store_name: String,
+    #[schema(example = "moi-magazin")]
+    pub store_slug: String,
+}
+
+impl From<&cache::TenantStore> for TenantEcho {
+    fn from(store: &cache::TenantStore) -> Self {
+        TenantEcho {
+            tenant_key: store.tenant_key.clone(),
+            store_name: store.name.clone(),
+            store_slug: store.slug.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,7 @@ pub async fn provision_store(
             last_name: owner.last_name,
             phone: owner.phone,
             position: "",
+            hired_at: None,
         },
     )
     .await?;

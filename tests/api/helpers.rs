@@ -211,6 +211,51 @@ impl TestApp {
         }
     }
 
+    /// A store-scoped request: `method` on `path` signed in as `token`, in the store of
+    /// `key`, with `body` as JSON when given.
+    pub async fn scoped(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header("x-tenant-key", key);
+        let request = match body {
+            Some(body) => {
+                request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string()))
+            }
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    /// Signs `username` in; returns the whole 200 body.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Value {
+        let body = serde_json::json!({"username": username, "password": password});
+        self.json(Method::POST, "/api/users/auth/login/", &body, None).await.json(StatusCode::OK)
+    }
+
+    /// `owner` adds an employee `username` with `role` and a known password; returns the
+    /// employee as the 201 response shows it.
+    pub async fn add_employee(&self, owner: &Owner, username: &str, role: &str) -> Value {
+        let body = serde_json::json!({
+            "username": username,
+            "first_name": format!("Имя {username}"),
+            "last_name": "Сотрудник",
+            "role": role,
+            "password": EMPLOYEE_PASSWORD,
+        });
+        let response =
+            self.scoped(Method::POST, "/api/users/employees/", &owner.token, &owner.key(), Some(&body)).await;
+        response.json(StatusCode::CREATED)["data"]["employee"].clone()
+    }
+
     /// A number from a one-value query, for checks of what was (not) written.
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
@@ -226,6 +271,16 @@ pub struct Owner {
     /// The `data` of the registration response.
     pub data: Value,
 }
+
+impl Owner {
+    /// The `X-Tenant-Key` of the owner's first store.
+    pub fn key(&self) -> String {
+        self.data["store"]["tenant_key"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The password [`TestApp::add_employee`] gives employees.
+pub const EMPLOYEE_PASSWORD: &str = "Till-Secret-2026";
 
 /// A complete, valid registration body.
 pub fn registration(username: &str, store_name: &str) -> Value {

@@ -3,11 +3,13 @@
 
 mod auth;
 mod cli;
+mod employees;
 mod errors;
 mod health;
 mod helpers;
 mod logging;
 mod migrations;
+mod permissions;
 mod registration;
 mod stores;
 mod tenant;

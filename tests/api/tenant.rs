@@ -379,3 +379,145 @@ async fn panic_mid_transaction(mut tenant: kassa::tenant::conn::TenantConn) -> &
     }
     "unreachable"
 }
+
+#[tokio::test]
+async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
+    // Four connections for four stores of staff reads and writes, failures and hang-ups.
+    let app =
+        TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "4"), ("LOGIN_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let mut stores = Vec::new();
+    for index in 0..4 {
+        stores.push(storm_store(&app, index).await);
+    }
+    let stores = Arc::new(stores);
+    let addr = app.serve().await;
+    let client = reqwest::Client::new();
+
+    let requests = (0..1200).map(|n| {
+        let (client, stores) = (client.clone(), Arc::clone(&stores));
+        async move {
+            let count = stores.len();
+            let home = n % count;
+            let store = &stores[home];
+            let (owner, cashier) = (&store.tokens[0], &store.tokens[1]);
+            let foreign = &stores[(home + 1 + n / 12 % (count - 1)) % count];
+            let url = |path: &str| format!("http://{addr}/api/users/{path}");
+            let marker = &store.marker;
+            let (request, expect) = match n / count % 12 {
+                0 => (client.get(url("employees/")).bearer_auth(owner).header("x-tenant-key", &store.key), 200),
+                1 => (client.get(url("employees/2/")).bearer_auth(owner).header("x-tenant-key", &store.key), 200),
+                2 => (client.get(url("employees/2/")).bearer_auth(owner).header("x-tenant-key", &foreign.key), 403),
+                3 => (client.get(url("employees/")).bearer_auth(cashier).header("x-tenant-key", &store.key), 403),
+                4 => (
+                    client
+                        .patch(url("employees/3/"))
+                        .bearer_auth(owner)
+                        .header("x-tenant-key", &store.key)
+                        .json(&json!({"position": format!("{marker}-pos{n}")})),
+                    200,
+                ),
+                5 => (
+                    client
+                        .patch(url("employees/2/"))
+                        .bearer_auth(owner)
+                        .header("x-tenant-key", &store.key)
+                        .json(&json!({"is_active": "sometimes"})),
+                    400,
+                ),
+                6 => (
+                    client
+                        .get(url("employees/?search=cashier"))
+                        .bearer_auth(owner)
+                        .header("x-tenant-key", &store.key)
+                        .timeout(Duration::from_micros(300 + (n as u64 % 7) * 400)),
+                    0,
+                ),
+                7 => (
+                    client
+                        .patch(url("employees/2/"))
+                        .bearer_auth(owner)
+                        .header("x-tenant-key", &store.key)
+                        .json(&json!({"position": format!("{marker}-cut{n}")}))
+                        .timeout(Duration::from_micros(300 + (n as u64 % 7) * 400)),
+                    0,
+                ),
+                8 => (client.get(url("audit-events/")).bearer_auth(owner).header("x-tenant-key", &store.key), 200),
+                9 => (
+                    client.get(url("employees/")).bearer_auth(owner).header("x-tenant-key", "storm_deadbeef"),
+                    403,
+                ),
+                10 => (
+                    client.post(url("employees/")).bearer_auth(owner).header("x-tenant-key", &store.key).json(
+                        &json!({"username": format!("{marker}-new{n}"), "first_name": format!("{marker}-new"),
+                                "role": "stockkeeper", "password": "Storm-Secret-2026"}),
+                    ),
+                    201,
+                ),
+                _ => (client.get(url(&format!("employees/{}/", n % 5 + 1))).bearer_auth(owner).header("x-tenant-key", &store.key), 1),
+            };
+            let outcome = match request.send().await {
+                Ok(response) => Some((response.status().as_u16(), response.text().await.unwrap_or_default())),
+                Err(_) => None,
+            };
+            (home, expect, outcome)
+        }
+    });
+    let results = futures_util::future::join_all(requests).await;
+
+    let mut answered = 0;
+    for (home, expect, outcome) in results {
+        let Some((status, body)) = outcome else {
+            assert_eq!(expect, 0, "only requests the client cut off may go unanswered");
+            continue;
+        };
+        answered += 1;
+        for (other, store) in stores.iter().enumerate() {
+            assert!(
+                other == home || !body.contains(&store.marker),
+                "store {home}'s caller saw store {other}: {body}"
+            );
+        }
+        match expect {
+            0 => assert_eq!(status, 200, "{body}"),
+            1 => assert!(status == 200 || status == 404, "{status} {body}"),
+            expected => assert_eq!(status, expected, "{body}"),
+        }
+    }
+    assert!(answered >= 1000, "only {answered} requests were answered");
+
+    // In the database: each store's staff, their changes and their audit trail are its own.
+    for store in stores.iter() {
+        let schema =
+            format!("tenant_storm_{}", stores.iter().position(|s| s.marker == store.marker).unwrap());
+        let foreign_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {schema}.employees e join public.users u on u.id = e.user_id
+             where not (u.username like $1 and e.first_name like $1 and (e.position = '' or e.position like $1))"
+        )))
+        .bind(format!("{}%", store.marker))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(foreign_rows, 0, "{schema} holds a row of another store");
+        let foreign_events: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {schema}.audit_events a,
+                 regexp_matches(a.changes::text, 'zz[0-9]marker', 'g') as found(marker)
+             where found.marker[1] <> $1"
+        )))
+        .bind(store.marker.clone())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(foreign_events, 0, "{schema}'s audit trail names another store");
+        let foreign_members: i64 = sqlx::query_scalar(
+            "select count(*) from store_memberships m join stores s on s.id = m.store_id
+             join users u on u.id = m.user_id where s.schema_name = $1 and u.username not like $2",
+        )
+        .bind(&schema)
+        .bind(format!("{}%", store.marker))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(foreign_members, 0, "a membership joins a person of another store to {schema}");
+    }
+    assert_pool_is_neutral(&app.pool).await;
+}

@@ -1,0 +1,477 @@
+//! Employees: create, list, read, change, remove, reset, as owners and managers use them;
+//! revocation that bites on the next request; ids and rows that never cross stores.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse};
+
+const EMPLOYEES: &str = "/api/users/employees/";
+
+fn employee_path(id: &Value) -> String {
+    format!("{EMPLOYEES}{id}/")
+}
+
+async fn me(app: &TestApp, token: &str, key: &str) -> TestResponse {
+    app.scoped(Method::GET, "/api/users/auth/me/", token, key, None).await
+}
+
+async fn create(app: &TestApp, owner: &Owner, body: &Value) -> TestResponse {
+    app.scoped(Method::POST, EMPLOYEES, &owner.token, &owner.key(), Some(body)).await
+}
+
+async fn patch(app: &TestApp, owner: &Owner, id: &Value, body: &Value) -> TestResponse {
+    app.scoped(Method::PATCH, &employee_path(id), &owner.token, &owner.key(), Some(body)).await
+}
+
+async fn list(app: &TestApp, owner: &Owner, query: &str) -> TestResponse {
+    app.scoped(Method::GET, &format!("{EMPLOYEES}{query}"), &owner.token, &owner.key(), None).await
+}
+
+fn access_token(login: &Value) -> String {
+    login["access"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Мой Магазин").await;
+    let body = json!({
+        "username": "kassir1", "password": "Kassa-Till-2026", "first_name": "Анна", "last_name": "Петрова",
+        "role": "cashier", "email": "anna@example.uz", "phone": "+998 90 765-43-21", "position": "Кассир",
+    });
+
+    let response = create(&app, &owner, &body).await;
+
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let created = response.json(StatusCode::CREATED);
+    assert_eq!(created["status"], "success");
+    assert_eq!(created["message"], "Сотрудник успешно создан");
+    assert_eq!(created["tenant_key"], owner.key().as_str());
+    assert_eq!(created["store_slug"], "moi-magazin");
+    assert_eq!(created["data"]["credentials"], json!({"username": "kassir1", "password": "Kassa-Till-2026"}));
+    assert_eq!(created["data"]["is_existing_user"], false);
+    let employee = &created["data"]["employee"];
+    assert_eq!(employee["id"], 2, "the owner is employee 1 of the store");
+    assert_eq!(employee["username"], "kassir1");
+    assert_eq!(employee["full_name"], "Анна Петрова");
+    assert_eq!(employee["role"], "cashier");
+    assert_eq!(employee["role_display"], "Кассир");
+    assert_eq!(
+        employee["permissions"],
+        json!(["view_products", "create_sales", "view_customers", "create_customers"])
+    );
+    assert_eq!(employee["phone"], "+998907654321");
+    assert_eq!(employee["position"], "Кассир");
+    assert_eq!(employee["email"], "anna@example.uz");
+    assert_eq!(employee["is_active"], true);
+    assert_eq!(employee["store"], owner.store_id);
+    assert_eq!(employee["hired_at"], chrono::Utc::now().date_naive().to_string());
+
+    let login = app.sign_in("KASSIR1", "Kassa-Till-2026").await;
+    assert_eq!(login["available_stores"][0]["tenant_key"], owner.key().as_str());
+    assert_eq!(login["available_stores"][0]["role"], "cashier");
+    let me = me(&app, &access_token(&login), &owner.key()).await.json(StatusCode::OK);
+    assert_eq!(me["data"]["role"], "cashier");
+    assert_eq!(me["data"]["employee"]["id"], 2);
+    assert_eq!(me["data"]["employee"]["position"], "Кассир");
+}
+
+#[tokio::test]
+async fn a_generated_password_is_readable_handed_over_once_and_works() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+
+    let created =
+        create(&app, &owner, &json!({"username": "sklad", "first_name": "Олег", "role": "stockkeeper"}))
+            .await
+            .json(StatusCode::CREATED);
+
+    let password = created["data"]["credentials"]["password"].as_str().unwrap().to_owned();
+    let groups: Vec<&str> = password.split('-').collect();
+    assert!(groups.len() >= 3 && groups.iter().all(|g| g.len() == 4), "{password}");
+    assert!(!password.contains(['0', 'O', 'o', '1', 'l', 'I']), "{password}");
+    app.sign_in("sklad", &password).await;
+    let read = app.scoped(Method::GET, &employee_path(&json!(2)), &owner.token, &owner.key(), None).await;
+    assert!(!String::from_utf8_lossy(&read.body).contains(&password), "reads never carry the password");
+    let audit: String =
+        sqlx::query_scalar("select string_agg(changes::text, ' ') from tenant_lavka.audit_events")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!audit.contains(&password) && !audit.contains("password\""), "{audit}");
+}
+
+#[tokio::test]
+async fn create_reports_every_problem_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let users_before = app.count("select count(*) from users").await;
+
+    let errors =
+        create(&app, &owner, &json!({})).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+            .clone();
+    assert_eq!(errors.as_object().unwrap().keys().collect::<Vec<_>>(), ["first_name", "role", "username"]);
+
+    let bad = json!({
+        "username": "has space", "first_name": "Анна", "role": "staff", "password": "123",
+        "phone": "12345", "email": "nope", "hired_at": "2026-13-40",
+    });
+    let errors =
+        create(&app, &owner, &bad).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"].clone();
+    assert!(errors["hired_at"].is_array(), "{errors}");
+    let bad = json!({"username": "has space", "first_name": "Анна", "role": "staff", "password": "123",
+                     "phone": "12345", "email": "nope"});
+    let errors =
+        create(&app, &owner, &bad).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"].clone();
+    for field in ["username", "role", "password", "phone", "email"] {
+        assert!(errors[field].is_array(), "{field} missing from {errors}");
+    }
+    // Too short and too common; digits-only is a composition rule, off by default (SPEC §4).
+    assert_eq!(errors["password"].as_array().unwrap().len(), 2, "{errors}");
+
+    let taken = json!({"username": "IVAN", "first_name": "Анна", "role": "cashier"});
+    let conflict = create(&app, &owner, &taken).await.error(StatusCode::CONFLICT, "username_taken");
+    assert!(conflict["errors"]["username"].is_array());
+    assert_eq!(app.count("select count(*) from users").await, users_before);
+    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1);
+    assert_eq!(app.count("select count(*) from tenant_lavka.audit_events").await, 0);
+}
+
+#[tokio::test]
+async fn the_list_pages_filters_and_searches_in_a_stable_order() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    for n in 1..=24 {
+        let role = if n % 3 == 0 { "stockkeeper" } else { "cashier" };
+        app.add_employee(&owner, &format!("staff{n:02}"), role).await;
+    }
+    app.add_employee(&owner, "special_100", "manager").await;
+    patch(&app, &owner, &json!(3), &json!({"is_active": false})).await.json(StatusCode::OK);
+
+    let first = list(&app, &owner, "").await.json(StatusCode::OK);
+    assert_eq!(first["count"], 26);
+    assert_eq!(first["results"].as_array().unwrap().len(), 20);
+    assert_eq!(first["results"][0]["username"], "special_100", "newest first");
+    assert_eq!(first["results"][1]["username"], "staff24");
+    assert_eq!(first["previous"], Value::Null);
+    assert_eq!(first["next"], "/api/users/employees/?page=2");
+    assert_eq!(first["tenant_key"], owner.key().as_str());
+    let second = list(&app, &owner, "?page=2").await.json(StatusCode::OK);
+    assert_eq!(second["results"].as_array().unwrap().len(), 6);
+    assert_eq!(second["results"][5]["username"], "ivan", "the owner is the oldest");
+    assert_eq!(second["next"], Value::Null);
+    assert_eq!(second["previous"], "/api/users/employees/");
+    let mut seen: Vec<Value> = first["results"].as_array().unwrap().clone();
+    seen.extend(second["results"].as_array().unwrap().iter().cloned());
+    seen.sort_by_key(|e| e["id"].as_i64());
+    seen.dedup_by_key(|e| e["id"].as_i64());
+    assert_eq!(seen.len(), 26, "pages neither overlap nor skip");
+
+    list(&app, &owner, "?page=3").await.error(StatusCode::NOT_FOUND, "not_found");
+    for bad in ["?page=0", "?page=x", "?page_size=-5", "?role=staff", "?is_active=maybe"] {
+        list(&app, &owner, bad).await.error(StatusCode::BAD_REQUEST, "validation_error");
+    }
+    let small = list(&app, &owner, "?page_size=5&page=2&role=cashier").await.json(StatusCode::OK);
+    assert_eq!(small["count"], 16);
+    assert_eq!(small["next"], "/api/users/employees/?page_size=5&role=cashier&page=3");
+    assert_eq!(
+        list(&app, &owner, "?page_size=1000").await.json(StatusCode::OK)["results"].as_array().unwrap().len(),
+        26
+    );
+
+    let stockkeepers = list(&app, &owner, "?role=stockkeeper").await.json(StatusCode::OK);
+    assert_eq!(stockkeepers["count"], 8);
+    assert!(stockkeepers["results"].as_array().unwrap().iter().all(|e| e["role"] == "stockkeeper"));
+    let inactive = list(&app, &owner, "?is_active=false").await.json(StatusCode::OK);
+    assert_eq!(inactive["count"], 1);
+    assert_eq!(inactive["results"][0]["id"], 3);
+    assert_eq!(list(&app, &owner, "?is_active=true").await.json(StatusCode::OK)["count"], 25);
+
+    let search = |q: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move { list(app, owner, q).await.json(StatusCode::OK) }
+    };
+    assert_eq!(search("?search=STAFF1").await["count"], 10, "staff10..staff19, any case");
+    assert_eq!(
+        search("?search=%D0%B8%D0%BC%D1%8F%20staff07").await["count"],
+        1,
+        "first name, Cyrillic, any case"
+    );
+    assert_eq!(
+        search("?search=%D0%98%D0%B2%D0%B0%D0%BD%20%D0%98%D0%B2%D0%B0%D0%BD%D0%BE%D0%B2").await["count"],
+        1,
+        "full name"
+    );
+    assert_eq!(search("?search=100%25").await["count"], 0, "% is matched literally, not as a wildcard");
+    assert_eq!(search("?search=_").await["count"], 1, "_ is matched literally, not as a wildcard");
+    assert_eq!(search("?search=nobody").await["count"], 0);
+}
+
+#[tokio::test]
+async fn employee_ids_are_numbered_per_store_and_never_cross() {
+    let app = TestApp::spawn().await;
+    let alpha = app.register_owner("alpha", "Альфа").await;
+    let beta = app.register_owner("beta", "Бета").await;
+    app.add_employee(&alpha, "alpha_cashier", "cashier").await;
+    app.add_employee(&beta, "beta_cashier", "cashier").await;
+
+    let path = employee_path(&json!(2));
+    let from_alpha =
+        app.scoped(Method::GET, &path, &alpha.token, &alpha.key(), None).await.json(StatusCode::OK);
+    let from_beta = app.scoped(Method::GET, &path, &beta.token, &beta.key(), None).await.json(StatusCode::OK);
+    assert_eq!(from_alpha["username"], "alpha_cashier");
+    assert_eq!(from_beta["username"], "beta_cashier");
+
+    // Alpha's owner cannot reach beta's staff with beta's key, nor change it.
+    app.scoped(Method::GET, &path, &alpha.token, &beta.key(), None)
+        .await
+        .error(StatusCode::FORBIDDEN, "not_a_member");
+    let body = json!({"position": "взлом"});
+    app.scoped(Method::PATCH, &path, &alpha.token, &beta.key(), Some(&body))
+        .await
+        .error(StatusCode::FORBIDDEN, "not_a_member");
+    // Nor can a body move an employee to another store.
+    patch(&app, &alpha, &json!(2), &json!({"store": beta.store_id}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+    assert_eq!(app.count("select count(*) from tenant_beta.employees where position = 'взлом'").await, 0);
+    app.scoped(Method::GET, &employee_path(&json!(99)), &alpha.token, &alpha.key(), None)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    app.scoped(Method::GET, &format!("{EMPLOYEES}abc/"), &alpha.token, &alpha.key(), None)
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+}
+
+#[tokio::test]
+async fn put_replaces_the_profile_and_patch_changes_only_what_it_names() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
+    patch(&app, &owner, &id, &json!({"phone": "+998901111111", "position": "Кассир"}))
+        .await
+        .json(StatusCode::OK);
+
+    let changed = patch(&app, &owner, &id, &json!({"position": "Старший кассир", "hired_at": "2025-01-15"}))
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(changed["position"], "Старший кассир");
+    assert_eq!(changed["hired_at"], "2025-01-15");
+    assert_eq!(changed["phone"], "+998901111111", "PATCH keeps what it does not name");
+    assert_eq!(changed["tenant_key"], owner.key().as_str());
+
+    let put = |body: Value| {
+        let (app, owner, id) = (&app, &owner, &id);
+        async move { app.scoped(Method::PUT, &employee_path(id), &owner.token, &owner.key(), Some(&body)).await }
+    };
+    let errors =
+        put(json!({"position": "X"})).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+            .clone();
+    assert!(errors["first_name"].is_array() && errors["role"].is_array(), "{errors}");
+    let replaced = put(json!({"first_name": "Анна", "role": "cashier"})).await.json(StatusCode::OK);
+    assert_eq!((replaced["phone"].as_str(), replaced["position"].as_str()), (Some(""), Some("")));
+    assert_eq!(replaced["hired_at"], "2025-01-15", "PUT keeps the hiring date when left out");
+    assert_eq!(replaced["is_active"], true);
+
+    for immutable in [json!({"username": "other"}), json!({"email": "x@y.uz"}), json!({"user": 1})] {
+        let field = immutable.as_object().unwrap().keys().next().unwrap().clone();
+        let body =
+            patch(&app, &owner, &id, &immutable).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        assert!(body["errors"][&field].is_array(), "{body}");
+    }
+    patch(&app, &owner, &id, &json!({"username": "kassir", "first_name": "  "}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+    patch(&app, &owner, &id, &json!({"is_active": "no"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+    let unchanged = patch(&app, &owner, &id, &json!({"username": "kassir"})).await.json(StatusCode::OK);
+    assert_eq!(unchanged["first_name"], "Анна");
+}
+
+#[tokio::test]
+async fn deactivation_signs_the_employee_out_at_once_and_reactivation_lets_them_back() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
+    let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
+    me(&app, &token, &owner.key()).await.json(StatusCode::OK);
+
+    let deactivated = patch(&app, &owner, &id, &json!({"is_active": false})).await.json(StatusCode::OK);
+
+    assert_eq!(deactivated["is_active"], false);
+    me(&app, &token, &owner.key()).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let login = app.sign_in("kassir", EMPLOYEE_PASSWORD).await;
+    assert_eq!(login["available_stores"], json!([]), "the store is no longer offered");
+    me(&app, &access_token(&login), &owner.key()).await.error(StatusCode::FORBIDDEN, "not_a_member");
+
+    patch(&app, &owner, &id, &json!({"is_active": true})).await.json(StatusCode::OK);
+    let login = app.sign_in("kassir", EMPLOYEE_PASSWORD).await;
+    assert_eq!(login["available_stores"][0]["tenant_key"], owner.key().as_str());
+    me(&app, &access_token(&login), &owner.key()).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn removal_ends_access_and_keeps_the_row_for_history() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
+    let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
+
+    let removed = app.scoped(Method::DELETE, &employee_path(&id), &owner.token, &owner.key(), None).await;
+
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    me(&app, &token, &owner.key()).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, &employee_path(&id), &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(list(&app, &owner, "").await.json(StatusCode::OK)["count"], 1);
+    assert_eq!(
+        app.count("select count(*) from tenant_lavka.employees where id = 2 and not is_active").await,
+        1
+    );
+    assert_eq!(app.count("select count(*) from store_memberships where role = 'cashier'").await, 0);
+    assert_eq!(
+        app.count("select count(*) from users where username = 'kassir'").await,
+        1,
+        "the account stays"
+    );
+    app.scoped(Method::DELETE, &employee_path(&id), &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    let login = app.sign_in("kassir", EMPLOYEE_PASSWORD).await;
+    assert_eq!(login["available_stores"], json!([]));
+}
+
+#[tokio::test]
+async fn a_reset_hands_over_a_new_password_once_and_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
+    let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
+    let reset_path = format!("{}reset-password/", employee_path(&id));
+    let reset = |body: Value| {
+        let (app, owner, path) = (&app, &owner, &reset_path);
+        async move { app.scoped(Method::POST, path, &owner.token, &owner.key(), Some(&body)).await }
+    };
+
+    let response = reset(json!({})).await;
+
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let body = response.json(StatusCode::OK);
+    assert_eq!(body["message"], "Пароль сотрудника успешно сброшен");
+    assert_eq!(body["data"]["username"], "kassir");
+    assert_eq!(body["tenant_key"], owner.key().as_str());
+    let generated = body["data"]["new_password"].as_str().unwrap().to_owned();
+    me(&app, &token, &owner.key()).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let old = json!({"username": "kassir", "password": EMPLOYEE_PASSWORD});
+    app.json(Method::POST, "/api/users/auth/login/", &old, None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    assert_eq!(app.sign_in("kassir", &generated).await["password_change_required"], false);
+
+    let errors = reset(json!({"new_password": "123"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["new_password"]
+        .clone();
+    assert_eq!(errors.as_array().unwrap().len(), 2, "too short, too common: {errors}");
+    let chosen = reset(json!({"new_password": "Novyi-Parol-77", "must_change_password": true}))
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(chosen["data"]["new_password"], "Novyi-Parol-77");
+    assert_eq!(app.sign_in("kassir", "Novyi-Parol-77").await["password_change_required"], true);
+
+    let audit: String = sqlx::query_scalar(
+        "select string_agg(action || ' ' || changes::text, '; ' order by id) from tenant_lavka.audit_events
+         where action = 'employee.password_reset'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!audit.contains(&generated) && !audit.contains("Novyi-Parol-77"), "{audit}");
+    assert!(audit.contains(r#""must_change_password": {"after": true, "before": false}"#), "{audit}");
+}
+
+#[tokio::test]
+async fn the_audit_trail_says_who_changed_what_and_when() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let path = "/api/users/audit-events/";
+    let empty = app.scoped(Method::GET, path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    assert_eq!((empty["count"].as_i64(), empty["next"].is_null()), (Some(0), true), "{empty}");
+    let beyond = format!("{path}?page=2");
+    app.scoped(Method::GET, &beyond, &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    let manager_id = app.add_employee(&owner, "boss", "manager").await["id"].clone();
+    let manager_login = app.sign_in("boss", EMPLOYEE_PASSWORD).await;
+    let manager_user_id = manager_login["user"]["id"].clone();
+    let manager = Owner { token: access_token(&manager_login), ..owner.clone() };
+    let cashier_id = app.add_employee(&manager, "kassir", "cashier").await["id"].clone();
+    patch(&app, &owner, &cashier_id, &json!({"role": "stockkeeper", "position": "Склад"}))
+        .await
+        .json(StatusCode::OK);
+    patch(&app, &manager, &cashier_id, &json!({"is_active": false})).await.json(StatusCode::OK);
+    let reset = format!("{}reset-password/", employee_path(&cashier_id));
+    app.scoped(Method::POST, &reset, &owner.token, &owner.key(), Some(&json!({}))).await.json(StatusCode::OK);
+    app.scoped(Method::DELETE, &employee_path(&cashier_id), &owner.token, &owner.key(), None).await;
+    let audit = |query: String, who: &Owner| {
+        let (app, who) = (&app, who.clone());
+        async move {
+            app.scoped(Method::GET, &format!("/api/users/audit-events/{query}"), &who.token, &who.key(), None)
+                .await
+        }
+    };
+
+    let trail = audit(String::new(), &owner).await.json(StatusCode::OK);
+
+    let actions: Vec<&str> =
+        trail["results"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "employee.removed",
+            "employee.password_reset",
+            "employee.deactivated",
+            "employee.updated",
+            "employee.role_changed",
+            "employee.created",
+            "employee.created",
+        ]
+    );
+    assert_eq!(trail["count"], 7);
+    assert_eq!(trail["tenant_key"], owner.key().as_str());
+    let role_change = &trail["results"][4];
+    assert_eq!(role_change["actor_username"], "ivan");
+    assert_eq!(role_change["actor_id"], owner.user_id);
+    assert_eq!(role_change["employee_id"], cashier_id);
+    assert_eq!(role_change["employee_username"], "kassir");
+    assert_eq!(role_change["changes"], json!({"role": {"before": "cashier", "after": "stockkeeper"}}));
+    assert_eq!(trail["results"][3]["changes"], json!({"position": {"before": "", "after": "Склад"}}));
+    assert_eq!(trail["results"][2]["actor_username"], "boss");
+    assert_eq!(trail["results"][5]["changes"]["role"], json!({"before": null, "after": "cashier"}));
+    assert!(trail["results"][0]["created_at"].as_str().is_some());
+
+    let by_manager = audit(format!("?actor={manager_user_id}"), &owner).await.json(StatusCode::OK);
+    assert_eq!(by_manager["count"], 2, "created the cashier, deactivated them: {by_manager}");
+    assert!(by_manager["results"].as_array().unwrap().iter().all(|e| e["actor_username"] == "boss"));
+    let resets = audit("?action=employee.password_reset".into(), &owner).await.json(StatusCode::OK);
+    assert_eq!(resets["count"], 1);
+    let about_manager = audit(format!("?employee={manager_id}"), &owner).await.json(StatusCode::OK);
+    assert_eq!(about_manager["count"], 1);
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    assert_eq!(
+        audit(format!("?date_from={today}&date_to={today}"), &owner).await.json(StatusCode::OK)["count"],
+        7
+    );
+    assert_eq!(audit(format!("?date_from={tomorrow}"), &owner).await.json(StatusCode::OK)["count"], 0);
+    let paged = audit("?page_size=3&page=3".into(), &owner).await.json(StatusCode::OK);
+    assert_eq!(paged["results"].as_array().unwrap().len(), 1);
+    audit("?page=4&page_size=3".into(), &owner).await.error(StatusCode::NOT_FOUND, "not_found");
+    for bad in ["?action=employee.deleted", "?actor=me", "?date_from=yesterday", "?employee=-1"] {
+        audit(bad.into(), &owner).await.error(StatusCode::BAD_REQUEST, "validation_error");
+    }
+    assert_eq!(audit(String::new(), &manager).await.json(StatusCode::OK)["count"], 7, "managers read it too");
+}
