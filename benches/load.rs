@@ -5,6 +5,7 @@
 //! cargo bench --bench load -- registration --levels 1,100  # a quick look
 //! cargo bench --bench load -- login                        # sign-in throughput, and reads under a login burst
 //! cargo bench --bench load -- me                           # GET /auth/me/ with 1 and 10,000 stores
+//! cargo bench --bench load -- staff                        # employee list vs me, 100 stores x 10 employees
 //! ```
 //!
 //! The server runs in-process on a loopback port, built by the same `build_router` as
@@ -64,6 +65,22 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
+    /// `GET /api/users/employees/?page_size=20` beside `GET /api/users/auth/me/`, over S
+    /// stores of E employees each, a random store per request.
+    Staff {
+        /// Stores.
+        #[arg(long, default_value_t = 100)]
+        stores: usize,
+        /// Employees per store besides the owner.
+        #[arg(long, default_value_t = 10)]
+        employees: usize,
+        /// Seconds each endpoint runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
     /// Sign-ins per second, and what a burst of sign-ins does to authenticated reads.
     Login {
         /// Seconds each phase runs.
@@ -87,6 +104,9 @@ fn main() -> anyhow::Result<()> {
         }
         Scenario::Me { levels, seconds, clients } => {
             runtime.block_on(me(&levels, Duration::from_secs(seconds), clients))
+        }
+        Scenario::Staff { stores, employees, seconds, clients } => {
+            runtime.block_on(staff(stores, employees, Duration::from_secs(seconds), clients))
         }
         Scenario::Login { seconds, readers, logins } => {
             runtime.block_on(login(Duration::from_secs(seconds), readers, logins))
@@ -344,6 +364,71 @@ async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result
         }
     }
     server.stop().await
+}
+
+async fn staff(stores: usize, employees: usize, phase: Duration, clients: usize) -> anyhow::Result<()> {
+    let server = BenchServer::start(bench_config()).await?;
+    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
+    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
+    seed_stores(&pool, &state, &hash, 0, stores, 4).await?;
+    seed_staff(&pool, employees).await?;
+    let callers = Arc::new(owner_sessions(&pool, &state).await?);
+    let client = reqwest::Client::new();
+
+    println!("{stores} stores x {employees} employees, {clients} clients, {}s each", phase.as_secs());
+    println!("| endpoint | requests/s | p50 ms | p99 ms | max ms | non-2xx |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for path in ["/api/users/auth/me/", "/api/users/employees/?page_size=20"] {
+        let request = {
+            let (client, url, callers) =
+                (client.clone(), format!("http://{addr}{path}"), Arc::clone(&callers));
+            move |i: usize| {
+                let caller = &callers[i.wrapping_mul(7919) % callers.len()];
+                let request =
+                    client.get(&url).bearer_auth(&caller.token).header("x-tenant-key", &caller.tenant_key);
+                async move { request.send().await.map(|r| r.status().as_u16()) }
+            }
+        };
+        let stats = drive(phase, clients, request).await;
+        let rate = stats.requests as f64 / stats.elapsed.as_secs_f64();
+        let mut latencies = stats.latencies;
+        let max = latencies.iter().max().copied().unwrap_or_default().as_secs_f64() * 1000.0;
+        let p = Percentiles::of(&mut latencies);
+        println!("| `GET {path}` | {rate:.0} | {:.1} | {:.1} | {max:.1} | {} |", p.p50, p.p99, stats.errors);
+    }
+    server.stop().await
+}
+
+/// `per_store` cashiers in every store: accounts, memberships and employee rows, written
+/// directly (the benchmark measures reads, not argon2).
+async fn seed_staff(pool: &PgPool, per_store: usize) -> anyhow::Result<()> {
+    let stores: Vec<(i64, String)> =
+        sqlx::query_as("select id, schema_name from public.stores").fetch_all(pool).await?;
+    for (store_id, schema) in stores {
+        let schema = kassa::tenant::SchemaName::parse(&schema)?;
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "with made as (
+                 insert into public.users (username, password_hash, first_name, last_name)
+                 select 'staff' || $1 || '_' || g, 'not-a-hash', 'Сотрудник', g::text
+                 from generate_series(1, $2) g returning id)
+             insert into public.store_memberships (user_id, store_id, role) select id, $1, 'cashier' from made",
+        )
+        .bind(store_id)
+        .bind(i64::try_from(per_store)?)
+        .execute(&mut *tx)
+        .await?;
+        // `store_id` is an integer and the schema a validated, quoted name: nothing user-made.
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "insert into {}.employees (user_id, role, first_name, last_name)
+             select id, 'cashier', first_name, last_name from public.users where username like 'staff{store_id}\\_%'",
+            schema.quoted()
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Resident memory of each PostgreSQL backend serving kassa, largest first (read from

@@ -87,6 +87,23 @@ impl ApiError {
         ApiError::Internal(cause.into())
     }
 
+    /// The error for people reading a terminal (the command line): its message and each
+    /// field's problems, in the current language.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let lang = current_lang();
+        let mut text = self.message().text(lang).into_owned();
+        let fields = match self {
+            ApiError::Validation(errors) => Some(errors),
+            _ => None,
+        };
+        for (field, messages) in fields.into_iter().flatten() {
+            let messages: Vec<_> = messages.iter().map(|m| m.text(lang)).collect();
+            text.push_str(&format!("\n  {field}: {}", messages.join(" ")));
+        }
+        text
+    }
+
     /// The HTTP status of this error.
     #[must_use]
     pub fn status(&self) -> StatusCode {

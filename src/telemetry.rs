@@ -9,10 +9,25 @@ use crate::config::LogFormat;
 
 const DEFAULT_FILTER: &str = "kassa=info,tower_http=warn,sqlx=warn";
 
+/// Where log lines go: the server logs to stdout (what process supervisors collect); the
+/// operator's commands log to stderr, so their stdout stays the command's output (a SQL
+/// export, a table) and can be piped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    Stdout,
+    Stderr,
+}
+
 /// Installs the global subscriber. Call once, before anything logs.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, target: LogTarget) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let writer = move || -> Box<dyn std::io::Write> {
+        match target {
+            LogTarget::Stdout => Box::new(std::io::stdout()),
+            LogTarget::Stderr => Box::new(std::io::stderr()),
+        }
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     // A second init (tests, embedding) keeps the first subscriber instead of panicking.
     let _ = match format {
         LogFormat::Text => builder.compact().try_init(),

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::extractor::{AuthUser, SignedIn};
 use crate::auth::password::{MAX_PASSWORD_CHARS, policy_violations};
-use crate::auth::queries::{self, NewUser};
+use crate::auth::queries;
+use crate::auth::registration::{Registration, insert_owner_with_store};
 use crate::auth::sessions::{TokenPair, start_session};
 use crate::auth::throttle;
 use crate::auth::tokens::RefreshToken;
@@ -19,76 +20,18 @@ use crate::auth::{
     MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
     Registered, SessionListResponse, SessionOut, UserOut,
 };
-use crate::config::PasswordPolicy;
 use crate::employees::queries::find_employee_by_user;
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
-use crate::stores::queries::{StoreFilter, StoreProfile, list_member_stores};
-use crate::stores::{MemberStore, RawProfile, StoreDetails, StoreListResponse, parse_slug_choice};
+use crate::stores::queries::{StoreFilter, list_member_stores};
+use crate::stores::{MemberStore, StoreDetails, StoreListResponse};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::OwnAccountTenantConn;
-use crate::tenant::provision::{SlugChoice, StoreOwner, provision_store};
-use crate::validate::{Form, MAX_NAME_CHARS, MAX_USERNAME_CHARS};
 
-/// A registration that passed validation.
-struct Registration {
-    username: String,
-    password: SecretString,
-    first_name: String,
-    last_name: String,
-    email: String,
-    phone: String,
-    store: StoreProfile,
-    slug: SlugChoice,
-}
-
-impl Registration {
-    /// Every field checked at once; the password against the policy and its confirmation.
-    fn parse(body: RegisterRequest, policy: &PasswordPolicy) -> ApiResult<Self> {
-        let mut form = Form::new();
-        let username = form.username("username", body.username);
-        let password = form.password("password", body.password);
-        let confirmation = form.password("password_confirm", body.password_confirm);
-        let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
-        let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
-        let email = form.email("email", body.email);
-        let phone = form.phone("owner_phone", body.owner_phone);
-        let slug = parse_slug_choice(&mut form, "store_slug", body.store_slug);
-        let store = RawProfile {
-            name: body.store_name,
-            description: body.store_description,
-            address: body.store_address,
-            city: body.store_city,
-            region: body.store_region,
-            phone: body.store_phone,
-            email: body.store_email,
-            legal_name: body.store_legal_name,
-            tax_id: body.store_tax_id,
-        }
-        .parse(&mut form, "store_");
-        if !password.is_empty() {
-            for problem in policy_violations(&password, policy, &[&username]) {
-                form.add("password", problem);
-            }
-        }
-        if !confirmation.is_empty() && password != confirmation {
-            form.add("password_confirm", Message::PasswordsDoNotMatch);
-        }
-        form.finish(Registration {
-            username,
-            password: SecretString::from(password),
-            first_name,
-            last_name,
-            email,
-            phone,
-            store,
-            slug,
-        })
-    }
-}
+use crate::validate::{Form, MAX_USERNAME_CHARS};
 
 /// Registers a store owner: their account, their first store with its own schema, their
 /// employee profile there, and a session, all in one transaction (nothing is left behind
@@ -120,27 +63,8 @@ pub async fn register(
 
     let mut conn = app.db.acquire().await?;
     let mut tx = conn.begin().await?;
-    let user = queries::insert_user(
-        &mut tx,
-        &NewUser {
-            username: &registration.username,
-            password_hash: &password_hash,
-            first_name: &registration.first_name,
-            last_name: &registration.last_name,
-            email: &registration.email,
-            phone: &registration.phone,
-        },
-    )
-    .await
-    .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
-    let provisioned = provision_store(
-        &mut tx,
-        &StoreOwner::from(&user),
-        &registration.store,
-        &registration.slug,
-        &app.tenant_migrations,
-    )
-    .await?;
+    let (user, provisioned) =
+        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
     let tokens = start_session(&mut tx, &app, user.id, &client).await?;
     tx.commit().await?;
 

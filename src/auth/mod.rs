@@ -4,6 +4,7 @@ pub mod extractor;
 pub mod handlers;
 pub mod password;
 pub mod queries;
+pub mod registration;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

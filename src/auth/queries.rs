@@ -348,3 +348,51 @@ pub async fn find_live_session_member(
     .fetch_optional(conn)
     .await
 }
+
+/// An account as the operator's list shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub must_change_password: bool,
+    /// `slug:role` of each store they work in, oldest first; `(inactive)` marks a
+    /// deactivated membership.
+    pub stores: String,
+}
+
+/// Every account whose username contains `search` (any letter case), oldest first.
+#[tracing::instrument(skip_all, err)]
+pub async fn list_accounts(pool: &sqlx::PgPool, search: Option<&str>) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query_as(
+        "select u.id, u.username, u.first_name, u.last_name, u.is_active, u.must_change_password,
+                coalesce(string_agg(s.slug || ':' || m.role || case when m.is_active then '' else ' (inactive)' end,
+                                    ', ' order by s.id), '') as stores
+         from public.users u
+         left join public.store_memberships m on m.user_id = u.id
+         left join public.stores s on s.id = m.store_id
+         where $1::text is null or strpos(lower(u.username), lower($1)) > 0
+         group by u.id order by u.id",
+    )
+    .bind(search)
+    .fetch_all(pool)
+    .await
+}
+
+/// Lets the account `username` (any letter case) sign in, or stops it; its id, if it exists.
+#[tracing::instrument(skip_all, fields(active), err)]
+pub async fn set_account_active(
+    conn: &mut PgConnection,
+    username: &str,
+    active: bool,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "update public.users set is_active = $2, updated_at = now() where lower(username) = lower($1) returning id",
+    )
+    .bind(username)
+    .bind(active)
+    .fetch_optional(conn)
+    .await
+}

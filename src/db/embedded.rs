@@ -191,6 +191,21 @@ fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf, EmbeddedError> {
         })
 }
 
+/// A PostgreSQL client program such as `pg_dump`: from `POSTGRES_BIN_DIR`, else the newest
+/// versioned install (a `pg_dump` must be at least as new as the server), else `PATH`.
+#[must_use]
+pub fn find_client_binary(name: &str) -> Option<PathBuf> {
+    let explicit = std::env::var_os("POSTGRES_BIN_DIR").map(PathBuf::from);
+    let path: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    explicit
+        .into_iter()
+        .chain(versioned_installs())
+        .chain(path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
 fn parent_of(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use sqlx::migrate::{MigrateError, Migration, Migrator};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 
 use crate::tenant::SchemaName;
 
@@ -158,37 +158,4 @@ async fn apply(
 /// The schema of every store in the registry, oldest store first.
 pub async fn list_tenant_schemas(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("select schema_name from public.stores order by id").fetch_all(pool).await
-}
-
-/// The result of migrating every tenant schema.
-#[derive(Debug, Default)]
-pub struct FleetReport {
-    /// Schemas that were brought up to date (or already were).
-    pub succeeded: usize,
-    /// Schemas that failed, with the reason; the others were migrated regardless.
-    pub failed: Vec<(String, String)>,
-}
-
-/// Migrates every tenant schema, each in its own transaction; a failure in one schema is
-/// recorded and the rest go on.
-pub async fn migrate_all_tenants(
-    pool: &PgPool,
-    migrations: &[Migration],
-) -> Result<FleetReport, sqlx::Error> {
-    let mut report = FleetReport::default();
-    for name in list_tenant_schemas(pool).await? {
-        match migrate_one(pool, &name, migrations).await {
-            Ok(()) => report.succeeded += 1,
-            Err(reason) => report.failed.push((name, reason)),
-        }
-    }
-    Ok(report)
-}
-
-async fn migrate_one(pool: &PgPool, name: &str, migrations: &[Migration]) -> Result<(), String> {
-    let schema = SchemaName::parse(name).map_err(|e| e.to_string())?;
-    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
-    let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
-    migrate_tenant_schema(&mut tx, &schema, migrations).await.map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
 }

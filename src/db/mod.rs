@@ -1,6 +1,7 @@
 //! The database: where the pool comes from, how schemas migrate, and the embedded default.
 
 pub mod embedded;
+pub mod fleet;
 pub mod migrate;
 pub mod pool;
 

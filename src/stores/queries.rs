@@ -287,3 +287,105 @@ pub async fn deactivate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::R
         .await
         .map(|_| ())
 }
+
+/// The schemas of the stores `user_id` is a member of (active or not), oldest first.
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn member_store_schemas(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select s.schema_name from public.store_memberships m join public.stores s on s.id = m.store_id
+         where m.user_id = $1 order by s.id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// A store as the operator's fleet commands show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoreOverview {
+    pub id: i64,
+    pub name: String,
+    pub tenant_key: String,
+    pub slug: String,
+    pub schema_name: String,
+    pub owner_username: String,
+    pub is_active: bool,
+    /// The highest tenant migration in the schema's ledger; none when the schema or its
+    /// ledger is missing.
+    pub version: Option<i64>,
+}
+
+/// `select … from stores` with each schema's ledger version, read in the same statement:
+/// `query_to_xml` runs the per-schema query inside PostgreSQL, so 10,000 stores cost one
+/// round trip, and `to_regclass` skips schemas whose ledger is gone.
+macro_rules! overview_select {
+    () => {
+        "select s.id, s.name, s.tenant_key, s.slug, s.schema_name, u.username as owner_username, s.is_active,
+                case when to_regclass(quote_ident(s.schema_name) || '.schema_migrations') is null then null
+                     else (xpath('/row/v/text()', query_to_xml(
+                         format('select max(version) as v from %I.schema_migrations', s.schema_name),
+                         false, true, '')))[1]::text::bigint
+                end as version
+         from public.stores s join public.users u on u.id = s.owner_id"
+    };
+}
+
+/// Every store with its schema's migration version, oldest first.
+#[tracing::instrument(skip_all, err)]
+pub async fn fleet_overview(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StoreOverview>> {
+    sqlx::query_as(concat!(overview_select!(), " order by s.id")).fetch_all(pool).await
+}
+
+/// The store whose tenant key is `key`, active or not.
+#[tracing::instrument(skip_all, err)]
+pub async fn find_overview_by_key(pool: &sqlx::PgPool, key: &str) -> sqlx::Result<Option<StoreOverview>> {
+    sqlx::query_as(concat!(overview_select!(), " where s.tenant_key = $1"))
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Store `store_id`'s rows in the public registry as SQL that recreates them: its members'
+/// (and owner's) accounts, the store, the memberships. PostgreSQL quotes every value
+/// (`format('%L')`). Rows that exist are left alone (`on conflict do nothing`), and the
+/// identity sequences are moved past the restored ids.
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::Result<String> {
+    let statements: Vec<String> = sqlx::query_scalar(
+        "with people as (
+             select user_id as id from public.store_memberships where store_id = $1
+             union select owner_id from public.stores where id = $1)
+         (select format('insert into public.users (id, username, password_hash, first_name, last_name, email, phone, is_active, must_change_password, created_at, updated_at) overriding system value values (%s, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L) on conflict do nothing;',
+                       u.id, u.username, u.password_hash, u.first_name, u.last_name, u.email, u.phone,
+                       u.is_active, u.must_change_password, u.created_at, u.updated_at)
+          from public.users u join people p on p.id = u.id order by u.id)
+         union all
+         select format('insert into public.stores (id, name, slug, tenant_key, schema_name, owner_id, description, address, city, region, phone, email, legal_name, tax_id, is_active, created_at, updated_at) overriding system value values (%s, %L, %L, %L, %L, %s, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L, %L) on conflict do nothing;',
+                       s.id, s.name, s.slug, s.tenant_key, s.schema_name, s.owner_id, s.description, s.address,
+                       s.city, s.region, s.phone, s.email, s.legal_name, s.tax_id, s.is_active, s.created_at,
+                       s.updated_at)
+         from public.stores s where s.id = $1
+         union all
+         (select format('insert into public.store_memberships (user_id, store_id, role, is_active, created_at, updated_at) values (%s, %s, %L, %L, %L, %L) on conflict do nothing;',
+                       m.user_id, m.store_id, m.role, m.is_active, m.created_at, m.updated_at)
+          from public.store_memberships m where m.store_id = $1 order by m.user_id)
+         union all
+         select format('select setval(pg_get_serial_sequence(%L, ''id''), (select max(id) from %s));',
+                       'public.' || t, 'public.' || t)
+         from unnest(array['users', 'stores']) t",
+    )
+    .bind(store_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(statements.join("\n") + "\n")
+}
+
+/// Deletes store `store_id`'s memberships and registry row (its schema is the caller's).
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn delete_store_rows(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from public.store_memberships where store_id = $1")
+        .bind(store_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from public.stores where id = $1").bind(store_id).execute(conn).await.map(|_| ())
+}

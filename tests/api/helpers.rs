@@ -162,7 +162,7 @@ impl TestApp {
         customize: impl FnOnce(&mut AppState),
     ) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
-            kassa::telemetry::init(kassa::config::LogFormat::Text);
+            kassa::telemetry::init(kassa::config::LogFormat::Text, kassa::telemetry::LogTarget::Stdout);
         }
         let db = TestDb::create().await;
         let config = Arc::new(test_config(overrides));

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 
+use kassa::db::fleet::migrate_schemas;
 use kassa::db::migrate::{
-    TENANT_MIGRATIONS, TenantMigrationError, migrate_all_tenants, migrate_tenant_schema,
+    TENANT_MIGRATIONS, TenantMigrationError, list_tenant_schemas, migrate_tenant_schema,
 };
 use kassa::error::{ApiError, ResultExt};
 use kassa::tenant::SchemaName;
@@ -217,10 +218,12 @@ async fn migrating_the_fleet_reports_a_broken_schema_and_migrates_the_rest() {
     }
     let pool = sqlx::PgPool::connect_with(db.options.clone()).await.unwrap();
 
-    let report = migrate_all_tenants(&pool, &TENANT_MIGRATIONS.migrations).await.unwrap();
+    let schemas = list_tenant_schemas(&pool).await.unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let report = migrate_schemas(&pool, schemas, &TENANT_MIGRATIONS.migrations, 4, &(), &stop).await;
 
-    assert_eq!(report.succeeded, 2);
+    assert_eq!(report.migrated, 2);
     assert_eq!(report.failed.len(), 1);
-    assert_eq!(report.failed[0].0, "tenant_two");
+    assert_eq!(report.failed[0].schema, "tenant_two");
     assert!(tables_in(&mut conn, "tenant_three").await.contains(&"employees".to_owned()));
 }

@@ -1,0 +1,235 @@
+//! The `kassa` command line (SPEC §9): `serve` (the default), `migrate`, `tenants …`,
+//! `users …`, `openapi`. Every command shares the server's configuration and code paths:
+//! the same validation, provisioning, hashing and migration runner as the HTTP API.
+
+pub mod migrate;
+pub mod tenants;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::app::{AppState, build_router, openapi_spec};
+use crate::config::{Config, DatabaseTarget};
+use crate::db::{self, Database};
+use crate::error::ApiError;
+use crate::http::openapi;
+use migrate::MigrateArgs;
+use tenants::TenantsCommand;
+use users::UsersCommand;
+
+/// kassa: multi-tenant identity backend for point-of-sale apps.
+///
+/// Configuration comes from the environment and `.env` (see .env.example). With no
+/// DATABASE_URL, kassa runs its own PostgreSQL cluster under EMBEDDED_DATA_DIR (.kassa).
+#[derive(Debug, Parser)]
+#[command(name = "kassa", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API on BIND_ADDR (the default when no command is given).
+    Serve,
+    /// Bring the public schema and every store schema up to date, then exit.
+    ///
+    /// Store schemas migrate concurrently (--jobs), each in its own transaction and under
+    /// a lock, so the command is safe to interrupt and to run again, and never collides
+    /// with another `kassa migrate` or a starting server. A failing schema is reported
+    /// (schema, migration, error) and the others go on; the exit status is 1 if any failed
+    /// or the run was interrupted (Ctrl-C finishes the schemas in flight, then stops).
+    Migrate(MigrateArgs),
+    /// Store schemas: list, status, migrate, export, purge.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Accounts: list, create-owner, reset-password, activate, deactivate.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
+    Openapi,
+}
+
+impl Cli {
+    /// True when the command needs no configuration at all.
+    #[must_use]
+    pub fn is_offline(&self) -> bool {
+        matches!(self.command, Some(Command::Openapi))
+    }
+
+    /// Where this command's log lines go.
+    #[must_use]
+    pub fn log_target(&self) -> crate::telemetry::LogTarget {
+        match self.command {
+            None | Some(Command::Serve) => crate::telemetry::LogTarget::Stdout,
+            Some(_) => crate::telemetry::LogTarget::Stderr,
+        }
+    }
+}
+
+/// Prints the OpenAPI document to stdout.
+pub fn print_openapi() {
+    print!("{}", openapi::to_pretty_json(&openapi_spec()));
+}
+
+/// Runs a command that needs configuration.
+pub async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Openapi => {
+            print_openapi();
+            Ok(())
+        }
+        operation => operate(operation, config).await,
+    }
+}
+
+/// Runs an operator's command on the database, in `DEFAULT_LANGUAGE`.
+async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
+    // A connection per schema in flight, and one to spare for listing.
+    let jobs = match &command {
+        Command::Migrate(args) | Command::Tenants { command: TenantsCommand::Migrate { args, .. } } => {
+            args.jobs
+        }
+        _ => 1,
+    };
+    config.db_pool_size = config.db_pool_size.max(u32::try_from(jobs).unwrap_or(u32::MAX).saturating_add(1));
+    let database = db::open(&config).await?;
+    let libpq_url = libpq_url(&config, &database);
+    let app = AppState::new(Arc::new(config), database.pool.clone());
+    let outcome = crate::i18n::with_lang(app.config.default_language, async {
+        match command {
+            Command::Migrate(args) => migrate::migrate_all(&app, &args).await,
+            Command::Tenants { command } => tenants::run(command, &app, &libpq_url).await,
+            Command::Users { command } => users::run(command, &app).await,
+            Command::Serve | Command::Openapi => unreachable!("handled by run"),
+        }
+    })
+    .await;
+    close(database).await;
+    outcome
+}
+
+/// The database as a libpq connection string, for PostgreSQL's own tools (`pg_dump`).
+fn libpq_url(config: &Config, database: &Database) -> String {
+    match (&config.database, &database.embedded) {
+        (_, Some(cluster)) => {
+            let options = cluster.connect_options(db::EMBEDDED_DATABASE);
+            format!(
+                "postgresql://{}@{}:{}/{}",
+                options.get_username(),
+                options.get_host(),
+                options.get_port(),
+                db::EMBEDDED_DATABASE
+            )
+        }
+        (DatabaseTarget::Url(url), None) => url.expose_secret().to_owned(),
+        (DatabaseTarget::Embedded { .. }, None) => String::new(),
+    }
+}
+
+/// An API error as the command line shows it: the message and each field's problems.
+pub fn describe_api_error(error: ApiError) -> anyhow::Error {
+    anyhow::anyhow!(error.describe())
+}
+
+/// Prints `rows` under `headers` in aligned columns.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = db::open(&config).await?;
+    if config.migrate_on_start {
+        let jobs = migrate::default_jobs().min(config.db_pool_size as usize);
+        migrate_everything(&database, jobs).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind_addr)
+        .await
+        .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "kassa listening on http://{addr} (Swagger UI at http://{addr}/swagger/)");
+    let state = AppState::new(config.into(), database.pool.clone());
+    state.hasher.warm_up().await;
+    let app = build_router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: in-flight requests finished");
+    close(database).await;
+    Ok(())
+}
+
+/// Public migrations, then every store schema (MIGRATE_ON_START): the same fleet runner as
+/// `kassa migrate`, logged instead of printed.
+async fn migrate_everything(database: &Database, jobs: usize) -> anyhow::Result<()> {
+    db::migrate::migrate_public(&database.pool).await.context("applying migrations/public")?;
+    let schemas = db::migrate::list_tenant_schemas(&database.pool).await.context("listing tenant schemas")?;
+    let migrations = &db::migrate::TENANT_MIGRATIONS.migrations;
+    let stop = AtomicBool::new(false);
+    let report = db::fleet::migrate_schemas(&database.pool, schemas, migrations, jobs, &(), &stop).await;
+    for failure in &report.failed {
+        tracing::error!(schema = %failure.schema, version = failure.version, error = %failure.error,
+            "tenant schema {} did not migrate", failure.schema);
+    }
+    tracing::info!(
+        migrated = report.migrated,
+        current = report.current,
+        failed = report.failed.len(),
+        "migrations applied: public and {} tenant schemas",
+        report.total
+    );
+    anyhow::ensure!(report.failed.is_empty(), "{} tenant schemas failed to migrate", report.failed.len());
+    Ok(())
+}
+
+async fn close(database: Database) {
+    database.pool.close().await;
+    if let Some(cluster) = database.embedded {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; axum then stops accepting and drains in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
