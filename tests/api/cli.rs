@@ -8,7 +8,7 @@ use crate::helpers::{TEST_JWT_SECRET, TestDb};
 const KASSA: &str = env!("CARGO_BIN_EXE_kassa");
 
 /// `kassa` with a clean environment: no `.env` (the working directory is a fresh folder).
-fn kassa(dir: &std::path::Path) -> Command {
+pub fn kassa(dir: &std::path::Path) -> Command {
     let mut command = Command::new(KASSA);
     command.current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
     command

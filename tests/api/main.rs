@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod logging;
 mod migrations;
+mod operations;
 mod permissions;
 mod registration;
 mod stores;
