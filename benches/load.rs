@@ -6,6 +6,7 @@
 //! cargo bench --bench load -- login                        # sign-in throughput, and reads under a login burst
 //! cargo bench --bench load -- me                           # GET /auth/me/ with 1 and 10,000 stores
 //! cargo bench --bench load -- staff                        # employee list vs me, 100 stores x 10 employees
+//! cargo bench --bench load -- fleet                        # 10,000 stores: provisioning, a migration rollout, disk
 //! ```
 //!
 //! The server runs in-process on a loopback port, built by the same `build_router` as
@@ -26,8 +27,9 @@ use kassa::db::{migrate, pool};
 use kassa::stores::queries::StoreProfile;
 use kassa::tenant::provision::{SlugChoice, StoreOwner, provision_store};
 use secrecy::SecretString;
+use sqlx::migrate::{Migration, MigrationType};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Acquire, AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::{Acquire, AssertSqlSafe, Connection, PgConnection, PgPool, SqlSafeStr};
 
 #[derive(Debug, Parser)]
 #[command(about = "kassa load benchmark")]
@@ -81,6 +83,20 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
+    /// Schema-per-tenant at scale: provision N stores, roll one new tenant migration out to
+    /// all of them with the runner `kassa migrate` uses, and measure disk, catalog and
+    /// PostgreSQL backend memory.
+    Fleet {
+        /// Stores to provision.
+        #[arg(long, default_value_t = 10_000)]
+        stores: usize,
+        /// Concurrent provisioning jobs.
+        #[arg(long, default_value_t = 4)]
+        seed_jobs: usize,
+        /// `--jobs` of each rollout measured (one new migration per value).
+        #[arg(long, value_delimiter = ',', default_value = "4")]
+        jobs: Vec<usize>,
+    },
     /// Sign-ins per second, and what a burst of sign-ins does to authenticated reads.
     Login {
         /// Seconds each phase runs.
@@ -108,6 +124,7 @@ fn main() -> anyhow::Result<()> {
         Scenario::Staff { stores, employees, seconds, clients } => {
             runtime.block_on(staff(stores, employees, Duration::from_secs(seconds), clients))
         }
+        Scenario::Fleet { stores, seed_jobs, jobs } => runtime.block_on(fleet(stores, seed_jobs, &jobs)),
         Scenario::Login { seconds, readers, logins } => {
             runtime.block_on(login(Duration::from_secs(seconds), readers, logins))
         }
@@ -397,6 +414,71 @@ async fn staff(stores: usize, employees: usize, phase: Duration, clients: usize)
         println!("| `GET {path}` | {rate:.0} | {:.1} | {:.1} | {max:.1} | {} |", p.p50, p.p99, stats.errors);
     }
     server.stop().await
+}
+
+async fn fleet(stores: usize, seed_jobs: usize, jobs: &[usize]) -> anyhow::Result<()> {
+    let most_jobs = jobs.iter().copied().max().unwrap_or(1).max(seed_jobs);
+    let pool_size = (most_jobs + 2).to_string();
+    let server = BenchServer::start(bench_config_with(&[("DATABASE_POOL_SIZE", &pool_size)])).await?;
+    let (pool, state) = (server.pool.clone(), server.state.clone());
+    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
+    let (disk_before, catalog_before) = disk_and_catalog_bytes(&pool).await?;
+
+    let started = Instant::now();
+    seed_stores(&pool, &state, &hash, 0, stores, seed_jobs).await?;
+    let provisioning = started.elapsed();
+    let (disk_after, catalog_after) = disk_and_catalog_bytes(&pool).await?;
+    let per_store = |before: i64, after: i64| (after - before) as f64 / stores as f64 / 1024.0;
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!(
+        "| provisioning {stores} stores, {seed_jobs} jobs | {:.1} s, {:.0} stores/s |",
+        provisioning.as_secs_f64(),
+        stores as f64 / provisioning.as_secs_f64()
+    );
+    println!("| disk per store (whole database) | {:.0} KiB |", per_store(disk_before, disk_after));
+    println!("| of which system catalog | {:.0} KiB |", per_store(catalog_before, catalog_after));
+
+    let schemas = kassa::db::migrate::list_tenant_schemas(&pool).await?;
+    let mut migrations: Vec<Migration> = state.tenant_migrations.to_vec();
+    for (n, &jobs) in jobs.iter().enumerate() {
+        let version = 9000 + i64::try_from(n)?;
+        let sql = format!("alter table employees add column bench_note_{n} text");
+        migrations.push(Migration::new(
+            version,
+            format!("bench rollout {n}").into(),
+            MigrationType::Simple,
+            AssertSqlSafe(sql).into_sql_str(),
+            false,
+        ));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let started = Instant::now();
+        let report =
+            kassa::db::fleet::migrate_schemas(&pool, schemas.clone(), &migrations, jobs, &(), &stop).await;
+        let elapsed = started.elapsed();
+        anyhow::ensure!(report.is_success() && report.migrated == stores, "rollout failed: {report:?}");
+        println!(
+            "| one new tenant migration to {stores} schemas, --jobs {jobs} | {:.1} s, {:.0} schemas/s |",
+            elapsed.as_secs_f64(),
+            stores as f64 / elapsed.as_secs_f64()
+        );
+    }
+    println!(
+        "| kassa's backends after the rollouts touched every schema | {} MiB |",
+        backend_memory_mib(&pool).await?
+    );
+    server.stop().await
+}
+
+/// The database's size on disk, and the part of it that is PostgreSQL's own catalog.
+async fn disk_and_catalog_bytes(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "select pg_database_size(current_database()),
+                (select sum(pg_total_relation_size(c.oid))::bigint from pg_class c
+                 join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'pg_catalog' and c.relkind = 'r')",
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// `per_store` cashiers in every store: accounts, memberships and employee rows, written
