@@ -132,7 +132,6 @@ pub enum Message {
     PasswordChanged,
     LoggedOut,
     EmployeeCreated,
-    EmployeeUpdated,
     EmployeePasswordReset,
     WrongCurrentPassword,
 }
@@ -301,7 +300,6 @@ impl Message {
             M::PasswordChanged => ("Пароль успешно изменен", "Password changed"),
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
             M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
-            M::EmployeeUpdated => ("Сотрудник обновлён", "Employee updated"),
             M::EmployeePasswordReset => {
                 ("Пароль сотрудника успешно сброшен", "The employee's password was reset")
             }

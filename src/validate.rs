@@ -6,6 +6,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::auth::password::policy_violations;
+use crate::config::PasswordPolicy;
 use crate::error::{ApiError, FieldErrors};
 use crate::i18n::Message;
 
@@ -87,6 +89,24 @@ impl Form {
             }
             Some(v) => v,
         }
+    }
+
+    /// A new password: required like [`Form::password`], and held to `policy`; `context`
+    /// holds words it must not contain (the username).
+    pub fn new_password(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        policy: &PasswordPolicy,
+        context: &[&str],
+    ) -> String {
+        let password = self.password(field, value);
+        if !password.is_empty() {
+            for problem in policy_violations(&password, policy, context) {
+                self.add(field, problem);
+            }
+        }
+        password
     }
 
     /// A Django-style username: letters, digits and `@.+-_`, at most 150 characters.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::extractor::{AuthUser, SignedIn};
-use crate::auth::password::{MAX_PASSWORD_CHARS, policy_violations};
+use crate::auth::password::MAX_PASSWORD_CHARS;
 use crate::auth::queries;
 use crate::auth::registration::{Registration, insert_owner_with_store};
 use crate::auth::sessions::{TokenPair, start_session};
@@ -312,12 +312,8 @@ pub async fn change_password(
 ) -> ApiResult<Json<MessageResponse>> {
     let mut form = Form::new();
     let old_password = form.password("old_password", body.old_password);
-    let new_password = form.password("new_password", body.new_password);
-    if !new_password.is_empty() {
-        for problem in policy_violations(&new_password, &app.config.password_policy, &[&user.username]) {
-            form.add("new_password", problem);
-        }
-    }
+    let new_password =
+        form.new_password("new_password", body.new_password, &app.config.password_policy, &[&user.username]);
     form.finish(())?;
     let client_ip = client.ip_key();
 

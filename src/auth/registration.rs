@@ -6,7 +6,6 @@ use sqlx::PgConnection;
 use sqlx::migrate::Migration;
 
 use crate::auth::RegisterRequest;
-use crate::auth::password::policy_violations;
 use crate::auth::queries::{self, NewUser, UserRow};
 use crate::config::PasswordPolicy;
 use crate::error::{ApiError, ApiResult, ResultExt};
@@ -33,7 +32,7 @@ impl Registration {
     pub fn parse(body: RegisterRequest, policy: &PasswordPolicy) -> ApiResult<Self> {
         let mut form = Form::new();
         let username = form.username("username", body.username);
-        let password = form.password("password", body.password);
+        let password = form.new_password("password", body.password, policy, &[&username]);
         let confirmation = form.password("password_confirm", body.password_confirm);
         let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
         let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
@@ -52,11 +51,6 @@ impl Registration {
             tax_id: body.store_tax_id,
         }
         .parse(&mut form, "store_");
-        if !password.is_empty() {
-            for problem in policy_violations(&password, policy, &[&username]) {
-                form.add("password", problem);
-            }
-        }
         if !confirmation.is_empty() && password != confirmation {
             form.add("password_confirm", Message::PasswordsDoNotMatch);
         }

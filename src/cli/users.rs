@@ -11,11 +11,11 @@ use sqlx::{Acquire, PgConnection};
 use crate::app::AppState;
 use crate::audit::{AuditAction, Changes};
 use crate::auth::RegisterRequest;
-use crate::auth::password::{generate_password, policy_violations};
+use crate::auth::password::generate_password;
 use crate::auth::queries as account_queries;
 use crate::auth::registration::{Registration, insert_owner_with_store};
 use crate::cli::{describe_api_error, print_table};
-use crate::i18n::current_lang;
+use crate::validate::Form;
 
 /// `kassa users …`.
 #[derive(Debug, Subcommand)]
@@ -258,11 +258,8 @@ fn choose_password(
         }
         None => return Ok((generate_password(policy, &[username]), true)),
     };
-    let problems = policy_violations(&password, policy, &[username]);
-    if !problems.is_empty() {
-        let lang = current_lang();
-        let reasons: Vec<String> = problems.iter().map(|p| p.text(lang).into_owned()).collect();
-        bail!("password refused: {}", reasons.join(" "));
-    }
+    let mut form = Form::new();
+    let password = form.new_password("password", Some(password), policy, &[username]);
+    form.finish(()).map_err(describe_api_error)?;
     Ok((SecretString::from(password), false))
 }

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::app::AppState;
 use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::{AuditAction, Changes};
-use crate::auth::password::{generate_password, policy_violations};
+use crate::auth::password::generate_password;
 use crate::auth::queries::{self as account_queries, NewUser};
 use crate::employees::policy::{self, Action, Target};
 use crate::employees::queries::{
@@ -180,13 +180,7 @@ impl NewEmployeeForm {
         let position = form.optional("position", body.position, MAX_NAME_CHARS);
         let password = match body.password {
             Some(given) => {
-                let given = form.password("password", Some(given));
-                if !given.is_empty() {
-                    for problem in policy_violations(&given, policy, &[&username]) {
-                        form.add("password", problem);
-                    }
-                }
-                SecretString::from(given)
+                SecretString::from(form.new_password("password", Some(given), policy, &[&username]))
             }
             None => generate_password(policy, &[&username]),
         };
@@ -388,12 +382,8 @@ pub async fn reset_employee_password(
         None => generate_password(&app.config.password_policy, &[&target.username]),
         Some(given) => {
             let mut form = Form::new();
-            let given = form.password("new_password", Some(given));
-            if !given.is_empty() {
-                for problem in policy_violations(&given, &app.config.password_policy, &[&target.username]) {
-                    form.add("new_password", problem);
-                }
-            }
+            let policy = &app.config.password_policy;
+            let given = form.new_password("new_password", Some(given), policy, &[&target.username]);
             form.finish(SecretString::from(given))?
         }
     };
@@ -452,7 +442,7 @@ async fn change_employee(
     let target = target_of(&tenant, &current);
     policy::authorize(actor, Action::EditProfile, Some(target))?;
     let before = EmployeeState::from(&current.employee);
-    let after = parse_changes(body, &current, store_id, replace)?;
+    let after = parse_changes(body, &current, &before, store_id, replace)?;
     // Every consequence of the body is authorized, not just the presence of fields: a PUT
     // that repeats the current role changes nothing and needs no right to change it.
     if after.role != before.role {
@@ -487,10 +477,10 @@ async fn change_employee(
 fn parse_changes(
     body: UpdateEmployeeRequest,
     current: &StaffMember,
+    before: &EmployeeState,
     store_id: i64,
     replace: Replace,
 ) -> ApiResult<EmployeeState> {
-    let before = EmployeeState::from(&current.employee);
     let mut form = Form::new();
     let immutable = [
         ("username", body.username, serde_json::json!(current.username)),

@@ -107,17 +107,27 @@ pub struct EmployeeFilter {
     pub search: Option<String>,
 }
 
+/// `from …` of every staff read: the employee, their account, and the membership in store
+/// `$1` that keeps them on the staff (removed employees have none).
+macro_rules! staff_from {
+    () => {
+        "from employees e
+         join public.users u on u.id = e.user_id
+         join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1"
+    };
+}
+
 /// `from … where …` of the staff list: `$1` store id, `$2` role, `$3` is_active, `$4` LIKE
 /// pattern, each filter off when null. One static statement, so one cached plan.
 macro_rules! staff_from_where {
     () => {
-        "from employees e
-         join public.users u on u.id = e.user_id
-         join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
-         where ($2::text is null or e.role = $2)
-           and ($3::boolean is null or e.is_active = $3)
-           and ($4::text is null or u.username ilike $4 or e.first_name ilike $4 or e.last_name ilike $4
-                or (e.first_name || ' ' || e.last_name) ilike $4)"
+        concat!(
+            staff_from!(),
+            " where ($2::text is null or e.role = $2)
+                and ($3::boolean is null or e.is_active = $3)
+                and ($4::text is null or u.username ilike $4 or e.first_name ilike $4 or e.last_name ilike $4
+                     or (e.first_name || ' ' || e.last_name) ilike $4)"
+        )
     };
 }
 
@@ -201,25 +211,18 @@ pub async fn find_staff_member(
     id: i64,
     lock: bool,
 ) -> sqlx::Result<Option<StaffMember>> {
-    let query = if lock {
-        concat!(
-            "select ",
-            employee_columns!(),
-            ", u.username, u.email from employees e
-             join public.users u on u.id = e.user_id
-             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
-             where e.id = $2 for update of e, m"
-        )
-    } else {
-        concat!(
-            "select ",
-            employee_columns!(),
-            ", u.username, u.email from employees e
-             join public.users u on u.id = e.user_id
-             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1
-             where e.id = $2"
-        )
-    };
+    macro_rules! by_id {
+        () => {
+            concat!(
+                "select ",
+                employee_columns!(),
+                ", u.username, u.email ",
+                staff_from!(),
+                " where e.id = $2"
+            )
+        };
+    }
+    let query = if lock { concat!(by_id!(), " for update of e, m") } else { by_id!() };
     sqlx::query_as(query).bind(store_id).bind(id).fetch_optional(conn).await
 }
 

@@ -98,16 +98,22 @@ impl StoreScope {
     /// (live session, active account, active membership); refuses a caller who must change
     /// their password first.
     pub async fn begin(&self, app: &AppState) -> ApiResult<TenantConn> {
-        let tenant = self.begin_own_account(app).await?;
+        self.clone().into_conn(app).await
+    }
+
+    /// [`StoreScope::begin`] for extractors, which need the scope only once: the store
+    /// moves into the connection instead of being copied on every request.
+    async fn into_conn(self, app: &AppState) -> ApiResult<TenantConn> {
+        let tenant = self.into_own_account_conn(app).await?;
         if tenant.member.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
         Ok(tenant)
     }
 
-    /// Like [`StoreScope::begin`], also for a caller who must change their password.
-    async fn begin_own_account(&self, app: &AppState) -> ApiResult<TenantConn> {
-        let store = self.store.clone();
+    /// Like [`StoreScope::into_conn`], also for a caller who must change their password.
+    async fn into_own_account_conn(self, app: &AppState) -> ApiResult<TenantConn> {
+        let store = self.store;
         let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
         let pool = app.db.clone();
         let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
@@ -134,7 +140,7 @@ impl FromRequestParts<AppState> for TenantConn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        StoreScope::from_request_parts(parts, app).await?.begin(app).await
+        StoreScope::from_request_parts(parts, app).await?.into_conn(app).await
     }
 }
 
@@ -143,7 +149,7 @@ impl FromRequestParts<AppState> for OwnAccountTenantConn {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let scope = StoreScope::from_request_parts(parts, app).await?;
-        scope.begin_own_account(app).await.map(OwnAccountTenantConn)
+        scope.into_own_account_conn(app).await.map(OwnAccountTenantConn)
     }
 }
 
