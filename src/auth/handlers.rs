@@ -20,7 +20,7 @@ use crate::auth::{
     MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
     Registered, SessionListResponse, SessionOut, UserOut,
 };
-use crate::employees::queries::find_employee_by_user;
+use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
@@ -29,7 +29,7 @@ use crate::roles::RoleView;
 use crate::stores::queries::{StoreFilter, list_member_stores};
 use crate::stores::{MemberStore, StoreDetails, StoreListResponse};
 use crate::tenant::TenantEcho;
-use crate::tenant::conn::OwnAccountTenantConn;
+use crate::tenant::conn::StoreScope;
 
 use crate::validate::{Form, MAX_USERNAME_CHARS};
 
@@ -361,11 +361,11 @@ fn message(message: Message) -> MessageResponse {
         (status = 401, body = ErrorBody),
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
-pub async fn me(OwnAccountTenantConn(mut tenant): OwnAccountTenantConn) -> ApiResult<Json<MeResponse>> {
-    let user_id = tenant.member.user_id;
-    let employee = find_employee_by_user(tenant.conn(), user_id).await?;
-    let (store, member) = (tenant.store.clone(), tenant.member.clone());
-    tenant.commit().await?;
+pub async fn me(State(app): State<AppState>, scope: StoreScope) -> ApiResult<Json<MeResponse>> {
+    let employee_sql = employee_of_user_sql(scope.user_id());
+    let mut read = scope.read_own_account(&app, &[employee_sql]).await?;
+    let employee = read.rows::<EmployeeRow>()?.into_iter().next();
+    let (store, member) = (read.store, read.member);
 
     let lang = current_lang();
     let employee = employee.map(|row| MeEmployee {

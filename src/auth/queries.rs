@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::db::inline::Inline;
+
 /// An account as shown to its owner (never with the hash).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -325,28 +327,24 @@ pub struct SessionMember {
     pub role: Option<String>,
 }
 
-/// See [`SessionMember`]. Public tables are named in full: the transaction's `search_path`
-/// is the tenant schema alone.
-#[tracing::instrument(skip_all, fields(user.id = user_id, store.id = store_id), err)]
-pub async fn find_live_session_member(
-    conn: &mut PgConnection,
-    session_id: Uuid,
-    user_id: i64,
-    store_id: i64,
-) -> sqlx::Result<Option<SessionMember>> {
-    sqlx::query_as(
+/// The statement that reads [`SessionMember`], as text with its values written in (they are
+/// all [`Inline`]), so it can travel in the same round trip as the tenant switch
+/// ([`crate::tenant::read`]). Public tables are named in full: the transaction's
+/// `search_path` is the tenant schema alone.
+#[must_use]
+pub fn session_member_sql(session_id: Uuid, user_id: i64, store_id: i64) -> String {
+    format!(
         "select current_schema()::text as current_schema, u.id as user_id, u.username, u.first_name, u.last_name,
                 u.email, u.must_change_password, m.role
          from public.sessions s
          join public.users u on u.id = s.user_id
-         left join public.store_memberships m on m.user_id = u.id and m.store_id = $3 and m.is_active
-         where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now() and u.is_active",
+         left join public.store_memberships m on m.user_id = u.id and m.store_id = {store} and m.is_active
+         where s.id = {session} and s.user_id = {user} and s.revoked_at is null and s.expires_at > now()
+           and u.is_active",
+        session = session_id.inline(),
+        user = user_id.inline(),
+        store = store_id.inline(),
     )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(store_id)
-    .fetch_optional(conn)
-    .await
 }
 
 /// An account as the operator's list shows it.

@@ -2,6 +2,7 @@
 
 pub mod embedded;
 pub mod fleet;
+pub mod inline;
 pub mod migrate;
 pub mod pool;
 

@@ -17,7 +17,8 @@ use crate::auth::password::generate_password;
 use crate::auth::queries::{self as account_queries, NewUser};
 use crate::employees::policy::{self, Action, Target};
 use crate::employees::queries::{
-    self, EmployeeFilter, EmployeeState, NewEmployee, StaffMember, find_staff_member,
+    self, CountedStaffMember, EmployeeFilter, EmployeeState, NewEmployee, StaffMember, StaffPage,
+    find_staff_member,
 };
 use crate::employees::{
     CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
@@ -30,6 +31,7 @@ use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::stores::queries::insert_membership;
 use crate::tenant::TenantEcho;
+use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantConn};
 use crate::validate::{Form, MAX_NAME_CHARS};
 
@@ -57,8 +59,11 @@ const MAX_SEARCH_CHARS: usize = 150;
         (status = 403, description = "permission_denied, invalid_tenant_key, inactive_tenant, not_a_member", body = ErrorBody),
         (status = 404, description = "a page past the last", body = ErrorBody),
     ))]
-pub async fn list_employees(mut tenant: TenantConn, query: ListQuery) -> ApiResult<Json<EmployeePage>> {
-    policy::authorize(tenant.member.role, Action::View, None)?;
+pub async fn list_employees(
+    State(app): State<AppState>,
+    scope: StoreScope,
+    query: ListQuery,
+) -> ApiResult<Json<EmployeePage>> {
     let mut form = Form::new();
     let page = query.page_request(&mut form);
     let filter = EmployeeFilter {
@@ -71,19 +76,68 @@ pub async fn list_employees(mut tenant: TenantConn, query: ListQuery) -> ApiResu
             search.to_owned()
         }),
     };
-    form.finish(())?;
+    if let Err(invalid) = form.finish(()) {
+        // Rights come first, as on every other route: a cashier's malformed query is 403.
+        let tenant = scope.begin(&app).await?;
+        policy::authorize(tenant.member.role, Action::View, None)?;
+        return Err(invalid);
+    }
 
-    let store_id = tenant.store.id;
-    let (members, total) =
-        queries::list_staff(tenant.conn(), store_id, &filter, page.size, page.offset()).await?;
-    let tenant_echo = TenantEcho::from(&tenant.store);
-    tenant.commit().await?;
+    let staff =
+        StaffPage { store_id: scope.store.id, filter: &filter, limit: page.size, offset: page.offset() };
+    let (store, members, total) = if staff.has_search() {
+        search_staff(&app, scope, &staff).await?
+    } else {
+        read_staff(&app, scope, &staff).await?
+    };
     let lang = current_lang();
     Ok(Json(EmployeePage {
         page: query.links(page, total)?,
-        results: members.into_iter().map(|member| EmployeeOut::new(member, store_id, lang)).collect(),
-        tenant: tenant_echo,
+        results: members.into_iter().map(|member| EmployeeOut::new(member, store.id, lang)).collect(),
+        tenant: TenantEcho::from(&store),
     }))
+}
+
+/// A page without search text: one round trip ([`crate::tenant::read`]). Past the first
+/// page the count travels along, since an empty page carries none.
+async fn read_staff(
+    app: &AppState,
+    scope: StoreScope,
+    staff: &StaffPage<'_>,
+) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
+    let mut selects = vec![staff.select_sql()];
+    if staff.offset > 0 {
+        selects.push(staff.count_sql());
+    }
+    let mut read = scope.read(app, &selects).await?;
+    policy::authorize(read.member.role, Action::View, None)?;
+    let rows: Vec<CountedStaffMember> = read.rows()?;
+    let total = match rows.first() {
+        Some(row) => row.total,
+        None if staff.offset > 0 => read.rows::<Total>()?.first().map_or(0, |count| count.total),
+        None => 0,
+    };
+    Ok((read.store, rows.into_iter().map(|row| row.member).collect(), total))
+}
+
+/// A page matching search text, which travels as a bound parameter on a [`TenantConn`].
+async fn search_staff(
+    app: &AppState,
+    scope: StoreScope,
+    staff: &StaffPage<'_>,
+) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
+    let mut tenant = scope.begin(app).await?;
+    policy::authorize(tenant.member.role, Action::View, None)?;
+    let (members, total) = staff.fetch(tenant.conn()).await?;
+    let store = tenant.store.clone();
+    tenant.commit().await?;
+    Ok((store, members, total))
+}
+
+/// The row of [`StaffPage::count_sql`].
+#[derive(sqlx::FromRow)]
+struct Total {
+    total: i64,
 }
 
 /// Adds an employee: a new account (usernames are unique across kassa in any letter case),

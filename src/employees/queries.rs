@@ -8,8 +8,9 @@
 //! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection};
 
+use crate::db::inline::Inline;
 use crate::roles::Role;
 
 /// An employee row as stored.
@@ -86,16 +87,24 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .await
 }
 
+/// The statement reading the employee row of `user_id` in the store whose schema the
+/// transaction is in; its one value is [`Inline`], so it also serves one-round-trip reads.
+#[must_use]
+pub fn employee_of_user_sql(user_id: i64) -> String {
+    format!(
+        concat!("select ", employee_columns!(), " from employees e where e.user_id = {}"),
+        user_id.inline()
+    )
+}
+
 /// The employee row of `user_id` in the store whose schema the transaction is in.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn find_employee_by_user(
     conn: &mut PgConnection,
     user_id: i64,
 ) -> sqlx::Result<Option<EmployeeRow>> {
-    sqlx::query_as(concat!("select ", employee_columns!(), " from employees e where e.user_id = $1"))
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await
+    let row = sqlx::raw_sql(AssertSqlSafe(employee_of_user_sql(user_id))).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(EmployeeRow::from_row).transpose()
 }
 
 /// Which employees a list shows.
@@ -107,85 +116,107 @@ pub struct EmployeeFilter {
     pub search: Option<String>,
 }
 
-/// `from …` of every staff read: the employee, their account, and the membership in store
-/// `$1` that keeps them on the staff (removed employees have none).
+/// `from …` of every staff read: the employee, their account, and their membership, which
+/// the query restricts to one store (`m.store_id = …`; removed employees have none).
 macro_rules! staff_from {
     () => {
         "from employees e
          join public.users u on u.id = e.user_id
-         join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1"
+         join public.store_memberships m on m.user_id = e.user_id"
     };
 }
 
-/// `from … where …` of the staff list: `$1` store id, `$2` role, `$3` is_active, `$4` LIKE
-/// pattern, each filter off when null. One static statement, so one cached plan.
-macro_rules! staff_from_where {
-    () => {
-        concat!(
-            staff_from!(),
-            " where ($2::text is null or e.role = $2)
-                and ($3::boolean is null or e.is_active = $3)
-                and ($4::text is null or u.username ilike $4 or e.first_name ilike $4 or e.last_name ilike $4
-                     or (e.first_name || ' ' || e.last_name) ilike $4)"
-        )
-    };
+/// One page of the staff list: the statements that read it, with every value written in
+/// ([`Inline`]) except the search pattern, which is always the bound parameter `$1`.
+/// Without a search the page is therefore read in one round trip with the caller check
+/// ([`crate::tenant::read`]); with one it runs on a [`crate::tenant::conn::TenantConn`].
+#[derive(Debug, Clone)]
+pub struct StaffPage<'a> {
+    pub store_id: i64,
+    pub filter: &'a EmployeeFilter,
+    pub limit: i64,
+    pub offset: i64,
 }
 
-/// One page of the staff of store `store_id`, newest first (the peer's order; `id` breaks
-/// ties so pages never overlap), with the total count of matches.
-#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
-pub async fn list_staff(
-    conn: &mut PgConnection,
-    store_id: i64,
-    filter: &EmployeeFilter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<(Vec<StaffMember>, i64)> {
-    #[derive(sqlx::FromRow)]
-    struct Counted {
-        #[sqlx(flatten)]
-        member: StaffMember,
-        total: i64,
+/// A row of [`StaffPage::select_sql`]: the member and the count of every match.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CountedStaffMember {
+    #[sqlx(flatten)]
+    pub member: StaffMember,
+    pub total: i64,
+}
+
+impl StaffPage<'_> {
+    /// Whether the statements carry a bound parameter (the search pattern).
+    #[must_use]
+    pub fn has_search(&self) -> bool {
+        self.filter.search.is_some()
     }
-    let pattern = filter.search.as_deref().map(like_pattern);
-    let rows: Vec<Counted> = sqlx::query_as(concat!(
-        "select ",
-        employee_columns!(),
-        ", u.username, u.email, count(*) over () as total ",
-        staff_from_where!(),
-        " order by e.created_at desc, e.id desc limit $5 offset $6"
-    ))
-    .bind(store_id)
-    .bind(filter.role.map(Role::as_str))
-    .bind(filter.is_active)
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
-    let total = match rows.first() {
-        Some(row) => row.total,
-        // Past the last page the window count is not there to read.
-        None if offset > 0 => count_staff(conn, store_id, filter.role, filter.is_active, pattern).await?,
-        None => 0,
-    };
-    Ok((rows.into_iter().map(|row| row.member).collect(), total))
-}
 
-async fn count_staff(
-    conn: &mut PgConnection,
-    store_id: i64,
-    role: Option<Role>,
-    is_active: Option<bool>,
-    pattern: Option<String>,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(concat!("select count(*) ", staff_from_where!()))
-        .bind(store_id)
-        .bind(role.map(Role::as_str))
-        .bind(is_active)
-        .bind(pattern)
-        .fetch_one(conn)
-        .await
+    /// The page, newest first (the peer's order; `id` breaks ties so pages never overlap),
+    /// each row with `count(*) over ()`.
+    #[must_use]
+    pub fn select_sql(&self) -> String {
+        format!(
+            concat!(
+                "select ",
+                employee_columns!(),
+                ", u.username, u.email, count(*) over () as total {} order by e.created_at desc, e.id desc limit {} offset {}"
+            ),
+            self.from_where(),
+            self.limit.inline(),
+            self.offset.inline()
+        )
+    }
+
+    /// The count of matches, for a page past the last (where no row carries the count).
+    #[must_use]
+    pub fn count_sql(&self) -> String {
+        format!("select count(*) as total {}", self.from_where())
+    }
+
+    fn from_where(&self) -> String {
+        let mut sql = format!(concat!(staff_from!(), " where m.store_id = {}"), self.store_id.inline());
+        if let Some(role) = self.filter.role {
+            sql.push_str(&format!(" and e.role = {}", role.inline()));
+        }
+        if let Some(is_active) = self.filter.is_active {
+            sql.push_str(&format!(" and e.is_active = {}", is_active.inline()));
+        }
+        if self.has_search() {
+            sql.push_str(
+                " and (u.username ilike $1 or e.first_name ilike $1 or e.last_name ilike $1
+                       or (e.first_name || ' ' || e.last_name) ilike $1)",
+            );
+        }
+        sql
+    }
+
+    /// The page and the count of matches, on a connection in the store's schema, with the
+    /// search pattern bound.
+    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
+    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
+        let pattern = self.filter.search.as_deref().map(like_pattern);
+        let select_sql = self.select_sql();
+        // The text varies with the filters and the page: no place in the statement cache.
+        let mut select = sqlx::query_as::<_, CountedStaffMember>(AssertSqlSafe(select_sql)).persistent(false);
+        if let Some(pattern) = &pattern {
+            select = select.bind(pattern);
+        }
+        let rows = select.fetch_all(&mut *conn).await?;
+        let total = match rows.first() {
+            Some(row) => row.total,
+            None if self.offset > 0 => {
+                let mut count = sqlx::query_scalar(AssertSqlSafe(self.count_sql())).persistent(false);
+                if let Some(pattern) = &pattern {
+                    count = count.bind(pattern);
+                }
+                count.fetch_one(&mut *conn).await?
+            }
+            None => 0,
+        };
+        Ok((rows.into_iter().map(|row| row.member).collect(), total))
+    }
 }
 
 /// `%text%` for ILIKE, with the user's own `%`, `_` and `\` matched literally.
@@ -218,7 +249,7 @@ pub async fn find_staff_member(
                 employee_columns!(),
                 ", u.username, u.email ",
                 staff_from!(),
-                " where e.id = $2"
+                " where m.store_id = $1 and e.id = $2"
             )
         };
     }

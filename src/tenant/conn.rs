@@ -16,11 +16,11 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, Transaction};
 
 use crate::app::AppState;
 use crate::auth::extractor::access_claims;
-use crate::auth::queries::{SessionMember, find_live_session_member};
+use crate::auth::queries::{SessionMember, session_member_sql};
 use crate::error::{ApiError, ApiResult};
 use crate::roles::Role;
 use crate::tenant::cache::TenantStore;
@@ -46,8 +46,8 @@ pub struct TenantMember {
 #[derive(Debug, Clone)]
 pub struct StoreScope {
     pub store: TenantStore,
-    user_id: i64,
-    session_id: uuid::Uuid,
+    pub(super) user_id: i64,
+    pub(super) session_id: uuid::Uuid,
 }
 
 /// A transaction in the store's schema, for a signed-in active member of that store.
@@ -56,10 +56,6 @@ pub struct TenantConn {
     pub store: TenantStore,
     pub member: TenantMember,
 }
-
-/// Like [`TenantConn`], but also for a member who must change their password first: only
-/// for reads of their own account (`me`).
-pub struct OwnAccountTenantConn(pub TenantConn);
 
 impl TenantConn {
     /// The connection, for queries (`&mut PgConnection` works for every query function).
@@ -94,6 +90,13 @@ impl FromRequestParts<AppState> for StoreScope {
 }
 
 impl StoreScope {
+    /// The caller's account id, from the verified access token (not yet checked against
+    /// the session: [`StoreScope::begin`] and [`StoreScope::read`] do that).
+    #[must_use]
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
     /// Opens the request's transaction in the store's schema and checks the caller there
     /// (live session, active account, active membership); refuses a caller who must change
     /// their password first.
@@ -104,15 +107,6 @@ impl StoreScope {
     /// [`StoreScope::begin`] for extractors, which need the scope only once: the store
     /// moves into the connection instead of being copied on every request.
     async fn into_conn(self, app: &AppState) -> ApiResult<TenantConn> {
-        let tenant = self.into_own_account_conn(app).await?;
-        if tenant.member.must_change_password {
-            return Err(ApiError::PasswordChangeRequired);
-        }
-        Ok(tenant)
-    }
-
-    /// Like [`StoreScope::into_conn`], also for a caller who must change their password.
-    async fn into_own_account_conn(self, app: &AppState) -> ApiResult<TenantConn> {
         let store = self.store;
         let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
         let pool = app.db.clone();
@@ -120,18 +114,15 @@ impl StoreScope {
             .await
             .map_err(ApiError::internal)??;
 
-        let member = find_live_session_member(&mut tx, self.session_id, self.user_id, store.id)
+        let sql = session_member_sql(self.session_id, self.user_id, store.id);
+        let row = sqlx::raw_sql(AssertSqlSafe(sql))
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or(ApiError::TokenInvalid)?;
-        if member.current_schema.as_deref() != Some(store.schema.as_str()) {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "search_path check failed: expected {}, the transaction is in {:?}",
-                store.schema,
-                member.current_schema
-            )));
+        let member = checked_member(SessionMember::from_row(&row)?, &store, self.session_id)?;
+        if member.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
         }
-        let member = into_member(member, self.session_id)?;
-        tracing::Span::current().record("user.id", member.user_id);
         Ok(TenantConn { tx, store, member })
     }
 }
@@ -144,16 +135,21 @@ impl FromRequestParts<AppState> for TenantConn {
     }
 }
 
-impl FromRequestParts<AppState> for OwnAccountTenantConn {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let scope = StoreScope::from_request_parts(parts, app).await?;
-        scope.into_own_account_conn(app).await.map(OwnAccountTenantConn)
+/// The caller found by [`session_member_sql`], once the statement is known to have run in
+/// the store's schema (fail closed otherwise) and the caller to be a member of the store.
+pub(super) fn checked_member(
+    row: SessionMember,
+    store: &TenantStore,
+    session_id: uuid::Uuid,
+) -> Result<TenantMember, ApiError> {
+    if row.current_schema.as_deref() != Some(store.schema.as_str()) {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "search_path check failed: expected {}, the statement ran in {:?}",
+            store.schema,
+            row.current_schema
+        )));
     }
-}
-
-fn into_member(row: SessionMember, session_id: uuid::Uuid) -> Result<TenantMember, ApiError> {
+    tracing::Span::current().record("user.id", row.user_id);
     let role =
         row.role.as_deref().ok_or(ApiError::NotAMember)?.parse::<Role>().map_err(ApiError::internal)?;
     Ok(TenantMember {

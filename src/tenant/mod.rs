@@ -7,6 +7,7 @@ pub mod cache;
 pub mod conn;
 pub mod layer;
 pub mod provision;
+pub mod read;
 
 use std::fmt;
 

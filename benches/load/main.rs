@@ -1,17 +1,18 @@
 //! kassa's load benchmark: real HTTP against a release build on a fresh database.
 //!
 //! ```sh
+//! cargo bench --bench load -- pos                          # the POS fleet under wrk, beside pgbench -S (pos.rs)
 //! cargo bench --bench load -- registration                 # 1, 1,000 and 10,000 stores
 //! cargo bench --bench load -- registration --levels 1,100  # a quick look
-//! cargo bench --bench load -- login                        # sign-in throughput, and reads under a login burst
 //! cargo bench --bench load -- me                           # GET /auth/me/ with 1 and 10,000 stores
-//! cargo bench --bench load -- staff                        # employee list vs me, 100 stores x 10 employees
 //! cargo bench --bench load -- fleet                        # 10,000 stores: provisioning, a migration rollout, disk
 //! ```
 //!
-//! The server runs in-process on a loopback port, built by the same `build_router` as
-//! production, against `DATABASE_URL` or else the embedded cluster (durable, as in dev). The
-//! database is created fresh for the run and dropped at the end.
+//! `pos` runs the release `kassa` binary as a process of its own and drives it with wrk. The
+//! other scenarios serve the router in-process on a loopback port (built by the same
+//! `build_router` as production) and drive it with reqwest. All run against `DATABASE_URL`
+//! or else the embedded cluster (durable, as in dev), on a database created fresh for the
+//! run and dropped at the end.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+
+mod pos;
 use kassa::app::{AppState, build_router};
 use kassa::auth::queries::{NewUser, insert_user};
 use kassa::config::Config;
@@ -67,22 +70,6 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
-    /// `GET /api/users/employees/?page_size=20` beside `GET /api/users/auth/me/`, over S
-    /// stores of E employees each, a random store per request.
-    Staff {
-        /// Stores.
-        #[arg(long, default_value_t = 100)]
-        stores: usize,
-        /// Employees per store besides the owner.
-        #[arg(long, default_value_t = 10)]
-        employees: usize,
-        /// Seconds each endpoint runs.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 32)]
-        clients: usize,
-    },
     /// Schema-per-tenant at scale: provision N stores, roll one new tenant migration out to
     /// all of them with the runner `kassa migrate` uses, and measure disk, catalog and
     /// PostgreSQL backend memory.
@@ -97,18 +84,9 @@ enum Scenario {
         #[arg(long, value_delimiter = ',', default_value = "4")]
         jobs: Vec<usize>,
     },
-    /// Sign-ins per second, and what a burst of sign-ins does to authenticated reads.
-    Login {
-        /// Seconds each phase runs.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Concurrent readers (`GET /api/users/auth/my-stores/`).
-        #[arg(long, default_value_t = 32)]
-        readers: usize,
-        /// Concurrent clients signing in.
-        #[arg(long, default_value_t = 8)]
-        logins: usize,
-    },
+    /// The POS fleet: S stores x E employees, every scenario under wrk beside `pgbench -S`
+    /// (README "Performance"; the issue "load benchmark").
+    Pos(pos::PosArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -121,54 +99,84 @@ fn main() -> anyhow::Result<()> {
         Scenario::Me { levels, seconds, clients } => {
             runtime.block_on(me(&levels, Duration::from_secs(seconds), clients))
         }
-        Scenario::Staff { stores, employees, seconds, clients } => {
-            runtime.block_on(staff(stores, employees, Duration::from_secs(seconds), clients))
-        }
         Scenario::Fleet { stores, seed_jobs, jobs } => runtime.block_on(fleet(stores, seed_jobs, &jobs)),
-        Scenario::Login { seconds, readers, logins } => {
-            runtime.block_on(login(Duration::from_secs(seconds), readers, logins))
-        }
+        Scenario::Pos(args) => runtime.block_on(pos::run(args)),
     }
 }
 
 /// A fresh database on `DATABASE_URL` or the embedded cluster, dropped when done.
 struct BenchDb {
     admin: PgConnectOptions,
+    /// The admin connection as a URL, for processes (kassa, pgbench).
+    admin_url: url::Url,
     name: String,
     _cluster: Option<EmbeddedCluster>,
 }
 
 impl BenchDb {
     async fn create() -> anyhow::Result<Self> {
-        let (admin, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => (pool::options_from_url(&url)?, None),
+        let (admin_url, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => (url, None),
             None => {
                 let root =
                     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("kassa-bench-cluster");
                 let options = EmbeddedOptions { root, bin_dir: None, durable: true };
                 let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&options)).await??;
-                (cluster.connect_options("postgres"), Some(cluster))
+                let admin = cluster.connect_options("postgres");
+                let url = format!(
+                    "postgres://{}@{}:{}/postgres",
+                    admin.get_username(),
+                    admin.get_host(),
+                    admin.get_port()
+                );
+                (url, Some(cluster))
             }
         };
-        let name = format!("kassa_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect_with(&admin).await?;
+        let admin = pool::options_from_url(&admin_url)?;
+        let admin_url = url::Url::parse(&admin_url)?;
+        let db = BenchDb { admin, admin_url, name: String::new(), _cluster: cluster };
+        let name = db.create_sibling("kassa").await?;
+        Ok(BenchDb { name, ..db })
+    }
+
+    /// Creates a fresh database `kassa_bench_<prefix>_<random>` in the same cluster.
+    async fn create_sibling(&self, prefix: &str) -> anyhow::Result<String> {
+        let name = format!("kassa_bench_{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect_with(&self.admin).await?;
         sqlx::raw_sql(AssertSqlSafe(format!("create database {name}"))).execute(&mut conn).await?;
         conn.close().await?;
-        Ok(BenchDb { admin, name, _cluster: cluster })
+        Ok(name)
+    }
+
+    async fn drop_sibling(&self, name: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect_with(&self.admin).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("drop database {name} with (force)"))).execute(&mut conn).await?;
+        Ok(())
     }
 
     fn options(&self) -> PgConnectOptions {
         self.admin.clone().database(&self.name)
     }
 
+    /// The benchmark database as a URL.
+    fn url(&self) -> String {
+        self.url_of(&self.name)
+    }
+
+    /// Database `name` of the same cluster as a URL.
+    fn url_of(&self, name: &str) -> String {
+        let mut url = self.admin_url.clone();
+        url.set_path(name);
+        url.to_string()
+    }
+
     async fn drop_database(&self) -> anyhow::Result<()> {
-        let mut conn = PgConnection::connect_with(&self.admin).await?;
-        sqlx::raw_sql(AssertSqlSafe(format!("drop database {} with (force)", self.name)))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
+        self.drop_sibling(&self.name).await
     }
 }
+
+/// The HS256 key of every benchmark server (and of the tokens the benchmark issues).
+const JWT_SECRET: &str = "bench-secret-0123456789abcdef-0123456789";
 
 fn bench_config() -> Config {
     bench_config_with(&[])
@@ -188,7 +196,7 @@ fn bench_config_with(overrides: &[(&str, &str)]) -> Config {
         }
         match name {
             "DATABASE_URL" => Some("postgres://set-by-the-benchmark".to_owned()),
-            "JWT_SECRET" => Some("bench-secret-0123456789abcdef-0123456789".to_owned()),
+            "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
             "DATABASE_POOL_SIZE" => Some("16".to_owned()),
             _ => None,
         }
@@ -383,39 +391,6 @@ async fn me(levels: &[usize], phase: Duration, clients: usize) -> anyhow::Result
     server.stop().await
 }
 
-async fn staff(stores: usize, employees: usize, phase: Duration, clients: usize) -> anyhow::Result<()> {
-    let server = BenchServer::start(bench_config()).await?;
-    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
-    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
-    seed_stores(&pool, &state, &hash, 0, stores, 4).await?;
-    seed_staff(&pool, employees).await?;
-    let callers = Arc::new(owner_sessions(&pool, &state).await?);
-    let client = reqwest::Client::new();
-
-    println!("{stores} stores x {employees} employees, {clients} clients, {}s each", phase.as_secs());
-    println!("| endpoint | requests/s | p50 ms | p99 ms | max ms | non-2xx |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for path in ["/api/users/auth/me/", "/api/users/employees/?page_size=20"] {
-        let request = {
-            let (client, url, callers) =
-                (client.clone(), format!("http://{addr}{path}"), Arc::clone(&callers));
-            move |i: usize| {
-                let caller = &callers[i.wrapping_mul(7919) % callers.len()];
-                let request =
-                    client.get(&url).bearer_auth(&caller.token).header("x-tenant-key", &caller.tenant_key);
-                async move { request.send().await.map(|r| r.status().as_u16()) }
-            }
-        };
-        let stats = drive(phase, clients, request).await;
-        let rate = stats.requests as f64 / stats.elapsed.as_secs_f64();
-        let mut latencies = stats.latencies;
-        let max = latencies.iter().max().copied().unwrap_or_default().as_secs_f64() * 1000.0;
-        let p = Percentiles::of(&mut latencies);
-        println!("| `GET {path}` | {rate:.0} | {:.1} | {:.1} | {max:.1} | {} |", p.p50, p.p99, stats.errors);
-    }
-    server.stop().await
-}
-
 async fn fleet(stores: usize, seed_jobs: usize, jobs: &[usize]) -> anyhow::Result<()> {
     let most_jobs = jobs.iter().copied().max().unwrap_or(1).max(seed_jobs);
     let pool_size = (most_jobs + 2).to_string();
@@ -483,7 +458,7 @@ async fn disk_and_catalog_bytes(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
 
 /// `per_store` cashiers in every store: accounts, memberships and employee rows, written
 /// directly (the benchmark measures reads, not argon2).
-async fn seed_staff(pool: &PgPool, per_store: usize) -> anyhow::Result<()> {
+async fn seed_staff(pool: &PgPool, per_store: usize, password_hash: &str) -> anyhow::Result<()> {
     let stores: Vec<(i64, String)> =
         sqlx::query_as("select id, schema_name from public.stores").fetch_all(pool).await?;
     for (store_id, schema) in stores {
@@ -492,12 +467,13 @@ async fn seed_staff(pool: &PgPool, per_store: usize) -> anyhow::Result<()> {
         sqlx::query(
             "with made as (
                  insert into public.users (username, password_hash, first_name, last_name)
-                 select 'staff' || $1 || '_' || g, 'not-a-hash', 'Сотрудник', g::text
+                 select 'staff' || $1 || '_' || g, $3, 'Сотрудник', g::text
                  from generate_series(1, $2) g returning id)
              insert into public.store_memberships (user_id, store_id, role) select id, $1, 'cashier' from made",
         )
         .bind(store_id)
         .bind(i64::try_from(per_store)?)
+        .bind(password_hash)
         .execute(&mut *tx)
         .await?;
         // `store_id` is an integer and the schema a validated, quoted name: nothing user-made.
@@ -558,67 +534,12 @@ async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<C
 
 const LOGIN_PASSWORD: &str = "Bench-Password-2026";
 
-async fn login(phase: Duration, readers: usize, logins: usize) -> anyhow::Result<()> {
-    let server = BenchServer::start(bench_config_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")])).await?;
-    let (pool, state, addr) = (server.pool.clone(), server.state.clone(), server.addr);
-    let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
-    seed_stores(&pool, &state, &hash, 0, 100, 4).await?;
-    let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    let mut tokens = Vec::new();
-    for n in 0..100 {
-        let body = serde_json::json!({"username": format!("seed{n}"), "password": LOGIN_PASSWORD});
-        let response: serde_json::Value =
-            client.post(format!("{base}/api/users/auth/login/")).json(&body).send().await?.json().await?;
-        tokens.push(response["access"].as_str().unwrap_or_default().to_owned());
-    }
-    let tokens = Arc::new(tokens);
-
-    let read = {
-        let (client, base, tokens) = (client.clone(), base.clone(), Arc::clone(&tokens));
-        move |i: usize| {
-            let request = client
-                .get(format!("{base}/api/users/auth/my-stores/"))
-                .bearer_auth(&tokens[i % tokens.len()]);
-            async move { request.send().await.map(|r| r.status().as_u16()) }
-        }
-    };
-    let sign_in = {
-        let (client, base) = (client.clone(), base.clone());
-        move |i: usize| {
-            let body =
-                serde_json::json!({"username": format!("seed{}", i % 100), "password": LOGIN_PASSWORD});
-            let request = client.post(format!("{base}/api/users/auth/login/")).json(&body);
-            async move { request.send().await.map(|r| r.status().as_u16()) }
-        }
-    };
-
-    println!("| phase | load | requests/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---:|---:|---:|---:|");
-    let reads_alone = drive(phase, readers, read.clone()).await;
-    reads_alone.print("reads alone", &format!("{readers} readers"));
-    let logins_alone = drive(phase, logins, sign_in.clone()).await;
-    logins_alone.print("logins alone", &format!("{logins} clients"));
-    let (reads, logins_during) = tokio::join!(drive(phase, readers, read), drive(phase, logins, sign_in));
-    reads.print("reads during logins", &format!("{readers} readers"));
-    logins_during.print("logins during reads", &format!("{logins} clients"));
-    server.stop().await
-}
-
 /// What a load phase measured.
 struct PhaseStats {
     requests: usize,
     errors: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
-}
-
-impl PhaseStats {
-    fn print(mut self, phase: &str, load: &str) {
-        let rate = self.requests as f64 / self.elapsed.as_secs_f64();
-        let stats = Percentiles::of(&mut self.latencies);
-        println!("| {phase} | {load} | {rate:.0} | {:.1} | {:.1} | {} |", stats.p50, stats.p99, self.errors);
-    }
 }
 
 /// Runs `concurrency` loops of `request` for `phase`; a non-2xx answer counts as an error.

@@ -1,0 +1,472 @@
+//! `pos`: every till of every store busy at once, measured with wrk against the release
+//! binary on a fresh database, beside `pgbench -S` on the same cluster and concurrency.
+//!
+//! S stores × E employees are provisioned directly (the same provisioning code, no HTTP),
+//! everyone gets a session, and then each scenario runs for a fixed time at a fixed
+//! concurrency with a random caller per request (`tills.lua`). kassa runs as its own process
+//! (`kassa serve`, the binary cargo built beside this benchmark), so its peak resident
+//! memory can be read per scenario (`VmHWM`, reset through `/proc/<pid>/clear_refs`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kassa::app::AppState;
+use kassa::auth::tokens::RefreshToken;
+use kassa::db::{migrate, pool};
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+use crate::{BenchDb, bench_config, seed_staff, seed_stores};
+
+/// The password of every seeded account.
+const PASSWORD: &str = "Bench-Password-2026";
+/// The wrk script, next to this file.
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/load/tills.lua");
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PosArgs {
+    /// Stores.
+    #[arg(long, default_value_t = 100)]
+    stores: usize,
+    /// Employees (cashiers) per store besides the owner.
+    #[arg(long, default_value_t = 10)]
+    employees: usize,
+    /// Concurrent connections of each scenario.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds each scenario runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// wrk and pgbench threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Connections reading `me` while logins run, and alone for its idle p99.
+    #[arg(long, default_value_t = 4)]
+    light_clients: usize,
+}
+
+/// One wrk run, as `tills.lua` reports it.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    requests: u64,
+    seconds: f64,
+    non_2xx: u64,
+    socket_errors: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    peak_rss_mib: f64,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+}
+
+pub async fn run(args: PosArgs) -> anyhow::Result<()> {
+    ensure_wrk()?;
+    let db = BenchDb::create().await?;
+    let config = std::sync::Arc::new(bench_config());
+    let pool = pool::lazy_pool(&config, db.options());
+    migrate::migrate_public(&pool).await?;
+    let state = AppState::new(std::sync::Arc::clone(&config), pool.clone());
+
+    let started = Instant::now();
+    let hash = state.hasher.hash(SecretString::from(PASSWORD.to_owned())).await?;
+    seed_stores(&pool, &state, &hash, 0, args.stores, 4).await?;
+    seed_staff(&pool, args.employees, &hash).await?;
+    let data = DataFiles::write(&pool, &state, &args).await?;
+    eprintln!(
+        "seeded {} stores x {} employees in {:.1} s",
+        args.stores,
+        args.employees,
+        started.elapsed().as_secs_f64()
+    );
+    let hash_ms = one_hash_ms(&state).await?;
+
+    let server = Server::start(&db)?;
+    let pgbench_tps = pgbench(&db, args.clients, args.threads, args.seconds).await?;
+    let wrk =
+        Wrk { addr: server.addr.clone(), threads: args.threads, seconds: args.seconds, pid: server.pid() };
+
+    // Each scenario on its own, in the order of the table.
+    let me = wrk.run("me", &data.staff, args.clients)?;
+    let employees = wrk.run("employees", &data.owners, args.clients)?;
+    let me_idle = wrk.run("me", &data.staff, args.light_clients)?;
+    let (login, me_during_login) =
+        wrk.run_beside(("login", &data.logins, args.clients), ("me", &data.staff, args.light_clients))?;
+    let refresh = wrk.run("refresh", &data.refresh, args.clients)?;
+    let create = wrk.run("create", &data.owners, args.clients)?;
+    let register = wrk.run("register", &data.password, args.light_clients)?;
+    drop(server);
+
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let login_ceiling = cores as f64 * 1000.0 / hash_ms;
+    println!(
+        "{} stores x {} employees; {} connections ({} for the light rows); {} s per scenario; wrk -t{}; {} cores",
+        args.stores, args.employees, args.clients, args.light_clients, args.seconds, args.threads, cores
+    );
+    println!(
+        "pgbench -S -c {} -j {} -T {}: {pgbench_tps:.0} tps; one argon2id hash: {hash_ms:.1} ms",
+        args.clients, args.threads, args.seconds
+    );
+    println!();
+    println!(
+        "| scenario | connections | requests/s | p50 ms | p99 ms | max ms | non-2xx | peak RSS MiB | target | met |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let rows = [
+        (
+            "`GET /auth/me/`",
+            args.clients,
+            me,
+            format!(
+                "≥ 50% of pgbench -S ({:.0}/s: {:.0}%), p99 ≤ 10 ms",
+                pgbench_tps * 0.5,
+                100.0 * me.rate() / pgbench_tps
+            ),
+            me.rate() >= 0.5 * pgbench_tps && me.p99_ms <= 10.0,
+        ),
+        (
+            "`GET /employees/?page_size=20`",
+            args.clients,
+            employees,
+            format!("≥ 40% of pgbench -S ({:.0}%)", 100.0 * employees.rate() / pgbench_tps),
+            employees.rate() >= 0.4 * pgbench_tps,
+        ),
+        (
+            "`GET /auth/me/`, idle",
+            args.light_clients,
+            me_idle,
+            "reference for the row below".to_owned(),
+            true,
+        ),
+        (
+            "`POST /auth/login/`",
+            args.clients,
+            login,
+            format!("≥ 85% of {cores} cores ÷ {hash_ms:.1} ms = {:.0}/s", 0.85 * login_ceiling),
+            login.rate() >= 0.85 * login_ceiling,
+        ),
+        (
+            "`GET /auth/me/` during logins",
+            args.light_clients,
+            me_during_login,
+            format!("p99 ≤ 2 × idle ({:.1} ms)", 2.0 * me_idle.p99_ms),
+            me_during_login.p99_ms <= 2.0 * me_idle.p99_ms,
+        ),
+        ("`POST /auth/token/refresh/`", args.clients, refresh, String::new(), true),
+        ("`POST /employees/`", args.clients, create, String::new(), true),
+        ("`POST /auth/register/`", args.light_clients, register, String::new(), true),
+    ];
+    for (name, connections, run, target, met) in rows {
+        let clean = run.non_2xx == 0 && run.socket_errors == 0 && run.peak_rss_mib <= 100.0;
+        println!(
+            "| {name} | {connections} | {:.0} | {:.1} | {:.1} | {:.1} | {}{} | {:.0} | {target} | {} |",
+            run.rate(),
+            run.p50_ms,
+            run.p99_ms,
+            run.max_ms,
+            run.non_2xx,
+            if run.socket_errors > 0 {
+                format!(" (+{} socket errors)", run.socket_errors)
+            } else {
+                String::new()
+            },
+            run.peak_rss_mib,
+            if met && clean { "yes" } else { "no" }
+        );
+    }
+    println!("\nEvery row also targets zero non-2xx and a peak RSS ≤ 100 MiB.");
+    pool.close().await;
+    db.drop_database().await
+}
+
+/// wrk from Debian's package, installed when missing (as CI installs PostgreSQL).
+fn ensure_wrk() -> anyhow::Result<()> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    eprintln!("wrk is missing: installing it with apt-get");
+    let sudo = if nix_is_root() { vec![] } else { vec!["sudo"] };
+    let status = Command::new(sudo.first().copied().unwrap_or("apt-get"))
+        .args(sudo.first().map(|_| "apt-get"))
+        .args(["install", "-y", "-qq", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "could not install wrk: install it (apt-get install wrk) and run again"
+    );
+    Ok(())
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+}
+
+/// The median of 9 argon2id hashes with kassa's parameters, one at a time.
+async fn one_hash_ms(state: &AppState) -> anyhow::Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..9 {
+        let started = Instant::now();
+        state.hasher.hash(SecretString::from(PASSWORD.to_owned())).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The callers of each scenario, one tab-separated row each, for `tills.lua`.
+struct DataFiles {
+    _dir: tempfile::TempDir,
+    /// (access token, tenant key) of every cashier.
+    staff: PathBuf,
+    /// (access token, tenant key) of every owner.
+    owners: PathBuf,
+    /// (username, password) of every cashier.
+    logins: PathBuf,
+    /// Unused refresh tokens, each of its own session.
+    refresh: PathBuf,
+    /// The password registrations use.
+    password: PathBuf,
+}
+
+impl DataFiles {
+    async fn write(pool: &PgPool, state: &AppState, args: &PosArgs) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let write = |name: &str, rows: &[Vec<String>]| -> anyhow::Result<PathBuf> {
+            let path = dir.path().join(name);
+            let text = rows.iter().fold(String::new(), |mut text, row| {
+                let _ = writeln!(text, "{}", row.join("\t"));
+                text
+            });
+            std::fs::write(&path, text)?;
+            Ok(path)
+        };
+        let callers = |role: &'static str| async move {
+            let rows: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
+                "with members as (select m.user_id, s.tenant_key from public.store_memberships m
+                                  join public.stores s on s.id = m.store_id where m.role = $1),
+                      made as (insert into public.sessions (id, user_id, refresh_token_hash, expires_at)
+                               select gen_random_uuid(), user_id, sha256(random()::text::bytea), now() + interval '1 day'
+                               from members returning id, user_id)
+                 select made.id, made.user_id, members.tenant_key from made join members using (user_id)",
+            )
+            .bind(role)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter()
+                .map(|(session, user, key)| Ok(vec![state.tokens.issue(user, session)?, key]))
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        let staff = write("staff.tsv", &callers("cashier").await?)?;
+        let owners = write("owners.tsv", &callers("owner").await?)?;
+        let usernames: Vec<String> =
+            sqlx::query_scalar("select username from public.users where username like 'staff%'")
+                .fetch_all(pool)
+                .await?;
+        let logins = write(
+            "logins.tsv",
+            &usernames.into_iter().map(|u| vec![u, PASSWORD.to_owned()]).collect::<Vec<_>>(),
+        )?;
+        let refresh = write("refresh.tsv", &refresh_tokens(pool, args.seconds as usize * 8_000).await?)?;
+        let password = write("password.tsv", &[vec![PASSWORD.to_owned()]])?;
+        Ok(DataFiles { _dir: dir, staff, owners, logins, refresh, password })
+    }
+}
+
+/// `count` sessions of the cashiers, each with its own refresh token (more than a run uses:
+/// a reused token would answer 401 and show as non-2xx).
+async fn refresh_tokens(pool: &PgPool, count: usize) -> anyhow::Result<Vec<Vec<String>>> {
+    let tokens: Vec<RefreshToken> = (0..count).map(|_| RefreshToken::generate()).collect();
+    let digests: Vec<Vec<u8>> = tokens.iter().map(RefreshToken::digest).collect();
+    sqlx::query(
+        "insert into public.sessions (id, user_id, refresh_token_hash, expires_at)
+         select gen_random_uuid(), u.id, d.digest, now() + interval '1 day'
+         from unnest($1::bytea[]) with ordinality d(digest, n)
+         join (select id, row_number() over (order by id) as n, count(*) over () as total
+               from public.users where username like 'staff%') u on u.n = (d.n - 1) % u.total + 1",
+    )
+    .bind(&digests)
+    .execute(pool)
+    .await?;
+    Ok(tokens.iter().map(|token| vec![token.expose().to_owned()]).collect())
+}
+
+/// `kassa serve` from the release build, on the benchmark's database.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(db: &BenchDb) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_kassa"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .env("JWT_SECRET", crate::JWT_SECRET)
+            .env("BIND_ADDR", &addr)
+            .env("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")
+            .envs(
+                ["DATABASE_POOL_SIZE", "DATABASE_MAX_LIFETIME", "RUST_LOG"]
+                    .iter()
+                    .filter_map(|name| Some((name, std::env::var(name).ok()?))),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting kassa serve")?;
+        let server = Server { child, addr };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = std::net::TcpStream::connect(&self.addr) {
+                use std::io::{Read, Write};
+                let _ = write!(stream, "GET /readyz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.1 200") {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        anyhow::bail!("kassa did not become ready on {}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+struct Wrk {
+    addr: String,
+    threads: usize,
+    seconds: u64,
+    pid: u32,
+}
+
+impl Wrk {
+    fn command(&self, scenario: &str, data: &Path, connections: usize) -> Command {
+        let mut command = Command::new("wrk");
+        command
+            .args(["-t", &self.threads.min(connections).to_string(), "-c", &connections.to_string()])
+            .args(["-d", &format!("{}s", self.seconds), "--timeout", "10s", "-s", SCRIPT])
+            .arg(format!("http://{}", self.addr))
+            .env("KASSA_SCENARIO", scenario)
+            .env("KASSA_DATA", data)
+            .env("KASSA_THREADS", self.threads.min(connections).to_string())
+            // The database is fresh, so a tag unique within the run is enough.
+            .env(
+                "KASSA_RUN_TAG",
+                format!("{}{}", scenario.chars().next().unwrap_or('x'), now_millis() % 100_000_000),
+            )
+            .stdout(Stdio::piped());
+        command
+    }
+
+    fn run(&self, scenario: &str, data: &Path, connections: usize) -> anyhow::Result<Run> {
+        reset_peak_rss(self.pid);
+        let output = self.command(scenario, data, connections).output()?;
+        let peak = peak_rss_mib(self.pid);
+        parse(&output.stdout, peak).with_context(|| format!("wrk {scenario}"))
+    }
+
+    /// Two scenarios at once; each reports the server's peak over both.
+    fn run_beside(
+        &self,
+        first: (&str, &Path, usize),
+        second: (&str, &Path, usize),
+    ) -> anyhow::Result<(Run, Run)> {
+        reset_peak_rss(self.pid);
+        let one = self.command(first.0, first.1, first.2).spawn()?;
+        let two = self.command(second.0, second.1, second.2).spawn()?;
+        let (one, two) = (one.wait_with_output()?, two.wait_with_output()?);
+        let peak = peak_rss_mib(self.pid);
+        Ok((parse(&one.stdout, peak)?, parse(&two.stdout, peak)?))
+    }
+}
+
+fn now_millis() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+fn parse(stdout: &[u8], peak_rss_mib: f64) -> anyhow::Result<Run> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("KASSA_RESULT ")).context("wrk printed no result")?;
+    let n: Vec<u64> = line.split_whitespace().map(str::parse).collect::<Result<_, _>>()?;
+    anyhow::ensure!(n.len() == 7, "unexpected wrk result {line}");
+    Ok(Run {
+        requests: n[0],
+        seconds: n[1] as f64 / 1e6,
+        non_2xx: n[2],
+        socket_errors: n[3],
+        p50_ms: n[4] as f64 / 1000.0,
+        p99_ms: n[5] as f64 / 1000.0,
+        max_ms: n[6] as f64 / 1000.0,
+        peak_rss_mib,
+    })
+}
+
+/// Resets the process's peak resident set (Linux ≥ 4.0), so each scenario reports its own.
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// `pgbench -S` on a scale-1 database of its own in the same cluster: the ceiling of one
+/// indexed read per transaction at this concurrency on this machine.
+async fn pgbench(db: &BenchDb, clients: usize, threads: usize, seconds: u64) -> anyhow::Result<f64> {
+    let binary = kassa::db::embedded::find_client_binary("pgbench")
+        .context("pgbench not found (package postgresql-client)")?;
+    let database = db.create_sibling("pgbench").await?;
+    let url = db.url_of(&database);
+    let init = Command::new(&binary).args(["-i", "-q", "-s", "1"]).arg(&url).output()?;
+    anyhow::ensure!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+    let output = Command::new(&binary)
+        .args([
+            "-S",
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &threads.to_string(),
+            "-T",
+            &seconds.to_string(),
+        ])
+        .arg(&url)
+        .output()?;
+    db.drop_sibling(&database).await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("tps = ")?.split_whitespace().next()?.parse::<f64>().ok())
+        .with_context(|| format!("pgbench printed no tps: {text}{}", String::from_utf8_lossy(&output.stderr)))
+}

@@ -1,0 +1,77 @@
+-- wrk script of kassa's `pos` benchmark (benches/load/pos.rs): one scenario per run, chosen
+-- by KASSA_SCENARIO, each request for a caller drawn at random from the tab-separated rows
+-- of KASSA_DATA. Prints one line "KASSA_RESULT requests duration_us non2xx socket_errors
+-- p50_us p99_us max_us" at the end for the benchmark to read.
+local scenario = os.getenv("KASSA_SCENARIO")
+local threads_total = tonumber(os.getenv("KASSA_THREADS"))
+local run_tag = os.getenv("KASSA_RUN_TAG")
+
+local rows = {}
+for line in io.lines(os.getenv("KASSA_DATA")) do
+  local fields = {}
+  for field in string.gmatch(line, "[^\t]+") do
+    fields[#fields + 1] = field
+  end
+  rows[#rows + 1] = fields
+end
+
+local threads = {}
+function setup(thread)
+  thread:set("thread_id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+local sent = 0
+function init(args)
+  math.randomseed(os.time() * 100 + thread_id)
+end
+
+local function any_row()
+  return rows[math.random(#rows)]
+end
+
+local function as_caller(row)
+  return { ["Authorization"] = "Bearer " .. row[1], ["X-Tenant-Key"] = row[2] }
+end
+
+local function json_post(path, headers, body)
+  headers["Content-Type"] = "application/json"
+  return wrk.format("POST", path, headers, body)
+end
+
+-- Usernames and store names unique across threads, requests and runs.
+local function unique(prefix)
+  return prefix .. run_tag .. "t" .. thread_id .. "n" .. sent
+end
+
+function request()
+  sent = sent + 1
+  if scenario == "me" then
+    return wrk.format("GET", "/api/users/auth/me/", as_caller(any_row()))
+  elseif scenario == "employees" then
+    return wrk.format("GET", "/api/users/employees/?page_size=20", as_caller(any_row()))
+  elseif scenario == "login" then
+    local row = any_row()
+    return json_post("/api/users/auth/login/", {},
+      '{"username":"' .. row[1] .. '","password":"' .. row[2] .. '"}')
+  elseif scenario == "refresh" then
+    -- A refresh token works once (it rotates): each thread walks its own share of them.
+    local row = rows[(thread_id - 1 + (sent - 1) * threads_total) % #rows + 1]
+    return json_post("/api/users/auth/token/refresh/", {}, '{"refresh":"' .. row[1] .. '"}')
+  elseif scenario == "create" then
+    return json_post("/api/users/employees/", as_caller(any_row()),
+      '{"username":"' .. unique("c") .. '","first_name":"Кассир","role":"cashier"}')
+  elseif scenario == "register" then
+    local password = rows[1][1]
+    return json_post("/api/users/auth/register/", {},
+      '{"username":"' .. unique("r") .. '","password":"' .. password .. '","password_confirm":"' .. password ..
+      '","first_name":"Владелец","store_name":"Магазин ' .. unique("") .. '","owner_phone":"+998901234567"}')
+  end
+  error("unknown KASSA_SCENARIO " .. tostring(scenario))
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("KASSA_RESULT %d %d %d %d %d %d %d\n", summary.requests, summary.duration, e.status,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99), latency.max))
+end

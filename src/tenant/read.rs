@@ -1,0 +1,101 @@
+//! `StoreRead`: a store-scoped read in one round trip to PostgreSQL (SPEC §3).
+//!
+//! The tenant switch, the caller check and the handler's SELECTs travel as one
+//! simple-protocol message:
+//!
+//! ```sql
+//! SELECT set_config('search_path', '"tenant_x"', true); <caller check>; <select>; …
+//! ```
+//!
+//! PostgreSQL runs the statements of one message as one implicit transaction: the
+//! transaction-local `search_path` holds for every statement after the first and is gone
+//! when the message ends, whatever becomes of the request (an error, a dropped future, a
+//! transaction-pooling PgBouncer). Each statement is analysed just before it runs, so the
+//! SELECTs resolve their unqualified tables in the store's schema; the caller check reads
+//! `current_schema()` and the request fails closed on a mismatch, as with [`TenantConn`].
+//!
+//! Why: on this hardware a round trip costs about as much as the query it carries
+//! (PERF-NOTES.md), and a [`TenantConn`] needs four (`BEGIN` + switch, caller check, query,
+//! `COMMIT`). The price is that the message has no bound parameters: its SELECTs take their
+//! values through [`crate::db::inline::Inline`] (integers, UUIDs, booleans, role names),
+//! never user text. A read that carries user text (the staff search) uses [`TenantConn`].
+//!
+//! [`TenantConn`]: crate::tenant::conn::TenantConn
+
+use futures_util::TryStreamExt;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Either, FromRow, PgPool};
+
+use crate::app::AppState;
+use crate::auth::queries::{SessionMember, session_member_sql};
+use crate::error::{ApiError, ApiResult};
+use crate::tenant::cache::TenantStore;
+use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
+
+/// What a one-round-trip read found: the checked caller and the rows of each SELECT.
+pub struct StoreRead {
+    pub store: TenantStore,
+    pub member: TenantMember,
+    results: std::vec::IntoIter<Vec<PgRow>>,
+}
+
+impl StoreRead {
+    /// The rows of the next SELECT given to [`StoreScope::read`], in the order given.
+    pub fn rows<T>(&mut self) -> ApiResult<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        let rows = self.results.next().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("a store read has fewer results than statements"))
+        })?;
+        rows.iter().map(T::from_row).collect::<Result<_, _>>().map_err(ApiError::from)
+    }
+}
+
+impl StoreScope {
+    /// Runs `selects` in the store's schema for a signed-in active member, in one round
+    /// trip; refuses a caller who must change their password first. Every value in the
+    /// SELECTs must be written with [`crate::db::inline::Inline`].
+    pub async fn read(self, app: &AppState, selects: &[String]) -> ApiResult<StoreRead> {
+        let read = self.read_own_account(app, selects).await?;
+        if read.member.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(read)
+    }
+
+    /// Like [`StoreScope::read`], also for a caller who must change their password: only
+    /// for reads of their own account (`me`).
+    pub async fn read_own_account(self, app: &AppState, selects: &[String]) -> ApiResult<StoreRead> {
+        let mut message = format!(
+            "SELECT set_config('search_path', '{}', true);\n{};\n",
+            self.store.schema.quoted(),
+            session_member_sql(self.session_id, self.user_id, self.store.id)
+        );
+        for select in selects {
+            message.push_str(select);
+            message.push_str(";\n");
+        }
+        let mut results = result_sets(&app.db, message).await?.into_iter();
+        let _search_path = results.next();
+        let caller = results.next().unwrap_or_default();
+        let row = caller.first().ok_or(ApiError::TokenInvalid)?;
+        let member = checked_member(SessionMember::from_row(row)?, &self.store, self.session_id)?;
+        Ok(StoreRead { store: self.store, member, results })
+    }
+}
+
+/// Sends one simple-protocol message and collects the rows of each of its statements.
+async fn result_sets(pool: &PgPool, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
+    let mut sets = Vec::new();
+    let mut current = Vec::new();
+    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(pool);
+    while let Some(item) = stream.try_next().await? {
+        match item {
+            // The end of one statement's rows.
+            Either::Left(_done) => sets.push(std::mem::take(&mut current)),
+            Either::Right(row) => current.push(row),
+        }
+    }
+    Ok(sets)
+}
