@@ -43,9 +43,16 @@ pub struct PosArgs {
     /// wrk and pgbench threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Connections reading `me` while logins run, and alone for its idle p99.
+    /// Connections reading `me` at a till's pace (see `--pause-ms`), alone for its idle p99
+    /// and while logins run; also the connections of the registration row.
     #[arg(long, default_value_t = 4)]
     light_clients: usize,
+    /// Pause of each light `me` connection between requests, in milliseconds.
+    #[arg(long, default_value_t = 10)]
+    pause_ms: u64,
+    /// Sign-ins sent at the same instant, each on its own connection, at the end.
+    #[arg(long, default_value_t = 1000)]
+    burst: usize,
 }
 
 /// One wrk run, as `tills.lua` reports it.
@@ -94,21 +101,31 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         Wrk { addr: server.addr.clone(), threads: args.threads, seconds: args.seconds, pid: server.pid() };
 
     // Each scenario on its own, in the order of the table.
-    let me = wrk.run("me", &data.staff, args.clients)?;
-    let employees = wrk.run("employees", &data.owners, args.clients)?;
-    let me_idle = wrk.run("me", &data.staff, args.light_clients)?;
+    let flat_out = |connections| Load { connections, pause_ms: 0 };
+    let paced = Load { connections: args.light_clients, pause_ms: args.pause_ms };
+    let me = wrk.run("me", &data.staff, flat_out(args.clients))?;
+    let employees = wrk.run("employees", &data.owners, flat_out(args.clients))?;
+    let me_idle = wrk.run("me", &data.staff, paced)?;
     let (login, me_during_login) =
-        wrk.run_beside(("login", &data.logins, args.clients), ("me", &data.staff, args.light_clients))?;
-    let refresh = wrk.run("refresh", &data.refresh, args.clients)?;
-    let create = wrk.run("create", &data.owners, args.clients)?;
-    let register = wrk.run("register", &data.password, args.light_clients)?;
+        wrk.run_beside(("login", &data.logins, flat_out(args.clients)), ("me", &data.staff, paced))?;
+    let refresh = wrk.run("refresh", &data.refresh, flat_out(args.clients))?;
+    let create = wrk.run("create", &data.owners, flat_out(args.clients))?;
+    let register = wrk.run("register", &data.password, flat_out(args.light_clients))?;
+    let burst = login_burst(&server, &data.logins, args.burst).await?;
     drop(server);
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let login_ceiling = cores as f64 * 1000.0 / hash_ms;
     println!(
-        "{} stores x {} employees; {} connections ({} for the light rows); {} s per scenario; wrk -t{}; {} cores",
-        args.stores, args.employees, args.clients, args.light_clients, args.seconds, args.threads, cores
+        "{} stores x {} employees; {} connections, {} paced at {} ms for `me` idle / during logins; {} s per scenario; wrk -t{}; {} cores",
+        args.stores,
+        args.employees,
+        args.clients,
+        args.light_clients,
+        args.pause_ms,
+        args.seconds,
+        args.threads,
+        cores
     );
     println!(
         "pgbench -S -c {} -j {} -T {}: {pgbench_tps:.0} tps; one argon2id hash: {hash_ms:.1} ms",
@@ -182,8 +199,41 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         );
     }
     println!("\nEvery row also targets zero non-2xx and a peak RSS ≤ 100 MiB.");
+    println!(
+        "\n{} sign-ins at once: {} answered 200, {} other, in {:.1} s (last answer); peak RSS {:.0} MiB",
+        args.burst, burst.ok, burst.other, burst.seconds, burst.peak_rss_mib
+    );
     pool.close().await;
     db.drop_database().await
+}
+
+/// What a burst of simultaneous sign-ins did.
+struct Burst {
+    ok: usize,
+    other: usize,
+    seconds: f64,
+    peak_rss_mib: f64,
+}
+
+/// `count` sign-ins sent at once, each on a connection of its own: argon2 runs at most one
+/// hash per core at a time, so the others wait without growing the server's memory.
+async fn login_burst(server: &Server, logins: &Path, count: usize) -> anyhow::Result<Burst> {
+    let users: Vec<String> = std::fs::read_to_string(logins)?.lines().map(str::to_owned).collect();
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(120)).build()?;
+    reset_peak_rss(server.pid());
+    let started = Instant::now();
+    let url = format!("http://{}/api/users/auth/login/", server.addr);
+    let requests = (0..count).map(|i| {
+        let (client, url) = (client.clone(), url.clone());
+        let (username, password) = users[i % users.len()].split_once('\t').unwrap_or_default();
+        let body = serde_json::json!({"username": username, "password": password});
+        tokio::spawn(async move { client.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let ok = answers.iter().filter(|a| matches!(a, Ok(Ok(200)))).count();
+    Ok(Burst { ok, other: count - ok, seconds, peak_rss_mib: peak_rss_mib(server.pid()) })
 }
 
 /// wrk from Debian's package, installed when missing (as CI installs PostgreSQL).
@@ -358,6 +408,13 @@ impl Drop for Server {
     }
 }
 
+/// How hard a wrk run pushes: connections, and each one's pause between requests.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    connections: usize,
+    pause_ms: u64,
+}
+
 struct Wrk {
     addr: String,
     threads: usize,
@@ -366,7 +423,8 @@ struct Wrk {
 }
 
 impl Wrk {
-    fn command(&self, scenario: &str, data: &Path, connections: usize) -> Command {
+    fn command(&self, scenario: &str, data: &Path, load: Load) -> Command {
+        let connections = load.connections;
         let mut command = Command::new("wrk");
         command
             .args(["-t", &self.threads.min(connections).to_string(), "-c", &connections.to_string()])
@@ -375,6 +433,7 @@ impl Wrk {
             .env("KASSA_SCENARIO", scenario)
             .env("KASSA_DATA", data)
             .env("KASSA_THREADS", self.threads.min(connections).to_string())
+            .env("KASSA_PAUSE_MS", load.pause_ms.to_string())
             // The database is fresh, so a tag unique within the run is enough.
             .env(
                 "KASSA_RUN_TAG",
@@ -384,9 +443,9 @@ impl Wrk {
         command
     }
 
-    fn run(&self, scenario: &str, data: &Path, connections: usize) -> anyhow::Result<Run> {
+    fn run(&self, scenario: &str, data: &Path, load: Load) -> anyhow::Result<Run> {
         reset_peak_rss(self.pid);
-        let output = self.command(scenario, data, connections).output()?;
+        let output = self.command(scenario, data, load).output()?;
         let peak = peak_rss_mib(self.pid);
         parse(&output.stdout, peak).with_context(|| format!("wrk {scenario}"))
     }
@@ -394,8 +453,8 @@ impl Wrk {
     /// Two scenarios at once; each reports the server's peak over both.
     fn run_beside(
         &self,
-        first: (&str, &Path, usize),
-        second: (&str, &Path, usize),
+        first: (&str, &Path, Load),
+        second: (&str, &Path, Load),
     ) -> anyhow::Result<(Run, Run)> {
         reset_peak_rss(self.pid);
         let one = self.command(first.0, first.1, first.2).spawn()?;

@@ -1,10 +1,19 @@
 -- wrk script of kassa's `pos` benchmark (benches/load/pos.rs): one scenario per run, chosen
 -- by KASSA_SCENARIO, each request for a caller drawn at random from the tab-separated rows
 -- of KASSA_DATA. Prints one line "KASSA_RESULT requests duration_us non2xx socket_errors
--- p50_us p99_us max_us" at the end for the benchmark to read.
+-- p50_us p99_us max_us" at the end for the benchmark to read. KASSA_PAUSE_MS paces each
+-- connection.
 local scenario = os.getenv("KASSA_SCENARIO")
 local threads_total = tonumber(os.getenv("KASSA_THREADS"))
 local run_tag = os.getenv("KASSA_RUN_TAG")
+local pause_ms = tonumber(os.getenv("KASSA_PAUSE_MS") or "0")
+
+-- A till that is not flat out: each connection waits this long between requests.
+if pause_ms > 0 then
+  function delay()
+    return pause_ms
+  end
+end
 
 local rows = {}
 for line in io.lines(os.getenv("KASSA_DATA")) do

@@ -329,21 +329,16 @@ pub struct SessionMember {
 
 /// The statement that reads [`SessionMember`], as text with its values written in (they are
 /// all [`Inline`]), so it can travel in the same round trip as the tenant switch
-/// ([`crate::tenant::read`]). Public tables are named in full: the transaction's
-/// `search_path` is the tenant schema alone.
+/// ([`crate::tenant::read`]). The check itself is the function `public.session_member`
+/// (public migration 0005: its plan stays cached while the search_path moves from store to
+/// store); `current_schema()` is read out here, in the request's transaction.
 #[must_use]
 pub fn session_member_sql(session_id: Uuid, user_id: i64, store_id: i64) -> String {
     format!(
-        "select current_schema()::text as current_schema, u.id as user_id, u.username, u.first_name, u.last_name,
-                u.email, u.must_change_password, m.role
-         from public.sessions s
-         join public.users u on u.id = s.user_id
-         left join public.store_memberships m on m.user_id = u.id and m.store_id = {store} and m.is_active
-         where s.id = {session} and s.user_id = {user} and s.revoked_at is null and s.expires_at > now()
-           and u.is_active",
-        session = session_id.inline(),
-        user = user_id.inline(),
-        store = store_id.inline(),
+        "select current_schema()::text as current_schema, m.* from public.session_member({}, {}, {}) m",
+        session_id.inline(),
+        user_id.inline(),
+        store_id.inline(),
     )
 }
 

@@ -163,7 +163,7 @@ impl StaffPage<'_> {
                 employee_columns!(),
                 ", u.username, u.email, count(*) over () as total {} order by e.created_at desc, e.id desc limit {} offset {}"
             ),
-            self.from_where(),
+            self.matches_sql(),
             self.limit.inline(),
             self.offset.inline()
         )
@@ -172,10 +172,10 @@ impl StaffPage<'_> {
     /// The count of matches, for a page past the last (where no row carries the count).
     #[must_use]
     pub fn count_sql(&self) -> String {
-        format!("select count(*) as total {}", self.from_where())
+        format!("select count(*) as total {}", self.matches_sql())
     }
 
-    fn from_where(&self) -> String {
+    fn matches_sql(&self) -> String {
         let mut sql = format!(concat!(staff_from!(), " where m.store_id = {}"), self.store_id.inline());
         if let Some(role) = self.filter.role {
             sql.push_str(&format!(" and e.role = {}", role.inline()));
