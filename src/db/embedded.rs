@@ -76,6 +76,18 @@ pub struct EmbeddedCluster {
     watchdog_pipe: Option<ChildStdin>,
     port: u16,
     data_dir: PathBuf,
+    /// How it was started, to start it again after [`EmbeddedCluster::pause`].
+    launch: Launch,
+}
+
+/// What starting the postmaster takes, besides a port.
+#[derive(Debug, Clone)]
+struct Launch {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    run_as: RunAs,
+    durable: bool,
 }
 
 /// The OS user PostgreSQL runs as: ourselves, or an unprivileged account when we are root.
@@ -97,11 +109,17 @@ impl EmbeddedCluster {
         if !data_dir.join("PG_VERSION").exists() {
             initdb(&bin_dir, &data_dir, run_as)?;
         }
-        let log_path = root.join("postgres.log");
+        let launch_spec = Launch {
+            bin_dir,
+            data_dir,
+            log_path: root.join("postgres.log"),
+            run_as,
+            durable: options.durable,
+        };
         let mut last_error = None;
         // A free port can be taken between our probe and PostgreSQL's bind: try a few.
         for _ in 0..3 {
-            match launch(&bin_dir, &data_dir, &log_path, run_as, options.durable) {
+            match launch(&launch_spec, free_loopback_port()?) {
                 Ok(cluster) => return Ok(cluster),
                 Err(e) => last_error = Some(e),
             }
@@ -140,6 +158,19 @@ impl EmbeddedCluster {
     /// Stops PostgreSQL (fast shutdown) and waits for it. Blocking.
     pub fn stop(mut self) {
         self.shutdown();
+    }
+
+    /// Stops PostgreSQL but keeps the cluster, so [`EmbeddedCluster::resume`] can start it
+    /// again: a database outage, for tests. Blocking.
+    pub fn pause(&mut self) {
+        self.shutdown();
+    }
+
+    /// Starts a paused cluster again, on the same port and data. Blocking.
+    pub fn resume(&mut self) -> Result<(), EmbeddedError> {
+        // The old value is already shut down: dropping it does nothing.
+        *self = launch(&self.launch, self.port)?;
+        Ok(())
     }
 
     fn shutdown(&mut self) {
@@ -333,14 +364,9 @@ fn free_loopback_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-fn launch(
-    bin_dir: &Path,
-    data_dir: &Path,
-    log_path: &Path,
-    run_as: RunAs,
-    durable: bool,
-) -> Result<EmbeddedCluster, EmbeddedError> {
-    let port = free_loopback_port()?;
+fn launch(spec: &Launch, port: u16) -> Result<EmbeddedCluster, EmbeddedError> {
+    let Launch { bin_dir, data_dir, log_path, run_as, durable } = spec;
+    let (run_as, durable) = (*run_as, *durable);
     let log = File::options().create(true).append(true).open(log_path)?;
     let log_start = log.metadata()?.len();
     let mut settings = vec![
@@ -365,7 +391,8 @@ fn launch(
         .stderr(log);
     let mut child = command.spawn()?;
     let watchdog_pipe = child.stdin.take();
-    let cluster = EmbeddedCluster { child, watchdog_pipe, port, data_dir: data_dir.to_path_buf() };
+    let cluster =
+        EmbeddedCluster { child, watchdog_pipe, port, data_dir: data_dir.clone(), launch: spec.clone() };
     wait_until_ready(cluster, log_path, log_start)
 }
 

@@ -10,6 +10,7 @@ mod helpers;
 mod logging;
 mod migrations;
 mod operations;
+mod outage;
 mod permissions;
 mod registration;
 mod stores;

@@ -1,0 +1,238 @@
+//! A database outage under load (SPEC §7): PostgreSQL stops for a few seconds while tills
+//! read and owners register, then comes back. kassa must answer 503 `service_unavailable`
+//! promptly while it is down, fail `/readyz`, recover by itself within 2 s, and leave no
+//! registration half-made.
+//!
+//! The test runs a cluster of its own (it stops it), whatever `DATABASE_URL` says.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use kassa::app::{AppState, build_router};
+use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
+use kassa::db::{migrate, pool};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{registration, test_config};
+
+/// `DATABASE_ACQUIRE_TIMEOUT` of the server under test.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long PostgreSQL stays down.
+const OUTAGE: Duration = Duration::from_secs(3);
+/// How soon after PostgreSQL is back every request must succeed again.
+const RECOVERY: Duration = Duration::from_secs(2);
+
+/// One answered request of the load.
+#[derive(Debug)]
+struct Answer {
+    what: &'static str,
+    sent: Instant,
+    took: Duration,
+    status: u16,
+    code: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_answers_503_promptly_and_kassa_recovers_without_a_restart() {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kassa-outage-{}", uuid::Uuid::new_v4().simple()));
+    let options = EmbeddedOptions {
+        root: root.clone(),
+        bin_dir: std::env::var_os("POSTGRES_BIN_DIR").map(PathBuf::from),
+        durable: false,
+    };
+    let mut cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&options))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    cluster.ensure_database("kassa").await.unwrap();
+    let acquire = format!("{}ms", ACQUIRE_TIMEOUT.as_millis());
+    let config = Arc::new(test_config(&[("DATABASE_ACQUIRE_TIMEOUT", acquire.as_str())]));
+    let pool = pool::lazy_pool(&config, cluster.connect_options("kassa"));
+    migrate::migrate_public(&pool).await.unwrap();
+    let addr = serve(AppState::new(config, pool.clone())).await;
+    let base = format!("http://{addr}/api/users");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+
+    let owner: Value = client
+        .post(format!("{base}/auth/register/"))
+        .json(&registration("till_owner", "Касса Один"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = owner["data"]["tokens"]["access"].as_str().unwrap().to_owned();
+    let key = owner["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
+
+    // The load: six tills reading `me`, two owners registering one store after another.
+    let stop = Arc::new(AtomicBool::new(false));
+    let registered = Arc::new(AtomicUsize::new(0));
+    let mut loaders = Vec::new();
+    for _ in 0..6 {
+        let request = client.get(format!("{base}/auth/me/")).bearer_auth(&token).header("x-tenant-key", &key);
+        loaders.push(tokio::spawn(drive("me", Arc::clone(&stop), move |_| request.try_clone().unwrap())));
+    }
+    for owner in 0..2 {
+        let (client, url, registered) =
+            (client.clone(), format!("{base}/auth/register/"), Arc::clone(&registered));
+        loaders.push(tokio::spawn(drive("register", Arc::clone(&stop), move |n| {
+            registered.fetch_add(1, Ordering::Relaxed);
+            client
+                .post(&url)
+                .json(&registration(&format!("outage_{owner}_{n}"), &format!("Магазин {owner} {n}")))
+        })));
+    }
+
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.pause();
+        cluster
+    })
+    .await
+    .unwrap();
+    let down_at = Instant::now();
+
+    // While it is down: the process is alive, not ready, and readiness answers in time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let probe = Instant::now();
+    let ready = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/readyz while the database is down");
+    assert!(probe.elapsed() < Duration::from_secs(3), "/readyz took {:?}", probe.elapsed());
+    assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
+
+    tokio::time::sleep(OUTAGE.saturating_sub(down_at.elapsed())).await;
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.resume().unwrap_or_else(|e| panic!("{e}"));
+        cluster
+    })
+    .await
+    .unwrap();
+    let back_at = Instant::now();
+    tokio::time::sleep(RECOVERY + Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    let answers: Vec<Answer> =
+        futures_util::future::join_all(loaders).await.into_iter().flat_map(Result::unwrap).collect();
+
+    // Every answer is a success or a prompt 503 `service_unavailable`, nothing else.
+    for answer in &answers {
+        match answer.status {
+            200 | 201 => {}
+            503 => {
+                assert_eq!(answer.code.as_deref(), Some("service_unavailable"), "{answer:?}");
+                // A read waits for a connection at most ACQUIRE_TIMEOUT. A registration that
+                // was hashing when the database went away waits for the hash, then that long.
+                let hashing = if answer.what == "register" { Duration::from_secs(2) } else { Duration::ZERO };
+                assert!(
+                    answer.took <= ACQUIRE_TIMEOUT + Duration::from_secs(1) + hashing,
+                    "a 503 took too long: {answer:?}"
+                );
+            }
+            _ => panic!("unexpected answer during the outage: {answer:?}"),
+        }
+    }
+    let unavailable = answers.iter().filter(|a| a.status == 503).count();
+    assert!(unavailable > 0, "the outage was not noticed: {} answers", answers.len());
+    assert!(
+        answers.iter().any(|a| a.what == "register" && a.status == 503),
+        "no registration met the outage"
+    );
+    // Back within RECOVERY: everything sent from then on succeeds.
+    let late_failures: Vec<&Answer> =
+        answers.iter().filter(|a| a.sent >= back_at + RECOVERY && a.status >= 300).collect();
+    assert!(
+        late_failures.is_empty(),
+        "still failing {RECOVERY:?} after the database came back: {late_failures:?}"
+    );
+    let first_success_after = answers
+        .iter()
+        .filter(|a| a.sent >= back_at && a.status < 300)
+        .map(|a| a.sent + a.took - back_at)
+        .min()
+        .expect("requests succeeded after the outage");
+    assert!(
+        first_success_after <= RECOVERY,
+        "first success {first_success_after:?} after the database came back"
+    );
+    assert_eq!(client.get(format!("http://{addr}/readyz")).send().await.unwrap().status(), 200);
+
+    assert!(registered.load(Ordering::Relaxed) > 2, "registrations ran during the test");
+    assert_every_registration_is_whole(&pool).await;
+    pool.close().await;
+    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// Sends `request(n)` for n = 0, 1, … one after another until `stop`, recording each answer.
+async fn drive(
+    what: &'static str,
+    stop: Arc<AtomicBool>,
+    request: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let sent = Instant::now();
+        let response = request(n).send().await.expect("kassa answers throughout the outage");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let code = body["code"].as_str().map(str::to_owned);
+        answers.push(Answer { what, sent, took: sent.elapsed(), status, code });
+        n += 1;
+    }
+    answers
+}
+
+async fn serve(state: AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Each registration is all there (account, store, owner membership, schema with the owner's
+/// employee row) or not there at all: an outage mid-way leaves nothing half-made.
+async fn assert_every_registration_is_whole(pool: &PgPool) {
+    let lonely_accounts: i64 = sqlx::query_scalar(
+        "select count(*) from public.users u
+         where not exists (select 1 from public.store_memberships m where m.user_id = u.id and m.role = 'owner')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(lonely_accounts, 0, "accounts without their store");
+    let schemas_without_store: i64 = sqlx::query_scalar(
+        "select count(*) from pg_namespace n
+         where n.nspname like 'tenant\\_%' and not exists (select 1 from public.stores s where s.schema_name = n.nspname)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(schemas_without_store, 0, "schemas without a store row");
+    let stores: Vec<(String, i64)> =
+        sqlx::query_as("select schema_name, owner_id from public.stores").fetch_all(pool).await.unwrap();
+    assert!(stores.len() >= 2, "some registrations completed");
+    for (schema, owner) in stores {
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
+                .bind(&schema)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert!(exists, "store without its schema {schema}");
+        // The schema name comes from the registry (validated at provisioning): quoted, not user text.
+        let employees: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from \"{schema}\".employees where user_id = {owner} and role = 'owner'"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(employees, 1, "{schema} lacks its owner's employee row");
+    }
+}
