@@ -67,6 +67,10 @@ pub struct Config {
     /// Connections are replaced after this long: each PostgreSQL backend keeps the catalog of
     /// every tenant schema it touched, so a bounded lifetime bounds its memory.
     pub db_max_lifetime: Duration,
+    /// kassa reaches PostgreSQL through a transaction-pooling proxy (PgBouncer
+    /// `pool_mode = transaction`): unnamed statements, every statement in a transaction, no
+    /// session settings (see `db::session`).
+    pub db_transaction_pooling: bool,
     pub migrate_on_start: bool,
     pub bind_addr: SocketAddr,
     pub jwt_secret: SecretString,
@@ -121,12 +125,25 @@ impl Config {
             // ASVS 5.0 V6.2.1/V6.2.9: at least 8, and passwords of 64 characters must be allowed.
             return Err(env.invalid("PASSWORD_MIN_LENGTH", "must be between 8 and 64"));
         }
+        let transaction_pooling = env.flag("DATABASE_TRANSACTION_POOLING", false)?;
+        // Public migrations hold a session-level advisory lock, which a transaction pooler
+        // may take on one server connection and release on another: they need PostgreSQL
+        // itself (`kassa migrate` with a direct DATABASE_URL).
+        let migrate_on_start = env.flag("MIGRATE_ON_START", !transaction_pooling)?;
+        if transaction_pooling && migrate_on_start {
+            return Err(env.invalid(
+                "MIGRATE_ON_START",
+                "cannot be true with DATABASE_TRANSACTION_POOLING: migrations need a direct connection \
+                 (run `kassa migrate` with DATABASE_URL pointing at PostgreSQL itself)",
+            ));
+        }
         Ok(Config {
             database,
             db_pool_size: pool_size,
+            db_transaction_pooling: transaction_pooling,
             db_acquire_timeout: env.duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
             db_max_lifetime: env.duration("DATABASE_MAX_LIFETIME", Duration::from_secs(30 * 60))?,
-            migrate_on_start: env.flag("MIGRATE_ON_START", true)?,
+            migrate_on_start,
             bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             jwt_secret,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
@@ -367,10 +384,20 @@ mod tests {
             ("SWAGGER_ENABLED", "sometimes"),
             ("SESSION_IDLE_TIMEOUT", "never"),
             ("TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
+            ("DATABASE_TRANSACTION_POOLING", "pgbouncer"),
         ];
         for (variable, value) in cases {
             assert_eq!(failing_variable(&with_db(&[(variable, value)])), *variable, "{variable}={value}");
         }
+    }
+
+    #[test]
+    fn transaction_pooling_leaves_migrations_to_a_direct_connection() {
+        let pooled = load(&with_db(&[("DATABASE_TRANSACTION_POOLING", "true")])).unwrap();
+        assert!(pooled.db_transaction_pooling && !pooled.migrate_on_start);
+        let both = with_db(&[("DATABASE_TRANSACTION_POOLING", "true"), ("MIGRATE_ON_START", "true")]);
+        assert_eq!(failing_variable(&both), "MIGRATE_ON_START");
+        assert!(!load(&with_db(&[])).unwrap().db_transaction_pooling);
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
 ///
 /// **Permissions**: none (public).
 #[utoipa::path(get, path = "/api/users/roles/", tag = "roles",
-    responses((status = 200, body = RoleListResponse)))]
+    responses((status = 200, description = "Every role, highest first", body = RoleListResponse)))]
 pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let lang = crate::i18n::current_lang();
     let data = Role::ALL.into_iter().map(|role| RoleView::new(role, lang)).collect();

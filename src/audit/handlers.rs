@@ -6,6 +6,7 @@ use crate::audit::queries::{AuditEventRow, AuditFilter, list_events};
 use crate::audit::{AuditAction, AuditEventOut, AuditEventPage};
 use crate::employees::policy::{self, Action};
 use crate::error::{ApiResult, ErrorBody};
+use crate::http::openapi::{AuditActionFilter, InstantFilter, PositiveIntegerFilter};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
 use crate::tenant::TenantEcho;
@@ -21,20 +22,20 @@ use crate::validate::{DayEdge, Form};
 #[utoipa::path(get, path = "/api/users/audit-events/", tag = "audit",
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(
-        ("actor" = Option<i64>, Query, description = "User id of whoever acted"),
-        ("action" = Option<AuditAction>, Query, description = "One action"),
-        ("employee" = Option<i64>, Query, description = "Employee id the event concerns"),
-        ("date_from" = Option<String>, Query, description = "From this date or instant, inclusive"),
-        ("date_to" = Option<String>, Query, description = "Up to this date or instant, inclusive"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("page_size" = Option<i64>, Query, description = "Events per page (default 20, at most 100)"),
+        ("actor" = inline(Option<PositiveIntegerFilter>), Query, description = "User id of whoever acted"),
+        ("action" = inline(Option<AuditActionFilter>), Query, description = "One action"),
+        ("employee" = inline(Option<PositiveIntegerFilter>), Query, description = "Employee id the event concerns"),
+        ("date_from" = inline(Option<InstantFilter>), Query, description = "From this date (a UTC day) or RFC 3339 instant, inclusive"),
+        ("date_to" = inline(Option<InstantFilter>), Query, description = "Up to this date (a UTC day) or RFC 3339 instant, inclusive"),
+        ("page" = inline(Option<PositiveIntegerFilter>), Query, description = "Page number, from 1"),
+        ("page_size" = inline(Option<PositiveIntegerFilter>), Query, description = "Events per page (default 20; more than 100 count as 100)"),
     ),
     responses(
-        (status = 200, body = AuditEventPage),
-        (status = 400, description = "validation_error or missing_tenant_key", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "permission_denied, invalid_tenant_key, inactive_tenant, not_a_member", body = ErrorBody),
-        (status = 404, description = "a page past the last", body = ErrorBody),
+        (status = 200, description = "A page of the store's audit events", body = AuditEventPage),
+        (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
 pub async fn list_audit_events(mut tenant: TenantConn, query: ListQuery) -> ApiResult<Json<AuditEventPage>> {
     policy::authorize(tenant.member.role, Action::View, None)?;

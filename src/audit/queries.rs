@@ -20,7 +20,7 @@ pub struct NewAuditEvent {
 /// Records `event` in the caller's transaction: it commits or rolls back with the change.
 #[tracing::instrument(skip_all, fields(action = %event.action), err)]
 pub async fn record(conn: &mut PgConnection, event: NewAuditEvent) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::db::query(
         "insert into audit_events (actor_user_id, action, target_employee_id, changes) values ($1, $2, $3, $4)",
     )
     .bind(event.actor_user_id)
@@ -87,7 +87,7 @@ pub async fn list_events(
         event: AuditEventRow,
         total: i64,
     }
-    let rows: Vec<Counted> = sqlx::query_as(concat!(
+    let rows: Vec<Counted> = crate::db::query_as(concat!(
         "select a.id, a.action, a.actor_user_id, au.username as actor_username,
                 a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at,
                 count(*) over () as total ",
@@ -107,7 +107,7 @@ pub async fn list_events(
         Some(row) => row.total,
         // Past the last page the window count is not there to read.
         None if offset > 0 => {
-            sqlx::query_scalar(concat!("select count(*) ", events_from_where!()))
+            crate::db::query_scalar(concat!("select count(*) ", events_from_where!()))
                 .bind(filter.actor_user_id)
                 .bind(filter.action.map(AuditAction::as_str))
                 .bind(filter.employee_id)

@@ -60,7 +60,7 @@ pub(crate) fn access_claims(parts: &Parts, app: &AppState) -> Result<(i64, Uuid)
 
 async fn authenticate(parts: &Parts, app: &AppState) -> Result<AuthUser, ApiError> {
     let (user_id, session_id) = access_claims(parts, app)?;
-    let mut conn = app.db.acquire().await?;
+    let mut conn = crate::db::Session::open(&app.db).await?;
     let user = queries::find_live_session_user(&mut conn, session_id, user_id)
         .await?
         .ok_or(ApiError::TokenInvalid)?;

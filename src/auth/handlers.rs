@@ -1,10 +1,10 @@
 //! HTTP handlers for `/api/users/auth/`.
 
+use crate::db::Session;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::SecretString;
-use sqlx::Acquire;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -24,6 +24,8 @@ use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
+use crate::http::openapi::BodyRejections;
+use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
 use crate::stores::queries::{StoreFilter, list_member_stores};
@@ -41,9 +43,10 @@ use crate::validate::{Form, MAX_USERNAME_CHARS};
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/register/", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, body = RegisterResponse),
+        (status = 201, description = "Registered: the owner, the store, the owner's employee profile and a session's tokens", body = RegisterResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 409, description = "username_taken or slug_taken", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn register(
     State(app): State<AppState>,
@@ -52,7 +55,7 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     let registration = Registration::parse(body, &app.config.password_policy)?;
     // Answer a taken username before paying for the hash; the unique index still decides races.
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     if queries::username_exists(&mut conn, &registration.username).await? {
         return Err(ApiError::UsernameTaken);
     }
@@ -61,8 +64,7 @@ pub async fn register(
     drop(conn);
     let password_hash = app.hasher.hash(registration.password.clone()).await.map_err(ApiError::internal)?;
 
-    let mut conn = app.db.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = app.db.begin().await?;
     let (user, provisioned) =
         insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
     let tokens = start_session(&mut tx, &app, user.id, &client).await?;
@@ -92,12 +94,16 @@ pub async fn register(
 ///
 /// **Permissions**: any signed-in user.
 #[utoipa::path(get, path = "/api/users/auth/my-stores/", tag = "auth", security(("bearerAuth" = [])),
-    responses((status = 200, body = StoreListResponse), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The caller's active stores", body = StoreListResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+    ))]
 pub async fn list_my_stores(
     State(app): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<StoreListResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let rows = list_member_stores(&mut conn, user.user_id, StoreFilter::ActiveOnly).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
 }
@@ -109,10 +115,11 @@ pub async fn list_my_stores(
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/login/", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse),
-        (status = 400, description = "validation_error", body = ErrorBody),
-        (status = 401, description = "authentication_failed", body = ErrorBody),
+        (status = 200, description = "Signed in: the new session's tokens, the user and their stores", body = LoginResponse),
+        (status = 400, description = "validation_error, per field", body = ErrorBody),
+        (status = 401, description = "authentication_failed: wrong username or password, or an inactive account", body = ErrorBody),
         (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn login(
     State(app): State<AppState>,
@@ -125,11 +132,11 @@ pub async fn login(
     form.finish(())?;
     let client_ip = client.ip_key();
 
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     throttle::claim_attempt(&mut conn, &username, &client_ip, app.config.login_rate_limit_per_minute).await?;
     let account = queries::find_user_for_login(&mut conn, &username).await?;
-    // The connection goes back to the pool while argon2 runs.
-    drop(conn);
+    // The claimed attempt is kept, and the connection goes back to the pool while argon2 runs.
+    conn.finish().await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let secret = SecretString::from(password);
     let verified = app.hasher.verify(secret.clone(), stored_hash).await.map_err(ApiError::internal)?;
@@ -142,8 +149,7 @@ pub async fn login(
         false => None,
     };
 
-    let mut conn = app.db.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = app.db.begin().await?;
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
     if let Some(hash) = &upgraded_hash {
         queries::update_password_hash(&mut tx, account.id, hash, account.must_change_password).await?;
@@ -191,9 +197,10 @@ fn secret_fits(secret: &SecretString) -> bool {
 /// **Permissions**: none (the refresh token is the credential).
 #[utoipa::path(post, path = "/api/users/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, body = TokenPair),
-        (status = 400, description = "validation_error", body = ErrorBody),
+        (status = 200, description = "A new token pair; the presented refresh token is retired", body = TokenPair),
+        (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 401, description = "token_invalid, token_expired or token_reused", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn refresh_token(
     State(app): State<AppState>,
@@ -206,34 +213,41 @@ pub async fn refresh_token(
     let replacement = RefreshToken::generate();
     let idle_secs = app.config.session_idle_timeout.as_secs_f64();
 
-    let mut conn = app.db.acquire().await?;
-    match queries::rotate_refresh_token(&mut conn, &presented, &replacement.digest(), idle_secs).await? {
-        Some((session_id, user_id)) => {
-            let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
-            Ok(Json(TokenPair { access, refresh: replacement.expose().to_owned() }))
-        }
-        None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
-            tracing::warn!("a retired refresh token was presented again: its session is revoked");
-            Err(ApiError::TokenReused)
-        }
-        None if queries::is_refresh_token_expired(&mut conn, &presented, idle_secs).await? => {
-            Err(ApiError::TokenExpired)
-        }
-        None => Err(ApiError::TokenInvalid),
-    }
+    let mut conn = Session::open(&app.db).await?;
+    let outcome =
+        match queries::rotate_refresh_token(&mut conn, &presented, &replacement.digest(), idle_secs).await? {
+            Some((session_id, user_id)) => Ok((session_id, user_id)),
+            None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
+                tracing::warn!("a retired refresh token was presented again: its session is revoked");
+                Err(ApiError::TokenReused)
+            }
+            None if queries::is_refresh_token_expired(&mut conn, &presented, idle_secs).await? => {
+                Err(ApiError::TokenExpired)
+            }
+            None => Err(ApiError::TokenInvalid),
+        };
+    // Both the rotation and a reuse's revocation are kept.
+    conn.finish().await?;
+    let (session_id, user_id) = outcome?;
+    let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
+    Ok(Json(TokenPair { access, refresh: replacement.expose().to_owned() }))
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.
 ///
 /// **Permissions**: any signed-in user.
 #[utoipa::path(post, path = "/api/users/auth/logout/", tag = "auth", security(("bearerAuth" = [])),
-    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "Signed out: this session's tokens no longer work", body = MessageResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+    ))]
 pub async fn logout(
     State(app): State<AppState>,
     SignedIn(user): SignedIn,
 ) -> ApiResult<Json<MessageResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     queries::revoke_session(&mut conn, user.user_id, user.session_id).await?;
+    conn.finish().await?;
     Ok(Json(message(Message::LoggedOut)))
 }
 
@@ -241,13 +255,17 @@ pub async fn logout(
 ///
 /// **Permissions**: any signed-in user.
 #[utoipa::path(post, path = "/api/users/auth/logout-all/", tag = "auth", security(("bearerAuth" = [])),
-    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "Signed out everywhere: every session of the caller ended", body = MessageResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+    ))]
 pub async fn logout_all(
     State(app): State<AppState>,
     SignedIn(user): SignedIn,
 ) -> ApiResult<Json<MessageResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     queries::revoke_user_sessions(&mut conn, user.user_id, None).await?;
+    conn.finish().await?;
     Ok(Json(message(Message::LoggedOut)))
 }
 
@@ -255,12 +273,15 @@ pub async fn logout_all(
 ///
 /// **Permissions**: any signed-in user, for their own sessions.
 #[utoipa::path(get, path = "/api/users/auth/sessions/", tag = "auth", security(("bearerAuth" = [])),
-    responses((status = 200, body = SessionListResponse), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The caller's live sessions", body = SessionListResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+    ))]
 pub async fn list_sessions(
     State(app): State<AppState>,
     SignedIn(user): SignedIn,
 ) -> ApiResult<Json<SessionListResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let sessions = queries::list_live_sessions(&mut conn, user.user_id).await?;
     let data = sessions
         .into_iter()
@@ -281,18 +302,21 @@ pub async fn list_sessions(
 /// **Permissions**: any signed-in user, for their own sessions; others' are 404.
 #[utoipa::path(delete, path = "/api/users/auth/sessions/{id}/", tag = "auth", security(("bearerAuth" = [])),
     params(("id" = Uuid, Path, description = "Session id")),
-    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "validation_error: `id` is not a UUID", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 404, description = "not_found: the caller has no live session with this id", body = ErrorBody),
+    ))]
 pub async fn revoke_session(
     State(app): State<AppState>,
     SignedIn(user): SignedIn,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let mut conn = app.db.acquire().await?;
-    if queries::revoke_session(&mut conn, user.user_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    let mut conn = Session::open(&app.db).await?;
+    let revoked = queries::revoke_session(&mut conn, user.user_id, id).await?;
+    conn.finish().await?;
+    if revoked { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }
 
 /// Changes the caller's password after checking the current one; every other session ends
@@ -302,8 +326,13 @@ pub async fn revoke_session(
 /// **Permissions**: any signed-in user, including one who must change their password.
 #[utoipa::path(post, path = "/api/users/auth/change-password/", tag = "auth", security(("bearerAuth" = [])),
     request_body = ChangePasswordRequest,
-    responses((status = 200, body = MessageResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "Changed; every other session of the caller ended", body = MessageResponse),
+        (status = 400, description = "validation_error, per field (`old_password` when it is wrong)", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 429, description = "too_many_attempts at the current password, with Retry-After", body = ErrorBody),
+        BodyRejections,
+    ))]
 pub async fn change_password(
     State(app): State<AppState>,
     SignedIn(user): SignedIn,
@@ -317,11 +346,11 @@ pub async fn change_password(
     form.finish(())?;
     let client_ip = client.ip_key();
 
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     throttle::claim_attempt(&mut conn, &user.username, &client_ip, app.config.login_rate_limit_per_minute)
         .await?;
     let stored = queries::find_password_hash(&mut conn, user.user_id).await?;
-    drop(conn);
+    conn.finish().await?;
     let verified =
         app.hasher.verify(SecretString::from(old_password), stored).await.map_err(ApiError::internal)?;
     if !verified.matches {
@@ -329,8 +358,7 @@ pub async fn change_password(
     }
     let new_hash = app.hasher.hash(SecretString::from(new_password)).await.map_err(ApiError::internal)?;
 
-    let mut conn = app.db.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = app.db.begin().await?;
     queries::update_password_hash(&mut tx, user.user_id, &new_hash, false).await?;
     let ended = queries::revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;
     throttle::clear_attempts(&mut tx, &user.username, &client_ip).await?;
@@ -356,9 +384,9 @@ fn message(message: Message) -> MessageResponse {
 #[utoipa::path(get, path = "/api/users/auth/me/", tag = "auth",
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
-        (status = 200, body = MeResponse),
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "The caller in the store of `X-Tenant-Key`", body = MeResponse),
+        (status = 400, description = "missing_tenant_key (answered before the token is looked at, as the peer does)", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
 pub async fn me(State(app): State<AppState>, scope: StoreScope) -> ApiResult<Json<MeResponse>> {

@@ -85,8 +85,15 @@ pub struct MeResponse {
 /// `POST /auth/login/`.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        example = "ivan"
+    )]
     pub username: Option<String>,
-    #[schema(format = Password)]
+    #[schema(format = Password, example = "Correct-Horse-42", required = true, nullable = false, min_length = 1)]
     pub password: Option<String>,
 }
 
@@ -115,15 +122,24 @@ pub struct LoginResponse {
 /// `POST /auth/token/refresh/`.
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    /// The `refresh` token of the last pair.
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 512,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub refresh: Option<String>,
 }
 
 /// `POST /auth/change-password/`.
 #[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
-    #[schema(format = Password)]
+    #[schema(format = Password, required = true, nullable = false, min_length = 1)]
     pub old_password: Option<String>,
-    #[schema(format = Password)]
+    /// At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a common password, not
+    /// containing the username.
+    #[schema(format = Password, example = "Battery-Staple-17", required = true, nullable = false, min_length = 8, max_length = 256)]
     pub new_password: Option<String>,
 }
 
@@ -159,31 +175,73 @@ pub struct SessionListResponse {
 /// `POST /auth/register/`: an owner, their first store and its schema in one call.
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "ivan")]
+    /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`
+    /// (a rule with no portable regular expression, so not stated as a `pattern`).
+    #[schema(
+        example = "ivan",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub username: Option<String>,
-    #[schema(format = Password)]
+    /// At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a common password, not
+    /// containing the username.
+    #[schema(format = Password, example = "Correct-Horse-42", required = true, nullable = false, min_length = 8, max_length = 256)]
     pub password: Option<String>,
-    #[schema(format = Password)]
+    /// The same as `password`.
+    #[schema(format = Password, example = "Correct-Horse-42", required = true, nullable = false, min_length = 8, max_length = 256)]
     pub password_confirm: Option<String>,
-    #[schema(example = "Иван")]
+    #[schema(
+        example = "Иван",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
     /// Accepted for compatibility; not stored.
     pub middle_name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
     pub email: Option<String>,
-    /// International format, e.g. `+998901234567`.
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub owner_phone: Option<String>,
-    #[schema(example = "Мой Магазин")]
+    #[schema(
+        example = "Мой Магазин",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub store_name: Option<String>,
-    /// `[a-z][a-z0-9_-]{0,55}`; made from `store_name` when absent.
+    /// `[a-z][a-z0-9_-]{0,55}`; made from `store_name` when absent or empty.
+    #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
     pub store_slug: Option<String>,
+    #[schema(max_length = 1000)]
     pub store_description: Option<String>,
+    #[schema(max_length = 1000)]
     pub store_address: Option<String>,
+    #[schema(max_length = 150)]
     pub store_city: Option<String>,
+    #[schema(max_length = 150)]
     pub store_region: Option<String>,
+    /// International format, like `owner_phone`.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub store_phone: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
     pub store_email: Option<String>,
+    #[schema(max_length = 1000)]
     pub store_legal_name: Option<String>,
+    #[schema(max_length = 32)]
     pub store_tax_id: Option<String>,
 }
 

@@ -35,7 +35,7 @@ pub struct NewUser<'a> {
 /// True when an account already uses `username`, in any letter case.
 #[tracing::instrument(skip_all, err)]
 pub async fn username_exists(conn: &mut PgConnection, username: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from public.users where lower(username) = lower($1))")
+    crate::db::query_scalar("select exists (select 1 from public.users where lower(username) = lower($1))")
         .bind(username)
         .fetch_one(conn)
         .await
@@ -44,7 +44,7 @@ pub async fn username_exists(conn: &mut PgConnection, username: &str) -> sqlx::R
 /// Creates an account. A taken username violates `users_username_key`.
 #[tracing::instrument(skip_all, err)]
 pub async fn insert_user(conn: &mut PgConnection, new: &NewUser<'_>) -> sqlx::Result<UserRow> {
-    sqlx::query_as(
+    crate::db::query_as(
         "insert into public.users (username, password_hash, first_name, last_name, email, phone)
          values ($1, $2, $3, $4, $5, $6)
          returning id, username, first_name, last_name, email, phone, is_active, must_change_password",
@@ -62,7 +62,7 @@ pub async fn insert_user(conn: &mut PgConnection, new: &NewUser<'_>) -> sqlx::Re
 /// The account with `id`.
 #[tracing::instrument(skip_all, fields(user.id = id), err)]
 pub async fn find_user(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "select id, username, first_name, last_name, email, phone, is_active, must_change_password
          from public.users where id = $1",
     )
@@ -85,7 +85,7 @@ pub struct NewSession<'a> {
 /// Records a session.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id), err)]
 pub async fn insert_session(conn: &mut PgConnection, new: &NewSession<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::db::query(
         "insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent)
          values ($1, $2, $3, $4, $5, $6)",
     )
@@ -116,7 +116,7 @@ pub async fn find_live_session_user(
     session_id: Uuid,
     user_id: i64,
 ) -> sqlx::Result<Option<SessionUser>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "select u.id as user_id, u.username, u.must_change_password
          from public.sessions s join public.users u on u.id = s.user_id
          where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now() and u.is_active",
@@ -142,7 +142,7 @@ pub async fn find_user_for_login(
     conn: &mut PgConnection,
     username: &str,
 ) -> sqlx::Result<Option<UserForLogin>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "select id, password_hash, is_active, must_change_password from public.users where lower(username) = lower($1)",
     )
         .bind(username)
@@ -153,7 +153,7 @@ pub async fn find_user_for_login(
 /// The hash of user `id`, for checking a current password.
 #[tracing::instrument(skip_all, fields(user.id = id), err)]
 pub async fn find_password_hash(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select password_hash from public.users where id = $1")
+    crate::db::query_scalar("select password_hash from public.users where id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -167,7 +167,7 @@ pub async fn update_password_hash(
     password_hash: &str,
     must_change_password: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::db::query(
         "update public.users set password_hash = $2, must_change_password = $3, updated_at = now() where id = $1",
     )
     .bind(id)
@@ -181,7 +181,7 @@ pub async fn update_password_hash(
 /// Revokes session `session_id` of `user_id`; false when there was no such live session.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn revoke_session(conn: &mut PgConnection, user_id: i64, session_id: Uuid) -> sqlx::Result<bool> {
-    let result = sqlx::query(
+    let result = crate::db::query(
         "update public.sessions set revoked_at = now() where id = $1 and user_id = $2 and revoked_at is null",
     )
     .bind(session_id)
@@ -198,7 +198,7 @@ pub async fn revoke_user_sessions(
     user_id: i64,
     keep: Option<Uuid>,
 ) -> sqlx::Result<u64> {
-    let result = sqlx::query(
+    let result = crate::db::query(
         "update public.sessions set revoked_at = now()
          where user_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)",
     )
@@ -222,7 +222,7 @@ pub struct SessionRow {
 /// The live sessions of `user_id`, most recently used first.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionRow>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "select id, created_at, last_used_at, ip, user_agent from public.sessions
          where user_id = $1 and revoked_at is null and expires_at > now()
          order by last_used_at desc, created_at desc",
@@ -246,7 +246,7 @@ pub async fn rotate_refresh_token(
     replacement: &[u8],
     idle_timeout_secs: f64,
 ) -> sqlx::Result<Option<(Uuid, i64)>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "with rotated as (
              update public.sessions s set
                  previous_refresh_token_hash = s.refresh_token_hash,
@@ -283,7 +283,7 @@ pub async fn revoke_session_of_retired_token(
     conn: &mut PgConnection,
     presented: &[u8],
 ) -> sqlx::Result<bool> {
-    let found: Option<Uuid> = sqlx::query_scalar(
+    let found: Option<Uuid> = crate::db::query_scalar(
         "update public.sessions set revoked_at = coalesce(revoked_at, now())
          where id = (select session_id from public.retired_refresh_tokens where token_hash = $1)
          returning id",
@@ -301,7 +301,7 @@ pub async fn is_refresh_token_expired(
     presented: &[u8],
     idle_timeout_secs: f64,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
+    crate::db::query_scalar(
         "select exists (select 1 from public.sessions where refresh_token_hash = $1 and revoked_at is null
              and (expires_at <= now() or last_used_at <= now() - make_interval(secs => $2)))",
     )
@@ -359,7 +359,7 @@ pub struct AccountRow {
 /// Every account whose username contains `search` (any letter case), oldest first.
 #[tracing::instrument(skip_all, err)]
 pub async fn list_accounts(pool: &sqlx::PgPool, search: Option<&str>) -> sqlx::Result<Vec<AccountRow>> {
-    sqlx::query_as(
+    crate::db::query_as(
         "select u.id, u.username, u.first_name, u.last_name, u.is_active, u.must_change_password,
                 coalesce(string_agg(s.slug || ':' || m.role || case when m.is_active then '' else ' (inactive)' end,
                                     ', ' order by s.id), '') as stores
@@ -381,7 +381,7 @@ pub async fn set_account_active(
     username: &str,
     active: bool,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    crate::db::query_scalar(
         "update public.users set is_active = $2, updated_at = now() where lower(username) = lower($1) returning id",
     )
     .bind(username)

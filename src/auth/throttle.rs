@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 /// Claims one attempt for (`username`, `ip`); 429 `too_many_attempts` with the seconds until
 /// the window ends once `limit` attempts were made in it.
 pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, limit: u32) -> ApiResult<()> {
-    let (attempts, window_started_at): (i32, DateTime<Utc>) = sqlx::query_as(
+    let (attempts, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
         "insert into public.login_throttle as t (username_key, client_ip, window_started_at, attempts)
          values (lower($1), $2, now(), 1)
          on conflict (username_key, client_ip) do update set
@@ -38,7 +38,7 @@ pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, li
 
 /// Forgets the attempts of (`username`, `ip`) after a successful sign-in.
 pub async fn clear_attempts(conn: &mut PgConnection, username: &str, ip: &str) -> sqlx::Result<()> {
-    sqlx::query("delete from public.login_throttle where username_key = lower($1) and client_ip = $2")
+    crate::db::query("delete from public.login_throttle where username_key = lower($1) and client_ip = $2")
         .bind(username)
         .bind(ip)
         .execute(conn)

@@ -97,6 +97,13 @@ pub async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()>
 
 /// Runs an operator's command on the database, in `DEFAULT_LANGUAGE`.
 async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
+    // Migrations take session-level advisory locks and exports run pg_dump: operators'
+    // commands talk to PostgreSQL itself, never through a transaction pooler.
+    anyhow::ensure!(
+        !config.db_transaction_pooling,
+        "operator commands need a direct connection to PostgreSQL: unset DATABASE_TRANSACTION_POOLING \
+         and point DATABASE_URL at the server itself, not at PgBouncer"
+    );
     // A connection per schema in flight, and one to spare for listing.
     let jobs = match &command {
         Command::Migrate(args) | Command::Tenants { command: TenantsCommand::Migrate { args, .. } } => {

@@ -218,7 +218,7 @@ async fn record_in_every_store(
 ) -> anyhow::Result<()> {
     for schema in crate::stores::queries::member_store_schemas(tx, user_id).await? {
         let schema = crate::tenant::SchemaName::parse(&schema)?;
-        sqlx::query("select set_config('search_path', $1, true)")
+        crate::db::query("select set_config('search_path', $1, true)")
             .bind(schema.quoted())
             .execute(&mut *tx)
             .await?;
@@ -232,7 +232,7 @@ async fn record_in_every_store(
             crate::audit::queries::record(tx, event).await?;
         }
     }
-    sqlx::query("select set_config('search_path', 'public', true)").execute(&mut *tx).await?;
+    crate::db::query("select set_config('search_path', 'public', true)").execute(&mut *tx).await?;
     Ok(())
 }
 

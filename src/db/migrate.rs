@@ -73,7 +73,7 @@ pub async fn migrate_tenant_schema(
     enter_schema(tx, schema).await?;
     // Serialises concurrent migrators of this schema (and the `create table if not exists`
     // below, which is not safe under concurrency by itself).
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+    crate::db::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(schema.as_str())
         .execute(&mut *tx)
         .await
@@ -89,12 +89,13 @@ pub async fn migrate_tenant_schema(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    let applied: HashMap<i64, Vec<u8>> = sqlx::query_as("select version, checksum from schema_migrations")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .collect();
+    let applied: HashMap<i64, Vec<u8>> =
+        crate::db::query_as("select version, checksum from schema_migrations")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
 
     let mut outcome = TenantMigrationOutcome { applied: Vec::new(), version: applied.keys().max().copied() };
     for migration in migrations.iter().filter(|m| !m.migration_type.is_down_migration()) {
@@ -117,7 +118,7 @@ pub async fn migrate_tenant_schema(
 /// Sets the transaction's `search_path` to `schema` alone and checks that it took.
 async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), TenantMigrationError> {
     let db_error = |source| TenantMigrationError::Database { schema: schema.to_string(), source };
-    sqlx::query("select set_config('search_path', $1, true)")
+    crate::db::query("select set_config('search_path', $1, true)")
         .bind(schema.quoted())
         .execute(&mut *tx)
         .await
@@ -125,7 +126,7 @@ async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), 
     // current_schema() is NULL when the schema does not exist, and `public` when the
     // transaction-local setting evaporated because no transaction was open.
     let current: Option<String> =
-        sqlx::query_scalar("select current_schema()").fetch_one(&mut *tx).await.map_err(db_error)?;
+        crate::db::query_scalar("select current_schema()").fetch_one(&mut *tx).await.map_err(db_error)?;
     if current.as_deref() == Some(schema.as_str()) {
         Ok(())
     } else {
@@ -145,7 +146,7 @@ async fn apply(
         source,
     };
     sqlx::raw_sql(migration.sql.clone()).execute(&mut *tx).await.map_err(failed)?;
-    sqlx::query("insert into schema_migrations (version, description, checksum) values ($1, $2, $3)")
+    crate::db::query("insert into schema_migrations (version, description, checksum) values ($1, $2, $3)")
         .bind(migration.version)
         .bind(&*migration.description)
         .bind(&*migration.checksum)
@@ -157,5 +158,5 @@ async fn apply(
 
 /// The schema of every store in the registry, oldest store first.
 pub async fn list_tenant_schemas(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("select schema_name from public.stores order by id").fetch_all(pool).await
+    crate::db::query_scalar("select schema_name from public.stores order by id").fetch_all(pool).await
 }

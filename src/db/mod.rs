@@ -5,6 +5,9 @@ pub mod fleet;
 pub mod inline;
 pub mod migrate;
 pub mod pool;
+pub mod session;
+
+pub use session::{Session, query, query_as, query_scalar};
 
 /// True when `error` means the database cannot be reached right now (an outage, answered
 /// with 503), as opposed to a failing statement (a bug, answered with 500).

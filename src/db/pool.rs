@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::Config;
+use crate::db::session;
 
 /// How long `/readyz` waits for the database before calling it down.
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -34,13 +35,26 @@ pub fn options_from_url(url: &str) -> Result<PgConnectOptions, crate::config::Co
 /// no longer than the request could have run. `idle_in_transaction_session_timeout` at twice
 /// that is the last line of defence: a session idle inside a transaction is ended by
 /// PostgreSQL rather than kept.
+///
+/// Behind a transaction pooler (`DATABASE_TRANSACTION_POOLING`) session settings would land
+/// on whichever server connection PgBouncer picked, and PgBouncer refuses the `options`
+/// startup parameter: set both timeouts on the database role there instead (README).
+/// Turning pooling on switches the whole process to unnamed statements (`db::session`).
 #[must_use]
 pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
-    let request_ms = config.request_timeout.as_millis().max(1);
-    let options = options.options([
-        ("statement_timeout", format!("{request_ms}ms")),
-        ("idle_in_transaction_session_timeout", format!("{}ms", request_ms * 2)),
-    ]);
+    let options = match config.db_transaction_pooling {
+        true => {
+            session::set_transaction_pooling(true);
+            options
+        }
+        false => {
+            let request_ms = config.request_timeout.as_millis().max(1);
+            options.options([
+                ("statement_timeout", format!("{request_ms}ms")),
+                ("idle_in_transaction_session_timeout", format!("{}ms", request_ms * 2)),
+            ])
+        }
+    };
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)
         .acquire_timeout(config.db_acquire_timeout)
@@ -58,9 +72,10 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
         .connect_lazy_with(options.application_name("kassa"))
 }
 
-/// One round trip that proves the database answers.
+/// One round trip that proves the database answers (one simple-protocol message, which
+/// a transaction pooler cannot split).
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::query("select 1").execute(pool)).await {
+    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::raw_sql("select 1").execute(pool)).await {
         Ok(result) => result.map(|_| ()),
         Err(_) => Err(sqlx::Error::PoolTimedOut),
     }

@@ -5,7 +5,7 @@
 //! managers changing one employee apply one after the other, each seeing the other's result.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,7 +26,9 @@ use crate::employees::{
 };
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::http::json::ApiJson;
+use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter};
 use crate::http::pagination::ListQuery;
+use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::stores::queries::insert_membership;
@@ -46,18 +48,18 @@ const MAX_SEARCH_CHARS: usize = 150;
 #[utoipa::path(get, path = "/api/users/employees/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(
-        ("role" = Option<Role>, Query, description = "Only this role"),
-        ("is_active" = Option<bool>, Query, description = "Only active (true) or deactivated (false) employees"),
-        ("search" = Option<String>, Query, description = "Part of the username, first or last name"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("page_size" = Option<i64>, Query, description = "Employees per page (default 20, at most 100)"),
+        ("role" = inline(Option<RoleFilter>), Query, description = "Only this role"),
+        ("is_active" = inline(Option<BooleanFilter>), Query, description = "Only active (true) or deactivated (false) employees"),
+        ("search" = Option<String>, Query, max_length = 150, description = "Part of the username, first or last name"),
+        ("page" = inline(Option<PositiveIntegerFilter>), Query, description = "Page number, from 1"),
+        ("page_size" = inline(Option<PositiveIntegerFilter>), Query, description = "Employees per page (default 20; more than 100 count as 100)"),
     ),
     responses(
-        (status = 200, body = EmployeePage),
-        (status = 400, description = "validation_error or missing_tenant_key", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "permission_denied, invalid_tenant_key, inactive_tenant, not_a_member", body = ErrorBody),
-        (status = 404, description = "a page past the last", body = ErrorBody),
+        (status = 200, description = "A page of the store's staff", body = EmployeePage),
+        (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
 pub async fn list_employees(
     State(app): State<AppState>,
@@ -72,6 +74,10 @@ pub async fn list_employees(
         search: query.get("search").map(str::trim).filter(|s| !s.is_empty()).map(|search| {
             if search.chars().count() > MAX_SEARCH_CHARS {
                 form.add("search", Message::FieldTooLong { max: MAX_SEARCH_CHARS });
+            }
+            // `%00` decodes to NUL, which PostgreSQL refuses in text (SQLSTATE 22021).
+            if search.contains('\0') {
+                form.add("search", Message::FieldInvalid);
             }
             search.to_owned()
         }),
@@ -149,11 +155,12 @@ struct Total {
 #[utoipa::path(post, path = "/api/users/employees/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])), request_body = CreateEmployeeRequest,
     responses(
-        (status = 201, body = EmployeeCreatedResponse),
-        (status = 400, description = "validation_error or missing_tenant_key", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "permission_denied (role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member", body = ErrorBody),
+        (status = 201, description = "Created; the password is in `credentials` this once", body = EmployeeCreatedResponse),
+        (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 409, description = "username_taken", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn create_employee(
     State(app): State<AppState>,
@@ -320,11 +327,16 @@ async fn insert_staff_member(
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
     responses(
-        (status = 200, body = EmployeeResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The employee", body = EmployeeResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: no such employee in this store", body = ErrorBody),
     ))]
-pub async fn get_employee(mut tenant: TenantConn, Path(id): Path<i64>) -> ApiResult<Json<EmployeeResponse>> {
+pub async fn get_employee(
+    mut tenant: TenantConn,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<EmployeeResponse>> {
     policy::authorize(tenant.member.role, Action::View, None)?;
     let store_id = tenant.store.id;
     let member = find_staff_member(tenant.conn(), store_id, id, false).await?.ok_or(ApiError::NotFound)?;
@@ -340,15 +352,18 @@ pub async fn get_employee(mut tenant: TenantConn, Path(id): Path<i64>) -> ApiRes
 #[utoipa::path(put, path = "/api/users/employees/{id}/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
-    request_body = UpdateEmployeeRequest,
+    request_body = crate::employees::ReplaceEmployeeRequest,
     responses(
-        (status = 200, body = EmployeeResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The employee as changed", body = EmployeeResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: no such employee in this store", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn replace_employee(
     tenant: TenantConn,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateEmployeeRequest>,
 ) -> ApiResult<Json<EmployeeResponse>> {
     change_employee(tenant, id, body, Replace::Everything).await
@@ -364,13 +379,16 @@ pub async fn replace_employee(
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
     request_body = UpdateEmployeeRequest,
     responses(
-        (status = 200, body = EmployeeResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The employee as changed", body = EmployeeResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: no such employee in this store", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn update_employee(
     tenant: TenantConn,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateEmployeeRequest>,
 ) -> ApiResult<Json<EmployeeResponse>> {
     change_employee(tenant, id, body, Replace::GivenFields).await
@@ -385,11 +403,13 @@ pub async fn update_employee(
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
     responses(
-        (status = 204, description = "Removed"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Removed from the store"),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: no such employee in this store", body = ErrorBody),
     ))]
-pub async fn remove_employee(mut tenant: TenantConn, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
     policy::authorize(tenant.member.role, Action::View, None)?;
     let store_id = tenant.store.id;
     let current = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
@@ -415,14 +435,17 @@ pub async fn remove_employee(mut tenant: TenantConn, Path(id): Path<i64>) -> Api
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
     request_body = ResetPasswordRequest,
     responses(
-        (status = 200, body = PasswordResetResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Reset; the new password is in the body this once", body = PasswordResetResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: no such employee in this store", body = ErrorBody),
+        BodyRejections,
     ))]
 pub async fn reset_employee_password(
     State(app): State<AppState>,
     scope: StoreScope,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<Response> {
     let store_id = scope.store.id;

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::full_name;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
-use crate::roles::RoleView;
+use crate::roles::{Role, RoleView};
 use crate::tenant::TenantEcho;
 use queries::StaffMember;
 
@@ -102,57 +102,124 @@ impl EmployeeOut {
 /// `POST /employees/`: a new account, its membership and its employee profile.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEmployeeRequest {
-    /// Unique across kassa, in any letter case: letters, digits and `@.+-_`.
-    #[schema(example = "kassir1")]
+    /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`
+    /// (a rule with no portable regular expression, so not stated as a `pattern`).
+    #[schema(
+        example = "kassir1",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub username: Option<String>,
-    #[schema(example = "Анна")]
+    #[schema(
+        example = "Анна",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub first_name: Option<String>,
     /// `manager` (owner only), `cashier` or `stockkeeper`.
-    #[schema(example = "cashier")]
+    #[schema(example = "cashier", value_type = Role, required = true)]
     pub role: Option<String>,
     /// Generated (readable, from a CSPRNG) when absent; either way returned once in
-    /// `credentials`.
-    #[schema(format = Password)]
+    /// `credentials`. At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a
+    /// common password, not containing the username.
+    #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
     pub password: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
     pub email: Option<String>,
-    /// International format, e.g. `+998901234567`.
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub phone: Option<String>,
-    #[schema(example = "Кассир")]
+    #[schema(example = "Кассир", max_length = 150)]
     pub position: Option<String>,
     /// Today when absent.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub hired_at: Option<NaiveDate>,
 }
 
-/// `PUT` / `PATCH /employees/{id}/`. `username`, `email`, `user` and `store` belong to the
-/// account and the registry and cannot change here; they are accepted only when equal to
-/// the current values.
+/// `PATCH /employees/{id}/` (and, deserialised, `PUT`): the fields given change.
+///
+/// `username`, `email`, `user` and `store` belong to the account and the registry and cannot
+/// change here. Apps send them back with the rest of the employee, so they are accepted when
+/// equal to the current values (400 `validation_error` otherwise); being no input, they are
+/// left out of the OpenAPI schema.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateEmployeeRequest {
+    #[schema(
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub phone: Option<String>,
+    #[schema(max_length = 150)]
     pub position: Option<String>,
     /// `manager`, `cashier` or `stockkeeper`, within the caller's rights.
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     /// `false` deactivates (and signs the employee out everywhere); `true` reactivates.
     pub is_active: Option<bool>,
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub hired_at: Option<NaiveDate>,
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub username: Option<serde_json::Value>,
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub email: Option<serde_json::Value>,
-    #[schema(value_type = Option<i64>)]
+    #[schema(ignore)]
     pub user: Option<serde_json::Value>,
-    #[schema(value_type = Option<i64>)]
+    #[schema(ignore)]
     pub store: Option<serde_json::Value>,
+}
+
+/// `PUT /employees/{id}/`: the whole profile; `first_name` and `role` are required, and
+/// `last_name`, `phone` and `position` left out become empty. The handler reads it as an
+/// [`UpdateEmployeeRequest`] (so the account's fields are taken back unchanged here too);
+/// this type only documents what PUT requires.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReplaceEmployeeRequest {
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    phone: Option<String>,
+    #[schema(max_length = 150)]
+    position: Option<String>,
+    /// `manager`, `cashier` or `stockkeeper`, within the caller's rights.
+    #[schema(value_type = Role, required = true)]
+    role: Option<String>,
+    /// `false` deactivates (and signs the employee out everywhere); `true` reactivates;
+    /// kept when left out.
+    is_active: Option<bool>,
+    /// Kept when left out.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    hired_at: Option<NaiveDate>,
 }
 
 /// `POST /employees/{id}/reset-password/`.
 #[derive(Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
-    /// Generated when absent.
-    #[schema(format = Password)]
+    /// Generated when absent. At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not
+    /// a common password, not containing the username.
+    #[schema(format = Password, example = "Kassir-Smena-25", min_length = 8, max_length = 256)]
     pub new_password: Option<String>,
     /// Make the employee choose a new password at their next sign-in. Default `false`, as
     /// apps that predate the flag would otherwise lock the employee out.

@@ -70,7 +70,7 @@ pub struct NewEmployee<'a> {
 /// Adds an employee to the store whose schema the transaction is in.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id, role = %new.role), err)]
 pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
-    sqlx::query_as(concat!(
+    crate::db::query_as(concat!(
         "insert into employees as e (user_id, role, first_name, last_name, phone, position, hired_at)
          values ($1, $2, $3, $4, $5, $6, coalesce($7, current_date))
          returning ",
@@ -207,7 +207,7 @@ impl StaffPage<'_> {
         let total = match rows.first() {
             Some(row) => row.total,
             None if self.offset > 0 => {
-                let mut count = sqlx::query_scalar(AssertSqlSafe(self.count_sql())).persistent(false);
+                let mut count = crate::db::query_scalar(AssertSqlSafe(self.count_sql())).persistent(false);
                 if let Some(pattern) = &pattern {
                     count = count.bind(pattern);
                 }
@@ -254,7 +254,7 @@ pub async fn find_staff_member(
         };
     }
     let query = if lock { concat!(by_id!(), " for update of e, m") } else { by_id!() };
-    sqlx::query_as(query).bind(store_id).bind(id).fetch_optional(conn).await
+    crate::db::query_as(query).bind(store_id).bind(id).fetch_optional(conn).await
 }
 
 /// An employee's editable state, written whole.
@@ -292,7 +292,7 @@ pub async fn update_staff_member(
     id: i64,
     state: &EmployeeState,
 ) -> sqlx::Result<EmployeeRow> {
-    let row: EmployeeRow = sqlx::query_as(concat!(
+    let row: EmployeeRow = crate::db::query_as(concat!(
         "update employees e set role = $2, first_name = $3, last_name = $4, phone = $5, position = $6,
              is_active = $7, hired_at = $8, updated_at = now()
          where e.id = $1 returning ",
@@ -308,7 +308,7 @@ pub async fn update_staff_member(
     .bind(state.hired_at)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
+    crate::db::query(
         "update public.store_memberships set role = $3, is_active = $4, updated_at = now()
          where user_id = $1 and store_id = $2",
     )
@@ -325,13 +325,13 @@ pub async fn update_staff_member(
 /// row stays, inactive, for the history that refers to it.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
 pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<()> {
-    let user_id: i64 = sqlx::query_scalar(
+    let user_id: i64 = crate::db::query_scalar(
         "update employees set is_active = false, updated_at = now() where id = $1 returning user_id",
     )
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("delete from public.store_memberships where user_id = $1 and store_id = $2")
+    crate::db::query("delete from public.store_memberships where user_id = $1 and store_id = $2")
         .bind(user_id)
         .bind(store_id)
         .execute(conn)

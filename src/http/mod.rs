@@ -6,5 +6,6 @@ pub mod health;
 pub mod json;
 pub mod openapi;
 pub mod pagination;
+pub mod path;
 pub mod request_id;
 pub mod request_log;

@@ -1,15 +1,19 @@
 //! HTTP handlers for `/api/users/stores/`: list, create, read, change, deactivate.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
+
+use crate::db::Session;
 
 use crate::app::AppState;
 use crate::auth::extractor::AuthUser;
 use crate::auth::queries::find_user;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
+use crate::http::openapi::BodyRejections;
+use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::stores::queries::{self, StoreChanges, StoreFilter};
@@ -24,9 +28,13 @@ use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 ///
 /// **Permissions**: any signed-in user.
 #[utoipa::path(get, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
-    responses((status = 200, body = StoreListResponse), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The caller's stores, deactivated ones included", body = StoreListResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+    ))]
 pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<StoreListResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let rows =
         queries::list_member_stores(&mut conn, user.user_id, StoreFilter::IncludingDeactivated).await?;
     Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
@@ -38,8 +46,14 @@ pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResu
 /// **Permissions**: any signed-in user; they become the new store's owner.
 #[utoipa::path(post, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
     request_body = CreateStoreRequest,
-    responses((status = 201, body = StoreCreatedResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "slug_taken", body = ErrorBody)))]
+    responses(
+        (status = 201, description = "Created, with the caller as its owner", body = StoreCreatedResponse),
+        (status = 400, description = "validation_error, per field", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        (status = 409, description = "slug_taken", body = ErrorBody),
+        BodyRejections,
+    ))]
 pub async fn create_store(
     State(app): State<AppState>,
     user: AuthUser,
@@ -61,15 +75,14 @@ pub async fn create_store(
     .parse(&mut form, "");
     let profile = form.finish(profile)?;
 
-    let mut conn = app.db.acquire().await?;
-    let mut tx = conn.begin().await?;
+    let mut tx = app.db.begin().await?;
     let owner = find_user(&mut tx, user.user_id).await?.ok_or(ApiError::TokenInvalid)?;
     let provisioned =
         provision_store(&mut tx, &StoreOwner::from(&owner), &profile, &slug_choice, &app.tenant_migrations)
             .await?;
+    let store = member_store(&mut tx, &user, provisioned.store.id).await?;
     tx.commit().await?;
 
-    let store = member_store(&mut conn, &user, provisioned.store.id).await?;
     let message = Message::StoreCreated.text(current_lang()).into_owned();
     let data = CreatedStore { store };
     Ok((StatusCode::CREATED, Json(StoreCreatedResponse { status: "success", message, data })))
@@ -80,13 +93,19 @@ pub async fn create_store(
 /// **Permissions**: members of the store; anyone else gets 404.
 #[utoipa::path(get, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
     params(("id" = i64, Path, description = "Store id")),
-    responses((status = 200, body = StoreResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The store", body = StoreResponse),
+        (status = 400, description = "validation_error: `id` is not a whole number in range", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+    ))]
 pub async fn get_store(
     State(app): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<StoreResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let store = member_store(&mut conn, &user, id).await?;
     Ok(Json(StoreResponse { status: "success", message: None, data: store }))
 }
@@ -95,13 +114,19 @@ pub async fn get_store(
 ///
 /// **Permissions**: the store's owner.
 #[utoipa::path(put, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Store id")), request_body = UpdateStoreRequest,
-    responses((status = 200, body = StoreResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path, description = "Store id")), request_body = crate::stores::ReplaceStoreRequest,
+    responses(
+        (status = 200, description = "The store as changed", body = StoreResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range)", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        BodyRejections,
+    ))]
 pub async fn replace_store(
     State(app): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateStoreRequest>,
 ) -> ApiResult<Json<StoreResponse>> {
     change_store(&app, &user, id, body, Replace::Everything).await
@@ -112,12 +137,18 @@ pub async fn replace_store(
 /// **Permissions**: the store's owner.
 #[utoipa::path(patch, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
     params(("id" = i64, Path, description = "Store id")), request_body = UpdateStoreRequest,
-    responses((status = 200, body = StoreResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The store as changed", body = StoreResponse),
+        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range)", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        BodyRejections,
+    ))]
 pub async fn update_store(
     State(app): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateStoreRequest>,
 ) -> ApiResult<Json<StoreResponse>> {
     change_store(&app, &user, id, body, Replace::GivenFields).await
@@ -128,17 +159,24 @@ pub async fn update_store(
 /// **Permissions**: the store's owner.
 #[utoipa::path(delete, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
     params(("id" = i64, Path, description = "Store id")),
-    responses((status = 204, description = "Deactivated"), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 400, description = "validation_error: `id` is not a whole number in range", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+    ))]
 pub async fn deactivate_store(
     State(app): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let store = member_store(&mut conn, &user, id).await?;
     ensure_owner(&store, &user)?;
     queries::deactivate_store(&mut conn, id).await?;
+    // Committed before the cache forgets the store, so a re-read cannot find it active.
+    conn.finish().await?;
     app.stores.invalidate(&store.store.tenant_key);
     tracing::info!(store.id = id, "store {id} deactivated by its owner");
     Ok(StatusCode::NO_CONTENT)
@@ -158,13 +196,15 @@ async fn change_store(
     body: UpdateStoreRequest,
     replace: Replace,
 ) -> ApiResult<Json<StoreResponse>> {
-    let mut conn = app.db.acquire().await?;
+    let mut conn = Session::open(&app.db).await?;
     let current = member_store(&mut conn, user, id).await?;
     ensure_owner(&current, user)?;
     let changes = parse_changes(body, &current, replace)?;
     queries::update_store(&mut conn, id, &changes).await?;
-    app.stores.invalidate(&current.store.tenant_key);
     let store = member_store(&mut conn, user, id).await?;
+    // Committed before the cache forgets the store, so a re-read cannot find the old profile.
+    conn.finish().await?;
+    app.stores.invalidate(&current.store.tenant_key);
     let message = Some(Message::StoreUpdated.text(current_lang()).into_owned());
     Ok(Json(StoreResponse { status: "success", message, data: store }))
 }

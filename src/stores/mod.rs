@@ -151,38 +151,113 @@ pub fn parse_slug_choice(form: &mut Form, field: &'static str, value: Option<Str
 /// `POST /stores/`: a new store owned by the caller.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStoreRequest {
+    #[schema(
+        example = "Мой Магазин",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub name: Option<String>,
-    /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent.
+    /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent or empty.
+    #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
     pub slug: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
+    #[schema(max_length = 150)]
     pub city: Option<String>,
+    #[schema(max_length = 150)]
     pub region: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub phone: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
     pub email: Option<String>,
+    #[schema(max_length = 1000)]
     pub legal_name: Option<String>,
+    #[schema(max_length = 32)]
     pub tax_id: Option<String>,
 }
 
-/// `PUT`/`PATCH /stores/{id}/`. `slug`, `tenant_key` and `schema_name` cannot change; they
-/// are accepted only when equal to the current values.
+/// `PATCH /stores/{id}/` (and, deserialised, `PUT`): the fields given change.
+///
+/// `slug`, `tenant_key` and `schema_name` cannot change. Apps send them back with the rest of
+/// the store, so they are accepted when equal to the current values (400 `validation_error`
+/// otherwise); being no input, they are left out of the OpenAPI schema.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateStoreRequest {
+    #[schema(
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
+    #[schema(max_length = 150)]
     pub city: Option<String>,
+    #[schema(max_length = 150)]
     pub region: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub phone: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
     pub email: Option<String>,
+    #[schema(max_length = 1000)]
     pub legal_name: Option<String>,
+    #[schema(max_length = 32)]
     pub tax_id: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub slug: Option<serde_json::Value>,
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub tenant_key: Option<serde_json::Value>,
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub schema_name: Option<serde_json::Value>,
+}
+
+/// `PUT /stores/{id}/`: the whole profile; `name` is required and the fields left out
+/// become empty. The handler reads it as an [`UpdateStoreRequest`] (so `slug`, `tenant_key`
+/// and `schema_name` are taken back unchanged here too); this type only documents what PUT
+/// requires.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReplaceStoreRequest {
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
+    name: Option<String>,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    #[schema(max_length = 1000)]
+    address: Option<String>,
+    #[schema(max_length = 150)]
+    city: Option<String>,
+    #[schema(max_length = 150)]
+    region: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    phone: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
+    email: Option<String>,
+    #[schema(max_length = 1000)]
+    legal_name: Option<String>,
+    #[schema(max_length = 32)]
+    tax_id: Option<String>,
 }
 
 /// `{status, data: [store]}`.

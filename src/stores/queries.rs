@@ -121,7 +121,7 @@ pub struct StoreChanges {
 /// schema at all (a leftover schema must never be adopted by a new store).
 #[tracing::instrument(skip_all, fields(store.slug = slug), err)]
 pub async fn is_slug_free(conn: &mut PgConnection, slug: &str, schema_name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
+    crate::db::query_scalar(
         "select not exists (select 1 from public.stores where slug = $1 or schema_name = $2)
             and not exists (select 1 from pg_namespace where nspname = $2)",
     )
@@ -134,7 +134,7 @@ pub async fn is_slug_free(conn: &mut PgConnection, slug: &str, schema_name: &str
 /// Waits until no other transaction is choosing a slug from `base`; held until commit.
 /// Registrations of same-named stores then pick `base`, `base-2`, … without colliding.
 pub async fn lock_slug_base(conn: &mut PgConnection, base: &str) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('kassa.store-slug:' || $1, 0))")
+    crate::db::query("select pg_advisory_xact_lock(hashtextextended('kassa.store-slug:' || $1, 0))")
         .bind(base)
         .execute(conn)
         .await
@@ -151,7 +151,7 @@ pub async fn insert_store(
     schema_name: &str,
     profile: &StoreProfile,
 ) -> sqlx::Result<StoreRow> {
-    sqlx::query_as(concat!(
+    crate::db::query_as(concat!(
         "insert into public.stores (name, slug, tenant_key, schema_name, owner_id, description, address, city,
              region, phone, email, legal_name, tax_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -183,7 +183,7 @@ pub async fn insert_membership(
     store_id: i64,
     role: Role,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
+    crate::db::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
         .bind(user_id)
         .bind(store_id)
         .bind(role.as_str())
@@ -222,7 +222,7 @@ pub async fn list_member_stores(
     user_id: i64,
     filter: StoreFilter,
 ) -> sqlx::Result<Vec<MemberStoreRow>> {
-    sqlx::query_as(concat!(
+    crate::db::query_as(concat!(
         "select ",
         store_columns!("s."),
         member_stores_from!(),
@@ -241,7 +241,7 @@ pub async fn find_member_store(
     user_id: i64,
     store_id: i64,
 ) -> sqlx::Result<Option<MemberStoreRow>> {
-    sqlx::query_as(concat!("select ", store_columns!("s."), member_stores_from!(), " and s.id = $2"))
+    crate::db::query_as(concat!("select ", store_columns!("s."), member_stores_from!(), " and s.id = $2"))
         .bind(user_id)
         .bind(store_id)
         .fetch_optional(conn)
@@ -255,7 +255,7 @@ pub async fn update_store(
     store_id: i64,
     changes: &StoreChanges,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    crate::db::query(
         "update public.stores set
              name = coalesce($2, name), description = coalesce($3, description),
              address = coalesce($4, address), city = coalesce($5, city), region = coalesce($6, region),
@@ -281,7 +281,7 @@ pub async fn update_store(
 /// Deactivates store `store_id`; its schema and rows stay (SPEC §6).
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn deactivate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
-    sqlx::query("update public.stores set is_active = false, updated_at = now() where id = $1")
+    crate::db::query("update public.stores set is_active = false, updated_at = now() where id = $1")
         .bind(store_id)
         .execute(conn)
         .await
@@ -291,7 +291,7 @@ pub async fn deactivate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::R
 /// The schemas of the stores `user_id` is a member of (active or not), oldest first.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn member_store_schemas(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    crate::db::query_scalar(
         "select s.schema_name from public.store_memberships m join public.stores s on s.id = m.store_id
          where m.user_id = $1 order by s.id",
     )
@@ -333,13 +333,13 @@ macro_rules! overview_select {
 /// Every store with its schema's migration version, oldest first.
 #[tracing::instrument(skip_all, err)]
 pub async fn fleet_overview(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StoreOverview>> {
-    sqlx::query_as(concat!(overview_select!(), " order by s.id")).fetch_all(pool).await
+    crate::db::query_as(concat!(overview_select!(), " order by s.id")).fetch_all(pool).await
 }
 
 /// The store whose tenant key is `key`, active or not.
 #[tracing::instrument(skip_all, err)]
 pub async fn find_overview_by_key(pool: &sqlx::PgPool, key: &str) -> sqlx::Result<Option<StoreOverview>> {
-    sqlx::query_as(concat!(overview_select!(), " where s.tenant_key = $1"))
+    crate::db::query_as(concat!(overview_select!(), " where s.tenant_key = $1"))
         .bind(key)
         .fetch_optional(pool)
         .await
@@ -351,7 +351,7 @@ pub async fn find_overview_by_key(pool: &sqlx::PgPool, key: &str) -> sqlx::Resul
 /// identity sequences are moved past the restored ids.
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::Result<String> {
-    let statements: Vec<String> = sqlx::query_scalar(
+    let statements: Vec<String> = crate::db::query_scalar(
         "with people as (
              select user_id as id from public.store_memberships where store_id = $1
              union select owner_id from public.stores where id = $1)
@@ -383,9 +383,9 @@ pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::R
 /// Deletes store `store_id`'s memberships and registry row (its schema is the caller's).
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn delete_store_rows(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
-    sqlx::query("delete from public.store_memberships where store_id = $1")
+    crate::db::query("delete from public.store_memberships where store_id = $1")
         .bind(store_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("delete from public.stores where id = $1").bind(store_id).execute(conn).await.map(|_| ())
+    crate::db::query("delete from public.stores where id = $1").bind(store_id).execute(conn).await.map(|_| ())
 }

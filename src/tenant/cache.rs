@@ -62,12 +62,12 @@ impl StoreCache {
         if let Some(entry) = self.fresh(tenant_key) {
             return Ok(entry.store);
         }
-        let row: Option<StoreByKey> = sqlx::query_as(
+        let row: Option<StoreByKey> = crate::db::query_as(
             "select id, name, slug, tenant_key, description, schema_name, is_active
              from public.stores where tenant_key = $1",
         )
         .bind(tenant_key)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *crate::db::Session::open(pool).await?)
         .await?;
         let store = row.and_then(|row| {
             // A registry row whose schema name fails validation is never served (fail closed).

@@ -108,7 +108,11 @@ impl StoreScope {
     /// moves into the connection instead of being copied on every request.
     async fn into_conn(self, app: &AppState) -> ApiResult<TenantConn> {
         let store = self.store;
-        let begin = format!("BEGIN; SELECT set_config('search_path', '{}', true)", store.schema.quoted());
+        let begin = format!(
+            "BEGIN; SELECT set_config('search_path', '{}', true){}",
+            store.schema.quoted(),
+            crate::db::session::local_timeouts(app.config.request_timeout)
+        );
         let pool = app.db.clone();
         let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
             .await

@@ -74,7 +74,7 @@ pub async fn provision_store(
         })?;
     store_queries::insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
     sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(&mut *tx).await?;
-    migrate_tenant_schema(tx, &schema, tenant_migrations).await.map_err(ApiError::internal)?;
+    migrate_tenant_schema(tx, &schema, tenant_migrations).await?;
     let owner_employee = insert_employee(
         tx,
         &NewEmployee {
@@ -134,7 +134,7 @@ async fn claim_slug(
 /// One past the highest `-<n>` suffix already used on `base`, so a popular name costs two
 /// queries, not one per existing store.
 async fn next_free_suffix(tx: &mut PgConnection, base: &str) -> ApiResult<u32> {
-    let highest: Option<i64> = sqlx::query_scalar(
+    let highest: Option<i64> = crate::db::query_scalar(
         "select max(substring(slug from length($1) + 2)::bigint) from public.stores
          where slug like $1 || '-%' and substring(slug from length($1) + 2) ~ '^[0-9]{1,9}$'",
     )

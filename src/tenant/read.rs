@@ -68,8 +68,9 @@ impl StoreScope {
     /// for reads of their own account (`me`).
     pub async fn read_own_account(self, app: &AppState, selects: &[String]) -> ApiResult<StoreRead> {
         let mut message = format!(
-            "SELECT set_config('search_path', '{}', true);\n{};\n",
+            "SELECT set_config('search_path', '{}', true){};\n{};\n",
             self.store.schema.quoted(),
+            crate::db::session::local_timeouts(app.config.request_timeout),
             session_member_sql(self.session_id, self.user_id, self.store.id)
         );
         for select in selects {

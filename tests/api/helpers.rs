@@ -95,6 +95,15 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// Where the application under test connects: through `TEST_POOLER_URL` when set,
+    /// else straight to the database.
+    pub fn app_options(&self) -> PgConnectOptions {
+        match pooler_url() {
+            Some(url) => pool::options_from_url(&url).expect("TEST_POOLER_URL parses").database(&self.name),
+            None => self.options.clone(),
+        }
+    }
+
     pub async fn create() -> TestDb {
         let server = server();
         let name = format!("kassa_test_{}", uuid::Uuid::new_v4().simple());
@@ -131,10 +140,21 @@ impl TestDb {
     }
 }
 
+/// A transaction-pooling PgBouncer in front of the test server (`TEST_POOLER_URL`, e.g.
+/// `postgres://postgres@127.0.0.1:6433/postgres`; its database name is replaced by each
+/// test's). When set, the applications under test reach their databases through it with
+/// `DATABASE_TRANSACTION_POOLING=true`, while the tests' own checks go direct.
+fn pooler_url() -> Option<String> {
+    std::env::var("TEST_POOLER_URL").ok().filter(|u| !u.is_empty())
+}
+
 /// Test configuration: the defaults of SPEC §1 plus what a test cannot do without.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<&str, &str> =
         HashMap::from([("DATABASE_URL", "postgres://set-by-the-harness"), ("JWT_SECRET", TEST_JWT_SECRET)]);
+    if pooler_url().is_some() {
+        vars.extend([("DATABASE_TRANSACTION_POOLING", "true"), ("MIGRATE_ON_START", "false")]);
+    }
     vars.extend(overrides.iter().copied());
     Config::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned())).expect("test configuration is valid")
 }
@@ -142,7 +162,10 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
 /// The application, built by the production `build_router`, on a database of its own.
 pub struct TestApp {
     pub router: Router,
+    /// For the tests' own statements: always straight to the database.
     pub pool: PgPool,
+    /// The application's own pool (through the pooler under `TEST_POOLER_URL`).
+    pub app_pool: PgPool,
     pub db: TestDb,
 }
 
@@ -166,10 +189,18 @@ impl TestApp {
         }
         let db = TestDb::create().await;
         let config = Arc::new(test_config(overrides));
-        let pool = pool::lazy_pool(&config, db.options.clone());
-        let mut state = AppState::new(config, pool.clone());
+        let app_pool = pool::lazy_pool(&config, db.app_options());
+        // The tests' own statements go straight to the database, pooler or not.
+        let pool = match pooler_url() {
+            Some(_) => pool::lazy_pool(
+                &test_config(&[("DATABASE_TRANSACTION_POOLING", "false")]),
+                db.options.clone(),
+            ),
+            None => app_pool.clone(),
+        };
+        let mut state = AppState::new(config, app_pool.clone());
         customize(&mut state);
-        TestApp { router: build_router(state), pool, db }
+        TestApp { router: build_router(state), pool, app_pool, db }
     }
 
     /// Sends `body` as JSON with `method`, signed in as `token` when given.
@@ -362,4 +393,68 @@ impl TestResponse {
 /// A JSON POST with an explicit content type (tests of rejections vary it).
 pub fn post_body(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(path).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap()
+}
+
+/// What a database holds, coarsely: its schemas, and the row count and a digest of the
+/// contents of every table in `public` and in each tenant schema. Equal footprints before
+/// and after a request mean it wrote nothing (no insert, update, delete or DDL).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Footprint {
+    pub schemas: std::collections::BTreeSet<String>,
+    /// `schema.table` → its rows.
+    pub tables: std::collections::BTreeMap<String, TableFootprint>,
+}
+
+/// The rows of one table: how many, and an md5 of their text forms in sorted order.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TableFootprint {
+    pub rows: i64,
+    pub digest: String,
+}
+
+impl TestApp {
+    /// The [`Footprint`] of this test's database; every table is counted in one statement.
+    pub async fn footprint(&self) -> Footprint {
+        let schemas: Vec<String> = sqlx::query_scalar(
+            "select nspname::text from pg_namespace
+             where nspname not like 'pg\\_%' and nspname <> 'information_schema' order by 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "select table_schema::text, table_name::text from information_schema.tables
+             where table_type = 'BASE TABLE' and (table_schema = 'public' or table_schema like 'tenant\\_%')
+             order by 1, 2",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let selects: Vec<String> = tables
+            .iter()
+            .map(|(schema, table)| {
+                let label = format!("{schema}.{table}").replace('\'', "''");
+                format!(
+                    "select '{label}' as name, count(*) as rows,
+                            md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as digest
+                     from {}.{} t",
+                    quote(schema),
+                    quote(table)
+                )
+            })
+            .collect();
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(selects.join(" union all ")))
+                .fetch_all(&self.pool)
+                .await
+                .unwrap();
+        Footprint {
+            schemas: schemas.into_iter().collect(),
+            tables: rows
+                .into_iter()
+                .map(|(name, rows, digest)| (name, TableFootprint { rows, digest }))
+                .collect(),
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod employees;
 mod errors;
 mod health;
 mod helpers;
+mod hostile;
 mod logging;
 mod migrations;
 mod operations;

@@ -110,7 +110,7 @@ async fn other_instances_see_a_deactivation_within_seconds() {
     // A second instance on the same database, with a cache of its own.
     let config = Arc::new(test_config(&[]));
     let other =
-        build_router(AppState::new(Arc::clone(&config), pool::lazy_pool(&config, app.db.options.clone())));
+        build_router(AppState::new(Arc::clone(&config), pool::lazy_pool(&config, app.db.app_options())));
     let me_on_other = || {
         Request::get("/api/users/auth/me/")
             .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
@@ -280,7 +280,7 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
     assert!(served_own >= 1800, "only {served_own} own-store requests were served");
 
     // Every pooled connection is back to a neutral search_path and outside any transaction.
-    assert_pool_is_neutral(&app.pool).await;
+    assert_pool_is_neutral(&app.app_pool).await;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -296,8 +296,9 @@ async fn assert_pool_is_neutral(pool: &sqlx::PgPool) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut held = Vec::new();
     while let Some(mut conn) = pool.try_acquire() {
-        let path: String =
-            sqlx::query_scalar("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
+        // One simple-protocol message: also right through a transaction pooler.
+        let row = sqlx::raw_sql("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
+        let path: String = sqlx::Row::get(&row, 0);
         assert_eq!(path, "\"$user\", public");
         // SAVEPOINT fails with 25P01 outside a transaction block, and only there.
         let probe = sqlx::raw_sql("savepoint pool_probe").execute(&mut *conn).await;
@@ -314,24 +315,26 @@ fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, sq
     use axum::routing::get;
     use kassa::tenant::conn::TenantConn;
     let config = Arc::new(test_config(overrides));
-    let probe_pool = pool::lazy_pool(&config, app.db.options.clone());
+    let probe_pool = pool::lazy_pool(&config, app.db.app_options());
     let state = AppState::new(Arc::clone(&config), probe_pool.clone());
     let routes = axum::Router::new()
         .route("/probe/panic", get(panic_mid_transaction))
         .route(
             "/probe/slow",
             get(|mut tenant: TenantConn| async move {
-                sqlx::query("select pg_sleep(5)")
+                // Cut off by the request timeout or by statement_timeout (the same
+                // bound): either way the client gets 503.
+                kassa::db::query("select pg_sleep(5)")
                     .execute(tenant.conn())
                     .await
                     .map(|_| "finished")
-                    .map_err(|e| e.to_string())
+                    .map_err(kassa::error::ApiError::from)
             }),
         )
         .route(
             "/probe/error",
             get(|mut tenant: TenantConn| async move {
-                sqlx::query("select nothing from no_such_table")
+                kassa::db::query("select nothing from no_such_table")
                     .execute(tenant.conn())
                     .await
                     .map(|_| "impossible")
@@ -373,7 +376,7 @@ async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace()
 }
 
 async fn panic_mid_transaction(mut tenant: kassa::tenant::conn::TenantConn) -> &'static str {
-    sqlx::query("select count(*) from employees").execute(tenant.conn()).await.unwrap();
+    kassa::db::query("select count(*) from employees").execute(tenant.conn()).await.unwrap();
     if std::hint::black_box(true) {
         panic!("a handler bug in the middle of a tenant transaction");
     }
@@ -519,5 +522,5 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
         .unwrap();
         assert_eq!(foreign_members, 0, "a membership joins a person of another store to {schema}");
     }
-    assert_pool_is_neutral(&app.pool).await;
+    assert_pool_is_neutral(&app.app_pool).await;
 }

@@ -1,0 +1,136 @@
+//! Statements and connections that stay correct behind a transaction-pooling PgBouncer.
+//!
+//! With `DATABASE_TRANSACTION_POOLING=true` kassa may sit behind PgBouncer in
+//! `pool_mode = transaction` (SPEC §3), which hands the PostgreSQL server connection to
+//! another client whenever the server reports "idle, no transaction open". Two things sqlx
+//! does by default break there:
+//!
+//! - It names its prepared statements `sqlx_s_1`, `sqlx_s_2`, … per client connection. Two
+//!   clients sharing one server connection collide ("prepared statement sqlx_s_1 already
+//!   exists"), and a name prepared on one server is missing on the next. PgBouncer 1.18
+//!   (Debian's) cannot track them. [`query`], [`query_as`] and [`query_scalar`] prepare
+//!   unnamed statements instead when pooling is on.
+//! - It sends a statement as Parse/Describe/Sync, then Bind/Execute/Sync. Between the two
+//!   Syncs the server is idle, so outside a transaction PgBouncer may run the Bind on a server
+//!   where another client's unnamed statement waits: a wrong statement with this client's
+//!   values. So with pooling on, every statement runs inside a transaction: [`Session`] is a
+//!   pool connection that has begun one, and committing it is [`Session::finish`].
+//!
+//! Simple-protocol messages (`sqlx::raw_sql`, one message for all their statements, as the
+//! tenant reads of `tenant::read` are) are safe either way. With pooling off, a [`Session`]
+//! is a plain pool connection and [`query`] prepares named statements that sqlx caches.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{PgConnection, PgPool, Postgres, SqlSafeStr, Transaction};
+
+/// Whether statements are prepared unnamed (transaction pooling) for this process.
+///
+/// Process-wide rather than per pool because statements are built far from the connection
+/// they run on; a process talks to one kind of server, and [`set_transaction_pooling`] is
+/// called once at start-up.
+static TRANSACTION_POOLING: AtomicBool = AtomicBool::new(false);
+
+/// Switches this process to statements and sessions that suit a transaction pooler.
+pub fn set_transaction_pooling(on: bool) {
+    TRANSACTION_POOLING.store(on, Ordering::Relaxed);
+}
+
+/// True when kassa talks to PostgreSQL through a transaction pooler.
+#[must_use]
+pub fn transaction_pooling() -> bool {
+    TRANSACTION_POOLING.load(Ordering::Relaxed)
+}
+
+/// `sqlx::query`, prepared unnamed under transaction pooling.
+pub fn query<'q>(sql: impl SqlSafeStr) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql).persistent(!transaction_pooling())
+}
+
+/// `sqlx::query_as`, prepared unnamed under transaction pooling.
+pub fn query_as<'q, O>(sql: impl SqlSafeStr) -> QueryAs<'q, Postgres, O, PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, PgRow>,
+{
+    sqlx::query_as(sql).persistent(!transaction_pooling())
+}
+
+/// `sqlx::query_scalar`, prepared unnamed under transaction pooling.
+pub fn query_scalar<'q, O>(sql: impl SqlSafeStr) -> QueryScalar<'q, Postgres, O, PgArguments>
+where
+    (O,): for<'r> sqlx::FromRow<'r, PgRow>,
+{
+    sqlx::query_scalar(sql).persistent(!transaction_pooling())
+}
+
+/// A pool connection for a request's statements outside the tenant transaction. Derefs to
+/// the connection; `conn.begin()` on it opens a transaction (a savepoint under pooling).
+///
+/// Writes made directly on it are kept only after [`Session::finish`]; dropping an
+/// unfinished session rolls back under pooling (sqlx rolls back a dropped transaction
+/// before the connection is reused), so call `finish` once the request's writes are done.
+pub struct Session(Inner);
+
+enum Inner {
+    Autocommit(PoolConnection<Postgres>),
+    Pinned(Transaction<'static, Postgres>),
+}
+
+impl Session {
+    /// A connection from `pool`; under transaction pooling one that has begun a transaction,
+    /// which pins the PgBouncer server connection until [`Session::finish`].
+    pub async fn open(pool: &PgPool) -> sqlx::Result<Session> {
+        Ok(Session(match transaction_pooling() {
+            true => Inner::Pinned(pool.begin().await?),
+            false => Inner::Autocommit(pool.acquire().await?),
+        }))
+    }
+
+    /// Commits what was written under transaction pooling; nothing to do otherwise.
+    pub async fn finish(self) -> sqlx::Result<()> {
+        match self.0 {
+            Inner::Pinned(tx) => tx.commit().await,
+            Inner::Autocommit(_) => Ok(()),
+        }
+    }
+}
+
+impl Deref for Session {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match &self.0 {
+            Inner::Autocommit(conn) => conn,
+            Inner::Pinned(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match &mut self.0 {
+            Inner::Autocommit(conn) => conn,
+            Inner::Pinned(tx) => tx,
+        }
+    }
+}
+
+/// Extra columns for the `SELECT set_config('search_path', …)` that opens a tenant
+/// transaction: under transaction pooling, the statement timeouts the pool cannot set per
+/// connection (see `db::pool::lazy_pool`), local to that transaction; nothing otherwise.
+#[must_use]
+pub fn local_timeouts(request_timeout: std::time::Duration) -> String {
+    if !transaction_pooling() {
+        return String::new();
+    }
+    let request_ms = request_timeout.as_millis().max(1);
+    format!(
+        ", set_config('statement_timeout', '{request_ms}ms', true), \
+         set_config('idle_in_transaction_session_timeout', '{}ms', true)",
+        request_ms * 2
+    )
+}
