@@ -367,9 +367,17 @@ impl Server {
             .env("BIND_ADDR", &addr)
             .env("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")
             .envs(
-                ["DATABASE_POOL_SIZE", "DATABASE_MAX_LIFETIME", "RUST_LOG"]
-                    .iter()
-                    .filter_map(|name| Some((name, std::env::var(name).ok()?))),
+                // DATABASE_TRANSACTION_POOLING=true (with MIGRATE_ON_START=false) measures
+                // what the PgBouncer setting costs on a direct connection.
+                [
+                    "DATABASE_POOL_SIZE",
+                    "DATABASE_MAX_LIFETIME",
+                    "DATABASE_TRANSACTION_POOLING",
+                    "MIGRATE_ON_START",
+                    "RUST_LOG",
+                ]
+                .iter()
+                .filter_map(|name| Some((name, std::env::var(name).ok()?))),
             )
             .stdout(Stdio::null())
             .spawn()
