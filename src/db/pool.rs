@@ -47,13 +47,7 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
             session::set_transaction_pooling(true);
             options
         }
-        false => {
-            let request_ms = config.request_timeout.as_millis().max(1);
-            options.options([
-                ("statement_timeout", format!("{request_ms}ms")),
-                ("idle_in_transaction_session_timeout", format!("{}ms", request_ms * 2)),
-            ])
-        }
+        false => options.options(session::timeouts(config.request_timeout)),
     };
     PgPoolOptions::new()
         .max_connections(config.db_pool_size)

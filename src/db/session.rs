@@ -119,18 +119,28 @@ impl DerefMut for Session {
     }
 }
 
+/// The two session timeouts kassa runs with, derived from `REQUEST_TIMEOUT`: a statement
+/// may run as long as its request could (`statement_timeout`), and a session idle inside a
+/// transaction for twice that is ended by PostgreSQL (`idle_in_transaction_session_timeout`).
+#[must_use]
+pub fn timeouts(request_timeout: std::time::Duration) -> [(&'static str, String); 2] {
+    let request_ms = request_timeout.as_millis().max(1);
+    [
+        ("statement_timeout", format!("{request_ms}ms")),
+        ("idle_in_transaction_session_timeout", format!("{}ms", request_ms * 2)),
+    ]
+}
+
 /// Extra columns for the `SELECT set_config('search_path', …)` that opens a tenant
-/// transaction: under transaction pooling, the statement timeouts the pool cannot set per
+/// transaction: under transaction pooling, the [`timeouts`] the pool cannot set per
 /// connection (see `db::pool::lazy_pool`), local to that transaction; nothing otherwise.
 #[must_use]
 pub fn local_timeouts(request_timeout: std::time::Duration) -> String {
     if !transaction_pooling() {
         return String::new();
     }
-    let request_ms = request_timeout.as_millis().max(1);
-    format!(
-        ", set_config('statement_timeout', '{request_ms}ms', true), \
-         set_config('idle_in_transaction_session_timeout', '{}ms', true)",
-        request_ms * 2
-    )
+    timeouts(request_timeout)
+        .iter()
+        .map(|(name, value)| format!(", set_config('{name}', '{value}', true)"))
+        .collect()
 }
