@@ -220,7 +220,7 @@ fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
         }
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret = SecretString::from(crate::auth::tokens::random_hex(32));
+    let secret = SecretString::from(crate::random::random_hex(32));
     let mut file =
         std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
     file.write_all(secret.expose_secret().as_bytes())?;

@@ -3,34 +3,57 @@
 //! Every store is a tenant with its own PostgreSQL schema `tenant_<slug>`; the global
 //! registry (users, stores, memberships) lives in `public`. Requests flow
 //! middleware → extractor → handler → query → response.
+//!
+//! The modules form layers, listed here from the bottom up; a module imports only from
+//! the layers below it (the test `module_layers` in `tests/` holds the code to that):
+//! base → database → HTTP building blocks → auth core → tenant → state → features →
+//! middleware and router → command line.
 
-/// The application state, routes and middleware order.
-pub mod app;
-/// The store's audit trail of staff changes.
-pub mod audit;
-/// Registration, passwords, tokens, sessions, `AuthUser`.
-pub mod auth;
-/// The command line: serve, migrate, openapi.
-pub mod cli;
+// Base: no kassa module below these.
 /// Typed configuration from the environment.
 pub mod config;
-/// Pool, migrations and the embedded PostgreSQL default.
-pub mod db;
-/// Store staff: CRUD, role rules, password resets.
-pub mod employees;
 /// The API error type and the JSON error envelope.
 pub mod error;
-/// Extractors, middleware, health probes and OpenAPI.
-pub mod http;
 /// Russian and English messages, `Accept-Language`.
 pub mod i18n;
-/// Roles, permissions and the role catalogue.
-pub mod roles;
-/// The store registry and its endpoints.
-pub mod stores;
+/// Randomness from the OS CSPRNG: hex and readable characters.
+pub mod random;
 /// Logging setup.
 pub mod telemetry;
-/// Tenant schemas and store provisioning.
-pub mod tenant;
-/// Field-by-field request validation.
+/// Field-by-field request validation and the password policy.
 pub mod validate;
+
+// The database.
+/// Pool, sessions, schema names and the one way into a store's schema, migrations, the
+/// embedded PostgreSQL default.
+pub mod db;
+/// Roles, their permissions and who manages whom.
+pub mod roles;
+
+// Infrastructure above the database.
+/// Tokens, password hashing and generation, sessions, throttling, `AuthUser`.
+pub mod auth;
+/// Extractors, error envelopes, request ids and logs, health probes, OpenAPI pieces.
+pub mod http;
+/// `AppState`: what handlers reach; imports no feature.
+pub mod state;
+/// `X-Tenant-Key` → store, and the store-scoped extractors.
+pub mod tenant;
+
+// Features.
+/// Registration, sign-in, refresh, logout, sessions, password change, `me`.
+pub mod account;
+/// The store's audit trail of staff changes.
+pub mod audit;
+/// Store staff: CRUD, role rules, password resets.
+pub mod employees;
+/// The store registry, its endpoints and store provisioning.
+pub mod stores;
+
+// Composition.
+/// The command line: serve, migrate, tenants, users, openapi.
+pub mod cli;
+/// The one place middleware is ordered.
+pub mod middleware;
+/// The one place routes mount, and the OpenAPI document.
+pub mod router;

@@ -1,164 +1,83 @@
-//! The application: its shared state, its routes, and the one place middleware is ordered.
-
-use std::any::Any;
-use std::sync::Arc;
-use std::time::Duration;
+//! The one place every area's routes mount, and the OpenAPI document they make together.
+//!
+//! Store-scoped routes (they run against the store named by `X-Tenant-Key`) mount behind
+//! the tenant layer as a `route_layer`, so only they resolve keys: a key sent to `/healthz`
+//! or to sign-in costs nothing.
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{HeaderName, Method, StatusCode, Uri, header};
-use axum::middleware::{from_fn, from_fn_with_state, map_request};
-use axum::response::{IntoResponse, Response};
-use sqlx::PgPool;
-use sqlx::migrate::Migration;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
+use axum::middleware::{from_fn_with_state, map_request};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::password::PasswordHasher;
-use crate::auth::tokens::AccessTokens;
-use crate::config::{Config, CorsOrigins};
-use crate::db::migrate::TENANT_MIGRATIONS;
-use crate::error::ApiError;
-use crate::http::{envelope, health, openapi, request_id, request_log};
-use crate::tenant::cache::StoreCache;
-use crate::{audit, auth, employees, roles, stores, tenant};
+use crate::audit::AuditAction;
+use crate::error::{ApiError, ErrorBody};
+use crate::http::health;
+use crate::http::openapi::{self, SecuritySchemes};
+use crate::middleware::{append_api_trailing_slash, with_middleware};
+use crate::state::AppState;
+use crate::tenant::layer::{TenantRegistry, resolve_tenant};
+use crate::{account, audit, employees, roles, stores};
 
-/// Request bodies larger than this are refused with 413 (SPEC §7).
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// The document's fixed parts; paths are added by [`api_routes`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kassa",
+        description = "Multi-tenant identity backend for point-of-sale apps. Store-scoped calls \
+                       send `Authorization: Bearer <access>` and `X-Tenant-Key: <tenant_key>`.",
+        license(name = "MIT"),
+    ),
+    modifiers(&SecuritySchemes),
+    // `AuditAction`: the names the `action` filter takes, as a named schema for clients (the
+    // filter itself inlines them). utoipa collects schemas from bodies only, never from query
+    // parameters, so a parameter's `$ref` to it once dangled.
+    components(schemas(ErrorBody, AuditAction)),
+    tags(
+        (name = "auth", description = "Registration, sign-in and the caller's stores"),
+        (name = "stores", description = "The stores an owner runs"),
+        (name = "employees", description = "A store's staff: who works there, in which role"),
+        (name = "audit", description = "The store's audit trail of staff changes"),
+        (name = "roles", description = "The role catalogue"),
+        (name = "health", description = "Liveness and readiness probes"),
+    ),
+)]
+pub struct ApiDoc;
 
-/// What every handler can reach. Cheap to clone: everything inside is shared.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: PgPool,
-    /// argon2id off the async workers, bounded.
-    pub hasher: PasswordHasher,
-    /// Signs and verifies access tokens with `JWT_SECRET`.
-    pub tokens: Arc<AccessTokens>,
-    /// The tenant migrations new stores get (tests substitute broken ones).
-    pub tenant_migrations: Arc<[Migration]>,
-    /// `X-Tenant-Key` → store, cached for a few seconds.
-    pub stores: Arc<StoreCache>,
-}
-
-impl AppState {
-    /// The state for `config` on `db`, with the migrations embedded in this binary.
-    #[must_use]
-    pub fn new(config: Arc<Config>, db: PgPool) -> Self {
-        let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
-        AppState {
-            config,
-            db,
-            hasher: PasswordHasher::for_this_machine(),
-            tokens,
-            tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
-            stores: Arc::new(StoreCache::default()),
-        }
-    }
-}
-
-/// Every route, with its OpenAPI description. Areas add their `router()` here.
-fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// Every route, with its OpenAPI description; `scope_to_store` wraps the store-scoped ones.
+fn api_routes(
+    scope_to_store: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let store_scoped =
+        OpenApiRouter::new().merge(account::store_router()).merge(employees::router()).merge(audit::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .merge(auth::router())
+        .merge(account::router())
         .merge(stores::router())
-        .merge(employees::router())
-        .merge(audit::router())
         .merge(roles::router())
+        .merge(scope_to_store(store_scoped))
 }
 
 /// The OpenAPI document of everything [`build_router`] serves.
 #[must_use]
 pub fn openapi_spec() -> utoipa::openapi::OpenApi {
-    api_routes().into_openapi()
+    api_routes(|routes| routes).into_openapi()
 }
 
 /// The whole HTTP application: routes, Swagger UI, the JSON 404, and the middleware stack.
 pub fn build_router(state: AppState) -> Router {
-    let (routes, spec) = api_routes().split_for_parts();
+    let registry = TenantRegistry { pool: state.db.clone(), stores: state.stores.clone() };
+    // A route layer: it runs after routing, on store-scoped routes only, inside the common
+    // stack (so tenant errors and the span's `store.slug` are covered too).
+    let (routes, spec) =
+        api_routes(|routes| routes.route_layer(from_fn_with_state(registry, resolve_tenant)))
+            .split_for_parts();
     let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
-    let config = Arc::clone(&state.config);
-    // Inside the common stack, so tenant errors and the span's `store.slug` are covered too.
-    let routes = routes.layer(from_fn_with_state(state.clone(), tenant::layer::resolve_tenant));
+    let config = std::sync::Arc::clone(&state.config);
     let app = with_middleware(routes.fallback(not_found).with_state(state), &config);
     // Runs before routing (a layer on a router's fallback does), so `/api/…/me` finds `/api/…/me/`.
     Router::new().fallback_service(app).layer(map_request(append_api_trailing_slash))
-}
-
-/// The API's paths end in `/` (the Django contract); a trailing slash is optional for
-/// callers (SPEC §6), so one is added where missing. Other paths (`/healthz`) are left alone.
-async fn append_api_trailing_slash(mut req: Request) -> Request {
-    let uri = req.uri();
-    if uri.path().starts_with("/api/") && !uri.path().ends_with('/') {
-        let path_and_query = match uri.query() {
-            Some(query) => format!("{}/?{query}", uri.path()),
-            None => format!("{}/", uri.path()),
-        };
-        let mut parts = uri.clone().into_parts();
-        if let Ok(normalized) = path_and_query.parse() {
-            parts.path_and_query = Some(normalized);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
-        }
-    }
-    req
-}
-
-/// Wraps `router` in the production middleware stack. Public so tests can put probe routes
-/// (a slow one, a panicking one) behind exactly the layers real routes sit behind.
-///
-/// Each `layer` call wraps everything added before it, so the stack reads innermost first;
-/// each layer sits where it is for the reason on its line.
-pub fn with_middleware(router: Router, config: &Config) -> Router {
-    let router = router
-        // Innermost, right before the handlers that read bodies.
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-        // Bounds every request; dropping the handler's future rolls back its transaction.
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
-        // A panicking handler becomes a 500 envelope; the connection and the server live on.
-        .layer(CatchPanicLayer::custom(panic_response))
-        // Picks the language and turns any bare error status below into the JSON envelope.
-        .layer(from_fn_with_state(config.default_language, envelope::localized_envelopes))
-        // Sees the final status of everything below, panics and timeouts included.
-        .layer(from_fn(request_log::log_request));
-    // Outside everything that can fail, so browsers can read our error bodies too.
-    let router = match cors_layer(&config.cors_allowed_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    // Outermost, so every log line and every response (errors included) carries the id.
-    router.layer(from_fn(request_id::assign_request_id))
-}
-
-/// CORS for browser clients (Swagger UI on another origin, web back-offices); none by default.
-fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
-    let allow_origin = match origins {
-        CorsOrigins::None => return None,
-        CorsOrigins::Any => AllowOrigin::any(),
-        CorsOrigins::List(list) => AllowOrigin::list(list.iter().cloned()),
-    };
-    Some(
-        CorsLayer::new()
-            .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::ACCEPT_LANGUAGE,
-                HeaderName::from_static("x-tenant-key"),
-                HeaderName::from_static(request_id::X_REQUEST_ID),
-            ])
-            .expose_headers([HeaderName::from_static(request_id::X_REQUEST_ID), header::RETRY_AFTER])
-            .max_age(Duration::from_secs(3600)),
-    )
 }
 
 /// Unknown routes answer the JSON 404 envelope, not axum's empty body.
@@ -166,11 +85,112 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned());
-    ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Every (method, path, operation) of the served document.
+    fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
+        let mut found = Vec::new();
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                if operation.get("responses").is_some() {
+                    found.push((method.to_uppercase(), path.clone(), operation));
+                }
+            }
+        }
+        found
+    }
+
+    fn spec() -> Value {
+        serde_json::to_value(crate::router::openapi_spec()).expect("the document serialises")
+    }
+
+    fn documents(operation: &Value, status: &str) -> bool {
+        operation["responses"].get(status).is_some()
+    }
+
+    #[test]
+    fn routes_with_a_json_body_document_its_refusals() {
+        let spec = spec();
+        for (method, path, operation) in operations(&spec) {
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(documents(operation, status), "{method} {path} does not document {status}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn routes_with_path_parameters_document_the_400_of_a_bad_one() {
+        let spec = spec();
+        for (method, path, operation) in operations(&spec) {
+            if path.contains('{') {
+                assert!(documents(operation, "400"), "{method} {path} does not document 400");
+            }
+        }
+    }
+
+    #[test]
+    fn signed_in_routes_document_401_and_store_scoped_ones_400_and_403() {
+        let spec = spec();
+        for (method, path, operation) in operations(&spec) {
+            let schemes = operation["security"].to_string();
+            if schemes.contains("bearerAuth") {
+                assert!(documents(operation, "401"), "{method} {path} does not document 401");
+            }
+            if schemes.contains("tenantKey") {
+                for status in ["400", "403"] {
+                    assert!(documents(operation, status), "{method} {path} does not document {status}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_response_is_described() {
+        let spec = spec();
+        for (method, path, operation) in operations(&spec) {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.trim().is_empty(), "{method} {path} {status} has no description");
+            }
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        found.push(target);
+                    }
+                    map.values().for_each(|v| refs(v, found));
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+                _ => {}
+            }
+        }
+        let spec = spec();
+        let mut found = Vec::new();
+        refs(&spec, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let pointer = target.strip_prefix('#').expect("a local reference");
+            assert!(spec.pointer(pointer).is_some(), "dangling reference {target}");
+        }
+    }
+
+    #[test]
+    fn put_bodies_document_the_fields_patch_bodies_do() {
+        let spec = spec();
+        let names = |schema: &str| -> Vec<String> {
+            let properties = spec["components"]["schemas"][schema]["properties"].as_object();
+            properties.unwrap_or_else(|| panic!("{schema} has properties")).keys().cloned().collect()
+        };
+        assert_eq!(names("ReplaceEmployeeRequest"), names("UpdateEmployeeRequest"));
+        assert_eq!(names("ReplaceStoreRequest"), names("UpdateStoreRequest"));
+    }
 }

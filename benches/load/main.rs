@@ -22,13 +22,14 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 mod pos;
-use kassa::app::{AppState, build_router};
 use kassa::auth::queries::{NewUser, insert_user};
 use kassa::config::Config;
 use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
 use kassa::db::{migrate, pool};
+use kassa::router::build_router;
+use kassa::state::AppState;
+use kassa::stores::provision::{SlugChoice, StoreOwner, provision_store};
 use kassa::stores::queries::StoreProfile;
-use kassa::tenant::provision::{SlugChoice, StoreOwner, provision_store};
 use secrecy::SecretString;
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::postgres::PgConnectOptions;
@@ -462,7 +463,7 @@ async fn seed_staff(pool: &PgPool, per_store: usize, password_hash: &str) -> any
     let stores: Vec<(i64, String)> =
         sqlx::query_as("select id, schema_name from public.stores").fetch_all(pool).await?;
     for (store_id, schema) in stores {
-        let schema = kassa::tenant::SchemaName::parse(&schema)?;
+        let schema = kassa::db::schema::SchemaName::parse(&schema)?;
         let mut tx = pool.begin().await?;
         sqlx::query(
             "with made as (

@@ -13,9 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kassa::app::AppState;
 use kassa::auth::tokens::RefreshToken;
 use kassa::db::{migrate, pool};
+use kassa::state::AppState;
 use secrecy::SecretString;
 use sqlx::PgPool;
 

@@ -7,19 +7,17 @@ use axum::http::StatusCode;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::extractor::{AuthUser, SignedIn};
-use crate::auth::password::MAX_PASSWORD_CHARS;
-use crate::auth::queries;
-use crate::auth::registration::{Registration, insert_owner_with_store};
-use crate::auth::sessions::{TokenPair, start_session};
-use crate::auth::throttle;
-use crate::auth::tokens::RefreshToken;
-use crate::auth::{
+use crate::account::registration::{Registration, insert_owner_with_store};
+use crate::account::{
     ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MeData, MeEmployee, MeResponse,
     MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
     Registered, SessionListResponse, SessionOut, UserOut,
 };
+use crate::auth::extractor::{AuthUser, SignedIn};
+use crate::auth::queries;
+use crate::auth::sessions::{TokenPair, start_session};
+use crate::auth::throttle;
+use crate::auth::tokens::RefreshToken;
 use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
@@ -28,10 +26,12 @@ use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
+use crate::state::AppState;
 use crate::stores::queries::{StoreFilter, list_member_stores};
 use crate::stores::{MemberStore, StoreDetails, StoreListResponse};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
+use crate::validate::password::MAX_PASSWORD_CHARS;
 
 use crate::validate::{Form, MAX_USERNAME_CHARS};
 
@@ -67,7 +67,7 @@ pub async fn register(
     let mut tx = app.db.begin().await?;
     let (user, provisioned) =
         insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
-    let tokens = start_session(&mut tx, &app, user.id, &client).await?;
+    let tokens = start_session(&mut tx, (&app.tokens, &app.config), user.id, &client).await?;
     tx.commit().await?;
 
     tracing::info!(user.id = user.id, store.slug = %provisioned.store.slug, "registered a store owner");
@@ -159,7 +159,7 @@ pub async fn login(
             account.id
         );
     }
-    let tokens = start_session(&mut tx, &app, account.id, &client).await?;
+    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, &client).await?;
     let user = queries::find_user(&mut tx, account.id).await?.ok_or(ApiError::InvalidCredentials)?;
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
@@ -389,9 +389,9 @@ fn message(message: Message) -> MessageResponse {
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
-pub async fn me(State(app): State<AppState>, scope: StoreScope) -> ApiResult<Json<MeResponse>> {
+pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
     let employee_sql = employee_of_user_sql(scope.user_id());
-    let mut read = scope.read_own_account(&app, &[employee_sql]).await?;
+    let mut read = scope.read_own_account(&[employee_sql]).await?;
     let employee = read.rows::<EmployeeRow>()?.into_iter().next();
     let (store, member) = (read.store, read.member);
 

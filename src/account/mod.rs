@@ -1,25 +1,22 @@
-//! Authentication: registration, passwords, tokens, sessions and the `AuthUser` extractor.
+//! The account endpoints (SPEC §4): owner registration, sign-in, token refresh, logout,
+//! sessions, password change, the caller's stores and `me`. The machinery they use (tokens,
+//! hashing, sessions, throttling) is the `auth` core.
 
-pub mod extractor;
 pub mod handlers;
-pub mod password;
-pub mod queries;
 pub mod registration;
-pub mod sessions;
-pub mod throttle;
-pub mod tokens;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::auth::queries;
 use crate::auth::sessions::TokenPair;
 use crate::roles::{Role, RoleView};
+use crate::state::AppState;
 use crate::stores::StoreDetails;
 
-/// `/api/users/auth/…`.
+/// `/api/users/auth/…`, except `me` ([`store_router`]).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::register))
@@ -31,7 +28,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::revoke_session))
         .routes(routes!(handlers::change_password))
         .routes(routes!(handlers::list_my_stores))
-        .routes(routes!(handlers::me))
+}
+
+/// The store-scoped account route, `me`: mounted behind the tenant layer.
+pub fn store_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(handlers::me))
 }
 
 /// The store a store-scoped call ran against, as `me` shows it.
@@ -257,18 +258,12 @@ pub struct UserOut {
 }
 
 impl UserOut {
-    /// The account, with its [`full_name`].
+    /// The account, with its [`crate::auth::full_name`].
     #[must_use]
     pub fn new(id: i64, username: String, email: String, first_name: String, last_name: String) -> Self {
-        let full_name = full_name(&first_name, &last_name);
+        let full_name = crate::auth::full_name(&first_name, &last_name);
         UserOut { id, username, email, first_name, last_name, full_name }
     }
-}
-
-/// A person's name as the apps show it: first and last name, trimmed.
-#[must_use]
-pub fn full_name(first_name: &str, last_name: &str) -> String {
-    format!("{first_name} {last_name}").trim().to_owned()
 }
 
 impl From<queries::UserRow> for UserOut {

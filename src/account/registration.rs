@@ -5,14 +5,15 @@ use secrecy::SecretString;
 use sqlx::PgConnection;
 use sqlx::migrate::Migration;
 
-use crate::auth::RegisterRequest;
+use crate::account::RegisterRequest;
 use crate::auth::queries::{self, NewUser, UserRow};
 use crate::config::PasswordPolicy;
-use crate::error::{ApiError, ApiResult, ResultExt};
+use crate::db::error::ResultExt;
+use crate::error::{ApiError, ApiResult};
 use crate::i18n::Message;
+use crate::stores::provision::{ProvisionedStore, SlugChoice, StoreOwner, provision_store};
 use crate::stores::queries::StoreProfile;
 use crate::stores::{RawProfile, parse_slug_choice};
-use crate::tenant::provision::{ProvisionedStore, SlugChoice, StoreOwner, provision_store};
 use crate::validate::{Form, MAX_NAME_CHARS};
 
 /// A registration that passed validation.

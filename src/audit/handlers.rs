@@ -2,13 +2,14 @@
 
 use axum::Json;
 
+use crate::audit::AuditActionFilter;
 use crate::audit::queries::{AuditEventRow, AuditFilter, list_events};
 use crate::audit::{AuditAction, AuditEventOut, AuditEventPage};
-use crate::employees::policy::{self, Action};
 use crate::error::{ApiResult, ErrorBody};
-use crate::http::openapi::{AuditActionFilter, InstantFilter, PositiveIntegerFilter};
+use crate::http::openapi::{InstantFilter, PositiveIntegerFilter};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
+use crate::roles::policy::{self, Action};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::TenantConn;
 use crate::validate::{DayEdge, Form};

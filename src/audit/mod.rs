@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::http::pagination::PageLinks;
+use crate::state::AppState;
 use crate::tenant::TenantEcho;
 
 /// `/api/users/audit-events/`.
@@ -149,6 +149,17 @@ pub struct AuditEventPage {
     #[serde(flatten)]
     pub tenant: TenantEcho,
 }
+
+/// Documents the `action` filter: an audit action, or empty for none.
+pub struct AuditActionFilter;
+
+impl utoipa::PartialSchema for AuditActionFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::http::openapi::or_empty(<AuditAction as utoipa::PartialSchema>::schema())
+    }
+}
+
+impl ToSchema for AuditActionFilter {}
 
 #[cfg(test)]
 mod tests {

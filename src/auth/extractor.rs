@@ -7,13 +7,16 @@
 //! user may still call (change-password, logout, their own sessions). Handlers never parse
 //! tokens themselves.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::queries;
+use crate::auth::tokens::AccessTokens;
 use crate::error::ApiError;
 
 /// The authenticated caller, who is not required to change their password first.
@@ -29,11 +32,16 @@ pub struct AuthUser {
 #[derive(Debug, Clone)]
 pub struct SignedIn(pub AuthUser);
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+    Arc<AccessTokens>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let user = authenticate(parts, app).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = authenticate(parts, state).await?;
         if user.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
@@ -41,26 +49,35 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+impl<S> FromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+    Arc<AccessTokens>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(parts, app).await.map(SignedIn)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(SignedIn)
     }
 }
 
 /// The (user id, session id) of a valid bearer access token; the session itself is checked
 /// by the caller, against the database.
-pub(crate) fn access_claims(parts: &Parts, app: &AppState) -> Result<(i64, Uuid), ApiError> {
+pub(crate) fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Result<(i64, Uuid), ApiError> {
     let token = bearer_token(parts)?;
-    let claims = app.tokens.verify(token)?;
+    let claims = tokens.verify(token)?;
     let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
     Ok((user_id, claims.sid))
 }
 
-async fn authenticate(parts: &Parts, app: &AppState) -> Result<AuthUser, ApiError> {
-    let (user_id, session_id) = access_claims(parts, app)?;
-    let mut conn = crate::db::Session::open(&app.db).await?;
+async fn authenticate<S>(parts: &Parts, state: &S) -> Result<AuthUser, ApiError>
+where
+    PgPool: FromRef<S>,
+    Arc<AccessTokens>: FromRef<S>,
+{
+    let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
+    let mut conn = crate::db::Session::open(&PgPool::from_ref(state)).await?;
     let user = queries::find_live_session_user(&mut conn, session_id, user_id)
         .await?
         .ok_or(ApiError::TokenInvalid)?;

@@ -6,9 +6,9 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::queries::{self, NewSession};
-use crate::auth::tokens::RefreshToken;
+use crate::auth::tokens::{AccessTokens, RefreshToken};
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client::ClientInfo;
 
@@ -25,13 +25,13 @@ pub struct TokenPair {
 /// registration leaves no session behind) and signs its first access token.
 pub async fn start_session(
     conn: &mut PgConnection,
-    app: &AppState,
+    (tokens, config): (&AccessTokens, &Config),
     user_id: i64,
     client: &ClientInfo,
 ) -> ApiResult<TokenPair> {
     let session_id = Uuid::new_v4();
     let refresh = RefreshToken::generate();
-    let lifetime = chrono::Duration::from_std(app.config.refresh_token_ttl).map_err(ApiError::internal)?;
+    let lifetime = chrono::Duration::from_std(config.refresh_token_ttl).map_err(ApiError::internal)?;
     queries::insert_session(
         conn,
         &NewSession {
@@ -44,6 +44,6 @@ pub async fn start_session(
         },
     )
     .await?;
-    let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
+    let access = tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
 }

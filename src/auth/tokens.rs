@@ -168,14 +168,6 @@ impl RefreshToken {
     }
 }
 
-/// `bytes` random bytes from the OS CSPRNG, hex-encoded (tenant-key suffixes, the dev JWT secret).
-#[must_use]
-pub fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::fill(&mut buffer[..]);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

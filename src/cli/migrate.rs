@@ -9,9 +9,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::app::AppState;
 use crate::db::fleet::{FleetProgress, FleetReport, SchemaResult, migrate_schemas};
 use crate::db::migrate::{list_tenant_schemas, migrate_public};
+use crate::state::AppState;
 
 /// Options of every command that migrates store schemas.
 #[derive(Debug, Clone, Args)]

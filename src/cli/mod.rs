@@ -14,11 +14,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
-use crate::app::{AppState, build_router, openapi_spec};
 use crate::config::{Config, DatabaseTarget};
 use crate::db::{self, Database};
 use crate::error::ApiError;
 use crate::http::openapi;
+use crate::router::{build_router, openapi_spec};
+use crate::state::AppState;
 use migrate::MigrateArgs;
 use tenants::TenantsCommand;
 use users::UsersCommand;

@@ -8,11 +8,11 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use sqlx::{Acquire, AssertSqlSafe};
 
-use crate::app::AppState;
 use crate::cli::migrate::{MigrateArgs, migrate_tenants};
 use crate::cli::print_table;
+use crate::db::schema::SchemaName;
+use crate::state::AppState;
 use crate::stores::queries::{StoreOverview, find_overview_by_key, fleet_overview};
-use crate::tenant::SchemaName;
 
 /// `kassa tenants …`.
 #[derive(Debug, Subcommand)]

@@ -8,13 +8,13 @@ use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Acquire, PgConnection};
 
-use crate::app::AppState;
+use crate::account::RegisterRequest;
+use crate::account::registration::{Registration, insert_owner_with_store};
 use crate::audit::{AuditAction, Changes};
-use crate::auth::RegisterRequest;
-use crate::auth::password::generate_password;
+use crate::auth::generate::generate_password;
 use crate::auth::queries as account_queries;
-use crate::auth::registration::{Registration, insert_owner_with_store};
 use crate::cli::{describe_api_error, print_table};
+use crate::state::AppState;
 use crate::validate::Form;
 
 /// `kassa users …`.
@@ -217,11 +217,8 @@ async fn record_in_every_store(
     changes: &Changes,
 ) -> anyhow::Result<()> {
     for schema in crate::stores::queries::member_store_schemas(tx, user_id).await? {
-        let schema = crate::tenant::SchemaName::parse(&schema)?;
-        crate::db::query("select set_config('search_path', $1, true)")
-            .bind(schema.quoted())
-            .execute(&mut *tx)
-            .await?;
+        let schema = crate::db::schema::SchemaName::parse(&schema)?;
+        crate::db::schema::enter(tx, &schema).await?;
         if let Some(employee) = crate::employees::queries::find_employee_by_user(tx, user_id).await? {
             let event = crate::audit::queries::NewAuditEvent {
                 actor_user_id: None,
@@ -232,7 +229,7 @@ async fn record_in_every_store(
             crate::audit::queries::record(tx, event).await?;
         }
     }
-    crate::db::query("select set_config('search_path', 'public', true)").execute(&mut *tx).await?;
+    crate::db::schema::leave(tx).await?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use sqlx::migrate::Migration;
 use sqlx::{Acquire, PgPool};
 
 use crate::db::migrate::{TenantMigrationError, TenantMigrationOutcome, migrate_tenant_schema};
-use crate::tenant::SchemaName;
+use crate::db::schema::SchemaName;
 
 /// Why one schema did not migrate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,13 +3,11 @@
 //! PostgreSQL's simple query protocol (one message, several statements, one round trip) has
 //! no bound parameters, so every value in such a statement is part of its text. That is
 //! only sound for values whose rendering cannot contain a quote: integers, UUIDs, booleans
-//! and the fixed role names. [`Inline`] is implemented for exactly those, and statements
+//! and fixed names such as roles (`roles` implements it for `Role`). [`Inline`] is implemented for exactly those, and statements
 //! meant for that path take their values through it. User text (names, search terms) is
 //! never inlined: reads that carry it use bound parameters (README "Performance").
 
 use uuid::Uuid;
-
-use crate::roles::Role;
 
 /// A value that renders as a SQL literal which cannot break out of its position.
 pub trait Inline {
@@ -36,13 +34,6 @@ impl Inline for Uuid {
     }
 }
 
-impl Inline for Role {
-    /// One of four fixed lowercase words.
-    fn inline(&self) -> String {
-        format!("'{}'", self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +43,5 @@ mod tests {
         assert_eq!((-7_i64).inline(), "-7");
         assert_eq!(false.inline(), "false");
         assert_eq!(Uuid::nil().inline(), "'00000000-0000-0000-0000-000000000000'::uuid");
-        assert_eq!(Role::Stockkeeper.inline(), "'stockkeeper'");
     }
 }

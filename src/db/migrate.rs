@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use sqlx::migrate::{MigrateError, Migration, Migrator};
 use sqlx::{PgConnection, PgPool};
 
-use crate::tenant::SchemaName;
+use crate::db::schema::{EnterError, SchemaName};
+use crate::error::ApiError;
 
 /// `migrations/public/*.sql`, embedded in the binary.
 pub static PUBLIC_MIGRATIONS: Migrator = sqlx::migrate!("migrations/public");
@@ -115,23 +116,12 @@ pub async fn migrate_tenant_schema(
     Ok(outcome)
 }
 
-/// Sets the transaction's `search_path` to `schema` alone and checks that it took.
+/// Enters `schema` through the one checked way in ([`crate::db::schema::enter`]).
 async fn enter_schema(tx: &mut PgConnection, schema: &SchemaName) -> Result<(), TenantMigrationError> {
-    let db_error = |source| TenantMigrationError::Database { schema: schema.to_string(), source };
-    crate::db::query("select set_config('search_path', $1, true)")
-        .bind(schema.quoted())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    // current_schema() is NULL when the schema does not exist, and `public` when the
-    // transaction-local setting evaporated because no transaction was open.
-    let current: Option<String> =
-        crate::db::query_scalar("select current_schema()").fetch_one(&mut *tx).await.map_err(db_error)?;
-    if current.as_deref() == Some(schema.as_str()) {
-        Ok(())
-    } else {
-        Err(TenantMigrationError::MissingSchema { schema: schema.to_string() })
-    }
+    crate::db::schema::enter(tx, schema).await.map_err(|error| match error {
+        EnterError::Database(source) => TenantMigrationError::Database { schema: schema.to_string(), source },
+        EnterError::WrongSchema(_) => TenantMigrationError::MissingSchema { schema: schema.to_string() },
+    })
 }
 
 async fn apply(
@@ -154,6 +144,20 @@ async fn apply(
         .await
         .map_err(failed)?;
     Ok(())
+}
+
+/// A tenant schema that could not be migrated during a request (provisioning): the
+/// database going away mid-migration is an outage like any other (503), the rest a bug.
+impl From<TenantMigrationError> for ApiError {
+    fn from(error: TenantMigrationError) -> Self {
+        use TenantMigrationError as E;
+        match &error {
+            E::Failed { source, .. } | E::Database { source, .. } if crate::db::is_unavailable(source) => {
+                ApiError::ServiceUnavailable(error.into())
+            }
+            _ => ApiError::Internal(error.into()),
+        }
+    }
 }
 
 /// The schema of every store in the registry, oldest store first.

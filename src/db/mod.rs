@@ -1,10 +1,12 @@
 //! The database: where the pool comes from, how schemas migrate, and the embedded default.
 
 pub mod embedded;
+pub mod error;
 pub mod fleet;
 pub mod inline;
 pub mod migrate;
 pub mod pool;
+pub mod schema;
 pub mod session;
 
 pub use session::{Session, query, query_as, query_scalar};

@@ -10,12 +10,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::app::AppState;
 use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::{AuditAction, Changes};
-use crate::auth::password::generate_password;
+use crate::auth::generate::generate_password;
 use crate::auth::queries::{self as account_queries, NewUser};
-use crate::employees::policy::{self, Action, Target};
+use crate::db::error::ResultExt;
 use crate::employees::queries::{
     self, CountedStaffMember, EmployeeFilter, EmployeeState, NewEmployee, StaffMember, StaffPage,
     find_staff_member,
@@ -24,14 +23,16 @@ use crate::employees::{
     CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
     EmployeeResponse, PasswordResetResponse, ResetCredentials, ResetPasswordRequest, UpdateEmployeeRequest,
 };
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
-use crate::stores::queries::insert_membership;
+use crate::roles::policy::{self, Action, Target};
+use crate::state::AppState;
+
 use crate::tenant::TenantEcho;
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantConn};
@@ -61,11 +62,7 @@ const MAX_SEARCH_CHARS: usize = 150;
         (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
-pub async fn list_employees(
-    State(app): State<AppState>,
-    scope: StoreScope,
-    query: ListQuery,
-) -> ApiResult<Json<EmployeePage>> {
+pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Json<EmployeePage>> {
     let mut form = Form::new();
     let page = query.page_request(&mut form);
     let filter = EmployeeFilter {
@@ -84,7 +81,7 @@ pub async fn list_employees(
     };
     if let Err(invalid) = form.finish(()) {
         // Rights come first, as on every other route: a cashier's malformed query is 403.
-        let tenant = scope.begin(&app).await?;
+        let tenant = scope.begin().await?;
         policy::authorize(tenant.member.role, Action::View, None)?;
         return Err(invalid);
     }
@@ -92,9 +89,9 @@ pub async fn list_employees(
     let staff =
         StaffPage { store_id: scope.store.id, filter: &filter, limit: page.size, offset: page.offset() };
     let (store, members, total) = if staff.has_search() {
-        search_staff(&app, scope, &staff).await?
+        search_staff(scope, &staff).await?
     } else {
-        read_staff(&app, scope, &staff).await?
+        read_staff(scope, &staff).await?
     };
     let lang = current_lang();
     Ok(Json(EmployeePage {
@@ -107,7 +104,6 @@ pub async fn list_employees(
 /// A page without search text: one round trip ([`crate::tenant::read`]). Past the first
 /// page the count travels along, since an empty page carries none.
 async fn read_staff(
-    app: &AppState,
     scope: StoreScope,
     staff: &StaffPage<'_>,
 ) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
@@ -115,7 +111,7 @@ async fn read_staff(
     if staff.offset > 0 {
         selects.push(staff.count_sql());
     }
-    let mut read = scope.read(app, &selects).await?;
+    let mut read = scope.read(&selects).await?;
     policy::authorize(read.member.role, Action::View, None)?;
     let rows: Vec<CountedStaffMember> = read.rows()?;
     let total = match rows.first() {
@@ -128,11 +124,10 @@ async fn read_staff(
 
 /// A page matching search text, which travels as a bound parameter on a [`TenantConn`].
 async fn search_staff(
-    app: &AppState,
     scope: StoreScope,
     staff: &StaffPage<'_>,
 ) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
-    let mut tenant = scope.begin(app).await?;
+    let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role, Action::View, None)?;
     let (members, total) = staff.fetch(tenant.conn()).await?;
     let store = tenant.store.clone();
@@ -168,7 +163,7 @@ pub async fn create_employee(
     ApiJson(body): ApiJson<CreateEmployeeRequest>,
 ) -> ApiResult<Response> {
     // Check first (rights, input, username) on a short transaction…
-    let mut tenant = scope.begin(&app).await?;
+    let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role, Action::View, None)?;
     let new = NewEmployeeForm::parse(body, &app)?;
     policy::authorize(tenant.member.role, Action::Create { role: new.role }, None)?;
@@ -179,7 +174,7 @@ pub async fn create_employee(
     // …hash with no pooled connection held…
     let password_hash = app.hasher.hash(new.password.clone()).await.map_err(ApiError::internal)?;
     // …then write, checking the caller's rights again: they may have changed meanwhile.
-    let mut tenant = scope.begin(&app).await?;
+    let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role, Action::Create { role: new.role }, None)?;
     let member = insert_staff_member(&mut tenant, &new, &password_hash).await?;
     let store_id = tenant.store.id;
@@ -281,7 +276,7 @@ async fn insert_staff_member(
     )
     .await
     .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
-    insert_membership(tenant.conn(), user.id, store_id, new.role).await?;
+    queries::insert_membership(tenant.conn(), user.id, store_id, new.role).await?;
     let employee = queries::insert_employee(
         tenant.conn(),
         &NewEmployee {
@@ -451,7 +446,7 @@ pub async fn reset_employee_password(
     let store_id = scope.store.id;
     // Check rights and input on a short transaction, hash with no connection held, then
     // write after checking again (see create_employee).
-    let mut tenant = scope.begin(&app).await?;
+    let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role, Action::View, None)?;
     let target = find_staff_member(tenant.conn(), store_id, id, false).await?.ok_or(ApiError::NotFound)?;
     policy::authorize(tenant.member.role, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
@@ -468,7 +463,7 @@ pub async fn reset_employee_password(
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(password.clone()).await.map_err(ApiError::internal)?;
 
-    let mut tenant = scope.begin(&app).await?;
+    let mut tenant = scope.begin().await?;
     let target = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
     policy::authorize(tenant.member.role, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let user_id = target.employee.user_id;

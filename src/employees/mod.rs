@@ -7,7 +7,6 @@
 //! status of membership and profile equal. Who may do what is [`policy`].
 
 pub mod handlers;
-pub mod policy;
 pub mod queries;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,11 +15,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::full_name;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
 use crate::roles::{Role, RoleView};
+use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use queries::StaffMember;
 

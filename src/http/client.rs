@@ -6,13 +6,14 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::config::Config;
 
 /// Longest user agent kept.
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -32,14 +33,19 @@ impl ClientInfo {
     }
 }
 
-impl FromRequestParts<AppState> for ClientInfo {
+impl<S> FromRequestParts<S> for ClientInfo
+where
+    S: Send + Sync,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = Arc::<Config>::from_ref(state);
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let ip = match peer {
-            Some(peer) if app.config.trusted_proxies.contains(&peer) => {
-                Some(forwarded_client(&parts.headers, &app.config.trusted_proxies).unwrap_or(peer))
+            Some(peer) if config.trusted_proxies.contains(&peer) => {
+                Some(forwarded_client(&parts.headers, &config.trusted_proxies).unwrap_or(peer))
             }
             other => other,
         };

@@ -5,7 +5,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use sqlx::PgPool;
+
 use crate::error::{ApiResult, ErrorBody};
 
 /// The body of a healthy probe.
@@ -32,7 +33,7 @@ pub async fn healthz() -> Json<HealthStatus> {
         (status = 200, description = "Ready to serve", body = HealthStatus),
         (status = 503, description = "The database is unreachable", body = ErrorBody),
     ))]
-pub async fn readyz(State(app): State<AppState>) -> ApiResult<Json<HealthStatus>> {
-    crate::db::pool::ping(&app.db).await?;
+pub async fn readyz(State(db): State<PgPool>) -> ApiResult<Json<HealthStatus>> {
+    crate::db::pool::ping(&db).await?;
     Ok(Json(HealthStatus { status: "ok" }))
 }

@@ -17,11 +17,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, NON_FIELD_ERRORS};
 use crate::i18n::Message;
-
-/// The key DRF uses for errors that belong to the body as a whole; POS apps already read it.
-pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
 /// A JSON request body of type `T`, rejected with the error envelope.
 #[derive(Debug, Clone, Copy, Default)]

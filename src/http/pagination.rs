@@ -3,14 +3,15 @@
 //! `next` / `previous` as absolute URLs that keep the caller's other parameters.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::i18n::Message;
 use crate::validate::Form;
@@ -76,14 +77,19 @@ impl ListQuery {
     }
 }
 
-impl FromRequestParts<AppState> for ListQuery {
+impl<S> FromRequestParts<S> for ListQuery
+where
+    S: Send + Sync,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = Arc::<Config>::from_ref(state);
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map_err(|_| ApiError::field(crate::http::json::NON_FIELD_ERRORS, Message::FieldInvalid))?;
+            .map_err(|_| ApiError::field(crate::error::NON_FIELD_ERRORS, Message::FieldInvalid))?;
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        let behind_trusted_proxy = peer.is_some_and(|ip| app.config.trusted_proxies.contains(&ip));
+        let behind_trusted_proxy = peer.is_some_and(|ip| config.trusted_proxies.contains(&ip));
         let base = match request_origin(&parts.headers, behind_trusted_proxy) {
             Some(origin) => format!("{origin}{}", parts.uri.path()),
             None => parts.uri.path().to_owned(),

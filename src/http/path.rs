@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::http::json::NON_FIELD_ERRORS;
+use crate::error::NON_FIELD_ERRORS;
 use crate::i18n::Message;
 
 /// Path parameters of type `T`, rejected with the error envelope.

@@ -3,12 +3,19 @@
 //! The permission lists are the contract the POS apps already switch on: they are data here,
 //! one table, and every other module asks this one.
 
+pub mod policy;
+
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::{Decode, Encode, Postgres, Type};
 use utoipa::ToSchema;
 
+use crate::db::inline::Inline;
 use crate::i18n::Lang;
 
 /// A member's role in one store.
@@ -103,6 +110,38 @@ impl FromStr for Role {
     }
 }
 
+/// Roles are stored as their names in `text` columns.
+impl Type<Postgres> for Role {
+    fn type_info() -> PgTypeInfo {
+        <&str as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <&str as Type<Postgres>>::compatible(ty)
+    }
+}
+
+/// A stored name that is not one of the roles is an error (a 500 naming it), never a guess:
+/// reading an unknown role as some default would grant or withhold rights silently.
+impl<'r> Decode<'r, Postgres> for Role {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(<&str as Decode<Postgres>>::decode(value)?.parse::<Role>()?)
+    }
+}
+
+impl Encode<'_, Postgres> for Role {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <&str as Encode<Postgres>>::encode(self.as_str(), buf)
+    }
+}
+
+impl Inline for Role {
+    /// One of four fixed lowercase words.
+    fn inline(&self) -> String {
+        format!("'{}'", self.as_str())
+    }
+}
+
 /// A role as the apps receive it wherever one appears: its name, its display name in the
 /// caller's language and its permissions. Flattened into stores, employees and `me`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -129,8 +168,8 @@ pub struct RoleListResponse {
     pub data: Vec<RoleView>,
 }
 
-/// `/api/users/roles/`.
-pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
+/// `/api/users/roles/`. Needs no state, so it mounts on any router.
+pub fn router<S: Clone + Send + Sync + 'static>() -> utoipa_axum::router::OpenApiRouter<S> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_roles))
 }
 
@@ -157,6 +196,11 @@ mod tests {
         }
         assert!("staff".parse::<Role>().is_err());
         assert!("Owner".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn roles_inline_as_their_names() {
+        assert_eq!(Role::Stockkeeper.inline(), "'stockkeeper'");
     }
 
     #[test]

@@ -7,7 +7,6 @@ use sqlx::PgConnection;
 
 use crate::db::Session;
 
-use crate::app::AppState;
 use crate::auth::extractor::AuthUser;
 use crate::auth::queries::find_user;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -16,12 +15,13 @@ use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
+use crate::state::AppState;
+use crate::stores::provision::{StoreOwner, provision_store};
 use crate::stores::queries::{self, StoreChanges, StoreFilter};
 use crate::stores::{
     CreateStoreRequest, CreatedStore, MemberStore, RawProfile, StoreCreatedResponse, StoreListResponse,
     StoreResponse, UpdateStoreRequest, parse_slug_choice,
 };
-use crate::tenant::provision::{StoreOwner, provision_store};
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 
 /// The stores the caller works in, deactivated ones included, oldest first.

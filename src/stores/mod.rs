@@ -1,6 +1,7 @@
 //! Stores: the registry of tenants, as their owners and staff see and manage it.
 
 pub mod handlers;
+pub mod provision;
 pub mod queries;
 pub mod slug;
 
@@ -10,10 +11,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::i18n::current_lang;
 use crate::roles::RoleView;
-use crate::tenant::provision::SlugChoice;
+use crate::state::AppState;
+use crate::stores::provision::SlugChoice;
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use queries::{MemberStoreRow, StoreProfile, StoreRow};
 

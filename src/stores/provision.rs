@@ -8,14 +8,15 @@ use sqlx::migrate::Migration;
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::auth::queries::UserRow;
-use crate::auth::tokens::random_hex;
+use crate::db::error::ResultExt;
 use crate::db::migrate::migrate_tenant_schema;
-use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee};
-use crate::error::{ApiError, ApiResult, ResultExt};
+use crate::db::schema::SchemaName;
+use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee, insert_membership};
+use crate::error::{ApiError, ApiResult};
+use crate::random::random_hex;
 use crate::roles::Role;
 use crate::stores::queries::{self as store_queries, StoreProfile, StoreRow};
 use crate::stores::slug;
-use crate::tenant::SchemaName;
 
 /// How the new store's slug is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub async fn provision_store(
         .on_any_constraint(&["stores_slug_key", "stores_schema_name_key", "stores_tenant_key_key"], |_| {
             taken()
         })?;
-    store_queries::insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
+    insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
     sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(&mut *tx).await?;
     migrate_tenant_schema(tx, &schema, tenant_migrations).await?;
     let owner_employee = insert_employee(

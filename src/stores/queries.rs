@@ -175,23 +175,6 @@ pub async fn insert_store(
     .await
 }
 
-/// Makes `user_id` a member of `store_id` in `role`.
-#[tracing::instrument(skip_all, fields(user.id = user_id, role = %role), err)]
-pub async fn insert_membership(
-    conn: &mut PgConnection,
-    user_id: i64,
-    store_id: i64,
-    role: Role,
-) -> sqlx::Result<()> {
-    crate::db::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
-        .bind(user_id)
-        .bind(store_id)
-        .bind(role.as_str())
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
 /// The part of every member-store query after the select list.
 macro_rules! member_stores_from {
     () => {

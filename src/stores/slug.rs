@@ -3,7 +3,7 @@
 //! Slugs match `[a-z][a-z0-9_-]{0,55}` (SPEC §2): 56 characters at most, so the schema name
 //! `tenant_<slug>` (with `-` as `_`) fits PostgreSQL's 63-byte identifiers.
 
-use crate::tenant::MAX_SLUG_LEN;
+use crate::db::schema::MAX_SLUG_LEN;
 
 /// Room kept for a `-<n>` suffix when an automatic slug is taken.
 const SUFFIX_ROOM: usize = 6;

@@ -14,13 +14,17 @@
 //!   made is dropped there, which queues a rollback before the connection is reused.
 //! - Dropping a `TenantConn` rolls back; handlers `commit` explicitly.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::app::AppState;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool, Postgres, Transaction};
+
 use crate::auth::extractor::access_claims;
 use crate::auth::queries::{SessionMember, session_member_sql};
+use crate::auth::tokens::AccessTokens;
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::roles::Role;
 use crate::tenant::cache::TenantStore;
@@ -48,6 +52,9 @@ pub struct StoreScope {
     pub store: TenantStore,
     pub(super) user_id: i64,
     pub(super) session_id: uuid::Uuid,
+    /// Where the transaction will be opened, and how long its statements may run.
+    pub(super) pool: PgPool,
+    pub(super) request_timeout: Duration,
 }
 
 /// A transaction in the store's schema, for a signed-in active member of that store.
@@ -75,17 +82,24 @@ impl TenantConn {
     }
 }
 
-impl FromRequestParts<AppState> for StoreScope {
+impl<S> FromRequestParts<S> for StoreScope
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+    Arc<AccessTokens>: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // The store first, as the peer does: a missing key is 400 even without a token.
         let store = parts
             .extensions
             .get::<TenantResolution>()
             .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
-        let (user_id, session_id) = access_claims(parts, app)?;
-        Ok(StoreScope { store, user_id, session_id })
+        let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
+        let request_timeout = Arc::<Config>::from_ref(state).request_timeout;
+        Ok(StoreScope { store, user_id, session_id, pool: PgPool::from_ref(state), request_timeout })
     }
 }
 
@@ -100,20 +114,17 @@ impl StoreScope {
     /// Opens the request's transaction in the store's schema and checks the caller there
     /// (live session, active account, active membership); refuses a caller who must change
     /// their password first.
-    pub async fn begin(&self, app: &AppState) -> ApiResult<TenantConn> {
-        self.clone().into_conn(app).await
+    pub async fn begin(&self) -> ApiResult<TenantConn> {
+        self.clone().into_conn().await
     }
 
     /// [`StoreScope::begin`] for extractors, which need the scope only once: the store
     /// moves into the connection instead of being copied on every request.
-    async fn into_conn(self, app: &AppState) -> ApiResult<TenantConn> {
+    async fn into_conn(self) -> ApiResult<TenantConn> {
         let store = self.store;
-        let begin = format!(
-            "BEGIN; SELECT set_config('search_path', '{}', true){}",
-            store.schema.quoted(),
-            crate::db::session::local_timeouts(app.config.request_timeout)
-        );
-        let pool = app.db.clone();
+        let switch = store.schema.switch_sql(&crate::db::session::local_timeouts(self.request_timeout));
+        let begin = format!("BEGIN; {switch}");
+        let pool = self.pool;
         let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
             .await
             .map_err(ApiError::internal)??;
@@ -131,11 +142,17 @@ impl StoreScope {
     }
 }
 
-impl FromRequestParts<AppState> for TenantConn {
+impl<S> FromRequestParts<S> for TenantConn
+where
+    S: Send + Sync,
+    PgPool: FromRef<S>,
+    Arc<AccessTokens>: FromRef<S>,
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        StoreScope::from_request_parts(parts, app).await?.into_conn(app).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        StoreScope::from_request_parts(parts, state).await?.into_conn().await
     }
 }
 
@@ -146,13 +163,7 @@ pub(super) fn checked_member(
     store: &TenantStore,
     session_id: uuid::Uuid,
 ) -> Result<TenantMember, ApiError> {
-    if row.current_schema.as_deref() != Some(store.schema.as_str()) {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "search_path check failed: expected {}, the statement ran in {:?}",
-            store.schema,
-            row.current_schema
-        )));
-    }
+    store.schema.check_current(row.current_schema.as_deref()).map_err(ApiError::internal)?;
     tracing::Span::current().record("user.id", row.user_id);
     let role =
         row.role.as_deref().ok_or(ApiError::NotAMember)?.parse::<Role>().map_err(ApiError::internal)?;

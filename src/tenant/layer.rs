@@ -3,15 +3,18 @@
 //! It never answers a request itself: it leaves a [`TenantResolution`] in the request
 //! extensions, and the extractors of store-scoped handlers ([`crate::tenant::conn`]) turn a
 //! failed resolution into 400 `missing_tenant_key` or 403 `invalid_tenant_key` /
-//! `inactive_tenant`. Public routes simply ignore it.
+//! `inactive_tenant`. It is mounted on store-scoped routes only, so other routes never
+//! spend a registry lookup on a key.
+
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use sqlx::PgPool;
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::tenant::cache::TenantStore;
+use crate::tenant::cache::{StoreCache, TenantStore};
 
 /// The header POS apps send on every store-scoped call.
 pub const TENANT_KEY_HEADER: &str = "x-tenant-key";
@@ -46,14 +49,25 @@ impl From<TenantRejection> for ApiError {
     }
 }
 
-/// Middleware: resolves `X-Tenant-Key` when present and records the outcome.
-pub async fn resolve_tenant(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+/// What the middleware needs: the registry and this instance's cache of it.
+#[derive(Clone)]
+pub struct TenantRegistry {
+    pub pool: PgPool,
+    pub stores: Arc<StoreCache>,
+}
+
+/// Middleware for store-scoped routes: resolves `X-Tenant-Key` and records the outcome.
+pub async fn resolve_tenant(
+    State(registry): State<TenantRegistry>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let outcome = match req.headers().get(TENANT_KEY_HEADER) {
         None => Err(TenantRejection::Missing),
         Some(value) => match value.to_str().ok().filter(|key| is_well_formed(key)) {
             // Hostile or malformed keys never reach the database.
             None => Err(TenantRejection::Invalid),
-            Some(key) => match app.stores.resolve(&app.db, key).await {
+            Some(key) => match registry.stores.resolve(&registry.pool, key).await {
                 Ok(Some(store)) if store.is_active => Ok(store),
                 Ok(Some(_)) => Err(TenantRejection::Inactive),
                 Ok(None) => Err(TenantRejection::Invalid),

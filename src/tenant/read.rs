@@ -26,7 +26,6 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Either, FromRow, PgPool};
 
-use crate::app::AppState;
 use crate::auth::queries::{SessionMember, session_member_sql};
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
@@ -45,9 +44,7 @@ impl StoreRead {
     where
         T: for<'r> FromRow<'r, PgRow>,
     {
-        let rows = self.results.next().ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("a store read has fewer results than statements"))
-        })?;
+        let rows = self.results.next().ok_or_else(missing_result_set)?;
         rows.iter().map(T::from_row).collect::<Result<_, _>>().map_err(ApiError::from)
     }
 }
@@ -56,8 +53,8 @@ impl StoreScope {
     /// Runs `selects` in the store's schema for a signed-in active member, in one round
     /// trip; refuses a caller who must change their password first. Every value in the
     /// SELECTs must be written with [`crate::db::inline::Inline`].
-    pub async fn read(self, app: &AppState, selects: &[String]) -> ApiResult<StoreRead> {
-        let read = self.read_own_account(app, selects).await?;
+    pub async fn read(self, selects: &[String]) -> ApiResult<StoreRead> {
+        let read = self.read_own_account(selects).await?;
         if read.member.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
@@ -66,24 +63,31 @@ impl StoreScope {
 
     /// Like [`StoreScope::read`], also for a caller who must change their password: only
     /// for reads of their own account (`me`).
-    pub async fn read_own_account(self, app: &AppState, selects: &[String]) -> ApiResult<StoreRead> {
+    pub async fn read_own_account(self, selects: &[String]) -> ApiResult<StoreRead> {
         let mut message = format!(
-            "SELECT set_config('search_path', '{}', true){};\n{};\n",
-            self.store.schema.quoted(),
-            crate::db::session::local_timeouts(app.config.request_timeout),
+            "{};\n{};\n",
+            self.store.schema.switch_sql(&crate::db::session::local_timeouts(self.request_timeout)),
             session_member_sql(self.session_id, self.user_id, self.store.id)
         );
         for select in selects {
             message.push_str(select);
             message.push_str(";\n");
         }
-        let mut results = result_sets(&app.db, message).await?.into_iter();
-        let _search_path = results.next();
-        let caller = results.next().unwrap_or_default();
+        let mut results = result_sets(&self.pool, message).await?.into_iter();
+        let (Some(_search_path), Some(caller)) = (results.next(), results.next()) else {
+            // Every statement yields a result set, rows or none: a missing one means the
+            // message did not run as written, a bug, never the caller's fault.
+            return Err(missing_result_set());
+        };
+        // No row: no live session, account or membership for this token (SPEC §4).
         let row = caller.first().ok_or(ApiError::TokenInvalid)?;
         let member = checked_member(SessionMember::from_row(row)?, &self.store, self.session_id)?;
         Ok(StoreRead { store: self.store, member, results })
     }
+}
+
+fn missing_result_set() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("a store read has fewer results than statements"))
 }
 
 /// Sends one simple-protocol message and collects the rows of each of its statements.

@@ -4,12 +4,14 @@
 //! value; `finish` hands the value over only when nothing was wrong. Text is trimmed (as DRF
 //! does) except passwords, which are compared exactly (SPEC §4).
 
+pub mod password;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::auth::password::policy_violations;
 use crate::config::PasswordPolicy;
 use crate::error::{ApiError, FieldErrors};
 use crate::i18n::Message;
+use crate::validate::password::policy_violations;
 
 /// Longest username, as Django allows.
 pub const MAX_USERNAME_CHARS: usize = 150;

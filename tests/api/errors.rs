@@ -7,9 +7,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kassa::app::{BODY_LIMIT_BYTES, with_middleware};
 use kassa::error::ApiError;
 use kassa::http::json::ApiJson;
+use kassa::middleware::{BODY_LIMIT_BYTES, with_middleware};
 use serde::{Deserialize, Serialize};
 
 use crate::helpers::{TestApp, TestResponse, post_body, send, test_config};

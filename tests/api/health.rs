@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use kassa::app::{AppState, build_router};
 use kassa::db::pool;
+use kassa::router::build_router;
+use kassa::state::AppState;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::helpers::{TestApp, send, test_config};
@@ -88,7 +89,7 @@ async fn swagger_can_be_turned_off_for_production() {
 async fn the_committed_openapi_document_is_current() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
         .expect("openapi/openapi.json is committed");
-    let current = kassa::http::openapi::to_pretty_json(&kassa::app::openapi_spec());
+    let current = kassa::http::openapi::to_pretty_json(&kassa::router::openapi_spec());
     assert!(
         committed == current,
         "openapi/openapi.json is stale: run `cargo run -q -- openapi > openapi/openapi.json`"

@@ -8,6 +8,7 @@ mod errors;
 mod health;
 mod helpers;
 mod hostile;
+mod layers;
 mod logging;
 mod migrations;
 mod operations;

@@ -2,12 +2,13 @@
 
 use std::borrow::Cow;
 
+use kassa::db::error::ResultExt;
 use kassa::db::fleet::migrate_schemas;
 use kassa::db::migrate::{
     TENANT_MIGRATIONS, TenantMigrationError, list_tenant_schemas, migrate_tenant_schema,
 };
-use kassa::error::{ApiError, ResultExt};
-use kassa::tenant::SchemaName;
+use kassa::db::schema::SchemaName;
+use kassa::error::ApiError;
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqlSafeStr};
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use kassa::db::migrate::{TENANT_MIGRATIONS, migrate_tenant_schema};
-use kassa::tenant::SchemaName;
+use kassa::db::schema::SchemaName;
 use serde_json::json;
 use sqlx::{Acquire, AssertSqlSafe, PgPool};
 

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use kassa::app::{AppState, build_router};
 use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
 use kassa::db::{migrate, pool};
+use kassa::router::build_router;
+use kassa::state::AppState;
 use serde_json::Value;
 use sqlx::PgPool;
 

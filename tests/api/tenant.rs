@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use kassa::app::{AppState, build_router};
 use kassa::db::pool;
+use kassa::router::build_router;
+use kassa::state::AppState;
 use serde_json::{Value, json};
 
 use crate::helpers::{Owner, TestApp, TestResponse, send, test_config};
@@ -341,9 +342,12 @@ fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, sq
                     .map_err(kassa::error::ApiError::from)
             }),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), kassa::tenant::layer::resolve_tenant))
+        .layer(axum::middleware::from_fn_with_state(
+            kassa::tenant::layer::TenantRegistry { pool: state.db.clone(), stores: state.stores.clone() },
+            kassa::tenant::layer::resolve_tenant,
+        ))
         .with_state(state);
-    (kassa::app::with_middleware(routes, &config), probe_pool)
+    (kassa::middleware::with_middleware(routes, &config), probe_pool)
 }
 
 #[tokio::test]

@@ -1,11 +1,10 @@
-//! Passwords: the policy of SPEC §4 and argon2id hashing off the async workers.
+//! argon2id hashing off the async workers.
 //!
 //! Hashing costs ~19 MiB and tens of milliseconds of CPU, so it runs on a few threads of its
 //! own, one per CPU, at a lower scheduling priority than request handling: a burst of
 //! logins queues instead of starving other requests or multiplying memory (see
 //! [`PasswordHasher`]).
 
-use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -13,22 +12,10 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher a
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::PasswordPolicy;
-use crate::i18n::Message;
-
-/// The longest password accepted: long passphrases are welcome, megabyte "passwords" that
-/// make hashing a denial of service are not (SPEC §4, ASVS 5.0 V6.2.9).
-pub const MAX_PASSWORD_CHARS: usize = 256;
-
 /// OWASP's argon2id parameters: m = 19 MiB, t = 2, p = 1.
 const MEMORY_KIB: u32 = 19_456;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
-
-/// The 19,640 most common passwords (Royce Williams' list, as shipped by Django), lowercase.
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("common-passwords.txt").lines().map(str::trim).filter(|l| !l.is_empty()).collect()
-});
 
 /// A hash of a random password with the current parameters: unknown usernames are checked
 /// against it, so they cost exactly what a wrong password costs (SPEC §4).
@@ -38,88 +25,6 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     argon2().hash_password(&secret, &salt).map(|h| h.to_string()).unwrap_or_default()
 });
-
-/// Letters and digits people cannot confuse when reading a password off a slip or a screen
-/// (no `0 O o 1 l I`): 54 symbols, about 5.75 bits each.
-const READABLE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-/// A generated password is groups of four readable characters joined by `-`.
-const GROUP_LEN: usize = 4;
-/// At least three groups: 12 random characters, about 69 bits.
-const MIN_GROUPS: usize = 3;
-
-/// A password for a new or reset account, to be read out or printed: groups like
-/// `Kq7m-x3Rt-Hb9w`, from the OS CSPRNG, long enough for `policy` and passing every rule of
-/// it (the `-` is the symbol when one is required).
-#[must_use]
-pub fn generate_password(policy: &PasswordPolicy, context: &[&str]) -> SecretString {
-    // n groups are 5n - 1 characters long.
-    let groups = MIN_GROUPS.max((policy.min_length + 1).div_ceil(GROUP_LEN + 1));
-    loop {
-        let chars = random_readable_chars(groups * GROUP_LEN);
-        let password =
-            chars.chunks(GROUP_LEN).map(|g| g.iter().collect::<String>()).collect::<Vec<_>>().join("-");
-        // Retried when the draw lacks a required class or happens to spell a common or
-        // similar word; with this alphabet a retry is needed a few percent of the time.
-        if policy_violations(&password, policy, context).is_empty() {
-            return SecretString::from(password);
-        }
-    }
-}
-
-/// `count` characters drawn uniformly from [`READABLE_ALPHABET`] (rejection sampling, so no
-/// character is likelier than another).
-fn random_readable_chars(count: usize) -> Vec<char> {
-    let alphabet_len = READABLE_ALPHABET.len();
-    let unbiased_limit = 256 - 256 % alphabet_len;
-    let mut chars = Vec::with_capacity(count);
-    let mut bytes = [0u8; 64];
-    while chars.len() < count {
-        rand::fill(&mut bytes);
-        for &byte in &bytes {
-            if usize::from(byte) < unbiased_limit && chars.len() < count {
-                chars.push(char::from(READABLE_ALPHABET[usize::from(byte) % alphabet_len]));
-            }
-        }
-    }
-    chars
-}
-
-/// Checks `password` against the policy; returns every rule it breaks (empty when fine).
-/// `context` holds words the password must not contain, such as the username.
-#[must_use]
-pub fn policy_violations(password: &str, policy: &PasswordPolicy, context: &[&str]) -> Vec<Message> {
-    let mut problems = Vec::new();
-    let length = password.chars().count();
-    if length < policy.min_length {
-        problems.push(Message::PasswordTooShort { min: policy.min_length });
-    }
-    if length > MAX_PASSWORD_CHARS {
-        problems.push(Message::PasswordTooLong { max: MAX_PASSWORD_CHARS });
-    }
-    let lowered = password.to_lowercase();
-    if COMMON_PASSWORDS.contains(lowered.as_str()) {
-        problems.push(Message::PasswordTooCommon);
-    }
-    let similar = context
-        .iter()
-        .map(|word| word.trim().to_lowercase())
-        .any(|word| word.chars().count() >= 3 && lowered.contains(&word));
-    if similar {
-        problems.push(Message::PasswordTooSimilar);
-    }
-    let composition = [
-        (policy.require_uppercase, password.chars().any(char::is_uppercase), Message::PasswordNeedsUppercase),
-        (policy.require_lowercase, password.chars().any(char::is_lowercase), Message::PasswordNeedsLowercase),
-        (policy.require_digit, password.chars().any(|c| c.is_ascii_digit()), Message::PasswordNeedsDigit),
-        (policy.require_symbol, password.chars().any(|c| !c.is_alphanumeric()), Message::PasswordNeedsSymbol),
-    ];
-    for (required, present, message) in composition {
-        if required && !present {
-            problems.push(message);
-        }
-    }
-    problems
-}
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,58 +213,6 @@ fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy() -> PasswordPolicy {
-        PasswordPolicy {
-            min_length: 8,
-            require_uppercase: false,
-            require_lowercase: false,
-            require_digit: false,
-            require_symbol: false,
-        }
-    }
-
-    #[test]
-    fn the_policy_reports_each_broken_rule() {
-        assert!(policy_violations("Kassa-Strong-2026", &policy(), &["ivan"]).is_empty());
-        assert_eq!(
-            policy_violations("qwerty", &policy(), &[]),
-            [Message::PasswordTooShort { min: 8 }, Message::PasswordTooCommon]
-        );
-        assert_eq!(policy_violations("Password1", &policy(), &[]), [Message::PasswordTooCommon]);
-        assert_eq!(policy_violations("my-ivan-secret", &policy(), &["Ivan"]), [Message::PasswordTooSimilar]);
-        let strict =
-            PasswordPolicy { require_uppercase: true, require_digit: true, require_symbol: true, ..policy() };
-        assert_eq!(
-            policy_violations("lowercaseonly", &strict, &[]),
-            [Message::PasswordNeedsUppercase, Message::PasswordNeedsDigit, Message::PasswordNeedsSymbol]
-        );
-        assert_eq!(
-            policy_violations(&"я".repeat(257), &policy(), &[]),
-            [Message::PasswordTooLong { max: 256 }]
-        );
-    }
-
-    #[test]
-    fn generated_passwords_are_readable_unique_and_pass_the_policy() {
-        let strict = PasswordPolicy {
-            min_length: 20,
-            require_uppercase: true,
-            require_lowercase: true,
-            require_digit: true,
-            require_symbol: true,
-        };
-        let mut seen = HashSet::new();
-        for policy in [policy(), strict] {
-            for _ in 0..200 {
-                let password = generate_password(&policy, &["ivan"]).expose_secret().to_owned();
-                assert!(policy_violations(&password, &policy, &["ivan"]).is_empty(), "{password}");
-                assert!(password.chars().count() >= policy.min_length.max(14), "{password}");
-                assert!(!password.contains(['0', 'O', 'o', '1', 'l', 'I']), "{password}");
-                assert!(seen.insert(password));
-            }
-        }
-    }
 
     #[tokio::test]
     async fn hashes_verify_and_old_parameters_ask_for_a_rehash() {

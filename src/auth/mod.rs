@@ -1,0 +1,17 @@
+//! The authentication core: access and refresh tokens, password hashing and generation,
+//! sessions, sign-in throttling, the account queries, and the `AuthUser` extractors. The
+//! sign-in endpoints that use them are the `account` feature.
+
+pub mod extractor;
+pub mod generate;
+pub mod hasher;
+pub mod queries;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+
+/// A person's name as the apps show it: first and last, without stray spaces when one is empty.
+#[must_use]
+pub fn full_name(first_name: &str, last_name: &str) -> String {
+    format!("{first_name} {last_name}").trim().to_owned()
+}

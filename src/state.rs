@@ -1,0 +1,46 @@
+//! `AppState`: what every handler can reach. It sits below every feature and imports none:
+//! the infrastructure below (database, hashing, tokens, the store cache) hands it its parts,
+//! and extractors of those layers take just the part they need through `FromRef`.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+use sqlx::migrate::Migration;
+
+use crate::auth::hasher::PasswordHasher;
+use crate::auth::tokens::AccessTokens;
+use crate::config::Config;
+use crate::db::migrate::TENANT_MIGRATIONS;
+use crate::tenant::cache::StoreCache;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    /// argon2id off the async workers, bounded.
+    pub hasher: PasswordHasher,
+    /// Signs and verifies access tokens with `JWT_SECRET`.
+    pub tokens: Arc<AccessTokens>,
+    /// The tenant migrations new stores get (tests substitute broken ones).
+    pub tenant_migrations: Arc<[Migration]>,
+    /// `X-Tenant-Key` → store, cached for a few seconds.
+    pub stores: Arc<StoreCache>,
+}
+
+impl AppState {
+    /// The state for `config` on `db`, with the migrations embedded in this binary.
+    #[must_use]
+    pub fn new(config: Arc<Config>, db: PgPool) -> Self {
+        let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
+        AppState {
+            config,
+            db,
+            hasher: PasswordHasher::for_this_machine(),
+            tokens,
+            tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
+            stores: Arc::new(StoreCache::default()),
+        }
+    }
+}
