@@ -17,3 +17,4 @@ mod permissions;
 mod registration;
 mod stores;
 mod tenant;
+mod tenant_keys;
