@@ -80,6 +80,8 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     pub password_policy: PasswordPolicy,
     pub login_rate_limit_per_minute: u32,
+    /// Sign-in attempts at one account from all addresses per 15 minutes.
+    pub login_account_limit_per_15_minutes: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact peer addresses).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub cors_allowed_origins: CorsOrigins,
@@ -87,6 +89,12 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub swagger_enabled: bool,
+    /// `PUBLIC_URL`: the `scheme://host[:port][/prefix]` (no trailing slash) every absolute
+    /// link is built on, whatever `Host` the request names.
+    pub public_url: Option<String>,
+    /// `ALLOWED_HOSTS`, lowercased: hosts (any port) whose `Host` header may make absolute
+    /// links when there is no `PUBLIC_URL`; `.example.com` also admits its subdomains.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// A configuration variable with a bad value. The message names the variable.
@@ -137,6 +145,7 @@ impl Config {
                  (run `kassa migrate` with DATABASE_URL pointing at PostgreSQL itself)",
             ));
         }
+        let login_rate_limit_per_minute = env.parsed("LOGIN_RATE_LIMIT_PER_MINUTE", 5u32)?;
         Ok(Config {
             database,
             db_pool_size: pool_size,
@@ -156,13 +165,16 @@ impl Config {
                 require_digit: env.flag("PASSWORD_REQUIRE_DIGIT", false)?,
                 require_symbol: env.flag("PASSWORD_REQUIRE_SYMBOL", false)?,
             },
-            login_rate_limit_per_minute: env.parsed("LOGIN_RATE_LIMIT_PER_MINUTE", 5u32)?,
+            login_rate_limit_per_minute,
+            login_account_limit_per_15_minutes: login_account_limit(&env, login_rate_limit_per_minute)?,
             trusted_proxies: trusted_proxies(&env)?,
             cors_allowed_origins: cors_origins(&env)?,
             default_language: env.parsed_with("DEFAULT_LANGUAGE", Lang::Ru, "ru or en")?,
             log_format: log_format(&env)?,
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
             swagger_enabled: env.flag("SWAGGER_ENABLED", true)?,
+            public_url: public_url(&env)?,
+            allowed_hosts: allowed_hosts(&env)?,
         })
     }
 
@@ -260,6 +272,80 @@ fn trusted_proxies(env: &Env<'_>) -> Result<Vec<std::net::IpAddr>, ConfigError> 
         .filter(|p| !p.is_empty())
         .map(|p| p.parse().map_err(|_| env.invalid(VAR, format!("`{p}` is not an IP address"))))
         .collect()
+}
+
+/// `LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES`: by default ten times the per-IP limit, so ten
+/// addresses' worth of typos pass before the account itself is shut for the window.
+fn login_account_limit(env: &Env<'_>, per_ip_per_minute: u32) -> Result<u32, ConfigError> {
+    const VAR: &str = "LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES";
+    let limit = env.parsed(VAR, per_ip_per_minute.saturating_mul(10).max(1))?;
+    if limit == 0 {
+        return Err(env.invalid(VAR, "must be at least 1"));
+    }
+    Ok(limit)
+}
+
+/// `PUBLIC_URL`: an http(s) URL with a host and at most a path, kept without its trailing
+/// slash so request paths append to it.
+fn public_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    const VAR: &str = "PUBLIC_URL";
+    let Some(raw) = env.string(VAR) else {
+        return Ok(None);
+    };
+    // The value is not echoed: a URL with user info would put a password in the log.
+    let invalid = || {
+        env.invalid(
+            VAR,
+            "is not an http(s) URL like https://pos.example.com (a path is allowed; user info, a query or a fragment is not)",
+        )
+    };
+    let url = raw.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid());
+    }
+    let (authority, path) = rest.find('/').map_or((rest, ""), |slash| rest.split_at(slash));
+    let path_ok = path.bytes().all(|b| b.is_ascii_graphic() && !b"?#\\\"<>^`{|}".contains(&b));
+    if crate::http::pagination::split_host(authority).is_none() || !path_ok {
+        return Err(invalid());
+    }
+    Ok(Some(format!("{scheme}://{}{path}", authority.to_ascii_lowercase())))
+}
+
+/// `ALLOWED_HOSTS`: comma-separated host names or addresses without ports, `.example.com`
+/// for a domain and its subdomains; by default the loopback names, so a developer's links
+/// stay absolute and nothing else is believed.
+fn allowed_hosts(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "ALLOWED_HOSTS";
+    let Some(raw) = env.string(VAR) else {
+        return Ok(["localhost", "127.0.0.1", "[::1]"].map(str::to_owned).to_vec());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|entry| {
+            allowed_host(entry).ok_or_else(|| {
+                env.invalid(
+                    VAR,
+                    format!("`{entry}` is not a host name or address without a port (or .domain for its subdomains)"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// One `ALLOWED_HOSTS` entry, lowercased, IPv6 in brackets; `None` when it is not a host.
+fn allowed_host(entry: &str) -> Option<String> {
+    let unbracketed = entry.strip_prefix('[').and_then(|e| e.strip_suffix(']')).unwrap_or(entry);
+    if let Ok(v6) = unbracketed.parse::<std::net::Ipv6Addr>() {
+        return Some(format!("[{v6}]"));
+    }
+    let host = entry.strip_prefix('.').unwrap_or(entry);
+    match crate::http::pagination::split_host(host) {
+        Some((_, None)) => Some(entry.to_ascii_lowercase()),
+        _ => None,
+    }
 }
 
 fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
@@ -362,6 +448,9 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.migrate_on_start && config.swagger_enabled);
         assert_eq!(config.cors_allowed_origins, CorsOrigins::None);
+        assert_eq!(config.login_account_limit_per_15_minutes, 50);
+        assert_eq!(config.public_url, None);
+        assert_eq!(config.allowed_hosts, ["localhost", "127.0.0.1", "[::1]"]);
     }
 
     #[test]
@@ -373,6 +462,18 @@ mod tests {
             ("PASSWORD_MIN_LENGTH", "4"),
             ("PASSWORD_REQUIRE_DIGIT", "maybe"),
             ("LOGIN_RATE_LIMIT_PER_MINUTE", "-1"),
+            ("LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES", "0"),
+            ("LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES", "many"),
+            ("PUBLIC_URL", "pos.example.com"),
+            ("PUBLIC_URL", "ftp://pos.example.com"),
+            ("PUBLIC_URL", "https://pos.example.com/?next=1"),
+            ("PUBLIC_URL", "https://pos.example.com/#top"),
+            ("PUBLIC_URL", "https://user:pw@pos.example.com"),
+            ("PUBLIC_URL", "https://"),
+            ("PUBLIC_URL", "https://pos.example.com:port"),
+            ("ALLOWED_HOSTS", "pos.example.com:443"),
+            ("ALLOWED_HOSTS", "*"),
+            ("ALLOWED_HOSTS", "pos.example.com/x"),
             ("CORS_ALLOWED_ORIGINS", "pos.example.com"),
             ("DEFAULT_LANGUAGE", "de"),
             ("LOG_FORMAT", "xml"),
@@ -426,6 +527,32 @@ mod tests {
         assert!(first.is_embedded());
         assert_eq!(first.jwt_secret.expose_secret().len(), 64);
         assert_eq!(first.jwt_secret.expose_secret(), second.jwt_secret.expose_secret());
+    }
+
+    #[test]
+    fn the_account_limit_follows_the_per_ip_limit_unless_set() {
+        let derived = load(&with_db(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")])).unwrap();
+        assert_eq!(derived.login_account_limit_per_15_minutes, 30);
+        let set = load(&with_db(&[("LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES", "7")])).unwrap();
+        assert_eq!(set.login_account_limit_per_15_minutes, 7);
+    }
+
+    #[test]
+    fn public_url_keeps_its_path_prefix_and_allowed_hosts_are_normalised() {
+        let config = load(&with_db(&[
+            ("PUBLIC_URL", "HTTPS://POS.example.com:8443/kassa/"),
+            ("ALLOWED_HOSTS", "POS.example.com, .shops.example, 10.0.0.5, ::1, [2001:db8::1]"),
+        ]))
+        .unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://pos.example.com:8443/kassa"));
+        assert_eq!(
+            config.allowed_hosts,
+            ["pos.example.com", ".shops.example", "10.0.0.5", "[::1]", "[2001:db8::1]"]
+        );
+        let secret = load(&with_db(&[("PUBLIC_URL", "https://user:Hunter2-secret@pos.example.com")]));
+        assert!(!secret.unwrap_err().to_string().contains("Hunter2"));
+        let bare = load(&with_db(&[("PUBLIC_URL", "http://[::1]:8080")])).unwrap();
+        assert_eq!(bare.public_url.as_deref(), Some("http://[::1]:8080"));
     }
 
     #[test]

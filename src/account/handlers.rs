@@ -110,7 +110,9 @@ pub async fn list_my_stores(
 
 /// Signs in with username and password: a new session, its tokens, and the stores the user
 /// may open. Unknown usernames cost the same time as wrong passwords. After
-/// `LOGIN_RATE_LIMIT_PER_MINUTE` failures for one (username, client IP) in a minute: 429.
+/// `LOGIN_RATE_LIMIT_PER_MINUTE` failures for one (username, client IP) in a minute, or
+/// `LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES` failed attempts at one username from any address in
+/// 15 minutes: 429.
 ///
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/login/", tag = "auth", request_body = LoginRequest,
@@ -134,6 +136,10 @@ pub async fn login(
 
     let mut conn = Session::open(&app.db).await?;
     throttle::claim_attempt(&mut conn, &username, &client_ip, app.config.login_rate_limit_per_minute).await?;
+    // After the per-IP claim, so one address's refused requests do not spend the account's budget.
+    let account_claim =
+        throttle::claim_account_attempt(&mut conn, &username, app.config.login_account_limit_per_15_minutes)
+            .await?;
     let account = queries::find_user_for_login(&mut conn, &username).await?;
     // The claimed attempt is kept, and the connection goes back to the pool while argon2 runs.
     conn.finish().await?;
@@ -151,6 +157,7 @@ pub async fn login(
 
     let mut tx = app.db.begin().await?;
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
+    throttle::release_account_attempt(&mut tx, &username, account_claim).await?;
     if let Some(hash) = &upgraded_hash {
         queries::update_password_hash(&mut tx, account.id, hash, account.must_change_password).await?;
         tracing::info!(

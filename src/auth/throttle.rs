@@ -1,4 +1,4 @@
-//! Login throttling per (username, client IP) (SPEC §4).
+//! Login throttling per (username, client IP), and per account across all IPs (SPEC §4).
 //!
 //! An attempt is claimed with one atomic upsert *before* the password is checked, so 50
 //! parallel guesses get at most `LOGIN_RATE_LIMIT_PER_MINUTE` password checks: the row lock
@@ -6,11 +6,20 @@
 //! its own (username, IP) row, so it cannot unlock an attacker elsewhere. Windows are fixed
 //! minutes from the first failure. The counter lives in PostgreSQL so every kassa instance
 //! shares it.
+//!
+//! The per-IP limit alone lets many addresses guess one password, so each account also has
+//! `LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES` attempts per fixed 15-minute window, claimed the same
+//! way. A success gives back only its own claim: the failures stay until the window ends, so
+//! the owner signing in cannot reopen the account to whoever is guessing, and the owner's own
+//! sign-ins do not use up the budget.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::error::{ApiError, ApiResult};
+
+/// Length of the per-account window.
+const ACCOUNT_WINDOW_MINUTES: i32 = 15;
 
 /// Claims one attempt for (`username`, `ip`); 429 `too_many_attempts` with the seconds until
 /// the window ends once `limit` attempts were made in it.
@@ -28,12 +37,7 @@ pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, li
     .bind(ip)
     .fetch_one(conn)
     .await?;
-    if i64::from(attempts) <= i64::from(limit) {
-        return Ok(());
-    }
-    let window_ends = window_started_at + chrono::Duration::seconds(60);
-    let retry_after_secs = (window_ends - Utc::now()).num_seconds().clamp(1, 60);
-    Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(60) })
+    within_limit(attempts, limit, window_started_at, 60)
 }
 
 /// Forgets the attempts of (`username`, `ip`) after a successful sign-in.
@@ -44,4 +48,70 @@ pub async fn clear_attempts(conn: &mut PgConnection, username: &str, ip: &str) -
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// An attempt claimed against an account's window, to give back if it succeeds.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct AccountClaim {
+    window_started_at: DateTime<Utc>,
+}
+
+/// Claims one attempt at `username` from any address; 429 `too_many_attempts` with the
+/// seconds until the 15-minute window ends once `limit` attempts were made in it.
+pub async fn claim_account_attempt(
+    conn: &mut PgConnection,
+    username: &str,
+    limit: u32,
+) -> ApiResult<AccountClaim> {
+    let (attempts, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
+        "insert into public.login_account_throttle as t (username_key, window_started_at, attempts)
+         values (lower($1), now(), 1)
+         on conflict (username_key) do update set
+             attempts = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
+                             else t.attempts + 1 end,
+             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
+                                      else t.window_started_at end
+         returning attempts, window_started_at",
+    )
+    .bind(username)
+    .bind(ACCOUNT_WINDOW_MINUTES)
+    .fetch_one(conn)
+    .await?;
+    within_limit(attempts, limit, window_started_at, i64::from(ACCOUNT_WINDOW_MINUTES) * 60)?;
+    Ok(AccountClaim { window_started_at })
+}
+
+/// Gives back `claim` after a successful sign-in, if its window is still the current one
+/// (a new window owes nothing to the old one's claims).
+pub async fn release_account_attempt(
+    conn: &mut PgConnection,
+    username: &str,
+    claim: AccountClaim,
+) -> sqlx::Result<()> {
+    crate::db::query(
+        "update public.login_account_throttle set attempts = attempts - 1
+         where username_key = lower($1) and window_started_at = $2 and attempts > 0",
+    )
+    .bind(username)
+    .bind(claim.window_started_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// `Ok` while `attempts` is within `limit`, else 429 with the seconds left of the window of
+/// `window_secs` that began at `window_started_at`.
+fn within_limit(
+    attempts: i32,
+    limit: u32,
+    window_started_at: DateTime<Utc>,
+    window_secs: i64,
+) -> ApiResult<()> {
+    if i64::from(attempts) <= i64::from(limit) {
+        return Ok(());
+    }
+    let window_ends = window_started_at + chrono::Duration::seconds(window_secs);
+    let retry_after_secs = (window_ends - Utc::now()).num_seconds().clamp(1, window_secs);
+    Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1) })
 }

@@ -1,8 +1,13 @@
 //! Page-numbered lists as the apps read them today (DRF's `PageNumberPagination`):
 //! `{count, next, previous, results}`, `?page=` from 1, `?page_size=` up to a bound, and
-//! `next` / `previous` as absolute URLs that keep the caller's other parameters.
+//! `next` / `previous` that keep the caller's other parameters.
+//!
+//! The links are absolute only on an origin kassa can vouch for: `PUBLIC_URL`, or a `Host`
+//! named in `ALLOWED_HOSTS`. Anyone can send any `Host`, and a link built on a forged one
+//! would send the app to a foreign site; without a trusted origin the links are the path and
+//! query alone, which every client resolves against the URL it called.
 
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Query};
@@ -26,7 +31,7 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 pub struct ListQuery {
     pairs: Vec<(String, String)>,
     /// `scheme://host/path` of the request, for the absolute `next` / `previous` links;
-    /// just the path when the request named no usable host.
+    /// just the path when there is no trusted origin.
     base: String,
 }
 
@@ -90,7 +95,13 @@ where
             .map_err(|_| ApiError::field(crate::error::NON_FIELD_ERRORS, Message::FieldInvalid))?;
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let behind_trusted_proxy = peer.is_some_and(|ip| config.trusted_proxies.contains(&ip));
-        let base = match request_origin(&parts.headers, behind_trusted_proxy) {
+        let origin = link_origin(
+            &parts.headers,
+            config.public_url.as_deref(),
+            &config.allowed_hosts,
+            behind_trusted_proxy,
+        );
+        let base = match origin {
             Some(origin) => format!("{origin}{}", parts.uri.path()),
             None => parts.uri.path().to_owned(),
         };
@@ -98,15 +109,21 @@ where
     }
 }
 
-/// `scheme://host` as the client addressed us. The scheme is `https` only when a trusted
-/// proxy says so in `X-Forwarded-Proto`; a `Host` that is not a plain host name or address
-/// (with port) yields no origin, so a forged header cannot plant a foreign link.
-fn request_origin(headers: &HeaderMap, behind_trusted_proxy: bool) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let plausible = !host.is_empty()
-        && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if !plausible {
+/// The origin absolute links start with: `public_url` when configured, whatever the request
+/// says; else `scheme://host` as the client addressed us, if that host is in `allowed_hosts`;
+/// else none. The scheme is `https` only when a trusted proxy says so in `X-Forwarded-Proto`.
+fn link_origin(
+    headers: &HeaderMap,
+    public_url: Option<&str>,
+    allowed_hosts: &[String],
+    behind_trusted_proxy: bool,
+) -> Option<String> {
+    if let Some(url) = public_url {
+        return Some(url.to_owned());
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?.to_ascii_lowercase();
+    let (name, _) = split_host(&host)?;
+    if !host_allowed(name, allowed_hosts) {
         return None;
     }
     let forwarded_https = headers
@@ -115,6 +132,48 @@ fn request_origin(headers: &HeaderMap, behind_trusted_proxy: bool) -> Option<Str
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
     let scheme = if behind_trusted_proxy && forwarded_https { "https" } else { "http" };
     Some(format!("{scheme}://{host}"))
+}
+
+/// `host` is an `ALLOWED_HOSTS` entry, or under one that starts with a dot (`.example.com`
+/// admits `example.com` and `a.example.com`, not `badexample.com`). Both sides lowercase.
+fn host_allowed(host: &str, allowed_hosts: &[String]) -> bool {
+    allowed_hosts.iter().any(|entry| match entry.strip_prefix('.') {
+        Some(domain) => host == domain || host.ends_with(entry.as_str()),
+        None => entry == host,
+    })
+}
+
+/// The host and port of `authority` when it is plain: a name or IPv4 address of letters,
+/// digits, dots and hyphens, or an IPv6 address in brackets, then an optional numeric port.
+/// Anything else (user info, a path, an empty or bad port, other characters) is `None`.
+#[must_use]
+pub fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, rest) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (v6, _) = bracketed.split_once(']')?;
+            v6.parse::<Ipv6Addr>().ok()?;
+            authority.split_at(v6.len() + 2)
+        }
+        None => {
+            let name_end = authority.find(':').unwrap_or(authority.len());
+            let (name, rest) = authority.split_at(name_end);
+            let plain = !name.is_empty()
+                && name.len() <= 253
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+            if !plain {
+                return None;
+            }
+            (name, rest)
+        }
+    };
+    if rest.is_empty() {
+        return Some((host, None));
+    }
+    let digits = rest.strip_prefix(':')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((host, Some(digits.parse().ok()?)))
 }
 
 /// Which page, and how big.
@@ -138,7 +197,8 @@ impl PageRequest {
 pub struct PageLinks {
     /// Matches over all pages.
     pub count: i64,
-    /// The next page's URL; null on the last page.
+    /// The next page's URL (absolute on `PUBLIC_URL` or an `ALLOWED_HOSTS` host, else path
+    /// and query); null on the last page.
     #[schema(example = "http://127.0.0.1:8000/api/users/employees/?page=2")]
     pub next: Option<String>,
     /// The previous page's URL; null on the first page.
@@ -195,14 +255,76 @@ mod tests {
         assert_eq!(request, PageRequest { page: 1, size: MAX_PAGE_SIZE });
     }
 
+    fn hosts(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|e| (*e).to_owned()).collect()
+    }
+
+    fn origin_for(host: &str, allowed: &[&str]) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, host.parse().unwrap());
+        link_origin(&headers, None, &hosts(allowed), false)
+    }
+
     #[test]
-    fn only_plain_hosts_make_absolute_links() {
+    fn only_allowed_plain_hosts_make_absolute_links() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "pos.example:8000".parse().unwrap());
         headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        assert_eq!(request_origin(&headers, false).as_deref(), Some("http://pos.example:8000"));
-        assert_eq!(request_origin(&headers, true).as_deref(), Some("https://pos.example:8000"));
+        let allowed = hosts(&["pos.example"]);
+        assert_eq!(link_origin(&headers, None, &allowed, false).as_deref(), Some("http://pos.example:8000"));
+        assert_eq!(link_origin(&headers, None, &allowed, true).as_deref(), Some("https://pos.example:8000"));
+        assert_eq!(link_origin(&headers, None, &hosts(&["other.example"]), true), None);
         headers.insert(header::HOST, "evil.example/phish?".parse().unwrap());
-        assert_eq!(request_origin(&headers, true), None);
+        assert_eq!(link_origin(&headers, None, &hosts(&["evil.example"]), true), None);
+        headers.remove(header::HOST);
+        assert_eq!(link_origin(&headers, None, &allowed, false), None);
+    }
+
+    #[test]
+    fn allowed_hosts_match_whole_names_and_dotted_domains_at_any_port() {
+        let loopback = ["localhost", "127.0.0.1", "[::1]"];
+        assert_eq!(origin_for("LocalHost:8080", &loopback).as_deref(), Some("http://localhost:8080"));
+        assert_eq!(origin_for("[::1]:443", &loopback).as_deref(), Some("http://[::1]:443"));
+        assert_eq!(origin_for("127.0.0.1", &loopback).as_deref(), Some("http://127.0.0.1"));
+        for forged in
+            ["evil.example", "localhost.evil.example", "evil-localhost", "127.0.0.1.evil", "localhost:"]
+        {
+            assert_eq!(origin_for(forged, &loopback), None, "{forged}");
+        }
+        let domain = [".shops.example"];
+        assert!(origin_for("shops.example", &domain).is_some());
+        assert!(origin_for("a.shops.example:8443", &domain).is_some());
+        assert_eq!(origin_for("badshops.example", &domain), None);
+    }
+
+    #[test]
+    fn public_url_wins_over_any_host() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "evil.example".parse().unwrap());
+        headers.insert("x-forwarded-proto", "http".parse().unwrap());
+        let origin =
+            link_origin(&headers, Some("https://pos.example.com/kassa"), &hosts(&["evil.example"]), true);
+        assert_eq!(origin.as_deref(), Some("https://pos.example.com/kassa"));
+    }
+
+    #[test]
+    fn split_host_takes_only_plain_authorities() {
+        assert_eq!(split_host("pos.example:8000"), Some(("pos.example", Some(8000))));
+        assert_eq!(split_host("[2001:db8::1]:443"), Some(("[2001:db8::1]", Some(443))));
+        assert_eq!(split_host("10.0.0.1"), Some(("10.0.0.1", None)));
+        for bad in [
+            "",
+            ":80",
+            "a:b",
+            "a:99999",
+            "user@pos.example",
+            "[::1",
+            "[nothost]",
+            "[::1]x",
+            "a b",
+            "é.example",
+        ] {
+            assert_eq!(split_host(bad), None, "{bad:?}");
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! The integration suite: the real application against a real PostgreSQL, one fresh
 //! database per test (see `helpers`).
 
+mod account_throttle;
 mod auth;
 mod cli;
 mod employees;
 mod errors;
+mod forwarded;
 mod health;
 mod helpers;
 mod hostile;
 mod layers;
+mod links;
 mod logging;
 mod migrations;
 mod operations;

@@ -41,13 +41,13 @@ async fn keys_sent_to_public_routes_cost_no_registry_lookup() {
     let before = cache.registry_lookups();
     let statuses: Vec<StatusCode> = futures_util::stream::iter(0..2_000)
         .map(|i| {
-            let app = &app;
+            let (app, token) = (&app, owner.token.as_str());
             async move {
                 let key = made_up_key(i);
                 match i % 3 {
                     0 => get_with_key(app, "/healthz", &key, None).await,
                     1 => get_with_key(app, "/api/users/roles/", &key, None).await,
-                    _ => get_with_key(app, "/api/users/auth/my-stores/", &key, Some(&owner.token)).await,
+                    _ => get_with_key(app, "/api/users/auth/my-stores/", &key, Some(token)).await,
                 }
             }
         })
@@ -72,7 +72,7 @@ async fn unknown_keys_cost_one_lookup_each_and_never_evict_a_known_store() {
     let distinct = 12_000;
     let refused: usize = futures_util::stream::iter(0..distinct)
         .map(|i| {
-            let (app, token) = (&app, &owner.token);
+            let (app, token) = (&app, owner.token.as_str());
             async move {
                 let key = made_up_key(i);
                 let first = get_with_key(app, ME, &key, Some(token)).await;
