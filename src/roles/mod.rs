@@ -75,6 +75,30 @@ impl Role {
         }
     }
 
+    /// The role's place in the store, 1 the highest. The one table of who manages whom:
+    /// a role manages exactly the roles ranked below it, so equals (cashier, stockkeeper)
+    /// never manage each other and nobody manages an owner.
+    #[must_use]
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 1,
+            Role::Manager => 2,
+            Role::Cashier | Role::Stockkeeper => 3,
+        }
+    }
+
+    /// Whether this role manages (and may assign) `other`: see [`Role::rank`].
+    #[must_use]
+    pub fn manages(self, other: Role) -> bool {
+        self.rank() < other.rank()
+    }
+
+    /// The roles this one manages, highest first.
+    #[must_use]
+    pub fn managed_roles(self) -> Vec<Role> {
+        Role::ALL.into_iter().filter(|other| self.manages(*other)).collect()
+    }
+
     /// The role's name for people, in `lang`.
     #[must_use]
     pub fn display(self, lang: Lang) -> &'static str {
@@ -160,12 +184,26 @@ impl RoleView {
     }
 }
 
+/// A role in the catalogue: what the apps see everywhere, plus its place in the store and
+/// the roles it manages (creates, edits, deactivates, resets, assigns), as the permission
+/// checks apply them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoleCatalogEntry {
+    #[serde(flatten)]
+    pub view: RoleView,
+    /// 1 the highest; roles of one rank are peers.
+    #[schema(example = 1, minimum = 1)]
+    pub rank: u8,
+    /// The roles a member with this role manages: exactly those ranked below it.
+    pub manages: Vec<Role>,
+}
+
 /// `{status, data: [role]}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoleListResponse {
     #[schema(example = "success")]
     pub status: &'static str,
-    pub data: Vec<RoleView>,
+    pub data: Vec<RoleCatalogEntry>,
 }
 
 /// `/api/users/roles/`. Needs no state, so it mounts on any router.
@@ -173,15 +211,18 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> utoipa_axum::router::OpenAp
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_roles))
 }
 
-/// The role catalogue: each role with its permissions and its name in the language of
-/// `Accept-Language` (SPEC §5).
+/// The role catalogue: each role with its permissions, its name in the language of
+/// `Accept-Language` (SPEC §5), its rank and the roles it manages.
 ///
 /// **Permissions**: none (public).
 #[utoipa::path(get, path = "/api/users/roles/", tag = "roles",
     responses((status = 200, description = "Every role, highest first", body = RoleListResponse)))]
 pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let lang = crate::i18n::current_lang();
-    let data = Role::ALL.into_iter().map(|role| RoleView::new(role, lang)).collect();
+    let data = Role::ALL
+        .into_iter()
+        .map(|role| RoleCatalogEntry { view: RoleView::new(role, lang), rank: role.rank(), manages: role.managed_roles() })
+        .collect();
     axum::Json(RoleListResponse { status: "success", data })
 }
 
@@ -196,6 +237,15 @@ mod tests {
         }
         assert!("staff".parse::<Role>().is_err());
         assert!("Owner".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn owners_manage_everyone_else_managers_the_floor_and_peers_nobody() {
+        assert_eq!(Role::Owner.managed_roles(), [Role::Manager, Role::Cashier, Role::Stockkeeper]);
+        assert_eq!(Role::Manager.managed_roles(), [Role::Cashier, Role::Stockkeeper]);
+        assert!(Role::Cashier.managed_roles().is_empty());
+        assert!(Role::Stockkeeper.managed_roles().is_empty());
+        assert!(Role::ALL.iter().all(|role| !role.manages(Role::Owner) && !role.manages(*role)));
     }
 
     #[test]

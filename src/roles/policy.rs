@@ -3,8 +3,8 @@
 //! The rules, in the order they are checked:
 //! - Only owners and managers manage staff; cashiers and stockkeepers may not even list it.
 //! - Owners and managers may list and view everyone.
-//! - Each role manages the roles below it: the owner every role but `owner`, a manager only
-//!   cashiers and stockkeepers. The roles one may manage are exactly the roles one may
+//! - Each role manages the roles ranked below it ([`Role::rank`], the table `/roles/` shows
+//!   too): the owner every role but `owner`, a manager only cashiers and stockkeepers. The roles one may manage are exactly the roles one may
 //!   assign, so nobody creates a second owner or raises anyone to or above their own role.
 //! - Anyone who manages staff may edit their own profile fields (names, phone, position),
 //!   never their own role or status: nobody deactivates, removes, demotes or resets
@@ -56,8 +56,8 @@ pub fn authorize(actor: Role, action: Action, target: Option<Target>) -> Result<
 }
 
 fn is_allowed(actor: Role, action: Action, target: Option<Target>) -> bool {
-    let manages = |role: Role| manageable_roles(actor).contains(&role);
-    if manageable_roles(actor).is_empty() {
+    let manages = |role: Role| actor.manages(role);
+    if actor.managed_roles().is_empty() {
         return false;
     }
     match (action, target) {
@@ -70,16 +70,6 @@ fn is_allowed(actor: Role, action: Action, target: Option<Target>) -> bool {
         }
         // An action that needs a target without one, or create with one: a caller's bug.
         _ => false,
-    }
-}
-
-/// The roles `actor` may manage and assign: those strictly below it, never `owner`.
-#[must_use]
-pub fn manageable_roles(actor: Role) -> &'static [Role] {
-    match actor {
-        Role::Owner => &[Role::Manager, Role::Cashier, Role::Stockkeeper],
-        Role::Manager => &[Role::Cashier, Role::Stockkeeper],
-        Role::Cashier | Role::Stockkeeper => &[],
     }
 }
 
