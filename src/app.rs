@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::AccessTokens;
 use crate::config::{Config, CorsOrigins};
+use crate::db::Db;
 use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::error::ApiError;
 use crate::http::{envelope, health, openapi, request_id, request_log};
@@ -35,7 +36,8 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: PgPool,
+    /// The pool, behind the circuit that answers 503 at once while the database is down.
+    pub db: Db,
     /// argon2id off the async workers, bounded.
     pub hasher: PasswordHasher,
     /// Signs and verifies access tokens with `JWT_SECRET`.
@@ -53,7 +55,7 @@ impl AppState {
         let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
         AppState {
             config,
-            db,
+            db: Db::new(db),
             hasher: PasswordHasher::for_this_machine(),
             tokens,
             tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),

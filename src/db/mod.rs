@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod pool;
 pub mod session;
 
+pub use pool::Db;
 pub use session::{Session, query, query_as, query_scalar};
 
 /// True when `error` means the database cannot be reached right now (an outage, answered

@@ -26,7 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{PgConnection, PgPool, Postgres, SqlSafeStr, Transaction};
+use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
+
+use crate::db::Db;
 
 /// Whether statements are prepared unnamed (transaction pooling) for this process.
 ///
@@ -82,8 +84,9 @@ enum Inner {
 
 impl Session {
     /// A connection from `pool`; under transaction pooling one that has begun a transaction,
-    /// which pins the PgBouncer server connection until [`Session::finish`].
-    pub async fn open(pool: &PgPool) -> sqlx::Result<Session> {
+    /// which pins the PgBouncer server connection until [`Session::finish`]. Fails at once
+    /// while the database is down ([`Db`]).
+    pub async fn open(pool: &Db) -> sqlx::Result<Session> {
         Ok(Session(match transaction_pooling() {
             true => Inner::Pinned(pool.begin().await?),
             false => Inner::Autocommit(pool.acquire().await?),

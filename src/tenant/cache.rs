@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
-
+use crate::db::Db;
 use crate::tenant::SchemaName;
 
 /// How long a resolved key is trusted.
@@ -58,7 +57,7 @@ pub struct StoreCache {
 
 impl StoreCache {
     /// The store with `tenant_key`, from the cache or the registry; `None` when none exists.
-    pub async fn resolve(&self, pool: &PgPool, tenant_key: &str) -> Result<Option<TenantStore>, sqlx::Error> {
+    pub async fn resolve(&self, pool: &Db, tenant_key: &str) -> Result<Option<TenantStore>, sqlx::Error> {
         if let Some(entry) = self.fresh(tenant_key) {
             return Ok(entry.store);
         }

@@ -24,10 +24,11 @@
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Either, FromRow, PgPool};
+use sqlx::{AssertSqlSafe, Either, FromRow};
 
 use crate::app::AppState;
 use crate::auth::queries::{SessionMember, session_member_sql};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
@@ -87,10 +88,11 @@ impl StoreScope {
 }
 
 /// Sends one simple-protocol message and collects the rows of each of its statements.
-async fn result_sets(pool: &PgPool, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
+async fn result_sets(pool: &Db, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
     let mut sets = Vec::new();
     let mut current = Vec::new();
-    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(pool);
+    let mut conn = pool.acquire().await?;
+    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(&mut *conn);
     while let Some(item) = stream.try_next().await? {
         match item {
             // The end of one statement's rows.
