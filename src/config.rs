@@ -78,6 +78,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// A session unused this long ends, even before `refresh_token_ttl`.
     pub session_idle_timeout: Duration,
+    /// How long after a refresh the same refresh token may be presented again and get the
+    /// same successor (a client that lost the answer retrying); zero: never (strict).
+    pub refresh_reuse_grace: Duration,
     pub password_policy: PasswordPolicy,
     pub login_rate_limit_per_minute: u32,
     /// Sign-in attempts at one account from all addresses per 15 minutes.
@@ -158,6 +161,7 @@ impl Config {
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
             session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", Duration::from_secs(7 * 86_400))?,
+            refresh_reuse_grace: refresh_reuse_grace(&env)?,
             password_policy: PasswordPolicy {
                 min_length,
                 require_uppercase: env.flag("PASSWORD_REQUIRE_UPPERCASE", false)?,
@@ -237,6 +241,23 @@ fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
         std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
     file.write_all(secret.expose_secret().as_bytes())?;
     Ok(secret)
+}
+
+/// Longest `REFRESH_REUSE_GRACE` accepted: the window exists for a network retry, and a
+/// copied token presented within it is not detected, so it must stay short.
+pub const MAX_REFRESH_REUSE_GRACE: Duration = Duration::from_secs(5 * 60);
+
+/// `REFRESH_REUSE_GRACE`: default 10 s; `0` turns the window off (any second use is reuse).
+fn refresh_reuse_grace(env: &Env<'_>) -> Result<Duration, ConfigError> {
+    const VAR: &str = "REFRESH_REUSE_GRACE";
+    let Some(raw) = env.string(VAR) else {
+        return Ok(Duration::from_secs(10));
+    };
+    match humantime::parse_duration(raw.trim()) {
+        Ok(grace) if grace <= MAX_REFRESH_REUSE_GRACE => Ok(grace),
+        Ok(_) => Err(env.invalid(VAR, "must be at most 5m (0 turns the retry window off)")),
+        Err(_) => Err(env.invalid(VAR, format!("`{raw}` is not a duration like 10s, or 0 for none"))),
+    }
 }
 
 fn cors_origins(env: &Env<'_>) -> Result<CorsOrigins, ConfigError> {
@@ -443,6 +464,7 @@ mod tests {
         assert!(!config.password_policy.require_digit);
         assert_eq!(config.login_rate_limit_per_minute, 5);
         assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.refresh_reuse_grace, Duration::from_secs(10));
         assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.default_language, Lang::Ru);
         assert_eq!(config.log_format, LogFormat::Text);
@@ -486,6 +508,8 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT", "never"),
             ("TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
             ("DATABASE_TRANSACTION_POOLING", "pgbouncer"),
+            ("REFRESH_REUSE_GRACE", "soon"),
+            ("REFRESH_REUSE_GRACE", "1h"),
         ];
         for (variable, value) in cases {
             assert_eq!(failing_variable(&with_db(&[(variable, value)])), *variable, "{variable}={value}");
@@ -499,6 +523,15 @@ mod tests {
         let both = with_db(&[("DATABASE_TRANSACTION_POOLING", "true"), ("MIGRATE_ON_START", "true")]);
         assert_eq!(failing_variable(&both), "MIGRATE_ON_START");
         assert!(!load(&with_db(&[])).unwrap().db_transaction_pooling);
+    }
+
+    #[test]
+    fn the_refresh_retry_window_may_be_zero_or_short() {
+        let grace = |value| load(&with_db(&[("REFRESH_REUSE_GRACE", value)])).unwrap().refresh_reuse_grace;
+        assert_eq!(grace("0"), Duration::ZERO);
+        assert_eq!(grace("0s"), Duration::ZERO);
+        assert_eq!(grace("2s"), Duration::from_secs(2));
+        assert_eq!(grace("5m"), MAX_REFRESH_REUSE_GRACE);
     }
 
     #[test]

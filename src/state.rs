@@ -11,6 +11,7 @@ use sqlx::migrate::Migration;
 use crate::auth::hasher::PasswordHasher;
 use crate::auth::tokens::AccessTokens;
 use crate::config::Config;
+use crate::db::Db;
 use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::tenant::cache::StoreCache;
 
@@ -18,7 +19,8 @@ use crate::tenant::cache::StoreCache;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: PgPool,
+    /// The pool, behind the circuit that answers 503 at once while the database is down.
+    pub db: Db,
     /// argon2id off the async workers, bounded.
     pub hasher: PasswordHasher,
     /// Signs and verifies access tokens with `JWT_SECRET`.
@@ -34,6 +36,7 @@ impl AppState {
     #[must_use]
     pub fn new(config: Arc<Config>, db: PgPool) -> Self {
         let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
+        let db = Db::new(db, config.db_transaction_pooling);
         AppState {
             config,
             db,

@@ -220,7 +220,7 @@ impl BenchServer {
         let pool = pool::lazy_pool(&config, db.options());
         migrate::migrate_public(&pool).await?;
         let state = AppState::new(config, pool.clone());
-        state.hasher.warm_up().await;
+        state.hasher.warm_up().await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = build_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -15,7 +15,7 @@ use crate::account::{
 };
 use crate::auth::extractor::{AuthUser, SignedIn};
 use crate::auth::queries;
-use crate::auth::sessions::{TokenPair, start_session};
+use crate::auth::sessions::{TokenPair, start_session, successor_of};
 use crate::auth::throttle;
 use crate::auth::tokens::RefreshToken;
 use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
@@ -198,13 +198,16 @@ fn secret_fits(secret: &SecretString) -> bool {
 }
 
 /// Trades a refresh token for a new pair; the old one is retired. A client that lost the
-/// response may retry with the same token for 10 seconds; any later use of a retired token
-/// revokes the whole session (401 `token_reused`).
+/// answer may retry with the same token within `REFRESH_REUSE_GRACE` (10 s by default) and
+/// gets the same refresh token again (with a fresh access token), so the answer it did or
+/// did not receive stays valid. Any other use of a retired token (an older one, or after
+/// the window; with `REFRESH_REUSE_GRACE=0` any second use) revokes the whole session (401
+/// `token_reused`).
 ///
 /// **Permissions**: none (the refresh token is the credential).
 #[utoipa::path(post, path = "/api/users/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair; the presented refresh token is retired", body = TokenPair),
+        (status = 200, description = "A new token pair; the presented refresh token is retired (a retry within the window gets the same refresh token again)", body = TokenPair),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 401, description = "token_invalid, token_expired or token_reused", body = ErrorBody),
         BodyRejections,
@@ -216,28 +219,32 @@ pub async fn refresh_token(
     let mut form = Form::new();
     let presented = form.required("refresh", body.refresh, 512);
     form.finish(())?;
-    let presented = RefreshToken::presented(presented).digest();
-    let replacement = RefreshToken::generate();
+    let presented = RefreshToken::presented(presented);
+    let successor = successor_of(&presented, &app.config.jwt_secret)?;
+    let presented = presented.digest();
     let idle_secs = app.config.session_idle_timeout.as_secs_f64();
+    let grace_secs = app.config.refresh_reuse_grace.as_secs_f64();
 
     let mut conn = Session::open(&app.db).await?;
-    let outcome =
-        match queries::rotate_refresh_token(&mut conn, &presented, &replacement.digest(), idle_secs).await? {
-            Some((session_id, user_id)) => Ok((session_id, user_id)),
-            None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
-                tracing::warn!("a retired refresh token was presented again: its session is revoked");
-                Err(ApiError::TokenReused)
-            }
-            None if queries::is_refresh_token_expired(&mut conn, &presented, idle_secs).await? => {
-                Err(ApiError::TokenExpired)
-            }
-            None => Err(ApiError::TokenInvalid),
-        };
+    let rotated =
+        queries::rotate_refresh_token(&mut conn, &presented, &successor.digest(), idle_secs, grace_secs)
+            .await?;
+    let outcome = match rotated {
+        Some((session_id, user_id)) => Ok((session_id, user_id)),
+        None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
+            tracing::warn!("a retired refresh token was presented again: its session is revoked");
+            Err(ApiError::TokenReused)
+        }
+        None if queries::is_refresh_token_expired(&mut conn, &presented, idle_secs).await? => {
+            Err(ApiError::TokenExpired)
+        }
+        None => Err(ApiError::TokenInvalid),
+    };
     // Both the rotation and a reuse's revocation are kept.
     conn.finish().await?;
     let (session_id, user_id) = outcome?;
     let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
-    Ok(Json(TokenPair { access, refresh: replacement.expose().to_owned() }))
+    Ok(Json(TokenPair { access, refresh: successor.expose().to_owned() }))
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.

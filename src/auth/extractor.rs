@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
+use crate::db::Db;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::queries;
@@ -35,7 +35,7 @@ pub struct SignedIn(pub AuthUser);
 impl<S> FromRequestParts<S> for AuthUser
 where
     S: Send + Sync,
-    PgPool: FromRef<S>,
+    Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
 {
     type Rejection = ApiError;
@@ -52,7 +52,7 @@ where
 impl<S> FromRequestParts<S> for SignedIn
 where
     S: Send + Sync,
-    PgPool: FromRef<S>,
+    Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
 {
     type Rejection = ApiError;
@@ -73,11 +73,11 @@ pub(crate) fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Result<(i64
 
 async fn authenticate<S>(parts: &Parts, state: &S) -> Result<AuthUser, ApiError>
 where
-    PgPool: FromRef<S>,
+    Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
 {
     let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
-    let mut conn = crate::db::Session::open(&PgPool::from_ref(state)).await?;
+    let mut conn = crate::db::Session::open(&Db::from_ref(state)).await?;
     let user = queries::find_live_session_user(&mut conn, session_id, user_id)
         .await?
         .ok_or(ApiError::TokenInvalid)?;

@@ -18,13 +18,19 @@ const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 
 /// A hash of a random password with the current parameters: unknown usernames are checked
-/// against it, so they cost exactly what a wrong password costs (SPEC §4).
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+/// against it, so they cost exactly what a wrong password costs (SPEC §4). Without it an
+/// unknown user would answer faster than a known one (a timing oracle for usernames), so a
+/// failure to make it is an error everywhere it is needed, never an empty stand-in.
+static DUMMY_HASH: LazyLock<Result<String, String>> = LazyLock::new(|| {
     let mut secret = [0u8; 32];
     rand::fill(&mut secret);
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2().hash_password(&secret, &salt).map(|h| h.to_string()).unwrap_or_default()
+    argon2().hash_password(&secret, &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 });
+
+fn dummy_hash() -> anyhow::Result<String> {
+    DUMMY_HASH.clone().map_err(|e| anyhow::anyhow!("the dummy password hash could not be made: {e}"))
+}
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +96,10 @@ impl PasswordHasher {
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> anyhow::Result<Verified> {
         self.run(move || {
             let is_real = stored.is_some();
-            let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let stored = match stored {
+                Some(stored) => stored,
+                None => dummy_hash()?,
+            };
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Ok(Verified { matches: false, needs_rehash: false });
             };
@@ -101,9 +110,9 @@ impl PasswordHasher {
     }
 
     /// Computes the dummy hash now rather than during the first unknown-user sign-in, which
-    /// would otherwise take twice as long as the rest.
-    pub async fn warm_up(&self) {
-        let _ = self.run(|| Ok(LazyLock::force(&DUMMY_HASH).len())).await;
+    /// would otherwise take twice as long as the rest; an error here must stop start-up.
+    pub async fn warm_up(&self) -> anyhow::Result<()> {
+        self.run(|| dummy_hash().map(|_| ())).await
     }
 
     async fn run<T: Send + 'static>(

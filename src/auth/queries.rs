@@ -232,33 +232,41 @@ pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::
     .await
 }
 
-/// How long a rotated-away refresh token is still honoured, for clients that lost the
-/// response to their refresh and retry with the same token.
-pub const REFRESH_GRACE_SECONDS: f64 = 10.0;
-
-/// Swaps the session's refresh token `presented` for `replacement` in one statement and
-/// retires the old one. Accepts the current token, or the previous one within the grace
-/// window. `None` when no live session of an active user holds it.
+/// Refreshes the session holding `presented`: `successor` (derived from `presented`, see
+/// `auth::sessions::successor_of`) becomes its token, and `presented` is retired. `None`
+/// when no live session of an active user accepts `presented`.
+///
+/// A retry is `presented` again after it was rotated away, within `grace_secs` of that
+/// rotation, while its successor is still the current token: the row is left as it is
+/// (the grace still counts from the first rotation, so retries cannot stretch it) and the
+/// same successor is handed out again, so whichever answer reached the client stays valid.
+/// Once the successor has been used, `presented` is an older token (reuse), as it is after
+/// the grace, or always when `grace_secs` is 0.
+///
+/// Parallel retries queue on the row lock; each re-reads the committed row and finds
+/// itself a retry, so every one answers the same successor.
 #[tracing::instrument(skip_all, err)]
 pub async fn rotate_refresh_token(
     conn: &mut PgConnection,
     presented: &[u8],
-    replacement: &[u8],
+    successor: &[u8],
     idle_timeout_secs: f64,
+    grace_secs: f64,
 ) -> sqlx::Result<Option<(Uuid, i64)>> {
     crate::db::query_as(
         "with rotated as (
              update public.sessions s set
-                 previous_refresh_token_hash = s.refresh_token_hash,
+                 previous_refresh_token_hash = case when s.refresh_token_hash = $1
+                                                    then $1 else s.previous_refresh_token_hash end,
                  refresh_token_hash = $2,
-                 rotated_at = now(),
+                 rotated_at = case when s.refresh_token_hash = $1 then now() else s.rotated_at end,
                  last_used_at = now()
              from public.users u
              where u.id = s.user_id and u.is_active
                and s.revoked_at is null and s.expires_at > now()
                and s.last_used_at > now() - make_interval(secs => $3)
                and (s.refresh_token_hash = $1
-                    or (s.previous_refresh_token_hash = $1
+                    or ($4 > 0 and s.previous_refresh_token_hash = $1 and s.refresh_token_hash = $2
                         and s.rotated_at > now() - make_interval(secs => $4)))
              returning s.id, s.user_id, s.previous_refresh_token_hash
          ), retired as (
@@ -269,9 +277,9 @@ pub async fn rotate_refresh_token(
          select id, user_id from rotated",
     )
     .bind(presented)
-    .bind(replacement)
+    .bind(successor)
     .bind(idle_timeout_secs)
-    .bind(REFRESH_GRACE_SECONDS)
+    .bind(grace_secs)
     .fetch_optional(conn)
     .await
 }

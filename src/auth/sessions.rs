@@ -1,7 +1,13 @@
-//! Starting a session: the row in `public.sessions` and the token pair handed to the client.
+//! Starting a session: the row in `public.sessions` and the token pair handed to the client;
+//! and the refresh token that follows each one.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use sha2::Sha256;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -46,4 +52,56 @@ pub async fn start_session(
     .await?;
     let access = tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
+}
+
+/// What the successor key is derived for: it keeps successors apart from anything else the
+/// `JWT_SECRET` signs (a JWT's signing input is base64url and dots, never a space).
+const SUCCESSOR_KEY_LABEL: &[u8] = b"kassa refresh-token successor key v1";
+
+/// The refresh token that replaces `token` when it is refreshed:
+/// HMAC-SHA256(K, token), K = HMAC-SHA256(`JWT_SECRET`, label), base64url like a generated
+/// one (256 bits, 43 characters).
+///
+/// Derived rather than drawn at random so that a retry of the same refresh (the client lost
+/// the answer) yields the very token the first answer carried, on any instance, without the
+/// plaintext being stored anywhere: the database keeps only digests, and a successor can
+/// only be computed from the live plaintext token and the secret. Whoever holds `token`
+/// within the retry window gets its successor, which is what a random replacement would
+/// have given them too.
+pub fn successor_of(token: &RefreshToken, jwt_secret: &SecretString) -> ApiResult<RefreshToken> {
+    let key = hmac_sha256(jwt_secret.expose_secret().as_bytes(), SUCCESSOR_KEY_LABEL)?;
+    let successor = hmac_sha256(&key, token.expose().as_bytes())?;
+    Ok(RefreshToken::presented(URL_SAFE_NO_PAD.encode(successor)))
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> ApiResult<Vec<u8>> {
+    // HMAC takes keys of any length; the error case cannot happen, and is not a panic.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(ApiError::internal)?;
+    mac.update(message);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(value: &str) -> SecretString {
+        SecretString::from(value.to_owned())
+    }
+
+    #[test]
+    fn a_successor_is_fixed_by_its_token_and_the_secret_and_looks_generated() {
+        let key = secret("0123456789abcdef0123456789abcdef");
+        let token = RefreshToken::generate();
+        let first = successor_of(&token, &key).unwrap();
+        let again = successor_of(&RefreshToken::presented(token.expose().to_owned()), &key).unwrap();
+        assert_eq!(first.expose(), again.expose());
+        assert_eq!(first.expose().len(), 43);
+        assert_ne!(first.expose(), token.expose());
+
+        let other_token = successor_of(&RefreshToken::generate(), &key).unwrap();
+        let other_secret = successor_of(&token, &secret("another-secret-another-secret-000")).unwrap();
+        assert_ne!(first.expose(), other_token.expose());
+        assert_ne!(first.expose(), other_secret.expose());
+    }
 }

@@ -183,7 +183,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "kassa listening on http://{addr} (Swagger UI at http://{addr}/swagger/)");
     let state = AppState::new(config.into(), database.pool.clone());
-    state.hasher.warm_up().await;
+    state.hasher.warm_up().await.context("password hashing does not work on this machine")?;
     let app = build_router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

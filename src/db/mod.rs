@@ -9,6 +9,7 @@ pub mod pool;
 pub mod schema;
 pub mod session;
 
+pub use pool::Db;
 pub use session::{Session, query, query_as, query_scalar};
 
 /// True when `error` means the database cannot be reached right now (an outage, answered

@@ -1,16 +1,31 @@
-//! The connection pool and the readiness probe.
+//! The connection pool, the circuit that fails fast while the database is unreachable, and
+//! the readiness probe.
 //!
 //! The pool skips sqlx's ping before every acquire (`test_before_acquire(false)`): on this
 //! hardware a ping costs as much as the query it guards (PERF-NOTES.md), and a dead
 //! connection surfaces as an error that the request maps to 503 anyway. Connections are
 //! recycled after `DATABASE_MAX_LIFETIME` because each PostgreSQL backend caches the catalog
 //! of every tenant schema it has touched (SPEC §3); README "Performance" shows the effect.
+//!
+//! Requests take connections through [`Db`], not the bare pool. While PostgreSQL is down,
+//! sqlx retries a refused connection until `DATABASE_ACQUIRE_TIMEOUT`, so every request
+//! would wait that long for its 503. [`Db`] instead probes the database as soon as taking a
+//! connection is slow (over [`SUSPECT_AFTER`]) or fails as unreachable; once a probe cannot
+//! reach it, every request (and those already waiting) fails at once with an unavailable
+//! error (503), and one background task probes every [`PROBE_INTERVAL`] until it answers.
 
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::pin;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, SqlSafeStr, Transaction};
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::db::session;
@@ -44,7 +59,7 @@ pub fn options_from_url(url: &str) -> Result<PgConnectOptions, crate::config::Co
 pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
     let options = match config.db_transaction_pooling {
         true => {
-            session::set_transaction_pooling(true);
+            session::prefer_unnamed_statements();
             options
         }
         false => options.options(session::timeouts(config.request_timeout)),
@@ -67,10 +82,228 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
 }
 
 /// One round trip that proves the database answers (one simple-protocol message, which
-/// a transaction pooler cannot split).
-pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    match tokio::time::timeout(READINESS_TIMEOUT, sqlx::raw_sql("select 1").execute(pool)).await {
+/// a transaction pooler cannot split). Fails at once while [`Db`] knows it is down.
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    let select = db.guarded(sqlx::raw_sql("select 1").execute(db.pool()));
+    match tokio::time::timeout(READINESS_TIMEOUT, select).await {
         Ok(result) => result.map(|_| ()),
         Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}
+
+/// How long taking a connection may take before the database is probed. Taking an idle
+/// connection takes microseconds and opening one a few milliseconds; a refused connection
+/// is retried by sqlx until `DATABASE_ACQUIRE_TIMEOUT`, which is what this cuts short.
+pub const SUSPECT_AFTER: Duration = Duration::from_millis(100);
+/// The least time between two probes: while the database is down, how often it is tried
+/// (and so how soon its return is noticed); while it is up but slow to hand out
+/// connections (a saturated pool), at most this many probe connections are opened.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
+/// How long one probe (connect, `select 1`) may take before it counts as unreachable.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The pool with its circuit: what every request takes connections from. Cheap to clone;
+/// clones share the pool and the circuit. Derefs to the pool for the command line and
+/// migrations, which have no one to answer quickly.
+#[derive(Clone)]
+pub struct Db(Arc<Shared>);
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("transaction_pooling", &self.0.transaction_pooling)
+            .field("down", &self.is_down())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    pool: PgPool,
+    /// The pool reaches PostgreSQL through a transaction pooler: sessions pin a
+    /// transaction and timeouts are set per transaction (`db::session`).
+    transaction_pooling: bool,
+    /// True while a probe could not reach the database: taking a connection fails at once.
+    down: watch::Sender<bool>,
+    /// A probe task is running; there is at most one per pool.
+    probing: AtomicBool,
+    /// When the last probe started, to keep them [`PROBE_INTERVAL`] apart.
+    last_probe: Mutex<Option<Instant>>,
+}
+
+impl Db {
+    /// `pool` behind a circuit; `transaction_pooling` says whether it goes through a
+    /// transaction pooler (as `lazy_pool` was told by the same configuration).
+    #[must_use]
+    pub fn new(pool: PgPool, transaction_pooling: bool) -> Db {
+        Db(Arc::new(Shared {
+            pool,
+            transaction_pooling,
+            down: watch::Sender::new(false),
+            probing: AtomicBool::new(false),
+            last_probe: Mutex::new(None),
+        }))
+    }
+
+    /// Whether this pool goes through a transaction pooler.
+    #[must_use]
+    pub fn transaction_pooling(&self) -> bool {
+        self.0.transaction_pooling
+    }
+
+    /// The bare pool, which never fails fast.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.0.pool
+    }
+
+    /// True while the database is known to be unreachable.
+    #[must_use]
+    pub fn is_down(&self) -> bool {
+        *self.0.down.borrow()
+    }
+
+    /// A pool connection, or at once an unavailable error while the database is down.
+    pub async fn acquire(&self) -> sqlx::Result<PoolConnection<Postgres>> {
+        self.guarded(self.0.pool.acquire()).await
+    }
+
+    /// `PgPool::begin`, failing fast like [`Db::acquire`].
+    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.guarded(self.0.pool.begin()).await
+    }
+
+    /// `PgPool::begin_with`, failing fast like [`Db::acquire`].
+    pub async fn begin_with(
+        &self,
+        statement: impl SqlSafeStr + Send,
+    ) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.guarded(self.0.pool.begin_with(statement)).await
+    }
+
+    /// Runs `taking` (something that takes a connection from the pool) unless the database
+    /// is down; suspects an outage when it is slow or fails as unavailable, and gives up on
+    /// it as soon as a probe finds the database unreachable.
+    async fn guarded<T>(&self, taking: impl Future<Output = sqlx::Result<T>>) -> sqlx::Result<T> {
+        if self.is_down() {
+            return Err(unreachable());
+        }
+        let mut taking = pin!(taking);
+        let mut down = self.0.down.subscribe();
+        let mut patience = SUSPECT_AFTER;
+        let taken = loop {
+            tokio::select! {
+                biased;
+                taken = &mut taking => break taken,
+                _ = down.wait_for(|down| *down) => break Err(unreachable()),
+                // Asked again every interval: a probe that found the database up a moment
+                // ago has ended, and this wait may be the first sign of a new outage.
+                () = tokio::time::sleep(patience) => {
+                    self.suspect();
+                    patience = PROBE_INTERVAL;
+                }
+            }
+        };
+        if let Err(error) = &taken
+            && super::is_unavailable(error)
+        {
+            self.suspect();
+        }
+        taken
+    }
+
+    /// Starts the probe task unless it is running.
+    fn suspect(&self) {
+        if !self.0.probing.swap(true, Ordering::AcqRel) {
+            tokio::spawn(probe_until_reachable(Arc::downgrade(&self.0)));
+        }
+    }
+}
+
+impl Deref for Db {
+    type Target = PgPool;
+
+    fn deref(&self) -> &PgPool {
+        &self.0.pool
+    }
+}
+
+/// What a request gets while the database is down: an I/O error, which `is_unavailable`
+/// (and so the API, with 503) counts as an outage.
+fn unreachable() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        "the database is unreachable; a background probe is waiting for it to come back",
+    ))
+}
+
+/// The probe task: probes until the database is reachable, opening or closing the circuit
+/// on each outcome. It holds the pool only while probing, so a dropped [`Db`] ends it.
+async fn probe_until_reachable(shared: Weak<Shared>) {
+    loop {
+        let wait = match shared.upgrade() {
+            Some(db) => db.until_next_probe(),
+            None => return,
+        };
+        tokio::time::sleep(wait).await;
+        let Some(db) = shared.upgrade() else { return };
+        match probe(&db.pool.connect_options()).await {
+            Err(error) if means_unreachable(&error) => {
+                if !db.down.send_replace(true) {
+                    tracing::warn!(%error, "the database is unreachable: requests answer 503 at once until it is back");
+                }
+            }
+            // Reachable, even if it refused the probe for another reason (the pool will meet
+            // that reason too, and report it).
+            _ => {
+                if *db.down.borrow() {
+                    close_idle_connections(&db.pool).await;
+                    db.down.send_replace(false);
+                    tracing::info!("the database is reachable again");
+                }
+                db.probing.store(false, Ordering::Release);
+                return;
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// How long until the next probe may start; records it as started then.
+    fn until_next_probe(&self) -> Duration {
+        let now = Instant::now();
+        let mut last = self.last_probe.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = last.map_or(now, |last| (last + PROBE_INTERVAL).max(now));
+        *last = Some(next);
+        next - now
+    }
+}
+
+/// Opens a connection of its own (not from the pool, whose connects sqlx retries) and runs
+/// `select 1` on it.
+async fn probe(options: &PgConnectOptions) -> sqlx::Result<()> {
+    let attempt = async {
+        let mut conn = PgConnection::connect_with(options).await?;
+        sqlx::raw_sql("select 1").execute(&mut conn).await?;
+        conn.close().await
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, attempt).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
+}
+
+/// Whether a failed probe means the database cannot be reached (or is not serving yet).
+/// "Too many connections" (53300) does not: the server answers, and the pool's open
+/// connections still serve requests.
+fn means_unreachable(error: &sqlx::Error) -> bool {
+    let full = matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("53300"));
+    super::is_unavailable(error) && !full
+}
+
+/// Closes the connections left idle in the pool when the database went away: they predate
+/// the outage (a restarted server has dropped them), and the first requests after it would
+/// otherwise each meet one and fail.
+async fn close_idle_connections(pool: &PgPool) {
+    for _ in 0..pool.num_idle() {
+        let Some(conn) = pool.try_acquire() else { break };
+        // The goodbye message may have nowhere to go; the socket is closed either way.
+        let _ = tokio::time::timeout(Duration::from_millis(100), conn.close()).await;
     }
 }

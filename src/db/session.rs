@@ -26,29 +26,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::{PgConnection, PgPool, Postgres, SqlSafeStr, Transaction};
+use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
 
-/// Whether statements are prepared unnamed (transaction pooling) for this process.
+use crate::db::Db;
+
+/// Whether statements are prepared unnamed for this process.
 ///
-/// Process-wide rather than per pool because statements are built far from the connection
-/// they run on; a process talks to one kind of server, and [`set_transaction_pooling`] is
-/// called once at start-up.
-static TRANSACTION_POOLING: AtomicBool = AtomicBool::new(false);
+/// Whether a pool goes through a transaction pooler is the pool's own fact
+/// ([`Db::transaction_pooling`]: it decides how sessions pin transactions and where timeouts
+/// are set). Only the choice of statement names is process-wide, because statements are
+/// built far from the connection they run on. It only ever turns on, as soon as any pool
+/// of the process pools transactions ([`prefer_unnamed_statements`]): unnamed statements are
+/// correct on every server (they cost a parse each time), named ones are not behind a pooler.
+static UNNAMED_STATEMENTS: AtomicBool = AtomicBool::new(false);
 
-/// Switches this process to statements and sessions that suit a transaction pooler.
-pub fn set_transaction_pooling(on: bool) {
-    TRANSACTION_POOLING.store(on, Ordering::Relaxed);
+/// Makes every statement of this process unnamed, from now on.
+pub fn prefer_unnamed_statements() {
+    UNNAMED_STATEMENTS.store(true, Ordering::Relaxed);
 }
 
-/// True when kassa talks to PostgreSQL through a transaction pooler.
-#[must_use]
-pub fn transaction_pooling() -> bool {
-    TRANSACTION_POOLING.load(Ordering::Relaxed)
+fn persistent() -> bool {
+    !UNNAMED_STATEMENTS.load(Ordering::Relaxed)
 }
 
 /// `sqlx::query`, prepared unnamed under transaction pooling.
 pub fn query<'q>(sql: impl SqlSafeStr) -> Query<'q, Postgres, PgArguments> {
-    sqlx::query(sql).persistent(!transaction_pooling())
+    sqlx::query(sql).persistent(persistent())
 }
 
 /// `sqlx::query_as`, prepared unnamed under transaction pooling.
@@ -56,7 +59,7 @@ pub fn query_as<'q, O>(sql: impl SqlSafeStr) -> QueryAs<'q, Postgres, O, PgArgum
 where
     O: for<'r> sqlx::FromRow<'r, PgRow>,
 {
-    sqlx::query_as(sql).persistent(!transaction_pooling())
+    sqlx::query_as(sql).persistent(persistent())
 }
 
 /// `sqlx::query_scalar`, prepared unnamed under transaction pooling.
@@ -64,7 +67,7 @@ pub fn query_scalar<'q, O>(sql: impl SqlSafeStr) -> QueryScalar<'q, Postgres, O,
 where
     (O,): for<'r> sqlx::FromRow<'r, PgRow>,
 {
-    sqlx::query_scalar(sql).persistent(!transaction_pooling())
+    sqlx::query_scalar(sql).persistent(persistent())
 }
 
 /// A pool connection for a request's statements outside the tenant transaction. Derefs to
@@ -73,6 +76,7 @@ where
 /// Writes made directly on it are kept only after [`Session::finish`]; dropping an
 /// unfinished session rolls back under pooling (sqlx rolls back a dropped transaction
 /// before the connection is reused), so call `finish` once the request's writes are done.
+#[must_use = "a Session holds a pooled connection; under transaction pooling its writes are kept only by `finish`"]
 pub struct Session(Inner);
 
 enum Inner {
@@ -82,9 +86,10 @@ enum Inner {
 
 impl Session {
     /// A connection from `pool`; under transaction pooling one that has begun a transaction,
-    /// which pins the PgBouncer server connection until [`Session::finish`].
-    pub async fn open(pool: &PgPool) -> sqlx::Result<Session> {
-        Ok(Session(match transaction_pooling() {
+    /// which pins the PgBouncer server connection until [`Session::finish`]. Fails at once
+    /// while the database is down ([`Db`]).
+    pub async fn open(pool: &Db) -> sqlx::Result<Session> {
+        Ok(Session(match pool.transaction_pooling() {
             true => Inner::Pinned(pool.begin().await?),
             false => Inner::Autocommit(pool.acquire().await?),
         }))
@@ -135,8 +140,8 @@ pub fn timeouts(request_timeout: std::time::Duration) -> [(&'static str, String)
 /// transaction: under transaction pooling, the [`timeouts`] the pool cannot set per
 /// connection (see `db::pool::lazy_pool`), local to that transaction; nothing otherwise.
 #[must_use]
-pub fn local_timeouts(request_timeout: std::time::Duration) -> String {
-    if !transaction_pooling() {
+pub fn local_timeouts(db: &Db, request_timeout: std::time::Duration) -> String {
+    if !db.transaction_pooling() {
         return String::new();
     }
     timeouts(request_timeout)

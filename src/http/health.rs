@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use sqlx::PgPool;
+use crate::db::Db;
 
 use crate::error::{ApiResult, ErrorBody};
 
@@ -33,7 +33,7 @@ pub async fn healthz() -> Json<HealthStatus> {
         (status = 200, description = "Ready to serve", body = HealthStatus),
         (status = 503, description = "The database is unreachable", body = ErrorBody),
     ))]
-pub async fn readyz(State(db): State<PgPool>) -> ApiResult<Json<HealthStatus>> {
+pub async fn readyz(State(db): State<Db>) -> ApiResult<Json<HealthStatus>> {
     crate::db::pool::ping(&db).await?;
     Ok(Json(HealthStatus { status: "ok" }))
 }

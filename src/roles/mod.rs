@@ -221,7 +221,11 @@ pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let lang = crate::i18n::current_lang();
     let data = Role::ALL
         .into_iter()
-        .map(|role| RoleCatalogEntry { view: RoleView::new(role, lang), rank: role.rank(), manages: role.managed_roles() })
+        .map(|role| RoleCatalogEntry {
+            view: RoleView::new(role, lang),
+            rank: role.rank(),
+            manages: role.managed_roles(),
+        })
         .collect();
     axum::Json(RoleListResponse { status: "success", data })
 }

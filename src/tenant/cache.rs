@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
-use sqlx::PgPool;
 
+use crate::db::Db;
 use crate::db::schema::SchemaName;
 
 /// How long a resolved key is trusted.
@@ -86,7 +86,7 @@ fn is_fresh(fetched_at: Instant) -> bool {
 
 impl StoreCache {
     /// The store with `tenant_key`, from the cache or the registry; `None` when none exists.
-    pub async fn resolve(&self, pool: &PgPool, tenant_key: &str) -> Result<Option<TenantStore>, sqlx::Error> {
+    pub async fn resolve(&self, pool: &Db, tenant_key: &str) -> Result<Option<TenantStore>, sqlx::Error> {
         if let Some((store, fetched_at)) = self.known.get(tenant_key)
             && is_fresh(fetched_at)
         {

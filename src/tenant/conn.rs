@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, Transaction};
+
+use crate::db::Db;
 
 use crate::auth::extractor::access_claims;
 use crate::auth::queries::{SessionMember, session_member_sql};
@@ -53,7 +55,7 @@ pub struct StoreScope {
     pub(super) user_id: i64,
     pub(super) session_id: uuid::Uuid,
     /// Where the transaction will be opened, and how long its statements may run.
-    pub(super) pool: PgPool,
+    pub(super) pool: Db,
     pub(super) request_timeout: Duration,
 }
 
@@ -85,7 +87,7 @@ impl TenantConn {
 impl<S> FromRequestParts<S> for StoreScope
 where
     S: Send + Sync,
-    PgPool: FromRef<S>,
+    Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
     Arc<Config>: FromRef<S>,
 {
@@ -99,7 +101,7 @@ where
             .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
         let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
         let request_timeout = Arc::<Config>::from_ref(state).request_timeout;
-        Ok(StoreScope { store, user_id, session_id, pool: PgPool::from_ref(state), request_timeout })
+        Ok(StoreScope { store, user_id, session_id, pool: Db::from_ref(state), request_timeout })
     }
 }
 
@@ -122,7 +124,8 @@ impl StoreScope {
     /// moves into the connection instead of being copied on every request.
     async fn into_conn(self) -> ApiResult<TenantConn> {
         let store = self.store;
-        let switch = store.schema.switch_sql(&crate::db::session::local_timeouts(self.request_timeout));
+        let switch =
+            store.schema.switch_sql(&crate::db::session::local_timeouts(&self.pool, self.request_timeout));
         let begin = format!("BEGIN; {switch}");
         let pool = self.pool;
         let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
@@ -145,7 +148,7 @@ impl StoreScope {
 impl<S> FromRequestParts<S> for TenantConn
 where
     S: Send + Sync,
-    PgPool: FromRef<S>,
+    Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
     Arc<Config>: FromRef<S>,
 {

@@ -8,10 +8,10 @@
 
 use std::sync::Arc;
 
+use crate::db::Db;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use sqlx::PgPool;
 
 use crate::error::ApiError;
 use crate::tenant::cache::{StoreCache, TenantStore};
@@ -52,7 +52,7 @@ impl From<TenantRejection> for ApiError {
 /// What the middleware needs: the registry and this instance's cache of it.
 #[derive(Clone)]
 pub struct TenantRegistry {
-    pub pool: PgPool,
+    pub pool: Db,
     pub stores: Arc<StoreCache>,
 }
 

@@ -24,9 +24,10 @@
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Either, FromRow, PgPool};
+use sqlx::{AssertSqlSafe, Either, FromRow};
 
 use crate::auth::queries::{SessionMember, session_member_sql};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
@@ -66,7 +67,9 @@ impl StoreScope {
     pub async fn read_own_account(self, selects: &[String]) -> ApiResult<StoreRead> {
         let mut message = format!(
             "{};\n{};\n",
-            self.store.schema.switch_sql(&crate::db::session::local_timeouts(self.request_timeout)),
+            self.store
+                .schema
+                .switch_sql(&crate::db::session::local_timeouts(&self.pool, self.request_timeout)),
             session_member_sql(self.session_id, self.user_id, self.store.id)
         );
         for select in selects {
@@ -91,10 +94,11 @@ fn missing_result_set() -> ApiError {
 }
 
 /// Sends one simple-protocol message and collects the rows of each of its statements.
-async fn result_sets(pool: &PgPool, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
+async fn result_sets(pool: &Db, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
     let mut sets = Vec::new();
     let mut current = Vec::new();
-    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(pool);
+    let mut conn = pool.acquire().await?;
+    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(&mut *conn);
     while let Some(item) = stream.try_next().await? {
         match item {
             // The end of one statement's rows.

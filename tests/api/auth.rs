@@ -174,28 +174,110 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
     app.get_as("/api/users/auth/my-stores/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
 
-#[tokio::test]
-async fn a_client_that_lost_the_refresh_response_may_retry_within_the_grace_window() {
-    let app = TestApp::spawn().await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, old) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-
-    let (_, lost) = tokens(&refresh(&app, &old).await.json(StatusCode::OK));
-    let (access, retried) = tokens(&refresh(&app, &old).await.json(StatusCode::OK));
-
-    assert_ne!(lost, retried);
-    app.get_as("/api/users/auth/my-stores/", &access).await.json(StatusCode::OK);
-    refresh(&app, &retried).await.json(StatusCode::OK);
-
-    // Past the window, the same retry is a reuse.
-    let (_, current) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-    let (_, next) = tokens(&refresh(&app, &current).await.json(StatusCode::OK));
-    sqlx::query("update public.sessions set rotated_at = now() - interval '11 seconds'")
+/// Moves the clock of every session's last rotation back by `seconds`, as if that long had
+/// passed since (the grace window counts from `rotated_at`).
+async fn rotated_seconds_ago(app: &TestApp, seconds: i32) {
+    sqlx::query("update public.sessions set rotated_at = rotated_at - make_interval(secs => $1)")
+        .bind(f64::from(seconds))
         .execute(&app.pool)
         .await
         .unwrap();
-    refresh(&app, &current).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    refresh(&app, &next).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_first_answer() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+
+    // The till sends T0, the answer (pair A) may or may not arrive, and it retries (pair B).
+    let (access_a, refresh_a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    let (access_b, refresh_b) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    assert_eq!(refresh_a, refresh_b, "a retry hands out the successor the first answer carried");
+    for access in [&access_a, &access_b] {
+        app.get_as("/api/users/auth/sessions/", access).await.json(StatusCode::OK);
+    }
+
+    // Long after the window (the access token has expired, say), the till that kept A
+    // refreshes with it: it is the session's current token, not a retired one.
+    rotated_seconds_ago(&app, 3600).await;
+    let (access_c, refresh_c) = tokens(&refresh(&app, &refresh_a).await.json(StatusCode::OK));
+    // A lost answer to that refresh is retried the same way, and the chain goes on.
+    let (_, retried_c) = tokens(&refresh(&app, &refresh_a).await.json(StatusCode::OK));
+    assert_eq!(refresh_c, retried_c);
+    refresh(&app, &refresh_c).await.json(StatusCode::OK);
+    app.get_as("/api/users/auth/sessions/", &access_c).await.json(StatusCode::OK);
+    assert_eq!(app.count("select count(*) from public.sessions where revoked_at is not null").await, 0);
+}
+
+#[tokio::test]
+async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_the_window() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (_, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    let (access, b) = tokens(&refresh(&app, &a).await.json(StatusCode::OK));
+
+    // Seconds later T0 comes back: A has been used since, so T0 is no retry but a copy.
+    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    refresh(&app, &b).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn with_no_window_any_second_use_is_reuse() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (access, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+
+    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    refresh(&app, &a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test]
+async fn past_the_window_the_old_token_is_reuse() {
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "1s")]).await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (access, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    refresh(&app, &a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole() {
+    let app = TestApp::spawn().await;
+    app.register_owner("ivan", "Лавка").await;
+    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let url = format!("http://{}/api/users/auth/token/refresh/", app.serve().await);
+    let client = reqwest::Client::new();
+
+    let answers = futures_util::future::join_all((0..10).map(|_| {
+        let request = client.post(&url).json(&json!({"refresh": t0}));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    }))
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let successors: std::collections::BTreeSet<&str> =
+        answers.iter().map(|(_, body)| body["refresh"].as_str().unwrap()).collect();
+    assert_eq!(successors.len(), 1, "every retry got the same refresh token: {successors:?}");
+
+    let successor = successors.into_iter().next().unwrap().to_owned();
+    let (access, _) = tokens(&refresh(&app, &successor).await.json(StatusCode::OK));
+    app.get_as("/api/users/auth/sessions/", &access).await.json(StatusCode::OK);
+    assert_eq!(app.count("select count(*) from public.sessions where revoked_at is not null").await, 0);
+    let retired = app.count("select count(*) from public.retired_refresh_tokens").await;
+    assert_eq!(retired, 2, "T0 and its successor, each retired once");
 }
 
 #[tokio::test]
