@@ -87,6 +87,12 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub swagger_enabled: bool,
+    /// A connection whose request head has not fully arrived this long after the connection
+    /// opened, or after its previous response (idle keep-alive), is closed.
+    pub header_read_timeout: Duration,
+    /// At most this many client connections are held at once; at the bound kassa stops
+    /// accepting until one closes (further clients wait in the listen backlog).
+    pub max_connections: usize,
 }
 
 /// A configuration variable with a bad value. The message names the variable.
@@ -163,6 +169,8 @@ impl Config {
             log_format: log_format(&env)?,
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
             swagger_enabled: env.flag("SWAGGER_ENABLED", true)?,
+            header_read_timeout: env.duration("HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
+            max_connections: max_connections(&env)?,
         })
     }
 
@@ -260,6 +268,17 @@ fn trusted_proxies(env: &Env<'_>) -> Result<Vec<std::net::IpAddr>, ConfigError> 
         .filter(|p| !p.is_empty())
         .map(|p| p.parse().map_err(|_| env.invalid(VAR, format!("`{p}` is not an IP address"))))
         .collect()
+}
+
+/// `MAX_CONNECTIONS`: 1 to 1,000,000 (default 10,000). The file-descriptor limit of the
+/// process may lower it further when the server starts (`cli::server`).
+fn max_connections(env: &Env<'_>) -> Result<usize, ConfigError> {
+    const VAR: &str = "MAX_CONNECTIONS";
+    let bound = env.parsed(VAR, 10_000usize)?;
+    if !(1..=1_000_000).contains(&bound) {
+        return Err(env.invalid(VAR, "must be between 1 and 1000000"));
+    }
+    Ok(bound)
 }
 
 fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
@@ -398,6 +417,23 @@ mod tests {
         let both = with_db(&[("DATABASE_TRANSACTION_POOLING", "true"), ("MIGRATE_ON_START", "true")]);
         assert_eq!(failing_variable(&both), "MIGRATE_ON_START");
         assert!(!load(&with_db(&[])).unwrap().db_transaction_pooling);
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_refuse_nonsense() {
+        let config = load(&with_db(&[])).unwrap();
+        assert_eq!((config.header_read_timeout, config.max_connections), (Duration::from_secs(10), 10_000));
+        let set = load(&with_db(&[("HEADER_READ_TIMEOUT", "2s"), ("MAX_CONNECTIONS", "500")])).unwrap();
+        assert_eq!((set.header_read_timeout, set.max_connections), (Duration::from_secs(2), 500));
+        for (variable, value) in [
+            ("HEADER_READ_TIMEOUT", "0s"),
+            ("HEADER_READ_TIMEOUT", "soon"),
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_CONNECTIONS", "-1"),
+            ("MAX_CONNECTIONS", "2000000"),
+        ] {
+            assert_eq!(failing_variable(&with_db(&[(variable, value)])), variable, "{variable}={value}");
+        }
     }
 
     #[test]
