@@ -98,6 +98,12 @@ pub struct Config {
     /// `ALLOWED_HOSTS`, lowercased: hosts (any port) whose `Host` header may make absolute
     /// links when there is no `PUBLIC_URL`; `.example.com` also admits its subdomains.
     pub allowed_hosts: Vec<String>,
+    /// A connection whose request head has not fully arrived this long after the connection
+    /// opened, or after its previous response (idle keep-alive), is closed.
+    pub header_read_timeout: Duration,
+    /// At most this many client connections are held at once; at the bound kassa stops
+    /// accepting until one closes (further clients wait in the listen backlog).
+    pub max_connections: usize,
 }
 
 /// A configuration variable with a bad value. The message names the variable.
@@ -179,6 +185,8 @@ impl Config {
             swagger_enabled: env.flag("SWAGGER_ENABLED", true)?,
             public_url: public_url(&env)?,
             allowed_hosts: allowed_hosts(&env)?,
+            header_read_timeout: env.duration("HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
+            max_connections: max_connections(&env)?,
         })
     }
 
@@ -369,6 +377,17 @@ fn allowed_host(entry: &str) -> Option<String> {
     }
 }
 
+/// `MAX_CONNECTIONS`: 1 to 1,000,000 (default 10,000). The file-descriptor limit of the
+/// process may lower it further when the server starts (`cli::server`).
+fn max_connections(env: &Env<'_>) -> Result<usize, ConfigError> {
+    const VAR: &str = "MAX_CONNECTIONS";
+    let bound = env.parsed(VAR, 10_000usize)?;
+    if !(1..=1_000_000).contains(&bound) {
+        return Err(env.invalid(VAR, "must be between 1 and 1000000"));
+    }
+    Ok(bound)
+}
+
 fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
     match env.string("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("text") => Ok(LogFormat::Text),
@@ -532,6 +551,23 @@ mod tests {
         assert_eq!(grace("0s"), Duration::ZERO);
         assert_eq!(grace("2s"), Duration::from_secs(2));
         assert_eq!(grace("5m"), MAX_REFRESH_REUSE_GRACE);
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_refuse_nonsense() {
+        let config = load(&with_db(&[])).unwrap();
+        assert_eq!((config.header_read_timeout, config.max_connections), (Duration::from_secs(10), 10_000));
+        let set = load(&with_db(&[("HEADER_READ_TIMEOUT", "2s"), ("MAX_CONNECTIONS", "500")])).unwrap();
+        assert_eq!((set.header_read_timeout, set.max_connections), (Duration::from_secs(2), 500));
+        for (variable, value) in [
+            ("HEADER_READ_TIMEOUT", "0s"),
+            ("HEADER_READ_TIMEOUT", "soon"),
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_CONNECTIONS", "-1"),
+            ("MAX_CONNECTIONS", "2000000"),
+        ] {
+            assert_eq!(failing_variable(&with_db(&[(variable, value)])), variable, "{variable}={value}");
+        }
     }
 
     #[test]

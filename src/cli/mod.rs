@@ -3,16 +3,15 @@
 //! the same validation, provisioning, hashing and migration runner as the HTTP API.
 
 pub mod migrate;
+pub mod server;
 pub mod tenants;
 pub mod users;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseTarget};
 use crate::db::{self, Database};
@@ -114,12 +113,12 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
     };
     config.db_pool_size = config.db_pool_size.max(u32::try_from(jobs).unwrap_or(u32::MAX).saturating_add(1));
     let database = db::open(&config).await?;
-    let libpq_url = libpq_url(&config, &database);
+    let dump_target = pg_dump_target(&config, &database)?;
     let app = AppState::new(Arc::new(config), database.pool.clone());
     let outcome = crate::i18n::with_lang(app.config.default_language, async {
         match command {
             Command::Migrate(args) => migrate::migrate_all(&app, &args).await,
-            Command::Tenants { command } => tenants::run(command, &app, &libpq_url).await,
+            Command::Tenants { command } => tenants::run(command, &app, &dump_target).await,
             Command::Users { command } => users::run(command, &app).await,
             Command::Serve | Command::Openapi => unreachable!("handled by run"),
         }
@@ -129,21 +128,14 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
     outcome
 }
 
-/// The database as a libpq connection string, for PostgreSQL's own tools (`pg_dump`).
-fn libpq_url(config: &Config, database: &Database) -> String {
+/// The database as PostgreSQL's own tools (`pg_dump`) reach it.
+fn pg_dump_target(config: &Config, database: &Database) -> anyhow::Result<tenants::PgDumpTarget> {
     match (&config.database, &database.embedded) {
         (_, Some(cluster)) => {
-            let options = cluster.connect_options(db::EMBEDDED_DATABASE);
-            format!(
-                "postgresql://{}@{}:{}/{}",
-                options.get_username(),
-                options.get_host(),
-                options.get_port(),
-                db::EMBEDDED_DATABASE
-            )
+            Ok(tenants::PgDumpTarget::from_options(&cluster.connect_options(db::EMBEDDED_DATABASE)))
         }
-        (DatabaseTarget::Url(url), None) => url.expose_secret().to_owned(),
-        (DatabaseTarget::Embedded { .. }, None) => String::new(),
+        (DatabaseTarget::Url(url), None) => tenants::PgDumpTarget::from_url(url),
+        (DatabaseTarget::Embedded { .. }, None) => anyhow::bail!("the embedded database is not running"),
     }
 }
 
@@ -182,12 +174,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "kassa listening on http://{addr} (Swagger UI at http://{addr}/swagger/)");
+    let limits = server::ServerLimits::from_config(&config);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout = ?limits.header_read_timeout,
+        "connection limits"
+    );
     let state = AppState::new(config.into(), database.pool.clone());
     state.hasher.warm_up().await.context("password hashing does not work on this machine")?;
-    let app = build_router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    server::serve(listener, build_router(state), limits, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");
     close(database).await;
     Ok(())
@@ -223,7 +218,7 @@ async fn close(database: Database) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM; axum then stops accepting and drains in-flight requests.
+/// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and drains in-flight requests.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

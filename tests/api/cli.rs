@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TEST_JWT_SECRET, TestDb};
+use crate::helpers::{TEST_JWT_SECRET, TestApp, TestDb};
 
 const KASSA: &str = env!("CARGO_BIN_EXE_kassa");
 
@@ -98,4 +98,103 @@ async fn kassa_serves_and_shuts_down_gracefully_on_sigterm() {
         logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
         "LOG_FORMAT=json: {logs}"
     );
+}
+
+#[tokio::test]
+async fn an_export_is_readable_by_its_owner_alone_and_never_replaced_by_accident() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    let app = TestApp::spawn().await;
+    let key = app.register_owner("ivan", "Лавка").await.key();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lavka.sql");
+    let export = |extra: &[&str]| {
+        let mut command = kassa(dir.path());
+        command
+            .args(["tenants", "export", &key, "--output"])
+            .arg(&file)
+            .args(extra)
+            .env("DATABASE_URL", app.db.url())
+            .env("JWT_SECRET", TEST_JWT_SECRET)
+            .stdin(Stdio::null());
+        // SAFETY: umask is async-signal-safe and touches nothing but the child's own mask.
+        // The usual 022: a file written with default permissions would be world-readable.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+        command.output().unwrap()
+    };
+    let mode = || std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+
+    let first = export(&[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(mode(), 0o600, "the export holds password hashes");
+    let written = std::fs::read(&file).unwrap();
+    assert!(String::from_utf8_lossy(&written).contains("CREATE TABLE tenant_lavka.employees"));
+
+    let again = export(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), written, "the existing export is kept");
+
+    let forced = export(&["--force"]);
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert_eq!(mode(), 0o600);
+}
+
+#[tokio::test]
+async fn an_export_never_puts_the_database_password_on_pg_dumps_command_line() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let app = TestApp::spawn().await;
+    let key = app.register_owner("ivan", "Лавка").await.key();
+    // The test server trusts local connections, so any password gets in; a real one is kept.
+    let mut url = url::Url::parse(&app.db.url()).unwrap();
+    if url.password().is_none() {
+        url.set_password(Some("hunter2-s3cret")).unwrap();
+    }
+    let password = url.password().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    // A pg_dump that records what it was given, where `ps` and /proc/PID/cmdline would show it.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let spy = bin.join("pg_dump");
+    let record = dir.path().join("record");
+    std::fs::write(
+        &spy,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > '{0}/argv'\nprintf '%s' \"$PGPASSWORD\" > '{0}/env'\necho '-- dump'\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&spy, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let output = kassa(dir.path())
+        .args(["tenants", "export", &key, "--output"])
+        .arg(&record)
+        .env("DATABASE_URL", url.as_str())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("POSTGRES_BIN_DIR", &bin)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let argv = std::fs::read_to_string(dir.path().join("argv")).unwrap();
+    assert!(argv.contains("--schema=tenant_lavka"), "{argv}");
+    let decoded = percent_encoding::percent_decode_str(&password).decode_utf8().unwrap();
+    assert!(
+        !argv.contains(&password) && !argv.contains(&*decoded),
+        "pg_dump's argv shows the password: {argv}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("env")).unwrap(), decoded, "PGPASSWORD on the child");
 }

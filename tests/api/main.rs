@@ -4,6 +4,7 @@
 mod account_throttle;
 mod auth;
 mod cli;
+mod connections;
 mod employees;
 mod errors;
 mod forwarded;
