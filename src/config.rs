@@ -336,7 +336,7 @@ fn public_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
     }
     let (authority, path) = rest.find('/').map_or((rest, ""), |slash| rest.split_at(slash));
     let path_ok = path.bytes().all(|b| b.is_ascii_graphic() && !b"?#\\\"<>^`{|}".contains(&b));
-    if crate::http::pagination::split_host(authority).is_none() || !path_ok {
+    if split_host(authority).is_none() || !path_ok {
         return Err(invalid());
     }
     Ok(Some(format!("{scheme}://{}{path}", authority.to_ascii_lowercase())))
@@ -371,7 +371,7 @@ fn allowed_host(entry: &str) -> Option<String> {
         return Some(format!("[{v6}]"));
     }
     let host = entry.strip_prefix('.').unwrap_or(entry);
-    match crate::http::pagination::split_host(host) {
+    match split_host(host) {
         Some((_, None)) => Some(entry.to_ascii_lowercase()),
         _ => None,
     }
@@ -386,6 +386,39 @@ fn max_connections(env: &Env<'_>) -> Result<usize, ConfigError> {
         return Err(env.invalid(VAR, "must be between 1 and 1000000"));
     }
     Ok(bound)
+}
+
+/// The host and port of `authority` when it is plain: a name or IPv4 address of letters,
+/// digits, dots and hyphens, or an IPv6 address in brackets, then an optional numeric port.
+/// Anything else (user info, a path, an empty or bad port, other characters) is `None`.
+#[must_use]
+pub fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
+    let (host, rest) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (v6, _) = bracketed.split_once(']')?;
+            v6.parse::<std::net::Ipv6Addr>().ok()?;
+            authority.split_at(v6.len() + 2)
+        }
+        None => {
+            let name_end = authority.find(':').unwrap_or(authority.len());
+            let (name, rest) = authority.split_at(name_end);
+            let plain = !name.is_empty()
+                && name.len() <= 253
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+            if !plain {
+                return None;
+            }
+            (name, rest)
+        }
+    };
+    if rest.is_empty() {
+        return Some((host, None));
+    }
+    let digits = rest.strip_prefix(':')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((host, Some(digits.parse().ok()?)))
 }
 
 fn log_format(env: &Env<'_>) -> Result<LogFormat, ConfigError> {
@@ -567,6 +600,27 @@ mod tests {
             ("MAX_CONNECTIONS", "2000000"),
         ] {
             assert_eq!(failing_variable(&with_db(&[(variable, value)])), variable, "{variable}={value}");
+        }
+    }
+
+    #[test]
+    fn split_host_takes_only_plain_authorities() {
+        assert_eq!(split_host("pos.example:8000"), Some(("pos.example", Some(8000))));
+        assert_eq!(split_host("[2001:db8::1]:443"), Some(("[2001:db8::1]", Some(443))));
+        assert_eq!(split_host("10.0.0.1"), Some(("10.0.0.1", None)));
+        for bad in [
+            "",
+            ":80",
+            "a:b",
+            "a:99999",
+            "user@pos.example",
+            "[::1",
+            "[nothost]",
+            "[::1]x",
+            "a b",
+            "é.example",
+        ] {
+            assert_eq!(split_host(bad), None, "{bad:?}");
         }
     }
 

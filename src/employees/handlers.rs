@@ -36,7 +36,7 @@ use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantConn};
-use crate::validate::{Form, MAX_NAME_CHARS};
+use crate::validate::{Form, MAX_NAME_CHARS, Replace};
 
 /// Longest `search` text.
 const MAX_SEARCH_CHARS: usize = 150;
@@ -492,13 +492,6 @@ pub async fn reset_employee_password(
         tenant: tenant_echo,
     };
     Ok(no_store(Json(body)))
-}
-
-/// Whether fields left out of the body are kept (PATCH) or emptied (PUT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Replace {
-    Everything,
-    GivenFields,
 }
 
 async fn change_employee(

@@ -339,17 +339,6 @@ pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64
         .map(|_| ())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_text_is_matched_literally() {
-        assert_eq!(like_pattern("ив"), "%ив%");
-        assert_eq!(like_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
-    }
-}
-
 /// Makes `user_id` a member of `store_id` in `role`.
 #[tracing::instrument(skip_all, fields(user.id = user_id, role = %role), err)]
 pub async fn insert_membership(
@@ -365,4 +354,15 @@ pub async fn insert_membership(
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(like_pattern("ив"), "%ив%");
+        assert_eq!(like_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
 }

@@ -7,7 +7,7 @@
 //! would send the app to a foreign site; without a trusted origin the links are the path and
 //! query alone, which every client resolves against the URL it called.
 
-use std::net::{Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Query};
@@ -122,7 +122,7 @@ fn link_origin(
         return Some(url.to_owned());
     }
     let host = headers.get(header::HOST)?.to_str().ok()?.to_ascii_lowercase();
-    let (name, _) = split_host(&host)?;
+    let (name, _) = crate::config::split_host(&host)?;
     if !host_allowed(name, allowed_hosts) {
         return None;
     }
@@ -141,39 +141,6 @@ fn host_allowed(host: &str, allowed_hosts: &[String]) -> bool {
         Some(domain) => host == domain || host.ends_with(entry.as_str()),
         None => entry == host,
     })
-}
-
-/// The host and port of `authority` when it is plain: a name or IPv4 address of letters,
-/// digits, dots and hyphens, or an IPv6 address in brackets, then an optional numeric port.
-/// Anything else (user info, a path, an empty or bad port, other characters) is `None`.
-#[must_use]
-pub fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
-    let (host, rest) = match authority.strip_prefix('[') {
-        Some(bracketed) => {
-            let (v6, _) = bracketed.split_once(']')?;
-            v6.parse::<Ipv6Addr>().ok()?;
-            authority.split_at(v6.len() + 2)
-        }
-        None => {
-            let name_end = authority.find(':').unwrap_or(authority.len());
-            let (name, rest) = authority.split_at(name_end);
-            let plain = !name.is_empty()
-                && name.len() <= 253
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
-            if !plain {
-                return None;
-            }
-            (name, rest)
-        }
-    };
-    if rest.is_empty() {
-        return Some((host, None));
-    }
-    let digits = rest.strip_prefix(':')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((host, Some(digits.parse().ok()?)))
 }
 
 /// Which page, and how big.
@@ -305,26 +272,5 @@ mod tests {
         let origin =
             link_origin(&headers, Some("https://pos.example.com/kassa"), &hosts(&["evil.example"]), true);
         assert_eq!(origin.as_deref(), Some("https://pos.example.com/kassa"));
-    }
-
-    #[test]
-    fn split_host_takes_only_plain_authorities() {
-        assert_eq!(split_host("pos.example:8000"), Some(("pos.example", Some(8000))));
-        assert_eq!(split_host("[2001:db8::1]:443"), Some(("[2001:db8::1]", Some(443))));
-        assert_eq!(split_host("10.0.0.1"), Some(("10.0.0.1", None)));
-        for bad in [
-            "",
-            ":80",
-            "a:b",
-            "a:99999",
-            "user@pos.example",
-            "[::1",
-            "[nothost]",
-            "[::1]x",
-            "a b",
-            "é.example",
-        ] {
-            assert_eq!(split_host(bad), None, "{bad:?}");
-        }
     }
 }

@@ -22,7 +22,7 @@ use crate::stores::{
     CreateStoreRequest, CreatedStore, MemberStore, RawProfile, StoreCreatedResponse, StoreListResponse,
     StoreResponse, UpdateStoreRequest, parse_slug_choice,
 };
-use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS, Replace};
 
 /// The stores the caller works in, deactivated ones included, oldest first.
 ///
@@ -180,13 +180,6 @@ pub async fn deactivate_store(
     app.stores.invalidate(&store.store.tenant_key);
     tracing::info!(store.id = id, "store {id} deactivated by its owner");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether fields left out of the body are kept (PATCH) or emptied (PUT).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Replace {
-    Everything,
-    GivenFields,
 }
 
 async fn change_store(

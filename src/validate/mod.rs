@@ -230,6 +230,13 @@ fn is_e164(phone: &str) -> bool {
     (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
 }
 
+/// Whether fields left out of an update body are kept (PATCH) or emptied (PUT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    Everything,
+    GivenFields,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
