@@ -2,7 +2,7 @@
 //! the readiness probe.
 //!
 //! The pool skips sqlx's ping before every acquire (`test_before_acquire(false)`): on this
-//! hardware a ping costs as much as the query it guards (PERF-NOTES.md), and a dead
+//! hardware a ping costs as much as the query it guards (README "Decisions": measured), and a dead
 //! connection surfaces as an error that the request maps to 503 anyway. Connections are
 //! recycled after `DATABASE_MAX_LIFETIME` because each PostgreSQL backend caches the catalog
 //! of every tenant schema it has touched (SPEC §3); README "Performance" shows the effect.

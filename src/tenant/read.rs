@@ -15,7 +15,7 @@
 //! `current_schema()` and the request fails closed on a mismatch, as with [`TenantConn`].
 //!
 //! Why: on this hardware a round trip costs about as much as the query it carries
-//! (PERF-NOTES.md), and a [`TenantConn`] needs four (`BEGIN` + switch, caller check, query,
+//! (README "Performance": measured, one round trip each), and a [`TenantConn`] needs four (`BEGIN` + switch, caller check, query,
 //! `COMMIT`). The price is that the message has no bound parameters: its SELECTs take their
 //! values through [`crate::db::inline::Inline`] (integers, UUIDs, booleans, role names),
 //! never user text. A read that carries user text (the staff search) uses [`TenantConn`].
