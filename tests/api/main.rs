@@ -19,6 +19,7 @@ mod operations;
 mod outage;
 mod permissions;
 mod registration;
+mod roles;
 mod stores;
 mod tenant;
 mod tenant_keys;
