@@ -77,16 +77,21 @@ impl StoreScope {
             message.push_str(";\n");
         }
         let mut results = result_sets(&self.pool, message).await?.into_iter();
-        let (Some(_search_path), Some(caller)) = (results.next(), results.next()) else {
-            // Every statement yields a result set, rows or none: a missing one means the
-            // message did not run as written, a bug, never the caller's fault.
-            return Err(missing_result_set());
-        };
-        // No row: no live session, account or membership for this token (SPEC §4).
-        let row = caller.first().ok_or(ApiError::TokenInvalid)?;
-        let member = checked_member(SessionMember::from_row(row)?, &self.store, self.session_id)?;
+        let caller = caller_row(&mut results)?;
+        let member = checked_member(SessionMember::from_row(&caller)?, &self.store, self.session_id)?;
         Ok(StoreRead { store: self.store, member, results })
     }
+}
+
+/// The caller check's row, after the switch's result set. Every statement yields a result
+/// set, rows or none, so a missing one means the message did not run as written: a bug
+/// (500), never the caller's fault. An empty one means no live session, account or
+/// membership for this token (401, SPEC §4).
+fn caller_row(results: &mut impl Iterator<Item = Vec<PgRow>>) -> ApiResult<PgRow> {
+    let (Some(_switch), Some(caller)) = (results.next(), results.next()) else {
+        return Err(missing_result_set());
+    };
+    caller.into_iter().next().ok_or(ApiError::TokenInvalid)
 }
 
 fn missing_result_set() -> ApiError {
@@ -107,4 +112,19 @@ async fn result_sets(pool: &Db, message: String) -> sqlx::Result<Vec<Vec<PgRow>>
         }
     }
     Ok(sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_result_set_is_a_bug_and_an_empty_one_an_unknown_session() {
+        let missing = caller_row(&mut Vec::<Vec<PgRow>>::new().into_iter()).unwrap_err();
+        assert!(matches!(missing, ApiError::Internal(_)), "{missing:?}");
+        let only_the_switch = caller_row(&mut vec![Vec::new()].into_iter()).unwrap_err();
+        assert!(matches!(only_the_switch, ApiError::Internal(_)), "{only_the_switch:?}");
+        let no_caller = caller_row(&mut vec![Vec::new(), Vec::new()].into_iter()).unwrap_err();
+        assert!(matches!(no_caller, ApiError::TokenInvalid), "{no_caller:?}");
+    }
 }
