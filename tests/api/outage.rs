@@ -135,13 +135,14 @@ async fn an_outage_answers_503_promptly_and_kassa_recovers_without_a_restart() {
     // Prompt 503s: kassa learns of the outage from the first failure, asks a probe, and from
     // the probe's verdict on answers 503 at once instead of after the acquire timeout. The
     // only slow 503s are the requests in flight while it was learning (a registration may
-    // also have been hashing), at most one per client since each sends one at a time; each
-    // is bounded above.
+    // also have been hashing), each bounded above. Each client sends one request at a time,
+    // and the learning can take two rounds (a probe that lands while PostgreSQL is still
+    // shutting down gets through, the next one does not), so at most two per client.
     let (slow, prompt): (Vec<&Answer>, Vec<&Answer>) =
         answers.iter().filter(|a| a.status == 503).partition(|a| a.took > PROMPT);
     assert!(
-        slow.len() <= TILLS + OWNERS,
-        "{} 503s took over {PROMPT:?}, more than one per client: {slow:?}",
+        slow.len() <= 2 * (TILLS + OWNERS),
+        "{} 503s took over {PROMPT:?}, more than two per client: {slow:?}",
         slow.len()
     );
     assert!(prompt.len() > 10 * (TILLS + OWNERS), "kassa kept answering during the outage: {prompt:?}");
