@@ -7,17 +7,17 @@ use axum::http::StatusCode;
 use secrecy::SecretString;
 use uuid::Uuid;
 
+use crate::account::parse::{Credentials, PasswordChange, parse_refresh};
 use crate::account::registration::{Registration, insert_owner_with_store};
 use crate::account::{
     ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MeData, MeEmployee, MeResponse,
     MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
     Registered, SessionListResponse, SessionOut, UserOut,
 };
-use crate::auth::extractor::{AuthUser, SignedIn};
+use crate::auth::extractor::SignedIn;
 use crate::auth::queries;
 use crate::auth::sessions::{TokenPair, start_session, successor_of};
 use crate::auth::throttle;
-use crate::auth::tokens::RefreshToken;
 use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
@@ -27,13 +27,11 @@ use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
 use crate::state::AppState;
+use crate::stores::MemberStore;
 use crate::stores::queries::{StoreFilter, list_member_stores};
-use crate::stores::{MemberStore, StoreDetails, StoreListResponse};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 use crate::validate::password::MAX_PASSWORD_CHARS;
-
-use crate::validate::{Form, MAX_USERNAME_CHARS};
 
 /// Registers a store owner: their account, their first store with its own schema, their
 /// employee profile there, and a session, all in one transaction (nothing is left behind
@@ -71,41 +69,14 @@ pub async fn register(
     tx.commit().await?;
 
     tracing::info!(user.id = user.id, store.slug = %provisioned.store.slug, "registered a store owner");
-    let employee = provisioned.owner_employee;
     let data = Registered {
-        employee: OwnerEmployeeOut {
-            id: employee.id,
-            access: RoleView::new(employee.role(), current_lang()),
-            phone: employee.phone,
-            position: employee.position,
-            is_active: employee.is_active,
-            hired_at: employee.hired_at,
-        },
+        employee: OwnerEmployeeOut::from(provisioned.owner_employee),
         user: UserOut::from(user),
-        store: StoreDetails::from(provisioned.store),
+        store: provisioned.store,
         tokens,
     };
     let message = Message::RegistrationSucceeded.text(current_lang()).into_owned();
     Ok((StatusCode::CREATED, Json(RegisterResponse { status: "success", message, data })))
-}
-
-/// The active stores the caller works in, with their `tenant_key`, role and permissions:
-/// what a POS app offers after sign-in. No `X-Tenant-Key` is needed.
-///
-/// **Permissions**: any signed-in user.
-#[utoipa::path(get, path = "/api/users/auth/my-stores/", tag = "auth", security(("bearerAuth" = [])),
-    responses(
-        (status = 200, description = "The caller's active stores", body = StoreListResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
-    ))]
-pub async fn list_my_stores(
-    State(app): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<StoreListResponse>> {
-    let mut conn = Session::open(&app.db).await?;
-    let rows = list_member_stores(&mut conn, user.user_id, StoreFilter::ActiveOnly).await?;
-    Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
 }
 
 /// Signs in with username and password: a new session, its tokens, and the stores the user
@@ -128,10 +99,7 @@ pub async fn login(
     client: ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let mut form = Form::new();
-    let username = form.required("username", body.username, MAX_USERNAME_CHARS);
-    let password = form.password("password", body.password);
-    form.finish(())?;
+    let Credentials { username, password } = Credentials::parse(body)?;
     let client_ip = client.ip_key();
 
     let mut conn = Session::open(&app.db).await?;
@@ -140,18 +108,18 @@ pub async fn login(
     let account_claim =
         throttle::claim_account_attempt(&mut conn, &username, app.config.login_account_limit_per_15_minutes)
             .await?;
+    // The one read of the account: its hash, and what the answer shows of it.
     let account = queries::find_user_for_login(&mut conn, &username).await?;
     // The claimed attempt is kept, and the connection goes back to the pool while argon2 runs.
     conn.finish().await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
-    let secret = SecretString::from(password);
-    let verified = app.hasher.verify(secret.clone(), stored_hash).await.map_err(ApiError::internal)?;
+    let verified = app.hasher.verify(password.clone(), stored_hash).await.map_err(ApiError::internal)?;
     let account = match account {
-        Some(account) if verified.matches && account.is_active && secret_fits(&secret) => account,
+        Some(account) if verified.matches && account.is_active && secret_fits(&password) => account,
         _ => return Err(ApiError::InvalidCredentials),
     };
     let upgraded_hash = match verified.needs_rehash {
-        true => Some(app.hasher.hash(secret).await.map_err(ApiError::internal)?),
+        true => Some(app.hasher.hash(password).await.map_err(ApiError::internal)?),
         false => None,
     };
 
@@ -167,7 +135,6 @@ pub async fn login(
         );
     }
     let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, &client).await?;
-    let user = queries::find_user(&mut tx, account.id).await?.ok_or(ApiError::InvalidCredentials)?;
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
@@ -175,18 +142,13 @@ pub async fn login(
         .collect();
     tx.commit().await?;
 
-    let default_store = stores.first().map(|first| DefaultStore {
-        tenant_key: first.store.tenant_key.clone(),
-        name: first.store.name.clone(),
-        role: first.access.role,
-    });
     Ok(Json(LoginResponse {
         access: tokens.access,
         refresh: tokens.refresh,
-        password_change_required: user.must_change_password,
-        user: UserOut::from(user),
+        password_change_required: account.must_change_password,
+        user: UserOut::from(account),
+        default_store: stores.first().map(DefaultStore::from),
         available_stores: stores,
-        default_store,
     }))
 }
 
@@ -216,10 +178,7 @@ pub async fn refresh_token(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let mut form = Form::new();
-    let presented = form.required("refresh", body.refresh, 512);
-    form.finish(())?;
-    let presented = RefreshToken::presented(presented);
+    let presented = parse_refresh(body)?;
     let successor = successor_of(&presented, &app.config.jwt_secret)?;
     let presented = presented.digest();
     let idle_secs = app.config.session_idle_timeout.as_secs_f64();
@@ -297,17 +256,7 @@ pub async fn list_sessions(
 ) -> ApiResult<Json<SessionListResponse>> {
     let mut conn = Session::open(&app.db).await?;
     let sessions = queries::list_live_sessions(&mut conn, user.user_id).await?;
-    let data = sessions
-        .into_iter()
-        .map(|s| SessionOut {
-            current: s.id == user.session_id,
-            id: s.id,
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            ip: s.ip,
-            user_agent: s.user_agent,
-        })
-        .collect();
+    let data = sessions.into_iter().map(|row| SessionOut::new(row, user.session_id)).collect();
     Ok(Json(SessionListResponse { status: "success", data }))
 }
 
@@ -353,11 +302,7 @@ pub async fn change_password(
     client: ClientInfo,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    let mut form = Form::new();
-    let old_password = form.password("old_password", body.old_password);
-    let new_password =
-        form.new_password("new_password", body.new_password, &app.config.password_policy, &[&user.username]);
-    form.finish(())?;
+    let change = PasswordChange::parse(body, &app.config.password_policy, &user.username)?;
     let client_ip = client.ip_key();
 
     let mut conn = Session::open(&app.db).await?;
@@ -365,12 +310,11 @@ pub async fn change_password(
         .await?;
     let stored = queries::find_password_hash(&mut conn, user.user_id).await?;
     conn.finish().await?;
-    let verified =
-        app.hasher.verify(SecretString::from(old_password), stored).await.map_err(ApiError::internal)?;
+    let verified = app.hasher.verify(change.old_password, stored).await.map_err(ApiError::internal)?;
     if !verified.matches {
         return Err(ApiError::field("old_password", Message::WrongCurrentPassword));
     }
-    let new_hash = app.hasher.hash(SecretString::from(new_password)).await.map_err(ApiError::internal)?;
+    let new_hash = app.hasher.hash(change.new_password).await.map_err(ApiError::internal)?;
 
     let mut tx = app.db.begin().await?;
     queries::update_password_hash(&mut tx, user.user_id, &new_hash, false).await?;
@@ -409,18 +353,6 @@ pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
     let employee = read.rows::<EmployeeRow>()?.into_iter().next();
     let (store, member) = (read.store, read.member);
 
-    let lang = current_lang();
-    let employee = employee.map(|row| MeEmployee {
-        id: row.id,
-        access: RoleView::new(row.role(), lang),
-        first_name: row.first_name,
-        last_name: row.last_name,
-        phone: row.phone,
-        position: row.position,
-        is_active: row.is_active,
-        hired_at: row.hired_at,
-        photo: None,
-    });
     Ok(Json(MeResponse {
         status: "success",
         data: MeData {
@@ -431,15 +363,9 @@ pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
                 member.first_name,
                 member.last_name,
             ),
-            store: MeStore {
-                id: store.id,
-                name: store.name.clone(),
-                slug: store.slug.clone(),
-                tenant_key: store.tenant_key.clone(),
-                description: store.description.clone(),
-            },
-            access: RoleView::new(member.role, lang),
-            employee,
+            store: MeStore::from(&store),
+            access: RoleView::new(member.role, current_lang()),
+            employee: employee.map(MeEmployee::from),
         },
         tenant: TenantEcho::from(&store),
     }))

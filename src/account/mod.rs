@@ -1,8 +1,10 @@
 //! The account endpoints (SPEC §4): owner registration, sign-in, token refresh, logout,
-//! sessions, password change, the caller's stores and `me`. The machinery they use (tokens,
-//! hashing, sessions, throttling) is the `auth` core.
+//! sessions, password change and `me`. The machinery they use (tokens, hashing, sessions,
+//! throttling) is the `auth` core. The caller's stores (`/auth/my-stores/`) are served by
+//! `stores`, with the owner's list of which they are the active part.
 
 pub mod handlers;
+pub mod parse;
 pub mod registration;
 
 use serde::{Deserialize, Serialize};
@@ -10,11 +12,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::queries;
+use crate::auth::queries::{self, SessionRow, UserForLogin};
 use crate::auth::sessions::TokenPair;
+use crate::employees::queries::EmployeeRow;
+use crate::i18n::current_lang;
 use crate::roles::{Role, RoleView};
 use crate::state::AppState;
-use crate::stores::StoreDetails;
+use crate::stores::{MemberStore, StoreDetails};
+use crate::tenant::cache::TenantStore;
 
 /// `/api/users/auth/…`, except `me` ([`store_router`]).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,7 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list_sessions))
         .routes(routes!(handlers::revoke_session))
         .routes(routes!(handlers::change_password))
-        .routes(routes!(handlers::list_my_stores))
 }
 
 /// The store-scoped account route, `me`: mounted behind the tenant layer.
@@ -43,6 +47,18 @@ pub struct MeStore {
     pub slug: String,
     pub tenant_key: String,
     pub description: String,
+}
+
+impl From<&TenantStore> for MeStore {
+    fn from(store: &TenantStore) -> Self {
+        MeStore {
+            id: store.id,
+            name: store.name.clone(),
+            slug: store.slug.clone(),
+            tenant_key: store.tenant_key.clone(),
+            description: store.description.clone(),
+        }
+    }
 }
 
 /// The caller's employee profile in the store.
@@ -61,6 +77,22 @@ pub struct MeEmployee {
     /// Always null: photos are not stored (kept for the apps that read it).
     #[schema(value_type = Option<String>)]
     pub photo: Option<()>,
+}
+
+impl From<EmployeeRow> for MeEmployee {
+    fn from(row: EmployeeRow) -> Self {
+        MeEmployee {
+            id: row.id,
+            access: RoleView::new(row.role(), current_lang()),
+            first_name: row.first_name,
+            last_name: row.last_name,
+            phone: row.phone,
+            position: row.position,
+            is_active: row.is_active,
+            hired_at: row.hired_at,
+            photo: None,
+        }
+    }
 }
 
 /// `data` of `me`.
@@ -106,6 +138,16 @@ pub struct DefaultStore {
     pub role: Role,
 }
 
+impl From<&MemberStore> for DefaultStore {
+    fn from(store: &MemberStore) -> Self {
+        DefaultStore {
+            tenant_key: store.store.tenant_key.clone(),
+            name: store.store.name.clone(),
+            role: store.access.role,
+        }
+    }
+}
+
 /// `200 {access, refresh, user, available_stores, default_store, password_change_required}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
@@ -113,7 +155,7 @@ pub struct LoginResponse {
     pub refresh: String,
     pub user: UserOut,
     /// Every active store the user works in, oldest first.
-    pub available_stores: Vec<crate::stores::MemberStore>,
+    pub available_stores: Vec<MemberStore>,
     pub default_store: Option<DefaultStore>,
     /// True after an administrator's reset: only change-password, logout and the session
     /// list answer until the password is changed.
@@ -163,6 +205,21 @@ pub struct SessionOut {
     pub user_agent: String,
     /// The session of the token this request was made with.
     pub current: bool,
+}
+
+impl SessionOut {
+    /// `row`, marked current when it is the session `current` of the request.
+    #[must_use]
+    pub fn new(row: SessionRow, current: uuid::Uuid) -> Self {
+        SessionOut {
+            current: row.id == current,
+            id: row.id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            ip: row.ip,
+            user_agent: row.user_agent,
+        }
+    }
 }
 
 /// `{status, data: [session]}`.
@@ -272,6 +329,12 @@ impl From<queries::UserRow> for UserOut {
     }
 }
 
+impl From<UserForLogin> for UserOut {
+    fn from(account: UserForLogin) -> Self {
+        UserOut::new(account.id, account.username, account.email, account.first_name, account.last_name)
+    }
+}
+
 /// The owner's employee profile in the new store.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnerEmployeeOut {
@@ -283,6 +346,19 @@ pub struct OwnerEmployeeOut {
     pub position: String,
     pub is_active: bool,
     pub hired_at: chrono::NaiveDate,
+}
+
+impl From<EmployeeRow> for OwnerEmployeeOut {
+    fn from(row: EmployeeRow) -> Self {
+        OwnerEmployeeOut {
+            id: row.id,
+            access: RoleView::new(row.role(), current_lang()),
+            phone: row.phone,
+            position: row.position,
+            is_active: row.is_active,
+            hired_at: row.hired_at,
+        }
+    }
 }
 
 /// `data` of the registration response.

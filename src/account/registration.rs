@@ -11,9 +11,9 @@ use crate::config::PasswordPolicy;
 use crate::db::error::ResultExt;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::Message;
+use crate::stores::parse::{RawProfile, parse_slug_choice};
 use crate::stores::provision::{ProvisionedStore, SlugChoice, StoreOwner, provision_store};
-use crate::stores::queries::StoreProfile;
-use crate::stores::{RawProfile, parse_slug_choice};
+use crate::stores::queries::{StoreFields, StoreProfile};
 use crate::validate::{Form, MAX_NAME_CHARS};
 
 /// A registration that passed validation.
@@ -40,7 +40,7 @@ impl Registration {
         let email = form.email("email", body.email);
         let phone = form.phone("owner_phone", body.owner_phone);
         let slug = parse_slug_choice(&mut form, "store_slug", body.store_slug);
-        let store = RawProfile {
+        let store = RawProfile(StoreFields {
             name: body.store_name,
             description: body.store_description,
             address: body.store_address,
@@ -50,7 +50,7 @@ impl Registration {
             email: body.store_email,
             legal_name: body.store_legal_name,
             tax_id: body.store_tax_id,
-        }
+        })
         .parse(&mut form, "store_");
         if !confirmation.is_empty() && password != confirmation {
             form.add("password_confirm", Message::PasswordsDoNotMatch);

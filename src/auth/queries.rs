@@ -127,10 +127,15 @@ pub async fn find_live_session_user(
     .await
 }
 
-/// What sign-in needs; the only struct that ever holds a password hash.
+/// What sign-in needs: the hash to check and the account to answer with, read in one
+/// statement. The only struct that ever holds a password hash.
 #[derive(sqlx::FromRow)]
 pub struct UserForLogin {
     pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
     pub password_hash: String,
     pub is_active: bool,
     pub must_change_password: bool,
@@ -143,11 +148,12 @@ pub async fn find_user_for_login(
     username: &str,
 ) -> sqlx::Result<Option<UserForLogin>> {
     crate::db::query_as(
-        "select id, password_hash, is_active, must_change_password from public.users where lower(username) = lower($1)",
+        "select id, username, first_name, last_name, email, password_hash, is_active, must_change_password
+         from public.users where lower(username) = lower($1)",
     )
-        .bind(username)
-        .fetch_optional(conn)
-        .await
+    .bind(username)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The hash of user `id`, for checking a current password.

@@ -1,14 +1,14 @@
-//! HTTP handlers for `/api/users/stores/`: list, create, read, change, deactivate.
+//! HTTP handlers for `/api/users/stores/`: list, create, read, change, deactivate; and the
+//! POS apps' list of the caller's active stores, `/api/users/auth/my-stores/`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sqlx::PgConnection;
 
-use crate::db::Session;
-
 use crate::auth::extractor::AuthUser;
 use crate::auth::queries::find_user;
+use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::openapi::BodyRejections;
@@ -16,13 +16,14 @@ use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::state::AppState;
+use crate::stores::parse::{parse_changes, parse_new_store};
 use crate::stores::provision::{StoreOwner, provision_store};
-use crate::stores::queries::{self, StoreChanges, StoreFilter};
+use crate::stores::queries::{self, StoreFilter};
 use crate::stores::{
-    CreateStoreRequest, CreatedStore, MemberStore, RawProfile, StoreCreatedResponse, StoreListResponse,
-    StoreResponse, UpdateStoreRequest, parse_slug_choice,
+    CreateStoreRequest, CreatedStore, MemberStore, StoreCreatedResponse, StoreListResponse, StoreResponse,
+    UpdateStoreRequest,
 };
-use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS, Replace};
+use crate::validate::Replace;
 
 /// The stores the caller works in, deactivated ones included, oldest first.
 ///
@@ -34,10 +35,35 @@ use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS, Replace};
         (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
     ))]
 pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<StoreListResponse>> {
+    member_store_list(&app, &user, StoreFilter::IncludingDeactivated).await
+}
+
+/// The active stores the caller works in, with their `tenant_key`, role and permissions:
+/// what a POS app offers after sign-in. No `X-Tenant-Key` is needed.
+///
+/// **Permissions**: any signed-in user.
+#[utoipa::path(get, path = "/api/users/auth/my-stores/", tag = "auth", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's active stores", body = StoreListResponse),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+    ))]
+pub async fn list_my_stores(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<StoreListResponse>> {
+    member_store_list(&app, &user, StoreFilter::ActiveOnly).await
+}
+
+/// Both lists of the caller's stores: they differ only in whether deactivated ones count.
+async fn member_store_list(
+    app: &AppState,
+    user: &AuthUser,
+    filter: StoreFilter,
+) -> ApiResult<Json<StoreListResponse>> {
     let mut conn = Session::open(&app.db).await?;
-    let rows =
-        queries::list_member_stores(&mut conn, user.user_id, StoreFilter::IncludingDeactivated).await?;
-    Ok(Json(StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }))
+    let rows = queries::list_member_stores(&mut conn, user.user_id, filter).await?;
+    Ok(Json(StoreListResponse::from(rows)))
 }
 
 /// Opens another store: its own schema, with the caller as owner (same provisioning as
@@ -59,21 +85,7 @@ pub async fn create_store(
     user: AuthUser,
     ApiJson(body): ApiJson<CreateStoreRequest>,
 ) -> ApiResult<(StatusCode, Json<StoreCreatedResponse>)> {
-    let mut form = Form::new();
-    let slug_choice = parse_slug_choice(&mut form, "slug", body.slug);
-    let profile = RawProfile {
-        name: body.name,
-        description: body.description,
-        address: body.address,
-        city: body.city,
-        region: body.region,
-        phone: body.phone,
-        email: body.email,
-        legal_name: body.legal_name,
-        tax_id: body.tax_id,
-    }
-    .parse(&mut form, "");
-    let profile = form.finish(profile)?;
+    let (slug_choice, profile) = parse_new_store(body)?;
 
     let mut tx = app.db.begin().await?;
     let owner = find_user(&mut tx, user.user_id).await?.ok_or(ApiError::TokenInvalid)?;
@@ -182,6 +194,7 @@ pub async fn deactivate_store(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// PUT and PATCH: the owner's change to store `id`, answered with the store as changed.
 async fn change_store(
     app: &AppState,
     user: &AuthUser,
@@ -192,7 +205,7 @@ async fn change_store(
     let mut conn = Session::open(&app.db).await?;
     let current = member_store(&mut conn, user, id).await?;
     ensure_owner(&current, user)?;
-    let changes = parse_changes(body, &current, replace)?;
+    let changes = parse_changes(body, &current.store, replace)?;
     queries::update_store(&mut conn, id, &changes).await?;
     let store = member_store(&mut conn, user, id).await?;
     // Committed before the cache forgets the store, so a re-read cannot find the old profile.
@@ -200,45 +213,6 @@ async fn change_store(
     app.stores.invalidate(&current.store.tenant_key);
     let message = Some(Message::StoreUpdated.text(current_lang()).into_owned());
     Ok(Json(StoreResponse { status: "success", message, data: store }))
-}
-
-fn parse_changes(
-    body: UpdateStoreRequest,
-    current: &MemberStore,
-    replace: Replace,
-) -> ApiResult<StoreChanges> {
-    let mut form = Form::new();
-    let immutable = [
-        ("slug", body.slug, &current.store.slug),
-        ("tenant_key", body.tenant_key, &current.store.tenant_key),
-        ("schema_name", body.schema_name, &current.store.schema_name),
-    ];
-    for (field, given, actual) in immutable {
-        if given.is_some_and(|value| value.as_str() != Some(actual.as_str())) {
-            form.add(field, Message::FieldImmutable);
-        }
-    }
-    // PUT empties what it leaves out; PATCH keeps it.
-    let fill = |value: Option<String>| match replace {
-        Replace::Everything => Some(value.unwrap_or_default()),
-        Replace::GivenFields => value,
-    };
-    let name = match (replace, body.name) {
-        (Replace::GivenFields, None) => None,
-        (_, name) => Some(form.required("name", name, MAX_NAME_CHARS)),
-    };
-    let mut text = |field: &str, value: Option<String>, max: usize| {
-        fill(value).map(|v| form.optional(field, Some(v), max))
-    };
-    let description = text("description", body.description, MAX_TEXT_CHARS);
-    let address = text("address", body.address, MAX_TEXT_CHARS);
-    let city = text("city", body.city, MAX_NAME_CHARS);
-    let region = text("region", body.region, MAX_NAME_CHARS);
-    let legal_name = text("legal_name", body.legal_name, MAX_TEXT_CHARS);
-    let tax_id = text("tax_id", body.tax_id, 32);
-    let phone = fill(body.phone).map(|v| form.phone("phone", Some(v)));
-    let email = fill(body.email).map(|v| form.email("email", Some(v)));
-    form.finish(StoreChanges { name, description, address, city, region, phone, email, legal_name, tax_id })
 }
 
 /// Store `id` as the caller sees it; 404 when they do not work there (never a hint that

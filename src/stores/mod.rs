@@ -1,6 +1,7 @@
 //! Stores: the registry of tenants, as their owners and staff see and manage it.
 
 pub mod handlers;
+pub mod parse;
 pub mod provision;
 pub mod queries;
 pub mod slug;
@@ -14,22 +15,27 @@ use utoipa_axum::routes;
 use crate::i18n::current_lang;
 use crate::roles::RoleView;
 use crate::state::AppState;
-use crate::stores::provision::SlugChoice;
-use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS};
-use queries::{MemberStoreRow, StoreProfile, StoreRow};
+use queries::MemberStoreRow;
 
-/// `/api/users/stores/…`.
+/// `/api/users/stores/…`, and `/api/users/auth/my-stores/`: the active-only list the POS apps
+/// read after sign-in, one implementation with the owner's list (see `handlers`).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::list_stores, handlers::create_store)).routes(routes!(
-        handlers::get_store,
-        handlers::replace_store,
-        handlers::update_store,
-        handlers::deactivate_store
-    ))
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_stores, handlers::create_store))
+        .routes(routes!(
+            handlers::get_store,
+            handlers::replace_store,
+            handlers::update_store,
+            handlers::deactivate_store
+        ))
+        .routes(routes!(handlers::list_my_stores))
 }
 
 /// A store's registry entry.
-#[derive(Debug, Serialize, ToSchema)]
+// Also the row of `public.stores` as the queries read it (`owner_id` answers as `owner`):
+// one struct, so the registry and the wire cannot drift apart. Every column it holds is
+// sent, so a column clients must not see needs a row type of its own.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct StoreDetails {
     pub id: i64,
     pub name: String,
@@ -50,33 +56,10 @@ pub struct StoreDetails {
     pub tax_id: String,
     pub is_active: bool,
     /// The owner's user id.
+    #[sqlx(rename = "owner_id")]
     pub owner: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl From<StoreRow> for StoreDetails {
-    fn from(row: StoreRow) -> Self {
-        StoreDetails {
-            id: row.id,
-            name: row.name,
-            slug: row.slug,
-            tenant_key: row.tenant_key,
-            schema_name: row.schema_name,
-            description: row.description,
-            address: row.address,
-            city: row.city,
-            region: row.region,
-            phone: row.phone,
-            email: row.email,
-            legal_name: row.legal_name,
-            tax_id: row.tax_id,
-            is_active: row.is_active,
-            owner: row.owner_id,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
 }
 
 /// A store as one of its members sees it: the registry entry, their role and the staff count.
@@ -95,56 +78,11 @@ pub struct MemberStore {
 impl From<MemberStoreRow> for MemberStore {
     fn from(row: MemberStoreRow) -> Self {
         MemberStore {
-            access: RoleView::new(row.role(), current_lang()),
+            access: RoleView::new(row.role, current_lang()),
             owner_name: row.owner_name,
             employee_count: row.employee_count,
             active_employee_count: row.active_employee_count,
-            store: row.store.into(),
-        }
-    }
-}
-
-/// A store's editable fields as a request carries them; the names differ between
-/// registration (`store_name`, `store_phone`, …) and the store endpoints (`name`, `phone`, …).
-#[derive(Debug, Default)]
-pub struct RawProfile {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub legal_name: Option<String>,
-    pub tax_id: Option<String>,
-}
-
-impl RawProfile {
-    /// Validates every field into `form`; `prefix` is `store_` on registration.
-    pub fn parse(self, form: &mut Form, prefix: &str) -> StoreProfile {
-        let field = |name: &str| format!("{prefix}{name}");
-        StoreProfile {
-            name: form.required(&field("name"), self.name, MAX_NAME_CHARS),
-            description: form.optional(&field("description"), self.description, MAX_TEXT_CHARS),
-            address: form.optional(&field("address"), self.address, MAX_TEXT_CHARS),
-            city: form.optional(&field("city"), self.city, MAX_NAME_CHARS),
-            region: form.optional(&field("region"), self.region, MAX_NAME_CHARS),
-            phone: form.phone(&field("phone"), self.phone),
-            email: form.email(&field("email"), self.email),
-            legal_name: form.optional(&field("legal_name"), self.legal_name, MAX_TEXT_CHARS),
-            tax_id: form.optional(&field("tax_id"), self.tax_id, 32),
-        }
-    }
-}
-
-/// The slug a request asks for: validated when given, else made from the name.
-pub fn parse_slug_choice(form: &mut Form, field: &'static str, value: Option<String>) -> SlugChoice {
-    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-        None => SlugChoice::FromName { field },
-        Some(chosen) if slug::is_valid(&chosen) => SlugChoice::Chosen { slug: chosen, field },
-        Some(_) => {
-            form.add(field, crate::i18n::Message::SlugInvalid);
-            SlugChoice::FromName { field }
+            store: row.store,
         }
     }
 }
@@ -267,6 +205,12 @@ pub struct StoreListResponse {
     #[schema(example = "success")]
     pub status: &'static str,
     pub data: Vec<MemberStore>,
+}
+
+impl From<Vec<MemberStoreRow>> for StoreListResponse {
+    fn from(rows: Vec<MemberStoreRow>) -> Self {
+        StoreListResponse { status: "success", data: rows.into_iter().map(MemberStore::from).collect() }
+    }
 }
 
 /// `{status, message?, data: store}`.

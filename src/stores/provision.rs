@@ -4,8 +4,8 @@
 //! Order matters for Citus-style sharding later: the schema is created on its own before
 //! any of its tables, and nothing in it points into `public`.
 
+use sqlx::PgConnection;
 use sqlx::migrate::Migration;
-use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::auth::queries::UserRow;
 use crate::db::error::ResultExt;
@@ -15,7 +15,8 @@ use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee, inser
 use crate::error::{ApiError, ApiResult};
 use crate::random::random_hex;
 use crate::roles::Role;
-use crate::stores::queries::{self as store_queries, StoreProfile, StoreRow};
+use crate::stores::StoreDetails;
+use crate::stores::queries::{self as store_queries, StoreProfile};
 use crate::stores::slug;
 
 /// How the new store's slug is chosen.
@@ -52,7 +53,7 @@ impl<'a> From<&'a UserRow> for StoreOwner<'a> {
 /// What provisioning created.
 #[derive(Debug, Clone)]
 pub struct ProvisionedStore {
-    pub store: StoreRow,
+    pub store: StoreDetails,
     pub owner_employee: EmployeeRow,
 }
 
@@ -74,7 +75,7 @@ pub async fn provision_store(
             taken()
         })?;
     insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(&mut *tx).await?;
+    store_queries::create_schema(tx, &schema).await?;
     migrate_tenant_schema(tx, &schema, tenant_migrations).await?;
     let owner_employee = insert_employee(
         tx,
@@ -135,12 +136,6 @@ async fn claim_slug(
 /// One past the highest `-<n>` suffix already used on `base`, so a popular name costs two
 /// queries, not one per existing store.
 async fn next_free_suffix(tx: &mut PgConnection, base: &str) -> ApiResult<u32> {
-    let highest: Option<i64> = crate::db::query_scalar(
-        "select max(substring(slug from length($1) + 2)::bigint) from public.stores
-         where slug like $1 || '-%' and substring(slug from length($1) + 2) ~ '^[0-9]{1,9}$'",
-    )
-    .bind(base)
-    .fetch_one(&mut *tx)
-    .await?;
+    let highest = store_queries::highest_slug_suffix(tx, base).await?;
     Ok(u32::try_from(highest.unwrap_or(1).max(1) + 1).unwrap_or(u32::MAX))
 }

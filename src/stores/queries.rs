@@ -1,9 +1,10 @@
 //! SQL for the store registry (`public.stores`) and memberships (`public.store_memberships`).
 
-use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 
+use crate::db::schema::SchemaName;
 use crate::roles::Role;
+use crate::stores::StoreDetails;
 
 /// The registry columns, named once so every query selects the same shape (no `select *`:
 /// SPEC §2).
@@ -48,73 +49,61 @@ macro_rules! store_columns {
     };
 }
 
-/// A store as registered.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoreRow {
-    pub id: i64,
-    pub name: String,
-    pub slug: String,
-    pub tenant_key: String,
-    pub schema_name: String,
-    pub owner_id: i64,
-    pub description: String,
-    pub address: String,
-    pub city: String,
-    pub region: String,
-    pub phone: String,
-    pub email: String,
-    pub legal_name: String,
-    pub tax_id: String,
-    pub is_active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
 /// A store seen by one of its members: the registry row plus the member's role and counts.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberStoreRow {
     #[sqlx(flatten)]
-    pub store: StoreRow,
-    pub role: String,
+    pub store: StoreDetails,
+    /// A stored name outside the four roles fails the read (a 500), never becomes a guess.
+    pub role: Role,
     pub owner_name: String,
     pub employee_count: i64,
     pub active_employee_count: i64,
 }
 
-impl MemberStoreRow {
-    /// The member's role; rows are constrained to the four roles.
-    #[must_use]
-    pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Cashier)
-    }
+/// A store's editable fields: each a `String` in a whole profile ([`StoreProfile`]), an
+/// `Option` in a change ([`StoreChanges`]).
+#[derive(Debug, Clone, Default)]
+pub struct StoreFields<T> {
+    pub name: T,
+    pub description: T,
+    pub address: T,
+    pub city: T,
+    pub region: T,
+    pub phone: T,
+    pub email: T,
+    pub legal_name: T,
+    pub tax_id: T,
 }
 
-/// The editable contact fields of a store.
-#[derive(Debug, Clone, Default)]
-pub struct StoreProfile {
-    pub name: String,
-    pub description: String,
-    pub address: String,
-    pub city: String,
-    pub region: String,
-    pub phone: String,
-    pub email: String,
-    pub legal_name: String,
-    pub tax_id: String,
-}
+/// The editable fields of a new store.
+pub type StoreProfile = StoreFields<String>;
 
 /// A change to a store's profile; `None` keeps the current value.
-#[derive(Debug, Clone, Default)]
-pub struct StoreChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub legal_name: Option<String>,
-    pub tax_id: Option<String>,
+pub type StoreChanges = StoreFields<Option<String>>;
+
+/// The columns of [`StoreFields`], in the order [`bind_store_fields`] binds them.
+macro_rules! store_field_columns {
+    () => {
+        "name, description, address, city, region, phone, email, legal_name, tax_id"
+    };
+}
+
+/// Binds the fields of a [`StoreFields`] as the next nine parameters, in the order of
+/// [`store_field_columns`].
+macro_rules! bind_store_fields {
+    ($query:expr, $fields:expr) => {
+        $query
+            .bind(&$fields.name)
+            .bind(&$fields.description)
+            .bind(&$fields.address)
+            .bind(&$fields.city)
+            .bind(&$fields.region)
+            .bind(&$fields.phone)
+            .bind(&$fields.email)
+            .bind(&$fields.legal_name)
+            .bind(&$fields.tax_id)
+    };
 }
 
 /// True when neither the slug nor the schema it maps to is used, by a store or by any
@@ -141,6 +130,25 @@ pub async fn lock_slug_base(conn: &mut PgConnection, base: &str) -> sqlx::Result
         .map(|_| ())
 }
 
+/// The highest `-<n>` suffix a store's slug carries on `base` (`base-2`, `base-17`, …);
+/// `None` when there is none.
+#[tracing::instrument(skip_all, fields(store.slug = base), err)]
+pub async fn highest_slug_suffix(conn: &mut PgConnection, base: &str) -> sqlx::Result<Option<i64>> {
+    crate::db::query_scalar(
+        "select max(substring(slug from length($1) + 2)::bigint) from public.stores
+         where slug like $1 || '-%' and substring(slug from length($1) + 2) ~ '^[0-9]{1,9}$'",
+    )
+    .bind(base)
+    .fetch_one(conn)
+    .await
+}
+
+/// Creates the empty schema of a new store; its tables are the tenant migrations' work.
+#[tracing::instrument(skip_all, fields(schema = schema.as_str()), err)]
+pub async fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> sqlx::Result<()> {
+    sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(conn).await.map(|_| ())
+}
+
 /// Registers a store. Taken slugs, keys or schema names violate `stores_*_key`.
 #[tracing::instrument(skip_all, fields(store.slug = slug), err)]
 pub async fn insert_store(
@@ -150,29 +158,22 @@ pub async fn insert_store(
     tenant_key: &str,
     schema_name: &str,
     profile: &StoreProfile,
-) -> sqlx::Result<StoreRow> {
-    crate::db::query_as(concat!(
-        "insert into public.stores (name, slug, tenant_key, schema_name, owner_id, description, address, city,
-             region, phone, email, legal_name, tax_id)
+) -> sqlx::Result<StoreDetails> {
+    let insert = crate::db::query_as(concat!(
+        "insert into public.stores (",
+        store_field_columns!(),
+        ", slug, tenant_key, schema_name, owner_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          returning ",
         store_columns!("")
-    ))
-    .bind(&profile.name)
-    .bind(slug)
-    .bind(tenant_key)
-    .bind(schema_name)
-    .bind(owner_id)
-    .bind(&profile.description)
-    .bind(&profile.address)
-    .bind(&profile.city)
-    .bind(&profile.region)
-    .bind(&profile.phone)
-    .bind(&profile.email)
-    .bind(&profile.legal_name)
-    .bind(&profile.tax_id)
-    .fetch_one(conn)
-    .await
+    ));
+    bind_store_fields!(insert, profile)
+        .bind(slug)
+        .bind(tenant_key)
+        .bind(schema_name)
+        .bind(owner_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// The part of every member-store query after the select list.
@@ -238,27 +239,16 @@ pub async fn update_store(
     store_id: i64,
     changes: &StoreChanges,
 ) -> sqlx::Result<()> {
-    crate::db::query(
+    // `$1`…`$9` are the fields in `bind_store_fields` order.
+    let update = crate::db::query(
         "update public.stores set
-             name = coalesce($2, name), description = coalesce($3, description),
-             address = coalesce($4, address), city = coalesce($5, city), region = coalesce($6, region),
-             phone = coalesce($7, phone), email = coalesce($8, email),
-             legal_name = coalesce($9, legal_name), tax_id = coalesce($10, tax_id), updated_at = now()
-         where id = $1",
-    )
-    .bind(store_id)
-    .bind(&changes.name)
-    .bind(&changes.description)
-    .bind(&changes.address)
-    .bind(&changes.city)
-    .bind(&changes.region)
-    .bind(&changes.phone)
-    .bind(&changes.email)
-    .bind(&changes.legal_name)
-    .bind(&changes.tax_id)
-    .execute(conn)
-    .await
-    .map(|_| ())
+             name = coalesce($1, name), description = coalesce($2, description),
+             address = coalesce($3, address), city = coalesce($4, city), region = coalesce($5, region),
+             phone = coalesce($6, phone), email = coalesce($7, email),
+             legal_name = coalesce($8, legal_name), tax_id = coalesce($9, tax_id), updated_at = now()
+         where id = $10",
+    );
+    bind_store_fields!(update, changes).bind(store_id).execute(conn).await.map(|_| ())
 }
 
 /// Deactivates store `store_id`; its schema and rows stay (SPEC §6).

@@ -480,3 +480,13 @@ async fn forged_expired_and_foreign_tokens_never_pass() {
     }
     app.get_as("/api/users/stores/", &owner.token).await.json(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn login_answers_with_the_account_exactly_as_registration_did() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+
+    let body = login(&app, "Ivan", PASSWORD).await.json(StatusCode::OK);
+
+    assert_eq!(body["user"], owner.data["user"], "the account the password was checked against");
+}

@@ -216,3 +216,32 @@ async fn the_role_catalogue_is_public_and_localized() {
     let en = app.send(request.unwrap()).await.json(StatusCode::OK);
     assert_eq!(en["data"][3]["role_display"], "Stockkeeper");
 }
+
+#[tokio::test]
+async fn a_stored_role_outside_the_four_is_an_error_not_a_cashier() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let member = app.register_owner("maria", "Своя").await;
+    // The check constraint keeps such rows out; dropped in this test's own database, it lets
+    // one in as a hand edit, or a role that a newer release added, would.
+    sqlx::query("alter table public.store_memberships drop constraint store_memberships_role_check")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'auditor')")
+        .bind(member.user_id)
+        .bind(owner.store_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    for path in
+        [store_path(owner.store_id), "/api/users/stores/".to_owned(), "/api/users/auth/my-stores/".to_owned()]
+    {
+        let response = app.get_as(&path, &member.token).await;
+        let body = response.error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+        assert!(!body.to_string().contains("auditor"), "{path}: the cause stays in the log: {body}");
+    }
+    let own = app.get_as(&store_path(owner.store_id), &owner.token).await.json(StatusCode::OK);
+    assert_eq!(own["data"]["role"], "owner", "other members' rows still read");
+}
