@@ -8,9 +8,12 @@
 //! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, FromRow, PgConnection};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres};
 
 use crate::db::inline::Inline;
+use crate::db::page::{self, Filters, PageSql};
 use crate::roles::Role;
 
 /// An employee row as stored.
@@ -18,7 +21,9 @@ use crate::roles::Role;
 pub struct EmployeeRow {
     pub id: i64,
     pub user_id: i64,
-    pub role: String,
+    /// Decoded strictly: a stored name outside the four roles fails the read (a 500),
+    /// never a guessed role.
+    pub role: Role,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -38,10 +43,10 @@ macro_rules! employee_columns {
 }
 
 impl EmployeeRow {
-    /// The role; rows are constrained to the four roles, so anything else is a bug.
+    /// The row's [`EmployeeRow::role`], for the callers that read it as a method.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Cashier)
+        self.role
     }
 }
 
@@ -77,7 +82,7 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
         employee_columns!()
     ))
     .bind(new.user_id)
-    .bind(new.role.as_str())
+    .bind(new.role)
     .bind(new.first_name)
     .bind(new.last_name)
     .bind(new.phone)
@@ -126,24 +131,16 @@ macro_rules! staff_from {
     };
 }
 
-/// One page of the staff list: the statements that read it, with every value written in
-/// ([`Inline`]) except the search pattern, which is always the bound parameter `$1`.
-/// Without a search the page is therefore read in one round trip with the caller check
-/// ([`crate::tenant::read`]); with one it runs on a [`crate::tenant::conn::TenantConn`].
+/// One page of the staff list, with every value written in ([`Inline`]) except the search
+/// pattern, which is always the bound parameter `$1`. Without a search the page is
+/// therefore read in one round trip with the caller check ([`crate::tenant::read`]); with
+/// one it runs on a [`crate::tenant::conn::TenantConn`].
 #[derive(Debug, Clone)]
 pub struct StaffPage<'a> {
     pub store_id: i64,
     pub filter: &'a EmployeeFilter,
     pub limit: i64,
     pub offset: i64,
-}
-
-/// A row of [`StaffPage::select_sql`]: the member and the count of every match.
-#[derive(Debug, sqlx::FromRow)]
-pub struct CountedStaffMember {
-    #[sqlx(flatten)]
-    pub member: StaffMember,
-    pub total: i64,
 }
 
 impl StaffPage<'_> {
@@ -153,26 +150,36 @@ impl StaffPage<'_> {
         self.filter.search.is_some()
     }
 
-    /// The page, newest first (the peer's order; `id` breaks ties so pages never overlap),
-    /// each row with `count(*) over ()`.
+    /// The statements of a one-round-trip read: the page, then, past the first page, the
+    /// count that an empty page does not carry. Rows: [`page::Counted`] [`StaffMember`]s, then
+    /// `(total,)`.
     #[must_use]
-    pub fn select_sql(&self) -> String {
-        format!(
-            concat!(
-                "select ",
-                employee_columns!(),
-                ", u.username, u.email, count(*) over () as total {} order by e.created_at desc, e.id desc limit {} offset {}"
-            ),
-            self.matches_sql(),
-            self.limit.inline(),
-            self.offset.inline()
-        )
+    pub fn statements(&self) -> Vec<String> {
+        let sql = self.sql();
+        let mut statements = vec![sql.select_written(self.limit, self.offset)];
+        if page::needs_count(self.offset) {
+            statements.push(sql.count());
+        }
+        statements
     }
 
-    /// The count of matches, for a page past the last (where no row carries the count).
-    #[must_use]
-    pub fn count_sql(&self) -> String {
-        format!("select count(*) as total {}", self.matches_sql())
+    /// The page and the count of matches, on a connection in the store's schema, with the
+    /// search pattern bound.
+    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
+    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
+        let pattern = SearchPattern(self.filter.search.as_deref().map(like_pattern));
+        page::fetch(conn, &self.sql(), &pattern, self.limit, self.offset).await
+    }
+
+    /// Newest first (the peer's order; `id` breaks ties so pages never overlap).
+    fn sql(&self) -> PageSql {
+        PageSql {
+            columns: concat!(employee_columns!(), ", u.username, u.email"),
+            matches: self.matches_sql(),
+            order_by: "e.created_at desc, e.id desc",
+            // The store and the filters are written in.
+            reusable: false,
+        }
     }
 
     fn matches_sql(&self) -> String {
@@ -191,31 +198,24 @@ impl StaffPage<'_> {
         }
         sql
     }
+}
 
-    /// The page and the count of matches, on a connection in the store's schema, with the
-    /// search pattern bound.
-    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
-    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
-        let pattern = self.filter.search.as_deref().map(like_pattern);
-        let select_sql = self.select_sql();
-        // The text varies with the filters and the page: no place in the statement cache.
-        let mut select = sqlx::query_as::<_, CountedStaffMember>(AssertSqlSafe(select_sql)).persistent(false);
-        if let Some(pattern) = &pattern {
-            select = select.bind(pattern);
+/// The staff list's one bound value: the ILIKE pattern of the search, when there is one.
+struct SearchPattern(Option<String>);
+
+impl Filters for SearchPattern {
+    fn parameter_count(&self) -> usize {
+        usize::from(self.0.is_some())
+    }
+
+    fn bind<'q, O>(
+        &self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> QueryAs<'q, Postgres, O, PgArguments> {
+        match &self.0 {
+            Some(pattern) => query.bind(pattern.clone()),
+            None => query,
         }
-        let rows = select.fetch_all(&mut *conn).await?;
-        let total = match rows.first() {
-            Some(row) => row.total,
-            None if self.offset > 0 => {
-                let mut count = crate::db::query_scalar(AssertSqlSafe(self.count_sql())).persistent(false);
-                if let Some(pattern) = &pattern {
-                    count = count.bind(pattern);
-                }
-                count.fetch_one(&mut *conn).await?
-            }
-            None => 0,
-        };
-        Ok((rows.into_iter().map(|row| row.member).collect(), total))
     }
 }
 
@@ -272,7 +272,7 @@ pub struct EmployeeState {
 impl From<&EmployeeRow> for EmployeeState {
     fn from(row: &EmployeeRow) -> Self {
         EmployeeState {
-            role: row.role(),
+            role: row.role,
             first_name: row.first_name.clone(),
             last_name: row.last_name.clone(),
             phone: row.phone.clone(),
@@ -299,7 +299,7 @@ pub async fn update_staff_member(
         employee_columns!()
     ))
     .bind(id)
-    .bind(state.role.as_str())
+    .bind(state.role)
     .bind(&state.first_name)
     .bind(&state.last_name)
     .bind(&state.phone)
@@ -314,7 +314,7 @@ pub async fn update_staff_member(
     )
     .bind(row.user_id)
     .bind(store_id)
-    .bind(state.role.as_str())
+    .bind(state.role)
     .bind(state.is_active)
     .execute(conn)
     .await?;
@@ -350,7 +350,7 @@ pub async fn insert_membership(
     crate::db::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
         .bind(user_id)
         .bind(store_id)
-        .bind(role.as_str())
+        .bind(role)
         .execute(conn)
         .await
         .map(|_| ())
