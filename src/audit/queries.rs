@@ -3,13 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::postgres::PgArguments;
-use sqlx::query::QueryAs;
+use sqlx::PgConnection;
 use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres};
 
 use crate::audit::{AuditAction, Changes};
-use crate::db::page::{self, Filters, PageSql};
+use crate::db::page::Counted;
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -60,46 +58,9 @@ pub struct AuditEventRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The event list: `$1` actor, `$2` action, `$3` employee, `$4` from, `$5` until, each off
-/// when null, so the text is the same for every request.
-fn event_list() -> PageSql {
-    PageSql {
-        columns: "a.id, a.action, a.actor_user_id, au.username as actor_username,
-                  a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at",
-        matches: "from audit_events a
-                  left join public.users au on au.id = a.actor_user_id
-                  left join employees e on e.id = a.target_employee_id
-                  left join public.users eu on eu.id = e.user_id
-                  where ($1::bigint is null or a.actor_user_id = $1)
-                    and ($2::text is null or a.action = $2)
-                    and ($3::bigint is null or a.target_employee_id = $3)
-                    and ($4::timestamptz is null or a.created_at >= $4)
-                    and ($5::timestamptz is null or a.created_at < $5)"
-            .to_owned(),
-        order_by: "a.created_at desc, a.id desc",
-        reusable: true,
-    }
-}
-
-impl Filters for AuditFilter {
-    fn parameter_count(&self) -> usize {
-        5
-    }
-
-    fn bind<'q, O>(
-        &self,
-        query: QueryAs<'q, Postgres, O, PgArguments>,
-    ) -> QueryAs<'q, Postgres, O, PgArguments> {
-        query
-            .bind(self.actor_user_id)
-            .bind(self.action.map(AuditAction::as_str))
-            .bind(self.employee_id)
-            .bind(self.from)
-            .bind(self.until)
-    }
-}
-
-/// One page of matching events, newest first, with the total count of matches.
+/// One page of matching events, newest first, with the total count of matches. Every
+/// filter is a parameter that is off when null, so the statement text never changes and
+/// each connection keeps it prepared.
 #[tracing::instrument(skip_all, err)]
 pub async fn list_events(
     conn: &mut PgConnection,
@@ -107,5 +68,29 @@ pub async fn list_events(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<AuditEventRow>, i64)> {
-    page::fetch(conn, &event_list(), filter, limit, offset).await
+    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(
+        "select a.id, a.action, a.actor_user_id, au.username as actor_username,
+                a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at,
+                count(*) over () as total
+         from audit_events a
+         left join public.users au on au.id = a.actor_user_id
+         left join employees e on e.id = a.target_employee_id
+         left join public.users eu on eu.id = e.user_id
+         where ($1::bigint is null or a.actor_user_id = $1)
+           and ($2::text is null or a.action = $2)
+           and ($3::bigint is null or a.target_employee_id = $3)
+           and ($4::timestamptz is null or a.created_at >= $4)
+           and ($5::timestamptz is null or a.created_at < $5)
+         order by a.created_at desc, a.id desc limit $6 offset $7",
+    )
+    .bind(filter.actor_user_id)
+    .bind(filter.action.map(AuditAction::as_str))
+    .bind(filter.employee_id)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok(Counted::split(rows))
 }

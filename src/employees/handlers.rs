@@ -85,19 +85,14 @@ pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Js
     }))
 }
 
-/// A page without search text: one round trip ([`crate::tenant::read`]). Past the first
-/// page the count travels along, since an empty page carries none.
+/// A page without search text: one round trip ([`crate::tenant::read`]).
 async fn read_staff(
     scope: StoreScope,
     staff: &StaffPage<'_>,
 ) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
-    let mut read = scope.read(&staff.statements()).await?;
+    let mut read = scope.read(&[staff.select_sql()]).await?;
     policy::authorize(read.member.role, Action::View, None)?;
-    let (members, total) = Counted::split(read.rows()?, staff.offset);
-    let total = match total {
-        Some(total) => total,
-        None => read.rows::<(i64,)>()?.first().map_or(0, |(count,)| *count),
-    };
+    let (members, total) = Counted::split(read.rows()?);
     Ok((read.store, members, total))
 }
 

@@ -8,12 +8,10 @@
 //! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::postgres::PgArguments;
-use sqlx::query::QueryAs;
-use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection};
 
 use crate::db::inline::Inline;
-use crate::db::page::{self, Filters, PageSql};
+use crate::db::page::Counted;
 use crate::roles::Role;
 
 /// An employee row as stored.
@@ -131,10 +129,10 @@ macro_rules! staff_from {
     };
 }
 
-/// One page of the staff list, with every value written in ([`Inline`]) except the search
-/// pattern, which is always the bound parameter `$1`. Without a search the page is
-/// therefore read in one round trip with the caller check ([`crate::tenant::read`]); with
-/// one it runs on a [`crate::tenant::conn::TenantConn`].
+/// One page of the staff list: the statement that reads it, with every value written in
+/// ([`Inline`]) except the search pattern, which is always the bound parameter `$1`.
+/// Without a search the page is therefore read in one round trip with the caller check
+/// ([`crate::tenant::read`]); with one it runs on a [`crate::tenant::conn::TenantConn`].
 #[derive(Debug, Clone)]
 pub struct StaffPage<'a> {
     pub store_id: i64,
@@ -144,42 +142,26 @@ pub struct StaffPage<'a> {
 }
 
 impl StaffPage<'_> {
-    /// Whether the statements carry a bound parameter (the search pattern).
+    /// Whether the statement carries a bound parameter (the search pattern).
     #[must_use]
     pub fn has_search(&self) -> bool {
         self.filter.search.is_some()
     }
 
-    /// The statements of a one-round-trip read: the page, then, past the first page, the
-    /// count that an empty page does not carry. Rows: [`page::Counted`] [`StaffMember`]s, then
-    /// `(total,)`.
+    /// The page, newest first (the peer's order; `id` breaks ties so pages never overlap),
+    /// each row a [`Counted`] [`StaffMember`].
     #[must_use]
-    pub fn statements(&self) -> Vec<String> {
-        let sql = self.sql();
-        let mut statements = vec![sql.select_written(self.limit, self.offset)];
-        if page::needs_count(self.offset) {
-            statements.push(sql.count());
-        }
-        statements
-    }
-
-    /// The page and the count of matches, on a connection in the store's schema, with the
-    /// search pattern bound.
-    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
-    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
-        let pattern = SearchPattern(self.filter.search.as_deref().map(like_pattern));
-        page::fetch(conn, &self.sql(), &pattern, self.limit, self.offset).await
-    }
-
-    /// Newest first (the peer's order; `id` breaks ties so pages never overlap).
-    fn sql(&self) -> PageSql {
-        PageSql {
-            columns: concat!(employee_columns!(), ", u.username, u.email"),
-            matches: self.matches_sql(),
-            order_by: "e.created_at desc, e.id desc",
-            // The store and the filters are written in.
-            reusable: false,
-        }
+    pub fn select_sql(&self) -> String {
+        format!(
+            concat!(
+                "select ",
+                employee_columns!(),
+                ", u.username, u.email, count(*) over () as total {} order by e.created_at desc, e.id desc limit {} offset {}"
+            ),
+            self.matches_sql(),
+            self.limit.inline(),
+            self.offset.inline()
+        )
     }
 
     fn matches_sql(&self) -> String {
@@ -198,24 +180,18 @@ impl StaffPage<'_> {
         }
         sql
     }
-}
 
-/// The staff list's one bound value: the ILIKE pattern of the search, when there is one.
-struct SearchPattern(Option<String>);
-
-impl Filters for SearchPattern {
-    fn parameter_count(&self) -> usize {
-        usize::from(self.0.is_some())
-    }
-
-    fn bind<'q, O>(
-        &self,
-        query: QueryAs<'q, Postgres, O, PgArguments>,
-    ) -> QueryAs<'q, Postgres, O, PgArguments> {
-        match &self.0 {
-            Some(pattern) => query.bind(pattern.clone()),
-            None => query,
+    /// The page and the count of matches, on a connection in the store's schema, with the
+    /// search pattern bound.
+    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
+    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
+        // The text varies with the store, the filters and the page: no place in the
+        // statement cache.
+        let mut select = crate::db::query_as(AssertSqlSafe(self.select_sql())).persistent(false);
+        if let Some(search) = &self.filter.search {
+            select = select.bind(like_pattern(search));
         }
+        Ok(Counted::split(select.fetch_all(conn).await?))
     }
 }
 
