@@ -7,6 +7,7 @@
 
 pub mod handlers;
 pub mod queries;
+pub mod record;
 
 use std::fmt;
 use std::str::FromStr;

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 
 use crate::audit::{AuditAction, Changes};
+use crate::db::page::Counted;
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -57,23 +58,9 @@ pub struct AuditEventRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// `from … where …` of the event list: `$1` actor, `$2` action, `$3` employee, `$4` from,
-/// `$5` until, each off when null.
-macro_rules! events_from_where {
-    () => {
-        "from audit_events a
-         left join public.users au on au.id = a.actor_user_id
-         left join employees e on e.id = a.target_employee_id
-         left join public.users eu on eu.id = e.user_id
-         where ($1::bigint is null or a.actor_user_id = $1)
-           and ($2::text is null or a.action = $2)
-           and ($3::bigint is null or a.target_employee_id = $3)
-           and ($4::timestamptz is null or a.created_at >= $4)
-           and ($5::timestamptz is null or a.created_at < $5)"
-    };
-}
-
-/// One page of matching events, newest first, with the total count of matches.
+/// One page of matching events, newest first, with the total count of matches. Every
+/// filter is a parameter that is off when null, so the statement text never changes and
+/// each connection keeps it prepared.
 #[tracing::instrument(skip_all, err)]
 pub async fn list_events(
     conn: &mut PgConnection,
@@ -81,19 +68,21 @@ pub async fn list_events(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<AuditEventRow>, i64)> {
-    #[derive(sqlx::FromRow)]
-    struct Counted {
-        #[sqlx(flatten)]
-        event: AuditEventRow,
-        total: i64,
-    }
-    let rows: Vec<Counted> = crate::db::query_as(concat!(
+    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(
         "select a.id, a.action, a.actor_user_id, au.username as actor_username,
                 a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at,
-                count(*) over () as total ",
-        events_from_where!(),
-        " order by a.created_at desc, a.id desc limit $6 offset $7"
-    ))
+                count(*) over () as total
+         from audit_events a
+         left join public.users au on au.id = a.actor_user_id
+         left join employees e on e.id = a.target_employee_id
+         left join public.users eu on eu.id = e.user_id
+         where ($1::bigint is null or a.actor_user_id = $1)
+           and ($2::text is null or a.action = $2)
+           and ($3::bigint is null or a.target_employee_id = $3)
+           and ($4::timestamptz is null or a.created_at >= $4)
+           and ($5::timestamptz is null or a.created_at < $5)
+         order by a.created_at desc, a.id desc limit $6 offset $7",
+    )
     .bind(filter.actor_user_id)
     .bind(filter.action.map(AuditAction::as_str))
     .bind(filter.employee_id)
@@ -101,22 +90,7 @@ pub async fn list_events(
     .bind(filter.until)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    let total = match rows.first() {
-        Some(row) => row.total,
-        // Past the last page the window count is not there to read.
-        None if offset > 0 => {
-            crate::db::query_scalar(concat!("select count(*) ", events_from_where!()))
-                .bind(filter.actor_user_id)
-                .bind(filter.action.map(AuditAction::as_str))
-                .bind(filter.employee_id)
-                .bind(filter.from)
-                .bind(filter.until)
-                .fetch_one(conn)
-                .await?
-        }
-        None => 0,
-    };
-    Ok((rows.into_iter().map(|row| row.event).collect(), total))
+    Ok(Counted::split(rows))
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod fleet;
 pub mod inline;
 pub mod migrate;
+pub mod page;
 pub mod pool;
 pub mod schema;
 pub mod session;

@@ -6,7 +6,9 @@
 //! three in one transaction, records an audit event with each change, and keeps role and
 //! status of membership and profile equal. Who may do what is [`policy`].
 
+pub mod forms;
 pub mod handlers;
+pub mod history;
 pub mod queries;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::full_name;
+use crate::error::ErrorBody;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
 use crate::roles::{Role, RoleView};
@@ -81,7 +84,7 @@ impl EmployeeOut {
             username: member.username,
             email: member.email,
             full_name: full_name(&row.first_name, &row.last_name),
-            access: RoleView::new(row.role(), lang),
+            access: RoleView::new(row.role, lang),
             first_name: row.first_name,
             last_name: row.last_name,
             phone: row.phone,
@@ -96,6 +99,29 @@ impl EmployeeOut {
             updated_at: row.updated_at,
         }
     }
+}
+
+/// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
+/// `responses(…)`: the same four answers, described once.
+#[derive(utoipa::IntoResponses)]
+pub enum OneEmployeeRefusals {
+    #[response(
+        status = 400,
+        description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key"
+    )]
+    Invalid(ErrorBody),
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(
+        status = 403,
+        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required"
+    )]
+    Refused(ErrorBody),
+    #[response(status = 404, description = "not_found: no such employee in this store")]
+    NotFound(ErrorBody),
 }
 
 /// `POST /employees/`: a new account, its membership and its employee profile.

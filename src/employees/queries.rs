@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection};
 
 use crate::db::inline::Inline;
+use crate::db::page::Counted;
 use crate::roles::Role;
 
 /// An employee row as stored.
@@ -18,7 +19,9 @@ use crate::roles::Role;
 pub struct EmployeeRow {
     pub id: i64,
     pub user_id: i64,
-    pub role: String,
+    /// Decoded strictly: a stored name outside the four roles fails the read (a 500),
+    /// never a guessed role.
+    pub role: Role,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -38,10 +41,10 @@ macro_rules! employee_columns {
 }
 
 impl EmployeeRow {
-    /// The role; rows are constrained to the four roles, so anything else is a bug.
+    /// The row's [`EmployeeRow::role`], for the callers that read it as a method.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Cashier)
+        self.role
     }
 }
 
@@ -77,7 +80,7 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
         employee_columns!()
     ))
     .bind(new.user_id)
-    .bind(new.role.as_str())
+    .bind(new.role)
     .bind(new.first_name)
     .bind(new.last_name)
     .bind(new.phone)
@@ -126,7 +129,7 @@ macro_rules! staff_from {
     };
 }
 
-/// One page of the staff list: the statements that read it, with every value written in
+/// One page of the staff list: the statement that reads it, with every value written in
 /// ([`Inline`]) except the search pattern, which is always the bound parameter `$1`.
 /// Without a search the page is therefore read in one round trip with the caller check
 /// ([`crate::tenant::read`]); with one it runs on a [`crate::tenant::conn::TenantConn`].
@@ -138,23 +141,15 @@ pub struct StaffPage<'a> {
     pub offset: i64,
 }
 
-/// A row of [`StaffPage::select_sql`]: the member and the count of every match.
-#[derive(Debug, sqlx::FromRow)]
-pub struct CountedStaffMember {
-    #[sqlx(flatten)]
-    pub member: StaffMember,
-    pub total: i64,
-}
-
 impl StaffPage<'_> {
-    /// Whether the statements carry a bound parameter (the search pattern).
+    /// Whether the statement carries a bound parameter (the search pattern).
     #[must_use]
     pub fn has_search(&self) -> bool {
         self.filter.search.is_some()
     }
 
     /// The page, newest first (the peer's order; `id` breaks ties so pages never overlap),
-    /// each row with `count(*) over ()`.
+    /// each row a [`Counted`] [`StaffMember`].
     #[must_use]
     pub fn select_sql(&self) -> String {
         format!(
@@ -167,12 +162,6 @@ impl StaffPage<'_> {
             self.limit.inline(),
             self.offset.inline()
         )
-    }
-
-    /// The count of matches, for a page past the last (where no row carries the count).
-    #[must_use]
-    pub fn count_sql(&self) -> String {
-        format!("select count(*) as total {}", self.matches_sql())
     }
 
     fn matches_sql(&self) -> String {
@@ -196,26 +185,13 @@ impl StaffPage<'_> {
     /// search pattern bound.
     #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
     pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
-        let pattern = self.filter.search.as_deref().map(like_pattern);
-        let select_sql = self.select_sql();
-        // The text varies with the filters and the page: no place in the statement cache.
-        let mut select = sqlx::query_as::<_, CountedStaffMember>(AssertSqlSafe(select_sql)).persistent(false);
-        if let Some(pattern) = &pattern {
-            select = select.bind(pattern);
+        // The text varies with the store, the filters and the page: no place in the
+        // statement cache.
+        let mut select = crate::db::query_as(AssertSqlSafe(self.select_sql())).persistent(false);
+        if let Some(search) = &self.filter.search {
+            select = select.bind(like_pattern(search));
         }
-        let rows = select.fetch_all(&mut *conn).await?;
-        let total = match rows.first() {
-            Some(row) => row.total,
-            None if self.offset > 0 => {
-                let mut count = crate::db::query_scalar(AssertSqlSafe(self.count_sql())).persistent(false);
-                if let Some(pattern) = &pattern {
-                    count = count.bind(pattern);
-                }
-                count.fetch_one(&mut *conn).await?
-            }
-            None => 0,
-        };
-        Ok((rows.into_iter().map(|row| row.member).collect(), total))
+        Ok(Counted::split(select.fetch_all(conn).await?))
     }
 }
 
@@ -272,7 +248,7 @@ pub struct EmployeeState {
 impl From<&EmployeeRow> for EmployeeState {
     fn from(row: &EmployeeRow) -> Self {
         EmployeeState {
-            role: row.role(),
+            role: row.role,
             first_name: row.first_name.clone(),
             last_name: row.last_name.clone(),
             phone: row.phone.clone(),
@@ -299,7 +275,7 @@ pub async fn update_staff_member(
         employee_columns!()
     ))
     .bind(id)
-    .bind(state.role.as_str())
+    .bind(state.role)
     .bind(&state.first_name)
     .bind(&state.last_name)
     .bind(&state.phone)
@@ -314,7 +290,7 @@ pub async fn update_staff_member(
     )
     .bind(row.user_id)
     .bind(store_id)
-    .bind(state.role.as_str())
+    .bind(state.role)
     .bind(state.is_active)
     .execute(conn)
     .await?;
@@ -350,7 +326,7 @@ pub async fn insert_membership(
     crate::db::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
         .bind(user_id)
         .bind(store_id)
-        .bind(role.as_str())
+        .bind(role)
         .execute(conn)
         .await
         .map(|_| ())

@@ -1,0 +1,188 @@
+//! The employee API's input, validated: list filters, a new employee, changes to one, a
+//! password reset. Every problem is collected per field ([`Form`]), so one `400
+//! validation_error` reports them all; what passes is typed, so the handlers never look at
+//! raw request text.
+
+use secrecy::SecretString;
+
+use crate::auth::generate::generate_password;
+use crate::config::PasswordPolicy;
+use crate::employees::queries::{EmployeeFilter, EmployeeState, StaffMember};
+use crate::employees::{CreateEmployeeRequest, ResetPasswordRequest, UpdateEmployeeRequest};
+use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::ListQuery;
+use crate::i18n::Message;
+use crate::roles::Role;
+use crate::validate::{Form, MAX_NAME_CHARS, Replace};
+
+/// Longest `search` text.
+const MAX_SEARCH_CHARS: usize = 150;
+
+/// The list filters of `query` (`role`, `is_active`, `search`), their problems added to `form`.
+pub fn list_filter(query: &ListQuery, form: &mut Form) -> EmployeeFilter {
+    EmployeeFilter {
+        role: query.get("role").and_then(|role| parse_role(form, "role", role)),
+        is_active: form.boolean("is_active", query.get("is_active")),
+        search: query.get("search").map(str::trim).filter(|s| !s.is_empty()).map(|search| {
+            if search.chars().count() > MAX_SEARCH_CHARS {
+                form.add("search", Message::FieldTooLong { max: MAX_SEARCH_CHARS });
+            }
+            // `%00` decodes to NUL, which PostgreSQL refuses in text (SQLSTATE 22021).
+            if search.contains('\0') {
+                form.add("search", Message::FieldInvalid);
+            }
+            search.to_owned()
+        }),
+    }
+}
+
+/// A create request that passed validation.
+pub struct NewStaffMember {
+    pub username: String,
+    /// Given, or generated when the body has none.
+    pub password: SecretString,
+    pub role: Role,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub position: String,
+    pub hired_at: Option<chrono::NaiveDate>,
+}
+
+impl NewStaffMember {
+    /// `body` validated, a given password held to `policy`.
+    pub fn parse(body: CreateEmployeeRequest, policy: &PasswordPolicy) -> ApiResult<Self> {
+        let mut form = Form::new();
+        let username = form.username("username", body.username);
+        let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
+        let role = required_role(&mut form, "role", non_blank(body.role));
+        let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
+        let email = form.email("email", body.email);
+        let phone = form.phone("phone", body.phone);
+        let position = form.optional("position", body.position, MAX_NAME_CHARS);
+        let password = match body.password {
+            Some(given) => {
+                SecretString::from(form.new_password("password", Some(given), policy, &[&username]))
+            }
+            None => generate_password(policy, &[&username]),
+        };
+        // A missing or unknown role is an error `finish` has answered, so `None` stops there.
+        let role = form.finish(role)?.ok_or_else(|| ApiError::field("role", Message::FieldRequired))?;
+        Ok(NewStaffMember {
+            username,
+            password,
+            role,
+            first_name,
+            last_name,
+            email,
+            phone,
+            position,
+            hired_at: body.hired_at,
+        })
+    }
+}
+
+/// The state of employee `current` of store `store_id` after applying `body` to `before`,
+/// every field validated. `replace` says whether fields left out are kept or emptied.
+pub fn parse_changes(
+    body: UpdateEmployeeRequest,
+    current: &StaffMember,
+    before: &EmployeeState,
+    store_id: i64,
+    replace: Replace,
+) -> ApiResult<EmployeeState> {
+    let mut form = Form::new();
+    let immutable = [
+        ("username", body.username, serde_json::json!(current.username)),
+        ("email", body.email, serde_json::json!(current.email)),
+        ("user", body.user, serde_json::json!(current.employee.user_id)),
+        ("store", body.store, serde_json::json!(store_id)),
+    ];
+    for (field, given, actual) in immutable {
+        if given.is_some_and(|value| value != actual) {
+            form.add(field, Message::FieldImmutable);
+        }
+    }
+    let required = |form: &mut Form, field: &str, value: Option<String>, current: &str| match (replace, value)
+    {
+        (Replace::GivenFields, None) => current.to_owned(),
+        (_, value) => form.required(field, value, MAX_NAME_CHARS),
+    };
+    let optional = |form: &mut Form, field: &str, value: Option<String>, current: &str| match (replace, value)
+    {
+        (Replace::GivenFields, None) => current.to_owned(),
+        (_, value) => form.optional(field, value, MAX_NAME_CHARS),
+    };
+    let first_name = required(&mut form, "first_name", body.first_name, &before.first_name);
+    let last_name = optional(&mut form, "last_name", body.last_name, &before.last_name);
+    let position = optional(&mut form, "position", body.position, &before.position);
+    let phone = match (replace, body.phone) {
+        (Replace::GivenFields, None) => before.phone.clone(),
+        (_, phone) => form.phone("phone", phone),
+    };
+    let role = match (replace, non_blank(body.role)) {
+        (Replace::GivenFields, None) => Some(before.role),
+        (_, role) => required_role(&mut form, "role", role),
+    };
+    form.finish(())?;
+    Ok(EmployeeState {
+        role: role.unwrap_or(before.role),
+        first_name,
+        last_name,
+        phone,
+        position,
+        is_active: body.is_active.unwrap_or(before.is_active),
+        hired_at: body.hired_at.unwrap_or(before.hired_at),
+    })
+}
+
+/// A reset request that passed validation.
+pub struct PasswordReset {
+    /// Given, or generated when the body has none.
+    pub password: SecretString,
+    /// Absent means no: apps that predate the flag would otherwise lock the employee out.
+    pub must_change: bool,
+}
+
+impl PasswordReset {
+    /// `body` validated for the account `username`, a given password held to `policy`.
+    pub fn parse(body: ResetPasswordRequest, policy: &PasswordPolicy, username: &str) -> ApiResult<Self> {
+        let password = match body.new_password {
+            None => generate_password(policy, &[username]),
+            Some(given) => {
+                let mut form = Form::new();
+                let given = form.new_password("new_password", Some(given), policy, &[username]);
+                form.finish(SecretString::from(given))?
+            }
+        };
+        Ok(PasswordReset { password, must_change: body.must_change_password.unwrap_or(false) })
+    }
+}
+
+/// `value` trimmed; blank counts as absent.
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
+}
+
+/// A role the body must give: absent is a validation error on `field`, like an unknown one.
+fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<Role> {
+    match role {
+        Some(role) => parse_role(form, field, &role),
+        None => {
+            form.add(field, Message::FieldRequired);
+            None
+        }
+    }
+}
+
+/// `role` as one of the four roles; anything else is a validation error on `field`.
+fn parse_role(form: &mut Form, field: &str, role: &str) -> Option<Role> {
+    match role.parse::<Role>() {
+        Ok(role) => Some(role),
+        Err(_) => {
+            form.add(field, Message::RoleInvalid);
+            None
+        }
+    }
+}
