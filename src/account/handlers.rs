@@ -22,6 +22,7 @@ use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
+use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
@@ -50,7 +51,7 @@ pub async fn register(
     State(app): State<AppState>,
     client: ClientInfo,
     ApiJson(body): ApiJson<RegisterRequest>,
-) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+) -> ApiResult<NoStore<(StatusCode, Json<RegisterResponse>)>> {
     let registration = Registration::parse(body, &app.config.password_policy)?;
     // Answer a taken username before paying for the hash; the unique index still decides races.
     let mut conn = Session::open(&app.db).await?;
@@ -76,7 +77,7 @@ pub async fn register(
         tokens,
     };
     let message = Message::RegistrationSucceeded.text(current_lang()).into_owned();
-    Ok((StatusCode::CREATED, Json(RegisterResponse { status: "success", message, data })))
+    Ok(NoStore((StatusCode::CREATED, Json(RegisterResponse { status: "success", message, data }))))
 }
 
 /// Signs in with username and password: a new session, its tokens, and the stores the user
@@ -98,7 +99,7 @@ pub async fn login(
     State(app): State<AppState>,
     client: ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
+) -> ApiResult<NoStore<Json<LoginResponse>>> {
     let Credentials { username, password } = Credentials::parse(body)?;
     let client_ip = client.ip_key();
 
@@ -142,14 +143,14 @@ pub async fn login(
         .collect();
     tx.commit().await?;
 
-    Ok(Json(LoginResponse {
+    Ok(NoStore(Json(LoginResponse {
         access: tokens.access,
         refresh: tokens.refresh,
         password_change_required: account.must_change_password,
         user: UserOut::from(account),
         default_store: stores.first().map(DefaultStore::from),
         available_stores: stores,
-    }))
+    })))
 }
 
 /// Passwords longer than any we accept cannot be right; checked after hashing so the
@@ -177,7 +178,7 @@ fn secret_fits(secret: &SecretString) -> bool {
 pub async fn refresh_token(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> ApiResult<Json<TokenPair>> {
+) -> ApiResult<NoStore<Json<TokenPair>>> {
     let presented = parse_refresh(body)?;
     let successor = successor_of(&presented, &app.config.jwt_secret)?;
     let presented = presented.digest();
@@ -203,7 +204,7 @@ pub async fn refresh_token(
     conn.finish().await?;
     let (session_id, user_id) = outcome?;
     let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
-    Ok(Json(TokenPair { access, refresh: successor.expose().to_owned() }))
+    Ok(NoStore(Json(TokenPair { access, refresh: successor.expose().to_owned() })))
 }
 
 /// Ends the caller's session: its access and refresh tokens stop working at once.

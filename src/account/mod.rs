@@ -83,7 +83,7 @@ impl From<EmployeeRow> for MeEmployee {
     fn from(row: EmployeeRow) -> Self {
         MeEmployee {
             id: row.id,
-            access: RoleView::new(row.role(), current_lang()),
+            access: RoleView::new(row.role, current_lang()),
             first_name: row.first_name,
             last_name: row.last_name,
             phone: row.phone,
@@ -352,7 +352,7 @@ impl From<EmployeeRow> for OwnerEmployeeOut {
     fn from(row: EmployeeRow) -> Self {
         OwnerEmployeeOut {
             id: row.id,
-            access: RoleView::new(row.role(), current_lang()),
+            access: RoleView::new(row.role, current_lang()),
             phone: row.phone,
             position: row.position,
             is_active: row.is_active,

@@ -6,8 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 
 use crate::audit::AuditAction;
@@ -27,6 +26,7 @@ use crate::employees::{
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
+use crate::http::no_store::NoStore;
 use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
@@ -129,7 +129,7 @@ pub async fn create_employee(
     State(app): State<AppState>,
     scope: StoreScope,
     ApiJson(body): ApiJson<CreateEmployeeRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<NoStore<(StatusCode, Json<EmployeeCreatedResponse>)>> {
     // Check first (rights, input, username) on a short transaction…
     let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role, Action::View, None)?;
@@ -169,7 +169,7 @@ pub async fn create_employee(
         },
         tenant: tenant_echo,
     };
-    Ok(no_store((StatusCode::CREATED, Json(body))))
+    Ok(NoStore((StatusCode::CREATED, Json(body))))
 }
 
 /// Writes the account, membership, employee row and audit event of `new`.
@@ -323,7 +323,7 @@ pub async fn reset_employee_password(
     scope: StoreScope,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
-) -> ApiResult<Response> {
+) -> ApiResult<NoStore<Json<PasswordResetResponse>>> {
     let store_id = scope.store.id;
     // Check rights and input on a short transaction, hash with no connection held, then
     // write after checking again (see create_employee).
@@ -362,7 +362,7 @@ pub async fn reset_employee_password(
         },
         tenant: tenant_echo,
     };
-    Ok(no_store(Json(body)))
+    Ok(NoStore(Json(body)))
 }
 
 async fn change_employee(
@@ -423,12 +423,4 @@ async fn respond_with(tenant: TenantConn, member: StaffMember) -> ApiResult<Json
         employee: EmployeeOut::new(member, store_id, current_lang()),
         tenant: tenant_echo,
     }))
-}
-
-/// A response carrying a password: no cache may keep it (SPEC: plaintext passwords only
-/// in the one response that hands them over).
-fn no_store(response: impl IntoResponse) -> Response {
-    let mut response = response.into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -40,14 +40,6 @@ macro_rules! employee_columns {
     };
 }
 
-impl EmployeeRow {
-    /// The row's [`EmployeeRow::role`], for the callers that read it as a method.
-    #[must_use]
-    pub fn role(&self) -> Role {
-        self.role
-    }
-}
-
 /// A member of staff: their employee row and the account fields shown with it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffMember {

@@ -4,6 +4,7 @@ pub mod client;
 pub mod envelope;
 pub mod health;
 pub mod json;
+pub mod no_store;
 pub mod openapi;
 pub mod pagination;
 pub mod path;

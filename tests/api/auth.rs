@@ -490,3 +490,25 @@ async fn login_answers_with_the_account_exactly_as_registration_did() {
 
     assert_eq!(body["user"], owner.data["user"], "the account the password was checked against");
 }
+
+#[tokio::test]
+async fn answers_that_carry_tokens_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let registered = app.register(&crate::helpers::registration("nocache", "Без кэша")).await;
+    assert_eq!(registered.status, StatusCode::CREATED);
+    assert_eq!(registered.header("cache-control"), Some("no-store"), "registration");
+
+    let signed_in = login(&app, "nocache", PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert_eq!(signed_in.header("cache-control"), Some("no-store"), "login");
+
+    let (_, refresh_token) = tokens(&signed_in.json(StatusCode::OK));
+    let refreshed = refresh(&app, &refresh_token).await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+    assert_eq!(refreshed.header("cache-control"), Some("no-store"), "refresh");
+
+    // A refusal carries no secret and no such header.
+    let refused = login(&app, "nocache", "Wrong-Password-1").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.header("cache-control"), None);
+}
