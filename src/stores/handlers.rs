@@ -20,8 +20,8 @@ use crate::stores::parse::{parse_changes, parse_new_store};
 use crate::stores::provision::{StoreOwner, provision_store};
 use crate::stores::queries::{self, StoreFilter};
 use crate::stores::{
-    CreateStoreRequest, CreatedStore, MemberStore, StoreCreatedResponse, StoreListResponse, StoreResponse,
-    UpdateStoreRequest,
+    CreateStoreRequest, CreatedStore, MemberStore, StoreChangeRefusals, StoreCreatedResponse,
+    StoreListResponse, StoreResponse, UpdateStoreRequest,
 };
 use crate::validate::Replace;
 
@@ -129,10 +129,7 @@ pub async fn get_store(
     params(("id" = i64, Path, description = "Store id")), request_body = crate::stores::ReplaceStoreRequest,
     responses(
         (status = 200, description = "The store as changed", body = StoreResponse),
-        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range)", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        StoreChangeRefusals,
         BodyRejections,
     ))]
 pub async fn replace_store(
@@ -151,10 +148,7 @@ pub async fn replace_store(
     params(("id" = i64, Path, description = "Store id")), request_body = UpdateStoreRequest,
     responses(
         (status = 200, description = "The store as changed", body = StoreResponse),
-        (status = 400, description = "validation_error, per field (`id` too, when it is not a whole number in range)", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        StoreChangeRefusals,
         BodyRejections,
     ))]
 pub async fn update_store(

@@ -237,3 +237,25 @@ pub struct StoreCreatedResponse {
 pub struct CreatedStore {
     pub store: MemberStore,
 }
+
+/// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
+#[derive(utoipa::IntoResponses)]
+pub enum StoreChangeRefusals {
+    #[response(
+        status = 400,
+        description = "validation_error, per field (`id` too, when it is not a whole number in range)"
+    )]
+    Invalid(crate::error::ErrorBody),
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(crate::error::ErrorBody),
+    #[response(
+        status = 403,
+        description = "permission_denied (not the store's owner) or password_change_required"
+    )]
+    Refused(crate::error::ErrorBody),
+    #[response(status = 404, description = "not_found: the caller works in no store with this id")]
+    NotFound(crate::error::ErrorBody),
+}
