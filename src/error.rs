@@ -286,7 +286,7 @@ pub fn envelope_for_status(status: StatusCode) -> Response {
         StatusCode::UNAUTHORIZED => ("not_authenticated", Message::NotAuthenticated),
         StatusCode::FORBIDDEN => ("permission_denied", Message::PermissionDenied),
         StatusCode::TOO_MANY_REQUESTS => ("too_many_attempts", Message::TooManyAttempts),
-        // The only bare 503 on our stack is the request timeout (see app.rs).
+        // The only bare 503 on our stack is the request timeout (see middleware.rs).
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => {
             ("service_unavailable", Message::RequestTimeout)
         }
