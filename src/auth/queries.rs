@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db::inline::Inline;
+use crate::roles::Role;
 
 /// An account as shown to its owner (never with the hash).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -338,7 +339,8 @@ pub struct SessionMember {
     pub last_name: String,
     pub email: String,
     pub must_change_password: bool,
-    pub role: Option<String>,
+    /// Decoded by sqlx: a stored name outside the four roles fails the read (a 500).
+    pub role: Option<Role>,
 }
 
 /// The statement that reads [`SessionMember`], as text with its values written in (they are

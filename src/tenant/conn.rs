@@ -168,8 +168,7 @@ pub(super) fn checked_member(
 ) -> Result<TenantMember, ApiError> {
     store.schema.check_current(row.current_schema.as_deref()).map_err(ApiError::internal)?;
     tracing::Span::current().record("user.id", row.user_id);
-    let role =
-        row.role.as_deref().ok_or(ApiError::NotAMember)?.parse::<Role>().map_err(ApiError::internal)?;
+    let role = row.role.ok_or(ApiError::NotAMember)?;
     Ok(TenantMember {
         user_id: row.user_id,
         session_id,
