@@ -62,7 +62,15 @@ pub struct PasswordPolicy {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DatabaseTarget,
+    /// Connections for work in `public` (sign-in, refresh, stores, the store lookup).
     pub db_pool_size: u32,
+    /// Connections for store-scoped work, one per share of the stores: store `id` always
+    /// uses connection `id % db_store_connections`, so each PostgreSQL backend caches the
+    /// catalog and the statements of a bounded share of the fleet (`db::pool`).
+    pub db_store_connections: u32,
+    /// Prepared statements each store connection keeps (sqlx's per-connection LRU): every
+    /// store has its own statement texts, so this bounds a backend's plan memory.
+    pub db_statement_cache: usize,
     pub db_acquire_timeout: Duration,
     /// Connections are replaced after this long: each PostgreSQL backend keeps the catalog of
     /// every tenant schema it touched, so a bounded lifetime bounds its memory.
@@ -137,6 +145,14 @@ impl Config {
         if pool_size == 0 {
             return Err(env.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
+        let store_connections = env.parsed("DATABASE_STORE_CONNECTIONS", 32u32)?;
+        if store_connections == 0 {
+            return Err(env.invalid("DATABASE_STORE_CONNECTIONS", "must be at least 1"));
+        }
+        let statement_cache = env.parsed("DATABASE_STATEMENT_CACHE", 400usize)?;
+        if statement_cache == 0 {
+            return Err(env.invalid("DATABASE_STATEMENT_CACHE", "must be at least 1"));
+        }
         let min_length = env.parsed("PASSWORD_MIN_LENGTH", 8usize)?;
         if !(8..=64).contains(&min_length) {
             // ASVS 5.0 V6.2.1/V6.2.9: at least 8, and passwords of 64 characters must be allowed.
@@ -158,6 +174,8 @@ impl Config {
         Ok(Config {
             database,
             db_pool_size: pool_size,
+            db_store_connections: store_connections,
+            db_statement_cache: statement_cache,
             db_transaction_pooling: transaction_pooling,
             db_acquire_timeout: env.duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
             db_max_lifetime: env.duration("DATABASE_MAX_LIFETIME", Duration::from_secs(30 * 60))?,
@@ -553,6 +571,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("MIGRATE_ON_START", "2"),
             ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_STORE_CONNECTIONS", "0"),
+            ("DATABASE_STATEMENT_CACHE", "0"),
             ("DATABASE_ACQUIRE_TIMEOUT", "fast"),
             ("DATABASE_MAX_LIFETIME", "forever"),
             ("REQUEST_TIMEOUT", "-5s"),

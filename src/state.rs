@@ -36,7 +36,7 @@ impl AppState {
     #[must_use]
     pub fn new(config: Arc<Config>, db: PgPool) -> Self {
         let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
-        let db = Db::new(db, config.db_transaction_pooling);
+        let db = Db::new(db, &config);
         AppState {
             config,
             db,

@@ -18,7 +18,7 @@ use crate::auth::extractor::SignedIn;
 use crate::auth::queries;
 use crate::auth::sessions::{TokenPair, start_session, successor_of};
 use crate::auth::throttle;
-use crate::employees::queries::{EmployeeRow, employee_of_user_sql};
+use crate::employees::queries::{EmployeeRow, caller_employee_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
@@ -349,9 +349,9 @@ fn message(message: Message) -> MessageResponse {
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
 pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
-    let employee_sql = employee_of_user_sql(scope.user_id());
-    let mut read = scope.read_own_account(&[employee_sql]).await?;
-    let employee = read.rows::<EmployeeRow>()?.into_iter().next();
+    let select = caller_employee_sql(&scope.store.schema);
+    let read = scope.read_own_account::<EmployeeRow>(&select, |statement| statement).await?;
+    let employee = read.rows.into_iter().next();
     let (store, member) = (read.store, read.member);
 
     Ok(Json(MeResponse {

@@ -331,8 +331,12 @@ pub async fn is_refresh_token_expired(
 /// the schema the transaction is in, all in one round trip.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionMember {
-    /// `current_schema()` of the transaction, checked against the store's schema.
-    pub current_schema: Option<String>,
+    /// The schema the statement read, checked against the store's: `current_schema()` of
+    /// a tenant transaction, or, for a read that names the schema itself
+    /// (`tenant::read`), the schema the registry gives the store whose membership was
+    /// checked.
+    #[sqlx(rename = "current_schema")]
+    pub schema: Option<String>,
     pub user_id: i64,
     pub username: String,
     pub first_name: String,

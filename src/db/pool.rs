@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, SqlSafeStr, Transaction};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -64,8 +64,29 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
         }
         false => options.options(session::timeouts(config.request_timeout)),
     };
+    pool_options(config, config.db_pool_size).connect_lazy_with(options.application_name("kassa"))
+}
+
+/// The pools of store-scoped work: `config.db_store_connections` pools of one connection
+/// each, made like `public` (same server, settings and timeouts), each keeping
+/// `config.db_statement_cache` prepared statements.
+///
+/// Why one connection per share of the stores: store reads are statements qualified with
+/// the store's schema (`tenant::read`), one text per store, and PostgreSQL keeps a plan per
+/// statement and a catalog cache per schema in every backend that ran them, for the life of
+/// the backend (about 0.1 MiB per store, README "Performance"). A store always reaching the
+/// same backend makes each backend hold its share of the fleet, not all of it.
+fn store_pools(config: &Config, public: &PgPool) -> Box<[PgPool]> {
+    let options = (*public.connect_options()).clone().statement_cache_capacity(config.db_statement_cache);
+    (0..config.db_store_connections)
+        .map(|_| pool_options(config, 1).connect_lazy_with(options.clone()))
+        .collect()
+}
+
+/// What every pool of kassa shares, whatever it serves.
+fn pool_options(config: &Config, max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(config.db_pool_size)
+        .max_connections(max_connections)
         .acquire_timeout(config.db_acquire_timeout)
         .test_before_acquire(false)
         .idle_timeout(Duration::from_secs(10 * 60))
@@ -78,7 +99,6 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
                 Ok(!conn.is_in_transaction())
             })
         })
-        .connect_lazy_with(options.application_name("kassa"))
 }
 
 /// One round trip that proves the database answers (one simple-protocol message, which
@@ -118,7 +138,10 @@ impl std::fmt::Debug for Db {
 }
 
 struct Shared {
+    /// Work in `public`.
     pool: PgPool,
+    /// Store-scoped work: store `id` always takes `stores[id % len]` ([`store_pools`]).
+    stores: Box<[PgPool]>,
     /// The pool reaches PostgreSQL through a transaction pooler: sessions pin a
     /// transaction and timeouts are set per transaction (`db::session`).
     transaction_pooling: bool,
@@ -131,13 +154,14 @@ struct Shared {
 }
 
 impl Db {
-    /// `pool` behind a circuit; `transaction_pooling` says whether it goes through a
-    /// transaction pooler (as `lazy_pool` was told by the same configuration).
+    /// `pool` (made by [`lazy_pool`] from `config`) for work in `public`, and the store
+    /// connections `config` asks for, beside it on the same server, all behind one circuit.
     #[must_use]
-    pub fn new(pool: PgPool, transaction_pooling: bool) -> Db {
+    pub fn new(pool: PgPool, config: &Config) -> Db {
         Db(Arc::new(Shared {
+            stores: store_pools(config, &pool),
             pool,
-            transaction_pooling,
+            transaction_pooling: config.db_transaction_pooling,
             down: watch::Sender::new(false),
             probing: AtomicBool::new(false),
             last_probe: Mutex::new(None),
@@ -167,17 +191,43 @@ impl Db {
         self.guarded(self.0.pool.acquire()).await
     }
 
+    /// The connection that serves store `store_id`, failing fast like [`Db::acquire`]; waits
+    /// while another request of its share of the stores uses it.
+    pub async fn acquire_for_store(&self, store_id: i64) -> sqlx::Result<PoolConnection<Postgres>> {
+        self.guarded(self.store_pool(store_id).acquire()).await
+    }
+
+    /// A transaction on the connection that serves store `store_id`, opened by `begin` (a
+    /// `BEGIN; …` message that may set transaction-local settings in the same round trip).
+    ///
+    /// `BEGIN` runs in a task of its own: sqlx 0.9.0 returns a connection to the pool still
+    /// inside a transaction when the future is dropped during `BEGIN` (a client that hangs
+    /// up, a timeout). The task always finishes; if nobody awaits it any more, the
+    /// transaction it made is dropped there, which queues a rollback before the connection
+    /// is reused.
+    pub async fn begin_for_store(
+        &self,
+        store_id: i64,
+        begin: String,
+    ) -> sqlx::Result<Transaction<'static, Postgres>> {
+        let db = self.clone();
+        let task = async move { db.guarded(db.store_pool(store_id).begin_with(AssertSqlSafe(begin))).await };
+        tokio::spawn(task).await.map_err(|failed| {
+            sqlx::Error::Protocol(format!("the task opening a transaction failed: {failed}"))
+        })?
+    }
+
+    fn store_pool(&self, store_id: i64) -> &PgPool {
+        let shares = self.0.stores.len() as u64;
+        // A share index is below the number of pools, which is a u32.
+        #[allow(clippy::cast_possible_truncation)]
+        let share = (store_id.unsigned_abs() % shares) as usize;
+        &self.0.stores[share]
+    }
+
     /// `PgPool::begin`, failing fast like [`Db::acquire`].
     pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
         self.guarded(self.0.pool.begin()).await
-    }
-
-    /// `PgPool::begin_with`, failing fast like [`Db::acquire`].
-    pub async fn begin_with(
-        &self,
-        statement: impl SqlSafeStr + Send,
-    ) -> sqlx::Result<Transaction<'static, Postgres>> {
-        self.guarded(self.0.pool.begin_with(statement)).await
     }
 
     /// Runs `taking` (something that takes a connection from the pool) unless the database
@@ -256,7 +306,9 @@ async fn probe_until_reachable(shared: Weak<Shared>) {
             // that reason too, and report it).
             _ => {
                 if *db.down.borrow() {
-                    close_idle_connections(&db.pool).await;
+                    for pool in std::iter::once(&db.pool).chain(db.stores.iter()) {
+                        close_idle_connections(pool).await;
+                    }
                     db.down.send_replace(false);
                     tracing::info!("the database is reachable again");
                 }

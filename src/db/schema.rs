@@ -56,6 +56,14 @@ impl SchemaName {
     pub fn quoted(&self) -> String {
         format!("\"{}\"", self.0)
     }
+
+    /// `"tenant_x".<table>`: a table of this schema, named in full, for statements that
+    /// leave the `search_path` alone (`tenant::read`). `table` is always a literal of the
+    /// code, never input.
+    #[must_use]
+    pub fn table(&self, table: &'static str) -> String {
+        format!("\"{}\".{table}", self.0)
+    }
 }
 
 impl fmt::Display for SchemaName {

@@ -17,7 +17,7 @@ use crate::db::page::Counted;
 use crate::employees::forms::{self, NewStaffMember, PasswordReset};
 use crate::employees::history;
 use crate::employees::queries::{
-    self, EmployeeState, NewEmployee, StaffMember, StaffPage, find_staff_member,
+    self, EmployeeState, NewEmployee, StaffMember, StaffPage, find_staff_member, staff_member_sql,
 };
 use crate::employees::{
     CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
@@ -34,7 +34,6 @@ use crate::i18n::{Message, current_lang};
 use crate::roles::policy::{self, Action, Target};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
-use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantConn};
 use crate::validate::{Form, Replace};
 
@@ -70,43 +69,17 @@ pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Js
         return Err(invalid);
     }
 
-    let staff =
-        StaffPage { store_id: scope.store.id, filter: &filter, limit: page.size, offset: page.offset() };
-    let (store, members, total) = if staff.has_search() {
-        search_staff(scope, &staff).await?
-    } else {
-        read_staff(scope, &staff).await?
-    };
+    let staff = StaffPage { filter: &filter, limit: page.size, offset: page.offset() };
+    let select = StaffPage::select_sql(&scope.store.schema);
+    let read = scope.read::<Counted<StaffMember>>(&select, |statement| staff.bind(statement)).await?;
+    policy::authorize(read.member.role, Action::View, None)?;
+    let (members, total) = Counted::split(read.rows);
     let lang = current_lang();
     Ok(Json(EmployeePage {
         page: query.links(page, total)?,
-        results: members.into_iter().map(|member| EmployeeOut::new(member, store.id, lang)).collect(),
-        tenant: TenantEcho::from(&store),
+        results: members.into_iter().map(|member| EmployeeOut::new(member, read.store.id, lang)).collect(),
+        tenant: TenantEcho::from(&read.store),
     }))
-}
-
-/// A page without search text: one round trip ([`crate::tenant::read`]).
-async fn read_staff(
-    scope: StoreScope,
-    staff: &StaffPage<'_>,
-) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
-    let mut read = scope.read(&[staff.select_sql()]).await?;
-    policy::authorize(read.member.role, Action::View, None)?;
-    let (members, total) = Counted::split(read.rows()?);
-    Ok((read.store, members, total))
-}
-
-/// A page matching search text, which travels as a bound parameter on a [`TenantConn`].
-async fn search_staff(
-    scope: StoreScope,
-    staff: &StaffPage<'_>,
-) -> ApiResult<(TenantStore, Vec<StaffMember>, i64)> {
-    let mut tenant = scope.begin().await?;
-    policy::authorize(tenant.member.role, Action::View, None)?;
-    let (members, total) = staff.fetch(tenant.conn()).await?;
-    let store = tenant.store.clone();
-    tenant.commit().await?;
-    Ok((store, members, total))
 }
 
 /// Adds an employee: a new account (usernames are unique across kassa in any letter case),
@@ -222,14 +195,15 @@ async fn insert_staff_member(
         (status = 200, description = "The employee", body = EmployeeResponse),
         OneEmployeeRefusals,
     ))]
-pub async fn get_employee(
-    mut tenant: TenantConn,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<EmployeeResponse>> {
-    policy::authorize(tenant.member.role, Action::View, None)?;
-    let store_id = tenant.store.id;
-    let member = find_staff_member(tenant.conn(), store_id, id, false).await?.ok_or(ApiError::NotFound)?;
-    respond_with(tenant, member).await
+pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<EmployeeResponse>> {
+    let select = staff_member_sql(&scope.store.schema);
+    let read = scope.read::<StaffMember>(&select, |statement| statement.bind(id)).await?;
+    policy::authorize(read.member.role, Action::View, None)?;
+    let member = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
+    Ok(Json(EmployeeResponse {
+        employee: EmployeeOut::new(member, read.store.id, current_lang()),
+        tenant: TenantEcho::from(&read.store),
+    }))
 }
 
 /// Replaces an employee's profile: `first_name` and `role` are required, `last_name`,

@@ -1,6 +1,8 @@
-//! SQL for the tenant `employees` table. Every query runs on a connection whose
+//! SQL for the tenant `employees` table. Writes (and their reads) run on a connection whose
 //! transaction-local `search_path` is the store's schema alone, so tenant tables are bare and
-//! `public` tables are named in full.
+//! `public` tables are named in full. The hot reads (`*_sql`) are store reads
+//! ([`crate::tenant::read`]): they name the store's table through its schema instead, so
+//! their plans stay cached.
 //!
 //! An employee is on the staff while their membership in `public.store_memberships` exists;
 //! removal deletes the membership and keeps the (inactive) employee row for history, so
@@ -8,11 +10,14 @@
 //! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{AssertSqlSafe, FromRow, PgConnection};
+use sqlx::PgConnection;
 
-use crate::db::inline::Inline;
-use crate::db::page::Counted;
+use crate::db::schema::SchemaName;
 use crate::roles::Role;
+use crate::tenant::read::Statement;
+
+#[cfg(doc)]
+use crate::db::page::Counted;
 
 /// An employee row as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -82,13 +87,12 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .await
 }
 
-/// The statement reading the employee row of `user_id` in the store whose schema the
-/// transaction is in; its one value is [`Inline`], so it also serves one-round-trip reads.
+/// A store read ([`crate::tenant::read`]) of the caller's own employee row in `schema`.
 #[must_use]
-pub fn employee_of_user_sql(user_id: i64) -> String {
+pub fn caller_employee_sql(schema: &SchemaName) -> String {
     format!(
-        concat!("select ", employee_columns!(), " from employees e where e.user_id = {}"),
-        user_id.inline()
+        concat!("select ", employee_columns!(), " from {} e where e.user_id = c.user_id"),
+        schema.table("employees")
     )
 }
 
@@ -98,8 +102,10 @@ pub async fn find_employee_by_user(
     conn: &mut PgConnection,
     user_id: i64,
 ) -> sqlx::Result<Option<EmployeeRow>> {
-    let row = sqlx::raw_sql(AssertSqlSafe(employee_of_user_sql(user_id))).fetch_optional(&mut *conn).await?;
-    row.as_ref().map(EmployeeRow::from_row).transpose()
+    crate::db::query_as(concat!("select ", employee_columns!(), " from employees e where e.user_id = $1"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Which employees a list shows.
@@ -121,69 +127,70 @@ macro_rules! staff_from {
     };
 }
 
-/// One page of the staff list: the statement that reads it, with every value written in
-/// ([`Inline`]) except the search pattern, which is always the bound parameter `$1`.
-/// Without a search the page is therefore read in one round trip with the caller check
-/// ([`crate::tenant::read`]); with one it runs on a [`crate::tenant::conn::TenantConn`].
+/// `from …` of a store read of the staff of `schema`: as [`staff_from!`], with the tenant
+/// table named in full.
+fn staff_from_sql(schema: &SchemaName) -> String {
+    format!(
+        "from {} e
+         join public.users u on u.id = e.user_id
+         join public.store_memberships m on m.user_id = e.user_id",
+        schema.table("employees")
+    )
+}
+
+/// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
+#[must_use]
+pub fn staff_member_sql(schema: &SchemaName) -> String {
+    format!(
+        concat!(
+            "select ",
+            employee_columns!(),
+            ", u.username, u.email {} where m.store_id = $3 and e.id = $4"
+        ),
+        staff_from_sql(schema)
+    )
+}
+
+/// One page of the staff list, read as a store read ([`crate::tenant::read`]).
 #[derive(Debug, Clone)]
 pub struct StaffPage<'a> {
-    pub store_id: i64,
     pub filter: &'a EmployeeFilter,
     pub limit: i64,
     pub offset: i64,
 }
 
 impl StaffPage<'_> {
-    /// Whether the statement carries a bound parameter (the search pattern).
+    /// The page statement of `schema`, newest first (the peer's order; `id` breaks ties so
+    /// pages never overlap), each row a [`Counted`] [`StaffMember`]. The filters are bound
+    /// values, null for "any" (`$4` role, `$5` status, `$6` search pattern, then `$7` limit
+    /// and `$8` offset, see [`StaffPage::bind`]): one text per store whatever the filters,
+    /// so each store's list keeps one cached plan.
     #[must_use]
-    pub fn has_search(&self) -> bool {
-        self.filter.search.is_some()
-    }
-
-    /// The page, newest first (the peer's order; `id` breaks ties so pages never overlap),
-    /// each row a [`Counted`] [`StaffMember`].
-    #[must_use]
-    pub fn select_sql(&self) -> String {
+    pub fn select_sql(schema: &SchemaName) -> String {
         format!(
             concat!(
                 "select ",
                 employee_columns!(),
-                ", u.username, u.email, count(*) over () as total {} order by e.created_at desc, e.id desc limit {} offset {}"
+                ", u.username, u.email, count(*) over () as total {}
+                 where m.store_id = $3
+                   and ($4::text is null or e.role = $4)
+                   and ($5::boolean is null or e.is_active = $5)
+                   and ($6::text is null or u.username ilike $6 or e.first_name ilike $6
+                        or e.last_name ilike $6 or (e.first_name || ' ' || e.last_name) ilike $6)
+                 order by e.created_at desc, e.id desc limit $7 offset $8"
             ),
-            self.matches_sql(),
-            self.limit.inline(),
-            self.offset.inline()
+            staff_from_sql(schema)
         )
     }
 
-    fn matches_sql(&self) -> String {
-        let mut sql = format!(concat!(staff_from!(), " where m.store_id = {}"), self.store_id.inline());
-        if let Some(role) = self.filter.role {
-            sql.push_str(&format!(" and e.role = {}", role.inline()));
-        }
-        if let Some(is_active) = self.filter.is_active {
-            sql.push_str(&format!(" and e.is_active = {}", is_active.inline()));
-        }
-        if self.has_search() {
-            sql.push_str(
-                " and (u.username ilike $1 or e.first_name ilike $1 or e.last_name ilike $1
-                       or (e.first_name || ' ' || e.last_name) ilike $1)",
-            );
-        }
-        sql
-    }
-
-    /// The page and the count of matches, on a connection in the store's schema, with the
-    /// search pattern bound.
-    #[tracing::instrument(skip_all, fields(store.id = self.store_id), err)]
-    pub async fn fetch(&self, conn: &mut PgConnection) -> sqlx::Result<(Vec<StaffMember>, i64)> {
-        // The text varies with the store, the filters and the page: no place in the
-        // statement cache.
-        let mut select = crate::db::query_as(AssertSqlSafe(self.select_sql())).persistent(false);
-        if let Some(search) = &self.filter.search {
-            select = select.bind(like_pattern(search));
-        }
-        Ok(Counted::split(select.fetch_all(conn).await?))
+    /// Binds the values of [`StaffPage::select_sql`] after the caller check's.
+    pub fn bind<'q>(&self, statement: Statement<'q>) -> Statement<'q> {
+        statement
+            .bind(self.filter.role)
+            .bind(self.filter.is_active)
+            .bind(self.filter.search.as_deref().map(like_pattern))
+            .bind(self.limit)
+            .bind(self.offset)
     }
 }
 

@@ -8,10 +8,9 @@
 //!   path: a tenant table missing from a schema fails loudly instead of reading `public`'s.
 //! - The next statement checks `current_schema()` together with the caller's session and
 //!   store membership; any mismatch fails the request closed.
-//! - `BEGIN` runs in a task of its own: sqlx 0.9.0 returns a connection to the pool still
-//!   inside a transaction when the future is dropped during `BEGIN` (a client that hangs up,
-//!   a timeout). The task always finishes; if nobody awaits it any more, the transaction it
-//!   made is dropped there, which queues a rollback before the connection is reused.
+//! - The transaction runs on the connection that serves the store's share of the fleet
+//!   ([`Db::begin_for_store`], which also keeps a dropped `BEGIN` from leaking a
+//!   transaction into the pool).
 //! - Dropping a `TenantConn` rolls back; handlers `commit` explicitly.
 
 use std::sync::Arc;
@@ -126,11 +125,7 @@ impl StoreScope {
         let store = self.store;
         let switch =
             store.schema.switch_sql(&crate::db::session::local_timeouts(&self.pool, self.request_timeout));
-        let begin = format!("BEGIN; {switch}");
-        let pool = self.pool;
-        let mut tx = tokio::spawn(async move { pool.begin_with(AssertSqlSafe(begin)).await })
-            .await
-            .map_err(ApiError::internal)??;
+        let mut tx = self.pool.begin_for_store(store.id, format!("BEGIN; {switch}")).await?;
 
         let sql = session_member_sql(self.session_id, self.user_id, store.id);
         let row = sqlx::raw_sql(AssertSqlSafe(sql))
@@ -166,7 +161,7 @@ pub(super) fn checked_member(
     store: &TenantStore,
     session_id: uuid::Uuid,
 ) -> Result<TenantMember, ApiError> {
-    store.schema.check_current(row.current_schema.as_deref()).map_err(ApiError::internal)?;
+    store.schema.check_current(row.schema.as_deref()).map_err(ApiError::internal)?;
     tracing::Span::current().record("user.id", row.user_id);
     let role = row.role.ok_or(ApiError::NotAMember)?;
     Ok(TenantMember {

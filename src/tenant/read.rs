@@ -1,61 +1,73 @@
-//! `StoreRead`: a store-scoped read in one round trip to PostgreSQL (SPEC §3).
+//! `StoreScope::read`: a store-scoped read as one prepared statement, one round trip
+//! (SPEC §3, the schema-qualified way).
 //!
-//! The tenant switch, the caller check and the handler's SELECTs travel as one
-//! simple-protocol message:
+//! The statement names the store's tables through its schema (`"tenant_x".employees`,
+//! written by the handler with [`SchemaName::table`]) and leaves the connection's
+//! `search_path` alone, with the caller check in the same statement:
 //!
 //! ```sql
-//! SELECT set_config('search_path', '"tenant_x"', true); <caller check>; <select>; …
+//! select c.user_id as caller_user_id, …, r.*
+//! from public.store_caller($1, $2, $3) c                      -- session, account, store
+//! left join lateral (select true as read_found, s.* from (<the read>) s) r
+//!        on c.role is not null                                  -- members only
 //! ```
 //!
-//! PostgreSQL runs the statements of one message as one implicit transaction: the
-//! transaction-local `search_path` holds for every statement after the first and is gone
-//! when the message ends, whatever becomes of the request (an error, a dropped future, a
-//! transaction-pooling PgBouncer). Each statement is analysed just before it runs, so the
-//! SELECTs resolve their unqualified tables in the store's schema; the caller check reads
-//! `current_schema()` and the request fails closed on a mismatch, as with [`TenantConn`].
-//!
-//! Why: on this hardware a round trip costs about as much as the query it carries
-//! (README "Performance": measured, one round trip each), and a [`TenantConn`] needs four (`BEGIN` + switch, caller check, query,
-//! `COMMIT`). The price is that the message has no bound parameters: its SELECTs take their
-//! values through [`crate::db::inline::Inline`] (integers, UUIDs, booleans, role names),
-//! never user text. A read that carries user text (the staff search) uses [`TenantConn`].
-//!
-//! [`TenantConn`]: crate::tenant::conn::TenantConn
+//! Why this shape:
+//! - PostgreSQL throws a prepared statement's plan away whenever the `search_path` differs
+//!   from the one it was planned under, even when every name in it is qualified. These
+//!   statements always run under the connection's default path, so each keeps its plan:
+//!   a read costs one Bind/Execute of a cached plan instead of a parse and a plan of every
+//!   statement (README "Performance": measured).
+//! - One statement proves the caller and reads the store: no row at all means no live
+//!   session or account (401); `role` null means not an active member (403), and then the
+//!   lateral read does not even run; `store_schema` is the schema the registry gives the
+//!   store whose membership was checked, and a read of any other schema fails closed.
+//! - One text per store: statements are prepared per connection and a backend keeps a plan
+//!   per statement, so store reads run on the connection that serves the store's share of
+//!   the fleet ([`Db::acquire_for_store`]), which bounds each backend's share.
+//! - Under transaction pooling the statement is unnamed and runs inside a transaction that
+//!   sets the statement timeouts (`db::session`): correct there, at three more round trips.
 
-use futures_util::TryStreamExt;
-use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Either, FromRow};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
-use crate::auth::queries::{SessionMember, session_member_sql};
+use crate::auth::queries::SessionMember;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
 
-/// What a one-round-trip read found: the checked caller and the rows of each SELECT.
-pub struct StoreRead {
+#[cfg(doc)]
+use crate::db::schema::SchemaName;
+
+/// A prepared statement with its values bound so far.
+pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
+
+/// What a store read found: the checked caller and the rows of the read.
+#[derive(Debug)]
+pub struct StoreRead<T> {
     pub store: TenantStore,
     pub member: TenantMember,
-    results: std::vec::IntoIter<Vec<PgRow>>,
-}
-
-impl StoreRead {
-    /// The rows of the next SELECT given to [`StoreScope::read`], in the order given.
-    pub fn rows<T>(&mut self) -> ApiResult<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, PgRow>,
-    {
-        let rows = self.results.next().ok_or_else(missing_result_set)?;
-        rows.iter().map(T::from_row).collect::<Result<_, _>>().map_err(ApiError::from)
-    }
+    pub rows: Vec<T>,
 }
 
 impl StoreScope {
-    /// Runs `selects` in the store's schema for a signed-in active member, in one round
-    /// trip; refuses a caller who must change their password first. Every value in the
-    /// SELECTs must be written with [`crate::db::inline::Inline`].
-    pub async fn read(self, selects: &[String]) -> ApiResult<StoreRead> {
-        let read = self.read_own_account(selects).await?;
+    /// Runs `select` for a signed-in active member of the store, in one round trip; refuses
+    /// a caller who must change their password first.
+    ///
+    /// `select` names the store's tables with [`SchemaName::table`] of this scope's store
+    /// and may use `$3` (the store's id), `c.user_id` (the caller's account) and `$4`… ,
+    /// which `bind` binds, in order. Every row of it becomes a `T`.
+    pub async fn read<T>(
+        self,
+        select: &str,
+        bind: impl FnOnce(Statement<'_>) -> Statement<'_>,
+    ) -> ApiResult<StoreRead<T>>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        let read = self.read_own_account(select, bind).await?;
         if read.member.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
@@ -64,67 +76,81 @@ impl StoreScope {
 
     /// Like [`StoreScope::read`], also for a caller who must change their password: only
     /// for reads of their own account (`me`).
-    pub async fn read_own_account(self, selects: &[String]) -> ApiResult<StoreRead> {
-        let mut message = format!(
-            "{};\n{};\n",
-            self.store
-                .schema
-                .switch_sql(&crate::db::session::local_timeouts(&self.pool, self.request_timeout)),
-            session_member_sql(self.session_id, self.user_id, self.store.id)
-        );
-        for select in selects {
-            message.push_str(select);
-            message.push_str(";\n");
+    pub async fn read_own_account<T>(
+        self,
+        select: &str,
+        bind: impl FnOnce(Statement<'_>) -> Statement<'_>,
+    ) -> ApiResult<StoreRead<T>>
+    where
+        T: for<'r> FromRow<'r, PgRow>,
+    {
+        let statement = crate::db::query(AssertSqlSafe(read_sql(select)))
+            .bind(self.session_id)
+            .bind(self.user_id)
+            .bind(self.store.id);
+        let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, bind(statement)).await?;
+        let caller = rows.first().ok_or(ApiError::TokenInvalid)?;
+        let member = checked_member(caller_of(caller)?, &self.store, self.session_id)?;
+        let rows = read_rows(&rows)?;
+        Ok(StoreRead { store: self.store, member, rows })
+    }
+}
+
+/// The whole statement around a store's `select` (see the module documentation).
+fn read_sql(select: &str) -> String {
+    format!(
+        "select c.user_id as caller_user_id, c.username as caller_username, \
+                c.first_name as caller_first_name, c.last_name as caller_last_name, \
+                c.email as caller_email, c.must_change_password as caller_must_change_password, \
+                c.role as caller_role, c.store_schema as caller_store_schema, r.* \
+         from public.store_caller($1, $2, $3) c \
+         left join lateral (select true as read_found, s.* from ({select}) s) r on c.role is not null"
+    )
+}
+
+/// The caller's columns of a read's row, as the caller check reads them.
+fn caller_of(row: &PgRow) -> sqlx::Result<SessionMember> {
+    Ok(SessionMember {
+        schema: row.try_get("caller_store_schema")?,
+        user_id: row.try_get("caller_user_id")?,
+        username: row.try_get("caller_username")?,
+        first_name: row.try_get("caller_first_name")?,
+        last_name: row.try_get("caller_last_name")?,
+        email: row.try_get("caller_email")?,
+        must_change_password: row.try_get("caller_must_change_password")?,
+        role: row.try_get("caller_role")?,
+    })
+}
+
+/// The read's own rows: a caller with none gets one row with the read's columns null.
+fn read_rows<T>(rows: &[PgRow]) -> ApiResult<Vec<T>>
+where
+    T: for<'r> FromRow<'r, PgRow>,
+{
+    let mut read = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.try_get::<Option<bool>, _>("read_found")?.unwrap_or(false) {
+            read.push(T::from_row(row)?);
         }
-        let mut results = result_sets(&self.pool, message).await?.into_iter();
-        let caller = caller_row(&mut results)?;
-        let member = checked_member(SessionMember::from_row(&caller)?, &self.store, self.session_id)?;
-        Ok(StoreRead { store: self.store, member, results })
     }
+    Ok(read)
 }
 
-/// The caller check's row, after the switch's result set. Every statement yields a result
-/// set, rows or none, so a missing one means the message did not run as written: a bug
-/// (500), never the caller's fault. An empty one means no live session, account or
-/// membership for this token (401, SPEC §4).
-fn caller_row(results: &mut impl Iterator<Item = Vec<PgRow>>) -> ApiResult<PgRow> {
-    let (Some(_switch), Some(caller)) = (results.next(), results.next()) else {
-        return Err(missing_result_set());
-    };
-    caller.into_iter().next().ok_or(ApiError::TokenInvalid)
-}
-
-fn missing_result_set() -> ApiError {
-    ApiError::internal(anyhow::anyhow!("a store read has fewer results than statements"))
-}
-
-/// Sends one simple-protocol message and collects the rows of each of its statements.
-async fn result_sets(pool: &Db, message: String) -> sqlx::Result<Vec<Vec<PgRow>>> {
-    let mut sets = Vec::new();
-    let mut current = Vec::new();
-    let mut conn = pool.acquire().await?;
-    let mut stream = sqlx::raw_sql(AssertSqlSafe(message)).fetch_many(&mut *conn);
-    while let Some(item) = stream.try_next().await? {
-        match item {
-            // The end of one statement's rows.
-            Either::Left(_done) => sets.push(std::mem::take(&mut current)),
-            Either::Right(row) => current.push(row),
-        }
+/// Runs `statement` on the connection that serves store `store_id`; under transaction
+/// pooling inside a transaction of its own, with the statement timeouts set in it.
+async fn fetch_for_store(
+    db: &Db,
+    store_id: i64,
+    request_timeout: std::time::Duration,
+    statement: Statement<'_>,
+) -> sqlx::Result<Vec<PgRow>> {
+    if !db.transaction_pooling() {
+        let mut conn = db.acquire_for_store(store_id).await?;
+        return statement.fetch_all(&mut *conn).await;
     }
-    Ok(sets)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_result_set_is_a_bug_and_an_empty_one_an_unknown_session() {
-        let missing = caller_row(&mut Vec::<Vec<PgRow>>::new().into_iter()).unwrap_err();
-        assert!(matches!(missing, ApiError::Internal(_)), "{missing:?}");
-        let only_the_switch = caller_row(&mut vec![Vec::new()].into_iter()).unwrap_err();
-        assert!(matches!(only_the_switch, ApiError::Internal(_)), "{only_the_switch:?}");
-        let no_caller = caller_row(&mut vec![Vec::new(), Vec::new()].into_iter()).unwrap_err();
-        assert!(matches!(no_caller, ApiError::TokenInvalid), "{no_caller:?}");
-    }
+    let begin = format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, request_timeout));
+    let mut tx = db.begin_for_store(store_id, begin).await?;
+    let rows = statement.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
