@@ -149,7 +149,7 @@ impl Config {
         if store_connections == 0 {
             return Err(env.invalid("DATABASE_STORE_CONNECTIONS", "must be at least 1"));
         }
-        let statement_cache = env.parsed("DATABASE_STATEMENT_CACHE", 400usize)?;
+        let statement_cache = env.parsed("DATABASE_STATEMENT_CACHE", 256usize)?;
         if statement_cache == 0 {
             return Err(env.invalid("DATABASE_STATEMENT_CACHE", "must be at least 1"));
         }

@@ -3,6 +3,8 @@
 //! The filter comes from `RUST_LOG` and defaults to `kassa=info,tower_http=warn,sqlx=warn`:
 //! sqlx at `info` would log every statement, which is noise at POS request rates.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -27,7 +29,14 @@ pub fn init(format: LogFormat, target: LogTarget) {
             LogTarget::Stderr => Box::new(std::io::stderr()),
         }
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Colours only for a person at a terminal: a collected log gets plain lines, and the
+    // server does not format escape codes into every request's line.
+    let to_terminal = match target {
+        LogTarget::Stdout => std::io::stdout().is_terminal(),
+        LogTarget::Stderr => std::io::stderr().is_terminal(),
+    };
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(to_terminal);
     // A second init (tests, embedding) keeps the first subscriber instead of panicking.
     let _ = match format {
         LogFormat::Text => builder.compact().try_init(),

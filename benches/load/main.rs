@@ -492,25 +492,46 @@ async fn seed_staff(pool: &PgPool, per_store: usize, password_hash: &str) -> any
 /// Resident memory of each PostgreSQL backend serving kassa, largest first (read from
 /// /proc: the benchmark runs beside its database).
 async fn backend_memory_mib(pool: &PgPool) -> anyhow::Result<String> {
-    let pids: Vec<i32> =
-        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
-            .fetch_all(pool)
-            .await?;
-    let mut sizes: Vec<u64> = pids
-        .iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map(|kib| kib / 1024)
-        .collect();
+    let mut sizes: Vec<u64> =
+        backend_memory(pool).await?.iter().map(|memory| memory.rss_kib / 1024).collect();
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     Ok(format!(
         "{} backends: {}",
         sizes.len(),
         sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
     ))
+}
+
+/// What one PostgreSQL backend holds in memory.
+#[derive(Debug, Clone, Copy)]
+struct BackendMemory {
+    /// Resident, including the pages of shared buffers it has touched.
+    rss_kib: u64,
+    /// Its own: catalog caches, plans, work memory (`Private_Clean` + `Private_Dirty`).
+    private_kib: u64,
+}
+
+/// The memory of every PostgreSQL backend serving kassa (`application_name = 'kassa'`).
+async fn backend_memory(pool: &PgPool) -> anyhow::Result<Vec<BackendMemory>> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
+            .fetch_all(pool)
+            .await?;
+    let field = |rollup: &str, name: &str| -> u64 {
+        rollup
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .map(|rollup| BackendMemory {
+            rss_kib: field(&rollup, "Rss:"),
+            private_kib: field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:"),
+        })
+        .collect())
 }
 
 /// A session and an access token for every store owner (made directly: the benchmark is

@@ -19,7 +19,7 @@ use kassa::state::AppState;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::{BenchDb, bench_config, seed_staff, seed_stores};
+use crate::{BackendMemory, BenchDb, backend_memory, bench_config, seed_staff, seed_stores};
 
 /// The password of every seeded account.
 const PASSWORD: &str = "Bench-Password-2026";
@@ -53,6 +53,14 @@ pub struct PosArgs {
     /// Sign-ins sent at the same instant, each on its own connection, at the end.
     #[arg(long, default_value_t = 1000)]
     burst: usize,
+    /// Seconds of `me` and of the staff list before they are measured: every store
+    /// connection open and, given enough requests, every store's statements prepared.
+    #[arg(long, default_value_t = 3)]
+    warm_up_seconds: u64,
+    /// Only the store reads (`me`, the staff list) beside `pgbench -S`: the quick loop
+    /// while working on the read path.
+    #[arg(long)]
+    reads_only: bool,
 }
 
 /// One wrk run, as `tills.lua` reports it.
@@ -103,8 +111,41 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     // Each scenario on its own, in the order of the table.
     let flat_out = |connections| Load { connections, pause_ms: 0 };
     let paced = Load { connections: args.light_clients, pause_ms: args.pause_ms };
+    // A warm-up: every store's statements prepared and every store connection open, as
+    // on a server that has been up for more than a few seconds.
+    let warm = Wrk { seconds: args.warm_up_seconds, ..wrk.clone() };
+    warm.run("me", &data.staff, flat_out(args.clients))?;
+    warm.run("employees", &data.owners, flat_out(args.clients))?;
+    let postgres = CpuMeter::of(&backend_pids(&pool).await?);
+    let kassa = CpuMeter::of(&[server.pid()]);
+    let before = (kassa.seconds(), postgres.seconds());
     let me = wrk.run("me", &data.staff, flat_out(args.clients))?;
+    let me_cpu = (kassa.seconds() - before.0, postgres.seconds() - before.1);
     let employees = wrk.run("employees", &data.owners, flat_out(args.clients))?;
+    let per_request = |cpu: f64| cpu * 1e6 / me.requests as f64;
+    let cpu_line = format!(
+        "CPU per `me` request: kassa {:.0} µs, PostgreSQL {:.0} µs (its {} backends serving kassa)",
+        per_request(me_cpu.0),
+        per_request(me_cpu.1),
+        postgres.pids.len()
+    );
+    if args.reads_only {
+        println!("{cpu_line}");
+        let backends = backend_memory(&pool).await?;
+        println!("pgbench -S: {pgbench_tps:.0} tps");
+        for (name, run) in [("me", me), ("employees", employees)] {
+            println!(
+                "{name}: {:.0}/s ({:.0}% of pgbench -S), p50 {:.1} ms, p99 {:.1} ms, non-2xx {}",
+                run.rate(),
+                100.0 * run.rate() / pgbench_tps,
+                run.p50_ms,
+                run.p99_ms,
+                run.non_2xx
+            );
+        }
+        print_backend_memory(&backends);
+        return db.drop_database().await;
+    }
     let me_idle = wrk.run("me", &data.staff, paced)?;
     let (login, me_during_login) =
         wrk.run_beside(("login", &data.logins, flat_out(args.clients)), ("me", &data.staff, paced))?;
@@ -112,6 +153,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let create = wrk.run("create", &data.owners, flat_out(args.clients))?;
     let register = wrk.run("register", &data.password, flat_out(args.light_clients))?;
     let burst = login_burst(&server, &data.logins, args.burst).await?;
+    let backends = backend_memory(&pool).await?;
     drop(server);
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -199,12 +241,62 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         );
     }
     println!("\nEvery row also targets zero non-2xx and a peak RSS ≤ 100 MiB.");
+    println!("{cpu_line}");
     println!(
         "\n{} sign-ins at once: {} answered 200, {} other, in {:.1} s (last answer); peak RSS {:.0} MiB",
         args.burst, burst.ok, burst.other, burst.seconds, burst.peak_rss_mib
     );
+    print_backend_memory(&backends);
     pool.close().await;
     db.drop_database().await
+}
+
+/// CPU time of a set of processes, read from /proc (user + system).
+struct CpuMeter {
+    pids: Vec<u32>,
+}
+
+impl CpuMeter {
+    fn of(pids: &[u32]) -> Self {
+        CpuMeter { pids: pids.to_vec() }
+    }
+
+    /// Seconds of CPU the processes have used so far (those still running).
+    fn seconds(&self) -> f64 {
+        // SAFETY: sysconf has no preconditions.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let ticks: u64 = self
+            .pids
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .filter_map(|stat| {
+                // Fields after the command name, which is in parentheses and may hold spaces.
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .sum();
+        ticks as f64 / ticks_per_second
+    }
+}
+
+/// The PostgreSQL backends serving kassa now.
+async fn backend_pids(pool: &PgPool) -> anyhow::Result<Vec<u32>> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
+            .fetch_all(pool)
+            .await?;
+    Ok(pids.into_iter().filter_map(|pid| u32::try_from(pid).ok()).collect())
+}
+
+fn print_backend_memory(backends: &[BackendMemory]) {
+    let largest = |of: fn(&BackendMemory) -> u64| backends.iter().map(of).max().unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "PostgreSQL backends serving kassa after the run: {}; the largest holds {:.1} MiB of its own \
+         (private), {:.1} MiB resident with the shared buffers it touched (target: ≤ 64 MiB)",
+        backends.len(),
+        largest(|memory| memory.private_kib),
+        largest(|memory| memory.rss_kib)
+    );
 }
 
 /// What a burst of simultaneous sign-ins did.
@@ -371,6 +463,8 @@ impl Server {
                 // what the PgBouncer setting costs on a direct connection.
                 [
                     "DATABASE_POOL_SIZE",
+                    "DATABASE_STORE_CONNECTIONS",
+                    "DATABASE_STATEMENT_CACHE",
                     "DATABASE_MAX_LIFETIME",
                     "DATABASE_TRANSACTION_POOLING",
                     "MIGRATE_ON_START",
@@ -423,6 +517,7 @@ struct Load {
     pause_ms: u64,
 }
 
+#[derive(Clone)]
 struct Wrk {
     addr: String,
     threads: usize,

@@ -4,8 +4,9 @@
 --
 -- Why PL/pgSQL, again: a SQL function would be inlined into each store's statement, and
 -- each backend keeps a plan per statement per store; here the join below is planned once
--- per backend, and each store's statement only plans a function call beside its own table
--- (about half the memory per store, measured with pg_backend_memory_contexts).
+-- per backend, and each store's statement only plans a function call beside its own table:
+-- a store's `me` statement held 64 KiB of plan cache instead of 160 KiB with the join
+-- written out (pg_backend_memory_contexts, 300 stores prepared in one backend).
 -- No `set search_path` clause: every name is qualified, pg_catalog is always searched
 -- first, and such a clause would save and restore the setting on every call.
 -- Additive: the previous release keeps calling `session_member`.

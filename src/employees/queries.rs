@@ -87,7 +87,8 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .await
 }
 
-/// A store read ([`crate::tenant::read`]) of the caller's own employee row in `schema`.
+/// A store read ([`crate::tenant::read`]) of the caller's own employee row in `schema`
+/// (`c.user_id`: the caller check's account).
 #[must_use]
 pub fn caller_employee_sql(schema: &SchemaName) -> String {
     format!(

@@ -6,10 +6,10 @@
 //! `search_path` alone, with the caller check in the same statement:
 //!
 //! ```sql
-//! select c.user_id as caller_user_id, …, r.*
-//! from public.store_caller($1, $2, $3) c                      -- session, account, store
-//! left join lateral (select true as read_found, s.* from (<the read>) s) r
-//!        on c.role is not null                                  -- members only
+//! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema, r.*
+//! from public.store_caller($1, $2, $3) c                 -- session, account, store
+//! left join lateral (select true as read_found, found.* from (<the read>) found) r
+//!        on c.role is not null                             -- members only
 //! ```
 //!
 //! Why this shape:
@@ -19,9 +19,15 @@
 //!   a read costs one Bind/Execute of a cached plan instead of a parse and a plan of every
 //!   statement (README "Performance": measured).
 //! - One statement proves the caller and reads the store: no row at all means no live
-//!   session or account (401); `role` null means not an active member (403), and then the
-//!   lateral read does not even run; `store_schema` is the schema the registry gives the
-//!   store whose membership was checked, and a read of any other schema fails closed.
+//!   session or account (401); `caller_role` null means not an active member (403), and
+//!   then the lateral read does not even run; `caller_store_schema` is the schema the
+//!   registry gives the store whose membership was checked, and a read of any other schema
+//!   fails closed.
+//! - The check is the PL/pgSQL function `public.store_caller` (public migration 0007), not
+//!   a join written into each statement: every store has its own statement, and a backend
+//!   keeps each one's plan; with the join written out a store's `me` held about 160 KiB of
+//!   plan, with the call about 64 KiB, and 10,000 stores need the smaller one (README
+//!   "Performance": measured, with what the call costs).
 //! - One text per store: statements are prepared per connection and a backend keeps a plan
 //!   per statement, so store reads run on the connection that serves the store's share of
 //!   the fleet ([`Db::acquire_for_store`]), which bounds each backend's share.
@@ -57,7 +63,7 @@ impl StoreScope {
     /// a caller who must change their password first.
     ///
     /// `select` names the store's tables with [`SchemaName::table`] of this scope's store
-    /// and may use `$3` (the store's id), `c.user_id` (the caller's account) and `$4`… ,
+    /// and may use `$3` (the store's id), `c.user_id` (the caller's account) and `$4`…,
     /// which `bind` binds, in order. Every row of it becomes a `T`.
     pub async fn read<T>(
         self,
@@ -104,7 +110,8 @@ fn read_sql(select: &str) -> String {
                 c.email as caller_email, c.must_change_password as caller_must_change_password, \
                 c.role as caller_role, c.store_schema as caller_store_schema, r.* \
          from public.store_caller($1, $2, $3) c \
-         left join lateral (select true as read_found, s.* from ({select}) s) r on c.role is not null"
+         left join lateral (select true as read_found, found.* from ({select}) found) r \
+                on c.role is not null"
     )
 }
 

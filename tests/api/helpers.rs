@@ -165,8 +165,9 @@ pub struct TestApp {
     pub router: Router,
     /// For the tests' own statements: always straight to the database.
     pub pool: PgPool,
-    /// The application's own pool (through the pooler under `TEST_POOLER_URL`).
-    pub app_pool: PgPool,
+    /// All of the application's pools (through the pooler under `TEST_POOLER_URL`): the one
+    /// for `public` and the store connections.
+    pub app_db: kassa::db::Db,
     pub db: TestDb,
 }
 
@@ -201,7 +202,8 @@ impl TestApp {
         };
         let mut state = AppState::new(config, app_pool.clone());
         customize(&mut state);
-        TestApp { router: build_router(state), pool, app_pool, db }
+        let app_db = state.db.clone();
+        TestApp { router: build_router(state), pool, app_db, db }
     }
 
     /// Sends `body` as JSON with `method`, signed in as `token` when given.

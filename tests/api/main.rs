@@ -7,6 +7,7 @@ mod cli;
 mod connections;
 mod employees;
 mod errors;
+mod fleet;
 mod forwarded;
 mod health;
 mod helpers;

@@ -281,7 +281,7 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
     assert!(served_own >= 1800, "only {served_own} own-store requests were served");
 
     // Every pooled connection is back to a neutral search_path and outside any transaction.
-    assert_pool_is_neutral(&app.app_pool).await;
+    assert_pools_are_neutral(&app.app_db).await;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -292,9 +292,19 @@ enum Expect {
     Cancelled,
 }
 
-/// Checks every idle pooled connection: default `search_path`, no open transaction.
-async fn assert_pool_is_neutral(pool: &sqlx::PgPool) {
+/// Checks every idle connection of every pool of `db`: default `search_path`, no open
+/// transaction.
+pub async fn assert_pools_are_neutral(db: &kassa::db::Db) {
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut held = Vec::new();
+    for pool in db.pools() {
+        held.extend(neutral_connections(pool).await);
+    }
+    assert!(!held.is_empty(), "the pools had idle connections to check");
+}
+
+/// Takes every idle connection of `pool` after checking it is neutral.
+async fn neutral_connections(pool: &sqlx::PgPool) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {
     let mut held = Vec::new();
     while let Some(mut conn) = pool.try_acquire() {
         // One simple-protocol message: also right through a transaction pooler.
@@ -308,16 +318,17 @@ async fn assert_pool_is_neutral(pool: &sqlx::PgPool) {
         assert_eq!(code.as_deref(), Some("25P01"), "a pooled connection was left inside a transaction");
         held.push(conn);
     }
-    assert!(!held.is_empty(), "the pool had idle connections to check");
+    held
 }
 
 /// Store-scoped probe routes behind the production tenant layer and middleware stack.
-fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, sqlx::PgPool) {
+fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, kassa::db::Db) {
     use axum::routing::get;
     use kassa::tenant::conn::TenantConn;
     let config = Arc::new(test_config(overrides));
     let probe_pool = pool::lazy_pool(&config, app.db.app_options());
-    let state = AppState::new(Arc::clone(&config), probe_pool.clone());
+    let state = AppState::new(Arc::clone(&config), probe_pool);
+    let probe_db = state.db.clone();
     let routes = axum::Router::new()
         .route("/probe/panic", get(panic_mid_transaction))
         .route(
@@ -347,7 +358,7 @@ fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, sq
             kassa::tenant::layer::resolve_tenant,
         ))
         .with_state(state);
-    (kassa::middleware::with_middleware(routes, &config), probe_pool)
+    (kassa::middleware::with_middleware(routes, &config), probe_db)
 }
 
 #[tokio::test]
@@ -355,7 +366,7 @@ async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace()
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = key_of(&owner);
-    let (probes, probe_pool) =
+    let (probes, probe_db) =
         tenant_probes(&app, &[("REQUEST_TIMEOUT", "300ms"), ("DATABASE_POOL_SIZE", "2")]);
     let probe = |path: &str| {
         Request::get(path)
@@ -375,7 +386,7 @@ async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace()
         send(&probes, probe("/probe/error")).await.error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
     }
 
-    assert_pool_is_neutral(&probe_pool).await;
+    assert_pools_are_neutral(&probe_db).await;
     me(&app, Some(&owner.token), Some(&key)).await.json(StatusCode::OK);
 }
 
@@ -526,5 +537,5 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
         .unwrap();
         assert_eq!(foreign_members, 0, "a membership joins a person of another store to {schema}");
     }
-    assert_pool_is_neutral(&app.app_pool).await;
+    assert_pools_are_neutral(&app.app_db).await;
 }
