@@ -7,12 +7,6 @@ use kassa::cli::{self, Cli};
 use kassa::config::Config;
 use kassa::telemetry;
 
-/// mimalloc instead of the system allocator: a request allocates and frees many small
-/// buffers (headers, JSON, rows), and glibc's malloc/free were about a tenth of the server's
-/// CPU under load (README "Performance": measured).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.is_offline() {
