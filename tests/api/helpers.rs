@@ -145,7 +145,7 @@ impl TestDb {
 /// `postgres://postgres@127.0.0.1:6433/postgres`; its database name is replaced by each
 /// test's). When set, the applications under test reach their databases through it with
 /// `DATABASE_TRANSACTION_POOLING=true`, while the tests' own checks go direct.
-fn pooler_url() -> Option<String> {
+pub fn pooler_url() -> Option<String> {
     std::env::var("TEST_POOLER_URL").ok().filter(|u| !u.is_empty())
 }
 
