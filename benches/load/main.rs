@@ -513,10 +513,7 @@ struct BackendMemory {
 
 /// The memory of every PostgreSQL backend serving kassa (`application_name = 'kassa'`).
 async fn backend_memory(pool: &PgPool) -> anyhow::Result<Vec<BackendMemory>> {
-    let pids: Vec<i32> =
-        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
-            .fetch_all(pool)
-            .await?;
+    let pids = backend_pids(pool).await?;
     let field = |rollup: &str, name: &str| -> u64 {
         rollup
             .lines()
@@ -532,6 +529,15 @@ async fn backend_memory(pool: &PgPool) -> anyhow::Result<Vec<BackendMemory>> {
             private_kib: field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:"),
         })
         .collect())
+}
+
+/// The PostgreSQL backends serving kassa now (`application_name = 'kassa'`).
+async fn backend_pids(pool: &PgPool) -> anyhow::Result<Vec<u32>> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
+            .fetch_all(pool)
+            .await?;
+    Ok(pids.into_iter().filter_map(|pid| u32::try_from(pid).ok()).collect())
 }
 
 /// A session and an access token for every store owner (made directly: the benchmark is

@@ -19,7 +19,9 @@ use kassa::state::AppState;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::{BackendMemory, BenchDb, backend_memory, bench_config_with, seed_staff, seed_stores};
+use crate::{
+    BackendMemory, BenchDb, backend_memory, backend_pids, bench_config_with, seed_staff, seed_stores,
+};
 
 /// The password of every seeded account.
 const PASSWORD: &str = "Bench-Password-2026";
@@ -287,15 +289,6 @@ impl CpuMeter {
             .sum();
         ticks as f64 / ticks_per_second
     }
-}
-
-/// The PostgreSQL backends serving kassa now.
-async fn backend_pids(pool: &PgPool) -> anyhow::Result<Vec<u32>> {
-    let pids: Vec<i32> =
-        sqlx::query_scalar("select pid from pg_stat_activity where application_name = 'kassa'")
-            .fetch_all(pool)
-            .await?;
-    Ok(pids.into_iter().filter_map(|pid| u32::try_from(pid).ok()).collect())
 }
 
 fn print_backend_memory(backends: &[BackendMemory]) {

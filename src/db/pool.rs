@@ -191,7 +191,7 @@ impl Db {
 
     /// Every pool: `public`'s, then the store connections'.
     pub fn pools(&self) -> impl Iterator<Item = &PgPool> {
-        std::iter::once(&self.0.pool).chain(self.0.stores.iter())
+        self.0.pools()
     }
 
     /// True while the database is known to be unreachable.
@@ -347,7 +347,7 @@ async fn probe_until_reachable(shared: Weak<Shared>) {
             // that reason too, and report it).
             _ => {
                 if *db.down.borrow() {
-                    for pool in Db(Arc::clone(&db)).pools() {
+                    for pool in db.pools() {
                         close_idle_connections(pool).await;
                     }
                     db.down.send_replace(false);
@@ -361,6 +361,11 @@ async fn probe_until_reachable(shared: Weak<Shared>) {
 }
 
 impl Shared {
+    /// See [`Db::pools`].
+    fn pools(&self) -> impl Iterator<Item = &PgPool> {
+        std::iter::once(&self.pool).chain(self.stores.iter())
+    }
+
     /// How long until the next probe may start; records it as started then.
     fn until_next_probe(&self) -> Duration {
         let now = Instant::now();

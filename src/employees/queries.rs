@@ -122,8 +122,14 @@ pub struct EmployeeFilter {
 /// the query restricts to one store (`m.store_id = …`; removed employees have none).
 macro_rules! staff_from {
     () => {
-        "from employees e
-         join public.users u on u.id = e.user_id
+        concat!("from employees e ", staff_joins!())
+    };
+}
+
+/// The account and the membership joined to each employee row `e`.
+macro_rules! staff_joins {
+    () => {
+        "join public.users u on u.id = e.user_id
          join public.store_memberships m on m.user_id = e.user_id"
     };
 }
@@ -131,12 +137,7 @@ macro_rules! staff_from {
 /// `from …` of a store read of the staff of `schema`: as [`staff_from!`], with the tenant
 /// table named in full.
 fn staff_from_sql(schema: &SchemaName) -> String {
-    format!(
-        "from {} e
-         join public.users u on u.id = e.user_id
-         join public.store_memberships m on m.user_id = e.user_id",
-        schema.table("employees")
-    )
+    format!(concat!("from {} e ", staff_joins!()), schema.table("employees"))
 }
 
 /// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
