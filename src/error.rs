@@ -66,6 +66,12 @@ pub enum ApiError {
     /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
     SlugTaken { field: &'static str },
+    /// A store role with this code exists already (SPEC §10).
+    #[error("role code taken")]
+    RoleTaken,
+    /// A store role that members still hold cannot be deleted (SPEC §10).
+    #[error("role in use")]
+    RoleInUse,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -125,7 +131,7 @@ impl ApiError {
             | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            E::UsernameTaken | E::SlugTaken { .. } => StatusCode::CONFLICT,
+            E::UsernameTaken | E::SlugTaken { .. } | E::RoleTaken | E::RoleInUse => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -155,6 +161,8 @@ impl ApiError {
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
             E::SlugTaken { .. } => "slug_taken",
+            E::RoleTaken => "role_taken",
+            E::RoleInUse => "role_in_use",
             E::PayloadTooLarge => "payload_too_large",
             E::UnsupportedMediaType => "unsupported_media_type",
             E::TooManyAttempts { .. } => "too_many_attempts",
@@ -183,6 +191,8 @@ impl ApiError {
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
             E::SlugTaken { .. } => Message::SlugTaken,
+            E::RoleTaken => Message::RoleTaken,
+            E::RoleInUse => Message::RoleInUse,
             E::PayloadTooLarge => Message::PayloadTooLarge,
             E::UnsupportedMediaType => Message::UnsupportedMediaType,
             E::TooManyAttempts { .. } => Message::TooManyAttempts,
@@ -247,6 +257,7 @@ impl IntoResponse for ApiError {
             ApiError::SlugTaken { field } => {
                 Some(BTreeMap::from([((*field).to_owned(), vec![Message::SlugTaken])]))
             }
+            ApiError::RoleTaken => Some(BTreeMap::from([("code".to_owned(), vec![Message::RoleTaken])])),
             _ => None,
         };
         let errors = match &self {

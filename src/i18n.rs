@@ -93,6 +93,8 @@ pub enum Message {
     MethodNotAllowed,
     UsernameTaken,
     SlugTaken,
+    RoleTaken,
+    RoleInUse,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
@@ -111,6 +113,11 @@ pub enum Message {
     BooleanExpected,
     DateExpected,
     RoleInvalid,
+    RoleCodeInvalid,
+    RoleRankOutOfRange,
+    PermissionInvalid,
+    PermissionRepeated,
+    TooManyPermissions { max: usize },
     ChoiceInvalid { choices: &'static [&'static str] },
     UsernameInvalid,
     EmailInvalid,
@@ -177,6 +184,13 @@ impl Message {
             M::SlugTaken => {
                 ("Магазин с таким идентификатором уже существует", "A store with that slug already exists")
             }
+            M::RoleTaken => {
+                ("Роль с таким кодом уже есть в магазине.", "The store already has a role with that code.")
+            }
+            M::RoleInUse => (
+                "Роль назначена сотрудникам: сначала назначьте им другую роль.",
+                "Employees hold this role: give them another role first.",
+            ),
             M::PayloadTooLarge => (
                 "Тело запроса слишком большое (не более 64 КиБ).",
                 "The request body is too large (64 KiB at most).",
@@ -245,9 +259,30 @@ impl Message {
                 "Enter a date as YYYY-MM-DD or a date and time as RFC 3339.",
             ),
             M::RoleInvalid => (
-                "Неизвестная роль: допустимы owner, manager, cashier, stockkeeper.",
-                "Unknown role: expected owner, manager, cashier or stockkeeper.",
+                "Неизвестная роль: укажите код одной из ролей магазина (GET /api/users/store-roles/).",
+                "Unknown role: give the code of one of the store's roles (GET /api/users/store-roles/).",
             ),
+            M::RoleCodeInvalid => (
+                "Код роли: от 2 до 32 символов, строчные латинские буквы, цифры и _, первой буквой.",
+                "A role code is 2 to 32 characters: lowercase Latin letters, digits and _, starting with a letter.",
+            ),
+            M::RoleRankOutOfRange => (
+                "Ранг своей роли — целое число от 1 до 99.",
+                "A custom role's rank is a whole number from 1 to 99.",
+            ),
+            M::PermissionInvalid => (
+                "Разрешение: от 2 до 64 символов, строчные латинские буквы, цифры и _, первой буквой.",
+                "A permission is 2 to 64 characters: lowercase Latin letters, digits and _, starting with a letter.",
+            ),
+            M::PermissionRepeated => {
+                ("Разрешения не должны повторяться.", "Each permission may appear only once.")
+            }
+            M::TooManyPermissions { max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Не более {max} разрешений у роли."),
+                    Lang::En => format!("A role has at most {max} permissions."),
+                });
+            }
             M::ChoiceInvalid { choices } => {
                 let list = choices.join(", ");
                 return Cow::Owned(match lang {

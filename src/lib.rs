@@ -27,7 +27,7 @@ pub mod validate;
 /// Pool, sessions, schema names and the one way into a store's schema, migrations, the
 /// embedded PostgreSQL default.
 pub mod db;
-/// Roles, their permissions and who manages whom.
+/// Roles: the built-in presets, each store's definitions, who manages whom by rank.
 pub mod roles;
 
 // Infrastructure above the database.
@@ -45,6 +45,8 @@ pub mod tenant;
 pub mod account;
 /// The store's audit trail of staff changes.
 pub mod audit;
+/// The store's own roles, edited by its owner.
+pub mod store_roles;
 /// Store staff: CRUD, role rules, password resets.
 pub mod employees;
 /// The store registry, its endpoints and store provisioning.

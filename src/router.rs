@@ -17,7 +17,7 @@ use crate::http::openapi::{self, SecuritySchemes};
 use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
-use crate::{account, audit, employees, roles, stores};
+use crate::{account, audit, employees, roles, store_roles, stores};
 
 /// The document's fixed parts; paths are added by [`api_routes`].
 #[derive(OpenApi)]
@@ -48,14 +48,17 @@ pub struct ApiDoc;
 fn api_routes(
     scope_to_store: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
-    let store_scoped =
-        OpenApiRouter::new().merge(account::store_router()).merge(employees::router()).merge(audit::router());
+    let store_scoped = OpenApiRouter::new()
+        .merge(account::store_router())
+        .merge(employees::router())
+        .merge(audit::router())
+        .merge(store_roles::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(account::router())
         .merge(stores::router())
-        .merge(roles::router())
+        .merge(roles::catalog::router())
         .merge(scope_to_store(store_scoped))
 }
 

@@ -16,7 +16,7 @@ use crate::auth::queries::{self, SessionRow, UserForLogin};
 use crate::auth::sessions::TokenPair;
 use crate::employees::queries::EmployeeRow;
 use crate::i18n::current_lang;
-use crate::roles::{Role, RoleView};
+use crate::roles::{Role, RoleCode, RoleView, StoreRole};
 use crate::state::AppState;
 use crate::stores::{MemberStore, StoreDetails};
 use crate::tenant::cache::TenantStore;
@@ -79,11 +79,13 @@ pub struct MeEmployee {
     pub photo: Option<()>,
 }
 
-impl From<EmployeeRow> for MeEmployee {
-    fn from(row: EmployeeRow) -> Self {
+impl MeEmployee {
+    /// The caller's employee `row`, holding `role` (the membership's, which the row mirrors).
+    #[must_use]
+    pub fn new(row: EmployeeRow, role: StoreRole) -> Self {
         MeEmployee {
             id: row.id,
-            access: RoleView::new(row.role, current_lang()),
+            access: RoleView::new(role, current_lang()),
             first_name: row.first_name,
             last_name: row.last_name,
             phone: row.phone,
@@ -135,7 +137,7 @@ pub struct LoginRequest {
 pub struct DefaultStore {
     pub tenant_key: String,
     pub name: String,
-    pub role: Role,
+    pub role: RoleCode,
 }
 
 impl From<&MemberStore> for DefaultStore {
@@ -143,7 +145,7 @@ impl From<&MemberStore> for DefaultStore {
         DefaultStore {
             tenant_key: store.store.tenant_key.clone(),
             name: store.store.name.clone(),
-            role: store.access.role,
+            role: store.access.role.clone(),
         }
     }
 }
@@ -349,10 +351,11 @@ pub struct OwnerEmployeeOut {
 }
 
 impl From<EmployeeRow> for OwnerEmployeeOut {
+    /// A new store's owner: the owner role as every store starts with it.
     fn from(row: EmployeeRow) -> Self {
         OwnerEmployeeOut {
             id: row.id,
-            access: RoleView::new(row.role, current_lang()),
+            access: RoleView::new(StoreRole::preset(Role::Owner), current_lang()),
             phone: row.phone,
             position: row.position,
             is_active: row.is_active,

@@ -39,7 +39,7 @@ use crate::validate::{DayEdge, Form};
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
 pub async fn list_audit_events(mut tenant: TenantConn, query: ListQuery) -> ApiResult<Json<AuditEventPage>> {
-    policy::authorize(tenant.member.role, Action::View, None)?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let mut form = Form::new();
     let page = query.page_request(&mut form);
     let filter = AuditFilter {

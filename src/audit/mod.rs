@@ -1,4 +1,4 @@
-//! The store's audit trail: who changed which employee, what, and when (issue 7).
+//! The store's audit trail: who changed which employee or role, what, and when.
 //!
 //! Events live in the store's own schema (`audit_events`), written in the same transaction
 //! as the change they describe, so a change is never without its event or the other way
@@ -47,10 +47,17 @@ pub enum AuditAction {
     EmployeeRemoved,
     #[serde(rename = "employee.password_reset")]
     EmployeePasswordReset,
+    /// A store role was added (SPEC §10); `changes` holds its code and fields.
+    #[serde(rename = "role.created")]
+    RoleCreated,
+    #[serde(rename = "role.updated")]
+    RoleUpdated,
+    #[serde(rename = "role.deleted")]
+    RoleDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -58,6 +65,9 @@ impl AuditAction {
         AuditAction::EmployeeActivated,
         AuditAction::EmployeeRemoved,
         AuditAction::EmployeePasswordReset,
+        AuditAction::RoleCreated,
+        AuditAction::RoleUpdated,
+        AuditAction::RoleDeleted,
     ];
 
     /// Every name, for error messages.
@@ -69,6 +79,9 @@ impl AuditAction {
         "employee.activated",
         "employee.removed",
         "employee.password_reset",
+        "role.created",
+        "role.updated",
+        "role.deleted",
     ];
 
     #[must_use]

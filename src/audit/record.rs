@@ -16,11 +16,25 @@ pub async fn by_caller(
     employee_id: i64,
     changes: Changes,
 ) -> sqlx::Result<()> {
-    let event = NewAuditEvent {
-        actor_user_id: Some(tenant.member.user_id),
-        action,
-        employee_id: Some(employee_id),
-        changes,
-    };
+    record(tenant, action, Some(employee_id), changes).await
+}
+
+/// Records that the caller of `tenant` did `action` to the store itself (its roles),
+/// changing `changes`.
+pub async fn store_change_by_caller(
+    tenant: &mut TenantConn,
+    action: AuditAction,
+    changes: Changes,
+) -> sqlx::Result<()> {
+    record(tenant, action, None, changes).await
+}
+
+async fn record(
+    tenant: &mut TenantConn,
+    action: AuditAction,
+    employee_id: Option<i64>,
+    changes: Changes,
+) -> sqlx::Result<()> {
+    let event = NewAuditEvent { actor_user_id: Some(tenant.member.user_id), action, employee_id, changes };
     queries::record(tenant.conn(), event).await
 }

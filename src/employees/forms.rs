@@ -12,7 +12,7 @@ use crate::employees::{CreateEmployeeRequest, ResetPasswordRequest, UpdateEmploy
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
-use crate::roles::Role;
+use crate::roles::is_role_code;
 use crate::validate::{Form, MAX_NAME_CHARS, Replace};
 
 /// Longest `search` text.
@@ -41,7 +41,8 @@ pub struct NewStaffMember {
     pub username: String,
     /// Given, or generated when the body has none.
     pub password: SecretString,
-    pub role: Role,
+    /// A well-formed role code; whether the store has it is the handler's check.
+    pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -51,12 +52,29 @@ pub struct NewStaffMember {
 }
 
 impl NewStaffMember {
-    /// `body` validated, a given password held to `policy`.
-    pub fn parse(body: CreateEmployeeRequest, policy: &PasswordPolicy) -> ApiResult<Self> {
+    /// The role code `body` asks for, when well-formed: the handler looks it up in the
+    /// store before [`NewStaffMember::parse`], so an unknown role is reported with every
+    /// other problem of the body.
+    #[must_use]
+    pub fn wanted_role(body: &CreateEmployeeRequest) -> Option<String> {
+        non_blank(body.role.clone()).filter(|code| is_role_code(code))
+    }
+
+    /// `body` validated, a given password held to `policy`; `role_defined` tells whether
+    /// the store has the role of [`NewStaffMember::wanted_role`].
+    pub fn parse(
+        body: CreateEmployeeRequest,
+        policy: &PasswordPolicy,
+        role_defined: bool,
+    ) -> ApiResult<Self> {
         let mut form = Form::new();
         let username = form.username("username", body.username);
         let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
-        let role = required_role(&mut form, "role", non_blank(body.role));
+        let mut role = required_role(&mut form, "role", non_blank(body.role));
+        if role.is_some() && !role_defined {
+            form.add("role", Message::RoleInvalid);
+            role = None;
+        }
         let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
         let email = form.email("email", body.email);
         let phone = form.phone("phone", body.phone);
@@ -122,12 +140,12 @@ pub fn parse_changes(
         (_, phone) => form.phone("phone", phone),
     };
     let role = match (replace, non_blank(body.role)) {
-        (Replace::GivenFields, None) => Some(before.role),
+        (Replace::GivenFields, None) => Some(before.role.clone()),
         (_, role) => required_role(&mut form, "role", role),
     };
     form.finish(())?;
     Ok(EmployeeState {
-        role: role.unwrap_or(before.role),
+        role: role.unwrap_or_else(|| before.role.clone()),
         first_name,
         last_name,
         phone,
@@ -166,7 +184,7 @@ fn non_blank(value: Option<String>) -> Option<String> {
 }
 
 /// A role the body must give: absent is a validation error on `field`, like an unknown one.
-fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<Role> {
+fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<String> {
     match role {
         Some(role) => parse_role(form, field, &role),
         None => {
@@ -176,11 +194,12 @@ fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<R
     }
 }
 
-/// `role` as one of the four roles; anything else is a validation error on `field`.
-fn parse_role(form: &mut Form, field: &str, role: &str) -> Option<Role> {
-    match role.parse::<Role>() {
-        Ok(role) => Some(role),
-        Err(_) => {
+/// `role` as a role code (SPEC §10: `[a-z][a-z0-9_]{1,31}`); anything else is a validation
+/// error on `field`. Whether the store defines it is checked against its roles later.
+fn parse_role(form: &mut Form, field: &str, role: &str) -> Option<String> {
+    match is_role_code(role) {
+        true => Some(role.to_owned()),
+        false => {
             form.add(field, Message::RoleInvalid);
             None
         }

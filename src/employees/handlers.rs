@@ -31,7 +31,9 @@ use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter,
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
+use crate::roles::StoreRole;
 use crate::roles::policy::{self, Action, Target};
+use crate::roles::queries::lock_role;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
@@ -65,14 +67,14 @@ pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Js
     if let Err(invalid) = form.finish(()) {
         // Rights come first, as on every other route: a cashier's malformed query is 403.
         let tenant = scope.begin().await?;
-        policy::authorize(tenant.member.role, Action::View, None)?;
+        policy::authorize(tenant.member.role.rank, Action::View, None)?;
         return Err(invalid);
     }
 
     let staff = StaffPage { filter: &filter, limit: page.size, offset: page.offset() };
     let select = StaffPage::select_sql(&scope.store.schema);
     let read = scope.read::<Counted<StaffMember>>(&select, |statement| staff.bind(statement)).await?;
-    policy::authorize(read.member.role, Action::View, None)?;
+    policy::authorize(read.member.role.rank, Action::View, None)?;
     let (members, total) = Counted::split(read.rows);
     let lang = current_lang();
     Ok(Json(EmployeePage {
@@ -105,19 +107,26 @@ pub async fn create_employee(
 ) -> ApiResult<NoStore<(StatusCode, Json<EmployeeCreatedResponse>)>> {
     // Check first (rights, input, username) on a short transaction…
     let mut tenant = scope.begin().await?;
-    policy::authorize(tenant.member.role, Action::View, None)?;
-    let new = NewStaffMember::parse(body, &app.config.password_policy)?;
-    policy::authorize(tenant.member.role, Action::Create { role: new.role }, None)?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
+    let role = match NewStaffMember::wanted_role(&body) {
+        Some(code) => lock_role(tenant.conn(), &code).await?,
+        None => None,
+    };
+    let new = NewStaffMember::parse(body, &app.config.password_policy, role.is_some())?;
+    let role = role.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))?;
+    policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
     if account_queries::username_exists(tenant.conn(), &new.username).await? {
         return Err(ApiError::UsernameTaken);
     }
     tenant.rollback().await?;
     // …hash with no pooled connection held…
     let password_hash = app.hasher.hash(new.password.clone()).await.map_err(ApiError::internal)?;
-    // …then write, checking the caller's rights again: they may have changed meanwhile.
+    // …then write, checking the caller's rights and the role again: either may have
+    // changed meanwhile (the role stays locked until commit).
     let mut tenant = scope.begin().await?;
-    policy::authorize(tenant.member.role, Action::Create { role: new.role }, None)?;
-    let member = insert_staff_member(&mut tenant, &new, &password_hash).await?;
+    let role = store_role(&mut tenant, &new.role).await?;
+    policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
+    let member = insert_staff_member(&mut tenant, &new, role, &password_hash).await?;
     let store_id = tenant.store.id;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
@@ -149,6 +158,7 @@ pub async fn create_employee(
 async fn insert_staff_member(
     tenant: &mut TenantConn,
     new: &NewStaffMember,
+    role: StoreRole,
     password_hash: &str,
 ) -> ApiResult<StaffMember> {
     let store_id = tenant.store.id;
@@ -165,12 +175,12 @@ async fn insert_staff_member(
     )
     .await
     .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
-    queries::insert_membership(tenant.conn(), user.id, store_id, new.role).await?;
+    queries::insert_membership(tenant.conn(), user.id, store_id, &role.code).await?;
     let employee = queries::insert_employee(
         tenant.conn(),
         &NewEmployee {
             user_id: user.id,
-            role: new.role,
+            role: &role.code,
             first_name: &new.first_name,
             last_name: &new.last_name,
             phone: &new.phone,
@@ -179,7 +189,7 @@ async fn insert_staff_member(
         },
     )
     .await?;
-    let member = StaffMember { employee, username: user.username, email: user.email };
+    let member = StaffMember { employee, role, username: user.username, email: user.email };
     record::by_caller(tenant, AuditAction::EmployeeCreated, member.employee.id, history::created(&member))
         .await?;
     Ok(member)
@@ -198,7 +208,7 @@ async fn insert_staff_member(
 pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<EmployeeResponse>> {
     let select = staff_member_sql(&scope.store.schema);
     let read = scope.read::<StaffMember>(&select, |statement| statement.bind(id)).await?;
-    policy::authorize(read.member.role, Action::View, None)?;
+    policy::authorize(read.member.role.rank, Action::View, None)?;
     let member = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
     Ok(Json(EmployeeResponse {
         employee: EmployeeOut::new(member, read.store.id, current_lang()),
@@ -264,10 +274,10 @@ pub async fn update_employee(
         OneEmployeeRefusals,
     ))]
 pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
-    policy::authorize(tenant.member.role, Action::View, None)?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let store_id = tenant.store.id;
     let current = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
-    policy::authorize(tenant.member.role, Action::Remove, Some(target_of(&tenant, &current)))?;
+    policy::authorize(tenant.member.role.rank, Action::Remove, Some(target_of(&tenant, &current)))?;
 
     queries::remove_staff_member(tenant.conn(), store_id, id).await?;
     let ended = account_queries::revoke_user_sessions(tenant.conn(), current.employee.user_id, None).await?;
@@ -302,16 +312,16 @@ pub async fn reset_employee_password(
     // Check rights and input on a short transaction, hash with no connection held, then
     // write after checking again (see create_employee).
     let mut tenant = scope.begin().await?;
-    policy::authorize(tenant.member.role, Action::View, None)?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let target = find_staff_member(tenant.conn(), store_id, id, false).await?.ok_or(ApiError::NotFound)?;
-    policy::authorize(tenant.member.role, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
+    policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let reset = PasswordReset::parse(body, &app.config.password_policy, &target.username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;
 
     let mut tenant = scope.begin().await?;
     let target = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
-    policy::authorize(tenant.member.role, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
+    policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let user_id = target.employee.user_id;
     let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotFound)?;
     account_queries::update_password_hash(tenant.conn(), user_id, &password_hash, reset.must_change).await?;
@@ -345,7 +355,7 @@ async fn change_employee(
     body: UpdateEmployeeRequest,
     replace: Replace,
 ) -> ApiResult<Json<EmployeeResponse>> {
-    let actor = tenant.member.role;
+    let actor = tenant.member.role.rank;
     policy::authorize(actor, Action::View, None)?;
     let store_id = tenant.store.id;
     let current = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
@@ -355,9 +365,14 @@ async fn change_employee(
     let after = forms::parse_changes(body, &current, &before, store_id, replace)?;
     // Every consequence of the body is authorized, not just the presence of fields: a PUT
     // that repeats the current role changes nothing and needs no right to change it.
-    if after.role != before.role {
-        policy::authorize(actor, Action::ChangeRole { to: after.role }, Some(target))?;
-    }
+    let role = match after.role != before.role {
+        true => {
+            let role = store_role(&mut tenant, &after.role).await?;
+            policy::authorize(actor, Action::ChangeRole { to: role.rank }, Some(target))?;
+            role
+        }
+        false => current.role.clone(),
+    };
     if after.is_active != before.is_active {
         let action = if after.is_active { Action::Activate } else { Action::Deactivate };
         policy::authorize(actor, action, Some(target))?;
@@ -379,13 +394,20 @@ async fn change_employee(
     for (action, changes) in history::changed(&before, &after) {
         record::by_caller(&mut tenant, action, id, changes).await?;
     }
-    let member = StaffMember { employee: row, ..current };
+    let member = StaffMember { employee: row, role, ..current };
     respond_with(tenant, member).await
 }
 
 /// The policy's view of `member` as the target of the caller's action.
 fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
-    Target { role: member.employee.role, is_self: member.employee.user_id == tenant.member.user_id }
+    Target { rank: member.role.rank, is_self: member.employee.user_id == tenant.member.user_id }
+}
+
+/// Role `code` as the store defines it, locked until the transaction ends so that it is not
+/// deleted or re-ranked while being given (`roles::queries`); a code the store does not
+/// have is a validation error on `role` (SPEC §10).
+async fn store_role(tenant: &mut TenantConn, code: &str) -> ApiResult<StoreRole> {
+    lock_role(tenant.conn(), code).await?.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
 }
 
 /// Commits and answers with `member` and the tenant echo.

@@ -21,7 +21,7 @@ use crate::auth::full_name;
 use crate::error::ErrorBody;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
-use crate::roles::{Role, RoleView};
+use crate::roles::{RoleCode, RoleView};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use queries::StaffMember;
@@ -84,7 +84,7 @@ impl EmployeeOut {
             username: member.username,
             email: member.email,
             full_name: full_name(&row.first_name, &row.last_name),
-            access: RoleView::new(row.role, lang),
+            access: RoleView::new(member.role, lang),
             first_name: row.first_name,
             last_name: row.last_name,
             phone: row.phone,
@@ -145,8 +145,9 @@ pub struct CreateEmployeeRequest {
         pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub first_name: Option<String>,
-    /// `manager` (owner only), `cashier` or `stockkeeper`.
-    #[schema(example = "cashier", value_type = Role, required = true)]
+    /// A role of the store ranked below the caller's: for the built-in roles, `manager`
+    /// (owner only), `cashier` or `stockkeeper`.
+    #[schema(example = "cashier", value_type = RoleCode, required = true)]
     pub role: Option<String>,
     /// Generated (readable, from a CSPRNG) when absent; either way returned once in
     /// `credentials`. At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a
@@ -190,8 +191,8 @@ pub struct UpdateEmployeeRequest {
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,
-    /// `manager`, `cashier` or `stockkeeper`, within the caller's rights.
-    #[schema(value_type = Option<Role>)]
+    /// A role of the store ranked below the caller's.
+    #[schema(value_type = Option<RoleCode>)]
     pub role: Option<String>,
     /// `false` deactivates (and signs the employee out everywhere); `true` reactivates.
     pub is_active: Option<bool>,
@@ -228,8 +229,8 @@ pub struct ReplaceEmployeeRequest {
     phone: Option<String>,
     #[schema(max_length = 150)]
     position: Option<String>,
-    /// `manager`, `cashier` or `stockkeeper`, within the caller's rights.
-    #[schema(value_type = Role, required = true)]
+    /// A role of the store ranked below the caller's.
+    #[schema(value_type = RoleCode, required = true)]
     role: Option<String>,
     /// `false` deactivates (and signs the employee out everywhere); `true` reactivates;
     /// kept when left out.

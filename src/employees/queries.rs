@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::db::schema::SchemaName;
-use crate::roles::Role;
+use crate::roles::StoreRole;
 use crate::tenant::read::Statement;
 
 #[cfg(doc)]
@@ -24,9 +24,8 @@ use crate::db::page::Counted;
 pub struct EmployeeRow {
     pub id: i64,
     pub user_id: i64,
-    /// Decoded strictly: a stored name outside the four roles fails the read (a 500),
-    /// never a guessed role.
-    pub role: Role,
+    /// The code of the store role the employee holds (`roles`).
+    pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -45,11 +44,21 @@ macro_rules! employee_columns {
     };
 }
 
-/// A member of staff: their employee row and the account fields shown with it.
+/// The columns of a [`StoreRole`] from the store's `roles r` joined on the employee's code.
+macro_rules! role_columns {
+    () => {
+        "r.name as role_name, r.rank as role_rank, r.permissions as role_permissions"
+    };
+}
+
+/// A member of staff: their employee row, their role as the store defines it, and the
+/// account fields shown with it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffMember {
     #[sqlx(flatten)]
     pub employee: EmployeeRow,
+    #[sqlx(flatten)]
+    pub role: StoreRole,
     pub username: String,
     pub email: String,
 }
@@ -58,7 +67,7 @@ pub struct StaffMember {
 #[derive(Debug, Clone)]
 pub struct NewEmployee<'a> {
     pub user_id: i64,
-    pub role: Role,
+    pub role: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub phone: &'a str,
@@ -68,7 +77,7 @@ pub struct NewEmployee<'a> {
 }
 
 /// Adds an employee to the store whose schema the transaction is in.
-#[tracing::instrument(skip_all, fields(user.id = new.user_id, role = %new.role), err)]
+#[tracing::instrument(skip_all, fields(user.id = new.user_id, role = new.role), err)]
 pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
     crate::db::query_as(concat!(
         "insert into employees as e (user_id, role, first_name, last_name, phone, position, hired_at)
@@ -112,17 +121,19 @@ pub async fn find_employee_by_user(
 /// Which employees a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmployeeFilter {
-    pub role: Option<Role>,
+    /// A role code; a code the store does not have matches nobody.
+    pub role: Option<String>,
     pub is_active: Option<bool>,
     /// Matched case-insensitively anywhere in the username, the names, or "first last".
     pub search: Option<String>,
 }
 
-/// `from …` of every staff read: the employee, their account, and their membership, which
-/// the query restricts to one store (`m.store_id = …`; removed employees have none).
+/// `from …` of every staff read: the employee, their account, their membership, which
+/// the query restricts to one store (`m.store_id = …`; removed employees have none), and
+/// their role as the store defines it.
 macro_rules! staff_from {
     () => {
-        concat!("from employees e ", staff_joins!())
+        concat!("from employees e ", staff_joins!(), " left join roles r on r.code = e.role")
     };
 }
 
@@ -135,9 +146,14 @@ macro_rules! staff_joins {
 }
 
 /// `from …` of a store read of the staff of `schema`: as [`staff_from!`], with the tenant
-/// table named in full.
+/// tables named in full. (A role row missing for an employee fails the read: its
+/// `role_rank` is null, and a rank is required.)
 fn staff_from_sql(schema: &SchemaName) -> String {
-    format!(concat!("from {} e ", staff_joins!()), schema.table("employees"))
+    format!(
+        concat!("from {} e ", staff_joins!(), " left join {} r on r.code = e.role"),
+        schema.table("employees"),
+        schema.table("roles")
+    )
 }
 
 /// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
@@ -147,6 +163,8 @@ pub fn staff_member_sql(schema: &SchemaName) -> String {
         concat!(
             "select ",
             employee_columns!(),
+            ", ",
+            role_columns!(),
             ", u.username, u.email {} where m.store_id = $3 and e.id = $4"
         ),
         staff_from_sql(schema)
@@ -173,6 +191,8 @@ impl StaffPage<'_> {
             concat!(
                 "select ",
                 employee_columns!(),
+                ", ",
+                role_columns!(),
                 ", u.username, u.email, count(*) over () as total {}
                  where m.store_id = $3
                    and ($4::text is null or e.role = $4)
@@ -188,7 +208,7 @@ impl StaffPage<'_> {
     /// Binds the values of [`StaffPage::select_sql`] after the caller check's.
     pub fn bind<'q>(&self, statement: Statement<'q>) -> Statement<'q> {
         statement
-            .bind(self.filter.role)
+            .bind(self.filter.role.as_deref())
             .bind(self.filter.is_active)
             .bind(self.filter.search.as_deref().map(like_pattern))
             .bind(self.limit)
@@ -224,6 +244,8 @@ pub async fn find_staff_member(
             concat!(
                 "select ",
                 employee_columns!(),
+                ", ",
+                role_columns!(),
                 ", u.username, u.email ",
                 staff_from!(),
                 " where m.store_id = $1 and e.id = $2"
@@ -237,7 +259,8 @@ pub async fn find_staff_member(
 /// An employee's editable state, written whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmployeeState {
-    pub role: Role,
+    /// A role code of the store.
+    pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
@@ -249,7 +272,7 @@ pub struct EmployeeState {
 impl From<&EmployeeRow> for EmployeeState {
     fn from(row: &EmployeeRow) -> Self {
         EmployeeState {
-            role: row.role,
+            role: row.role.clone(),
             first_name: row.first_name.clone(),
             last_name: row.last_name.clone(),
             phone: row.phone.clone(),
@@ -276,7 +299,7 @@ pub async fn update_staff_member(
         employee_columns!()
     ))
     .bind(id)
-    .bind(state.role)
+    .bind(&state.role)
     .bind(&state.first_name)
     .bind(&state.last_name)
     .bind(&state.phone)
@@ -291,7 +314,7 @@ pub async fn update_staff_member(
     )
     .bind(row.user_id)
     .bind(store_id)
-    .bind(state.role)
+    .bind(&state.role)
     .bind(state.is_active)
     .execute(conn)
     .await?;
@@ -317,12 +340,12 @@ pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64
 }
 
 /// Makes `user_id` a member of `store_id` in `role`.
-#[tracing::instrument(skip_all, fields(user.id = user_id, role = %role), err)]
+#[tracing::instrument(skip_all, fields(user.id = user_id, role = role), err)]
 pub async fn insert_membership(
     conn: &mut PgConnection,
     user_id: i64,
     store_id: i64,
-    role: Role,
+    role: &str,
 ) -> sqlx::Result<()> {
     crate::db::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
         .bind(user_id)

@@ -17,7 +17,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::roles::Role;
+use crate::roles::RoleCode;
 
 /// Where Swagger UI is served.
 pub const SWAGGER_PATH: &str = "/swagger";
@@ -52,12 +52,12 @@ pub fn or_empty(schema: RefOr<Schema>) -> RefOr<Schema> {
     OneOfBuilder::new().item(schema).item(empty).into()
 }
 
-/// Documents the `role` filter: a role, or empty for none.
+/// Documents the `role` filter: a role code, or empty for none.
 pub struct RoleFilter;
 
 impl PartialSchema for RoleFilter {
     fn schema() -> RefOr<Schema> {
-        or_empty(Role::schema())
+        or_empty(RoleCode::schema())
     }
 }
 

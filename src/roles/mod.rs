@@ -1,24 +1,30 @@
-//! Roles and their permissions (SPEC §5), with localized display names.
+//! Roles: the four built-in roles every store starts with (SPEC §5) and each store's own
+//! definitions of its roles (SPEC §10), with localized names and the permission catalogue.
 //!
-//! The permission lists are the contract the POS apps already switch on: they are data here,
-//! one table, and every other module asks this one.
+//! A store's role lives in its schema (`roles`: code, name, rank, permissions); members
+//! hold its code. Everything that reports a role reads that row in the same statement as
+//! the member ([`StoreRole`] is its columns), so a change applies from the next request.
+//! Who manages whom follows the rank alone ([`StoreRole::manages`], `policy`).
 
+pub mod catalog;
 pub mod policy;
+pub mod queries;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
-use sqlx::{Decode, Encode, Postgres, Type};
-use utoipa::ToSchema;
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
-use crate::db::inline::Inline;
 use crate::i18n::Lang;
 
-/// A member's role in one store.
+/// The rank from which a role manages staff (SPEC §10): the built-in manager's.
+pub const MANAGING_RANK: i16 = 50;
+/// The highest rank, the owner's; custom roles rank from 1 to one below it.
+pub const OWNER_RANK: i16 = 100;
+
+/// One of the four built-in roles: what every store starts with, by code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -43,7 +49,8 @@ impl Role {
         }
     }
 
-    /// The permissions of SPEC §5, in the order the apps receive them today.
+    /// The permissions of SPEC §5, in the order the apps receive them today: what a store
+    /// starts with (tenant migration 0003 holds the same lists).
     #[must_use]
     pub fn permissions(self) -> &'static [&'static str] {
         match self {
@@ -75,22 +82,20 @@ impl Role {
         }
     }
 
-    /// The role's place in the store, 1 the highest. The one table of who manages whom:
-    /// a role manages exactly the roles ranked below it, so equals (cashier, stockkeeper)
-    /// never manage each other and nobody manages an owner.
+    /// The role's fixed rank (SPEC §10): owner 100, manager 50, cashier and stockkeeper 10.
     #[must_use]
-    pub fn rank(self) -> u8 {
+    pub fn rank(self) -> i16 {
         match self {
-            Role::Owner => 1,
-            Role::Manager => 2,
-            Role::Cashier | Role::Stockkeeper => 3,
+            Role::Owner => OWNER_RANK,
+            Role::Manager => MANAGING_RANK,
+            Role::Cashier | Role::Stockkeeper => 10,
         }
     }
 
-    /// Whether this role manages (and may assign) `other`: see [`Role::rank`].
+    /// Whether this role, unedited, manages (and may assign) `other`: see [`manages_rank`].
     #[must_use]
     pub fn manages(self, other: Role) -> bool {
-        self.rank() < other.rank()
+        manages_rank(self.rank(), other.rank())
     }
 
     /// The roles this one manages, highest first.
@@ -134,102 +139,128 @@ impl FromStr for Role {
     }
 }
 
-/// Roles are stored as their names in `text` columns.
-impl Type<Postgres> for Role {
-    fn type_info() -> PgTypeInfo {
-        <&str as Type<Postgres>>::type_info()
+/// Whether a member of rank `actor` manages members of rank `other` and may assign roles of
+/// that rank (SPEC §10): from [`MANAGING_RANK`] up, strictly lower ranks only. So peers
+/// never manage each other and nobody manages the owner.
+#[must_use]
+pub fn manages_rank(actor: i16, other: i16) -> bool {
+    actor >= MANAGING_RANK && other < actor
+}
+
+/// A role as one store defines it, read beside whoever holds it: the columns `role` (the
+/// code), `role_name`, `role_rank` and `role_permissions` of a query that joins the
+/// store's `roles` on the member's code.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreRole {
+    #[sqlx(rename = "role")]
+    pub code: String,
+    /// `None`: a built-in role never renamed, which shows its localized name.
+    #[sqlx(rename = "role_name")]
+    pub name: Option<String>,
+    #[sqlx(rename = "role_rank")]
+    pub rank: i16,
+    #[sqlx(rename = "role_permissions")]
+    pub permissions: Vec<String>,
+}
+
+impl StoreRole {
+    /// The role's name for people in `lang`: its own, else a built-in's localized one.
+    #[must_use]
+    pub fn display(&self, lang: Lang) -> String {
+        match (&self.name, self.code.parse::<Role>()) {
+            (Some(name), _) => name.clone(),
+            (None, Ok(built_in)) => built_in.display(lang).to_owned(),
+            (None, Err(_)) => self.code.clone(),
+        }
     }
 
-    fn compatible(ty: &PgTypeInfo) -> bool {
-        <&str as Type<Postgres>>::compatible(ty)
+    /// Whether this is the store's owner role.
+    #[must_use]
+    pub fn is_owner(&self) -> bool {
+        self.code == Role::Owner.as_str()
+    }
+
+    /// Whether a holder of this role manages members of rank `other`: [`manages_rank`].
+    #[must_use]
+    pub fn manages(&self, other: i16) -> bool {
+        manages_rank(self.rank, other)
+    }
+
+    /// Whether a holder manages anyone at all (may list and view the staff).
+    #[must_use]
+    pub fn manages_staff(&self) -> bool {
+        self.rank >= MANAGING_RANK
+    }
+
+    /// A built-in role as every store starts with it.
+    #[must_use]
+    pub fn preset(role: Role) -> StoreRole {
+        StoreRole {
+            code: role.as_str().to_owned(),
+            name: None,
+            rank: role.rank(),
+            permissions: role.permissions().iter().map(|&p| p.to_owned()).collect(),
+        }
     }
 }
 
-/// A stored name that is not one of the roles is an error (a 500 naming it), never a guess:
-/// reading an unknown role as some default would grant or withhold rights silently.
-impl<'r> Decode<'r, Postgres> for Role {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(<&str as Decode<Postgres>>::decode(value)?.parse::<Role>()?)
+/// A role's code on the wire: `[a-z][a-z0-9_]{1,31}` (SPEC §10). A string, never an enum,
+/// in the OpenAPI document: a client generated from it must accept a store's own roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RoleCode(pub String);
+
+/// The pattern of a role code.
+pub const ROLE_CODE_PATTERN: &str = "^[a-z][a-z0-9_]{1,31}$";
+
+impl PartialSchema for RoleCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(ROLE_CODE_PATTERN))
+            .description(Some(
+                "A role of the store: one of the built-in `owner`, `manager`, `cashier`, `stockkeeper`, \
+                 or a code the store defined (`GET /api/users/store-roles/`).",
+            ))
+            .examples(Role::ALL.map(|role| serde_json::Value::from(role.as_str())))
+            .into()
     }
 }
 
-impl Encode<'_, Postgres> for Role {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<Postgres>>::encode(self.as_str(), buf)
-    }
+impl ToSchema for RoleCode {}
+
+/// Whether `code` is a well-formed role code (not whether the store has it).
+#[must_use]
+pub fn is_role_code(code: &str) -> bool {
+    let mut chars = code.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && (2..=32).contains(&code.len())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-impl Inline for Role {
-    /// One of four fixed lowercase words.
-    fn inline(&self) -> String {
-        format!("'{}'", self.as_str())
-    }
-}
-
-/// A role as the apps receive it wherever one appears: its name, its display name in the
-/// caller's language and its permissions. Flattened into stores, employees and `me`.
+/// A role as the apps receive it wherever one appears: its code, its name in the caller's
+/// language and its permissions, as the store defines it. Flattened into stores, employees
+/// and `me`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
-    pub role: Role,
+    pub role: RoleCode,
     #[schema(example = "Владелец")]
-    pub role_display: &'static str,
-    pub permissions: Vec<&'static str>,
+    pub role_display: String,
+    #[schema(example = json!(["view_products", "create_sales"]))]
+    pub permissions: Vec<String>,
 }
 
 impl RoleView {
     /// `role` described in `lang`.
     #[must_use]
-    pub fn new(role: Role, lang: Lang) -> Self {
-        RoleView { role, role_display: role.display(lang), permissions: role.permissions().to_vec() }
+    pub fn new(role: StoreRole, lang: Lang) -> Self {
+        RoleView {
+            role_display: role.display(lang),
+            role: RoleCode(role.code),
+            permissions: role.permissions,
+        }
     }
 }
-
-/// A role in the catalogue: what the apps see everywhere, plus its place in the store and
-/// the roles it manages (creates, edits, deactivates, resets, assigns), as the permission
-/// checks apply them.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoleCatalogEntry {
-    #[serde(flatten)]
-    pub view: RoleView,
-    /// 1 the highest; roles of one rank are peers.
-    #[schema(example = 1, minimum = 1)]
-    pub rank: u8,
-    /// The roles a member with this role manages: exactly those ranked below it.
-    pub manages: Vec<Role>,
-}
-
-/// `{status, data: [role]}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoleListResponse {
-    #[schema(example = "success")]
-    pub status: &'static str,
-    pub data: Vec<RoleCatalogEntry>,
-}
-
-/// `/api/users/roles/`. Needs no state, so it mounts on any router.
-pub fn router<S: Clone + Send + Sync + 'static>() -> utoipa_axum::router::OpenApiRouter<S> {
-    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_roles))
-}
-
-/// The role catalogue: each role with its permissions, its name in the language of
-/// `Accept-Language` (SPEC §5), its rank and the roles it manages.
-///
-/// **Permissions**: none (public).
-#[utoipa::path(get, path = "/api/users/roles/", tag = "roles",
-    responses((status = 200, description = "Every role, highest first", body = RoleListResponse)))]
-pub async fn list_roles() -> axum::Json<RoleListResponse> {
-    let lang = crate::i18n::current_lang();
-    let data = Role::ALL
-        .into_iter()
-        .map(|role| RoleCatalogEntry {
-            view: RoleView::new(role, lang),
-            rank: role.rank(),
-            manages: role.managed_roles(),
-        })
-        .collect();
-    axum::Json(RoleListResponse { status: "success", data })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,8 +284,29 @@ mod tests {
     }
 
     #[test]
-    fn roles_inline_as_their_names() {
-        assert_eq!(Role::Stockkeeper.inline(), "'stockkeeper'");
+    fn role_codes_follow_their_pattern() {
+        for good in ["owner", "senior_cashier", "a1", "shift_2"] {
+            assert!(is_role_code(good), "{good}");
+        }
+        for bad in ["", "a", "1a", "_a", "Owner", "senior-cashier", "кассир", &"a".repeat(33)] {
+            assert!(!is_role_code(bad), "{bad}");
+        }
+        assert!(is_role_code(&"a".repeat(32)));
+    }
+
+    #[test]
+    fn a_renamed_role_shows_its_name_an_unrenamed_built_in_its_localized_one() {
+        let mut cashier = StoreRole::preset(Role::Cashier);
+        assert_eq!(cashier.display(Lang::En), "Cashier");
+        assert_eq!(cashier.display(Lang::Ru), "Кассир");
+        cashier.name = Some("Till".to_owned());
+        assert_eq!(cashier.display(Lang::Ru), "Till");
+    }
+
+    #[test]
+    fn rank_fifty_and_up_manages_strictly_lower_ranks() {
+        assert!(manages_rank(60, 50) && manages_rank(50, 40) && manages_rank(100, 99));
+        assert!(!manages_rank(50, 50) && !manages_rank(40, 10) && !manages_rank(99, 100));
     }
 
     #[test]

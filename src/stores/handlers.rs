@@ -217,7 +217,7 @@ async fn member_store(conn: &mut PgConnection, user: &AuthUser, id: i64) -> ApiR
 
 /// Writes to a store are the owner's alone (SPEC §6).
 fn ensure_owner(store: &MemberStore, user: &AuthUser) -> ApiResult<()> {
-    if store.access.role == Role::Owner && store.store.owner == user.user_id {
+    if store.access.role.0 == Role::Owner.as_str() && store.store.owner == user.user_id {
         Ok(())
     } else {
         Err(ApiError::PermissionDenied)

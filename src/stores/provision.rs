@@ -74,14 +74,14 @@ pub async fn provision_store(
         .on_any_constraint(&["stores_slug_key", "stores_schema_name_key", "stores_tenant_key_key"], |_| {
             taken()
         })?;
-    insert_membership(tx, owner.user_id, store.id, Role::Owner).await?;
+    insert_membership(tx, owner.user_id, store.id, Role::Owner.as_str()).await?;
     store_queries::create_schema(tx, &schema).await?;
     migrate_tenant_schema(tx, &schema, tenant_migrations).await?;
     let owner_employee = insert_employee(
         tx,
         &NewEmployee {
             user_id: owner.user_id,
-            role: Role::Owner,
+            role: Role::Owner.as_str(),
             first_name: owner.first_name,
             last_name: owner.last_name,
             phone: owner.phone,

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::db::schema::SchemaName;
-use crate::roles::Role;
+use crate::roles::StoreRole;
 use crate::stores::StoreDetails;
 
 /// The registry columns, named once so every query selects the same shape (no `select *`:
@@ -54,8 +54,9 @@ macro_rules! store_columns {
 pub struct MemberStoreRow {
     #[sqlx(flatten)]
     pub store: StoreDetails,
-    /// A stored name outside the four roles fails the read (a 500), never becomes a guess.
-    pub role: Role,
+    /// The member's role as the store defines it (`public.store_role`).
+    #[sqlx(flatten)]
+    pub role: StoreRole,
     pub owner_name: String,
     pub employee_count: i64,
     pub active_employee_count: i64,
@@ -179,13 +180,15 @@ pub async fn insert_store(
 /// The part of every member-store query after the select list.
 macro_rules! member_stores_from {
     () => {
-        ", m.role, trim(o.first_name || ' ' || o.last_name) as owner_name,
+        ", m.role, r.role_name, r.role_rank, r.role_permissions,
+           trim(o.first_name || ' ' || o.last_name) as owner_name,
            (select count(*) from public.store_memberships c where c.store_id = s.id) as employee_count,
            (select count(*) from public.store_memberships c where c.store_id = s.id and c.is_active)
                as active_employee_count
          from public.store_memberships m
          join public.stores s on s.id = m.store_id
          join public.users o on o.id = s.owner_id
+         left join lateral public.store_role(s.schema_name, m.role) r on true
          where m.user_id = $1 and m.is_active"
     };
 }

@@ -27,7 +27,7 @@ use crate::auth::queries::{SessionMember, session_member_sql};
 use crate::auth::tokens::AccessTokens;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::roles::Role;
+use crate::roles::StoreRole;
 use crate::tenant::cache::TenantStore;
 use crate::tenant::layer::{TenantRejection, TenantResolution};
 
@@ -40,7 +40,8 @@ pub struct TenantMember {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    pub role: Role,
+    /// The caller's role as the store defines it, read with the session check.
+    pub role: StoreRole,
     pub must_change_password: bool,
 }
 
@@ -163,7 +164,13 @@ pub(super) fn checked_member(
 ) -> Result<TenantMember, ApiError> {
     store.schema.check_current(row.schema.as_deref()).map_err(ApiError::internal)?;
     tracing::Span::current().record("user.id", row.user_id);
-    let role = row.role.ok_or(ApiError::NotAMember)?;
+    let code = row.role.ok_or(ApiError::NotAMember)?;
+    let definition = row.role_definition;
+    // A membership whose role the store does not define grants nothing: fail closed.
+    let (Some(rank), Some(permissions)) = (definition.role_rank, definition.role_permissions) else {
+        return Err(ApiError::internal(anyhow::anyhow!("role `{code}` is not among the store's roles")));
+    };
+    let role = StoreRole { code, name: definition.role_name, rank, permissions };
     Ok(TenantMember {
         user_id: row.user_id,
         session_id,

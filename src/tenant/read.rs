@@ -6,8 +6,10 @@
 //! `search_path` alone, with the caller check in the same statement:
 //!
 //! ```sql
-//! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema, r.*
+//! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema,
+//!        cr.name as caller_role_name, …, r.*
 //! from public.store_caller($1, $2, $3) c                 -- session, account, store
+//! left join "tenant_x".roles cr on cr.code = c.role      -- the caller's role, as defined
 //! left join lateral (select true as read_found, found.* from (<the read>) found) r
 //!        on c.role is not null                             -- members only
 //! ```
@@ -38,14 +40,12 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
-use crate::auth::queries::SessionMember;
+use crate::auth::queries::{RoleDefinition, SessionMember};
 use crate::db::Db;
+use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
-
-#[cfg(doc)]
-use crate::db::schema::SchemaName;
 
 /// A prepared statement with its values bound so far.
 pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
@@ -90,7 +90,7 @@ impl StoreScope {
     where
         T: for<'r> FromRow<'r, PgRow>,
     {
-        let statement = crate::db::query(AssertSqlSafe(read_sql(select)))
+        let statement = crate::db::query(AssertSqlSafe(read_sql(&self.store.schema, select)))
             .bind(self.session_id)
             .bind(self.user_id)
             .bind(self.store.id);
@@ -102,16 +102,21 @@ impl StoreScope {
     }
 }
 
-/// The whole statement around a store's `select` (see the module documentation).
-fn read_sql(select: &str) -> String {
+/// The whole statement around a store's `select` (see the module documentation), with the
+/// caller's role as `schema`'s `roles` defines it.
+fn read_sql(schema: &SchemaName, select: &str) -> String {
     format!(
         "select c.user_id as caller_user_id, c.username as caller_username, \
                 c.first_name as caller_first_name, c.last_name as caller_last_name, \
                 c.email as caller_email, c.must_change_password as caller_must_change_password, \
-                c.role as caller_role, c.store_schema as caller_store_schema, r.* \
+                c.role as caller_role, c.store_schema as caller_store_schema, \
+                cr.name as caller_role_name, cr.rank as caller_role_rank, \
+                cr.permissions as caller_role_permissions, r.* \
          from public.store_caller($1, $2, $3) c \
+         left join {roles} cr on cr.code = c.role \
          left join lateral (select true as read_found, found.* from ({select}) found) r \
-                on c.role is not null"
+                on c.role is not null",
+        roles = schema.table("roles"),
     )
 }
 
@@ -126,6 +131,11 @@ fn caller_of(row: &PgRow) -> sqlx::Result<SessionMember> {
         email: row.try_get("caller_email")?,
         must_change_password: row.try_get("caller_must_change_password")?,
         role: row.try_get("caller_role")?,
+        role_definition: RoleDefinition {
+            role_name: row.try_get("caller_role_name")?,
+            role_rank: row.try_get("caller_role_rank")?,
+            role_permissions: row.try_get("caller_role_permissions")?,
+        },
     })
 }
 

@@ -28,6 +28,7 @@ const LAYERS: &[&str] = &[
     "state",
     // Features.
     "audit",
+    "store_roles",
     "employees",
     "stores",
     "account",

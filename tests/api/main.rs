@@ -21,6 +21,7 @@ mod outage;
 mod permissions;
 mod registration;
 mod roles;
+mod store_roles;
 mod stores;
 mod tenant;
 mod tenant_keys;

@@ -43,10 +43,10 @@ async fn each_role_manages_exactly_what_the_catalogue_says() {
     let stated = catalogue(&app.get("/api/users/roles/").await.json(StatusCode::OK));
     assert_eq!(
         stated.get("manager"),
-        Some(&(2, vec!["cashier".to_owned(), "stockkeeper".to_owned()])),
+        Some(&(50, vec!["cashier".to_owned(), "stockkeeper".to_owned()])),
         "a manager manages the floor staff"
     );
-    assert_eq!(stated["owner"].0, 1);
+    assert_eq!(stated["owner"].0, 100);
 
     let owner = app.register_owner("catalogue_owner", "Каталог").await;
     for (actor, (_, manages)) in &stated {
@@ -74,11 +74,11 @@ async fn peers_and_lower_ranks_manage_nobody_above_them() {
     for (actor, (rank, manages)) in &stated {
         for managed in manages {
             assert!(
-                stated[managed].0 > *rank,
+                stated[managed].0 < *rank,
                 "{actor} (rank {rank}) manages {managed}, not ranked below it"
             );
         }
-        let below = stated.iter().filter(|(_, (r, _))| r > rank).count();
+        let below = stated.iter().filter(|(_, (r, _))| r < rank).count();
         assert_eq!(manages.len(), below, "{actor} manages every role ranked below it");
     }
 }
