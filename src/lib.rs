@@ -45,10 +45,10 @@ pub mod tenant;
 pub mod account;
 /// The store's audit trail of staff changes.
 pub mod audit;
-/// The store's own roles, edited by its owner.
-pub mod store_roles;
 /// Store staff: CRUD, role rules, password resets.
 pub mod employees;
+/// The store's own roles, edited by its owner.
+pub mod store_roles;
 /// The store registry, its endpoints and store provisioning.
 pub mod stores;
 
