@@ -71,9 +71,10 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
-    /// Schema-per-tenant at scale: provision N stores, roll one new tenant migration out to
-    /// all of them with the runner `kassa migrate` uses, and measure disk, catalog and
-    /// PostgreSQL backend memory.
+    /// Schema-per-tenant at scale: provision N stores at the previous tenant migration, roll
+    /// the newest real one and then one synthetic migration per `--jobs` value out to all of
+    /// them with the runner `kassa migrate` uses, and measure disk, catalog and PostgreSQL
+    /// backend memory.
     Fleet {
         /// Stores to provision.
         #[arg(long, default_value_t = 10_000)]
@@ -296,11 +297,23 @@ async fn seed_stores(
     count: usize,
     jobs: usize,
 ) -> anyhow::Result<()> {
+    seed_stores_at(pool, hash, from, count, jobs, Arc::clone(&state.tenant_migrations)).await
+}
+
+/// [`seed_stores`] with the schemas at `migrations` (a fleet before a rollout).
+async fn seed_stores_at(
+    pool: &PgPool,
+    hash: &str,
+    from: usize,
+    count: usize,
+    jobs: usize,
+    migrations: Arc<[Migration]>,
+) -> anyhow::Result<()> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
     let end = from + count;
     let workers = (0..jobs.max(1)).map(|_| {
         let (pool, next, hash, migrations) =
-            (pool.clone(), Arc::clone(&next), hash.to_owned(), Arc::clone(&state.tenant_migrations));
+            (pool.clone(), Arc::clone(&next), hash.to_owned(), Arc::clone(&migrations));
         tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -400,8 +413,12 @@ async fn fleet(stores: usize, seed_jobs: usize, jobs: &[usize]) -> anyhow::Resul
     let hash = state.hasher.hash(SecretString::from(LOGIN_PASSWORD.to_owned())).await?;
     let (disk_before, catalog_before) = disk_and_catalog_bytes(&pool).await?;
 
+    // The fleet as the previous release left it: every tenant migration but the newest,
+    // which is then rolled out for real (the first row after provisioning).
+    let all_migrations = Arc::clone(&state.tenant_migrations);
+    let previous: Arc<[Migration]> = all_migrations[..all_migrations.len() - 1].into();
     let started = Instant::now();
-    seed_stores(&pool, &state, &hash, 0, stores, seed_jobs).await?;
+    seed_stores_at(&pool, &hash, 0, stores, seed_jobs, previous).await?;
     let provisioning = started.elapsed();
     let (disk_after, catalog_after) = disk_and_catalog_bytes(&pool).await?;
     let per_store = |before: i64, after: i64| (after - before) as f64 / stores as f64 / 1024.0;
@@ -416,7 +433,23 @@ async fn fleet(stores: usize, seed_jobs: usize, jobs: &[usize]) -> anyhow::Resul
     println!("| of which system catalog | {:.0} KiB |", per_store(catalog_before, catalog_after));
 
     let schemas = kassa::db::migrate::list_tenant_schemas(&pool).await?;
-    let mut migrations: Vec<Migration> = state.tenant_migrations.to_vec();
+    let newest = all_migrations.last().ok_or_else(|| anyhow::anyhow!("no tenant migrations"))?;
+    let newest_jobs = jobs.first().copied().unwrap_or(4);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = Instant::now();
+    let report =
+        kassa::db::fleet::migrate_schemas(&pool, schemas.clone(), &all_migrations, newest_jobs, &(), &stop)
+            .await;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(report.is_success() && report.migrated == stores, "rollout failed: {report:?}");
+    println!(
+        "| tenant migration {} ({}) to {stores} schemas, --jobs {newest_jobs} | {:.1} s, {:.0} schemas/s |",
+        newest.version,
+        newest.description,
+        elapsed.as_secs_f64(),
+        stores as f64 / elapsed.as_secs_f64()
+    );
+    let mut migrations: Vec<Migration> = all_migrations.to_vec();
     for (n, &jobs) in jobs.iter().enumerate() {
         let version = 9000 + i64::try_from(n)?;
         let sql = format!("alter table employees add column bench_note_{n} text");

@@ -10,7 +10,7 @@ use kassa::db::migrate::{
 use kassa::db::schema::SchemaName;
 use kassa::error::ApiError;
 use sqlx::migrate::{Migration, MigrationType};
-use sqlx::{AssertSqlSafe, Connection, PgConnection, SqlSafeStr};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row, SqlSafeStr};
 
 use crate::helpers::TestDb;
 
@@ -227,4 +227,79 @@ async fn migrating_the_fleet_reports_a_broken_schema_and_migrates_the_rest() {
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].schema, "tenant_two");
     assert!(tables_in(&mut conn, "tenant_three").await.contains(&"employees".to_owned()));
+}
+
+/// A row of a store's `roles`: code, name, rank, permissions, built in.
+type PresetRow = (String, Option<String>, i16, Vec<String>, bool);
+
+/// What the previous release (tenant migration 2) writes and reads in `employees`.
+const PREVIOUS_RELEASE_INSERT: &str =
+    "insert into employees (user_id, role, first_name, last_name, phone, position, hired_at)
+     values ($1, $2, 'Анна', '', '', '', current_date) returning id";
+const PREVIOUS_RELEASE_READ: &str =
+    "select e.id, e.user_id, e.role, e.first_name, e.last_name, e.phone, e.position, e.is_active,
+            e.hired_at, e.created_at, e.updated_at
+     from employees e where e.user_id = $1";
+
+/// Runs the previous release's employee statements in `schema`: an insert in `role`, and
+/// the read of what it wrote.
+async fn previous_release_round_trip(conn: &mut PgConnection, schema: &SchemaName, user_id: i64, role: &str) {
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!("set local search_path to {}", schema.quoted())))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(PREVIOUS_RELEASE_INSERT).bind(user_id).bind(role).execute(&mut *tx).await.unwrap();
+    // Every column the previous release names must still be there, with its type.
+    let read = sqlx::query(PREVIOUS_RELEASE_READ).bind(user_id).fetch_one(&mut *tx).await.unwrap();
+    let _: (i64, String, bool, chrono::NaiveDate) =
+        (read.get("id"), read.get("last_name"), read.get("is_active"), read.get("hired_at"));
+    let read: (i64, String) = (read.get("user_id"), read.get("role"));
+    assert_eq!((read.0, read.1.as_str()), (user_id, role));
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_of_the_previous_release_keeps_its_queries_and_migrates_to_the_preset_roles() {
+    use kassa::roles::Role;
+
+    let db = TestDb::create().await;
+    let mut conn = connect(&db).await;
+    let schema = SchemaName::for_slug("previous").unwrap();
+    create_schema(&mut conn, &schema).await;
+    let previous = &TENANT_MIGRATIONS.migrations[..2];
+    migrate(&mut conn, &schema, previous).await.unwrap();
+    previous_release_round_trip(&mut conn, &schema, 1, "manager").await;
+
+    let outcome = migrate(&mut conn, &schema, &TENANT_MIGRATIONS.migrations).await.unwrap();
+    assert_eq!(outcome.applied, [3], "only the roles migration was missing");
+
+    // The previous release's statements still run on the migrated schema…
+    previous_release_round_trip(&mut conn, &schema, 2, "cashier").await;
+    // …and the store starts with exactly the four built-in roles of SPEC §5.
+    let presets: Vec<PresetRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "select code, name, rank, permissions, built_in from {} order by rank desc, code",
+        schema.table("roles")
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let expected: Vec<_> = [Role::Owner, Role::Manager, Role::Cashier, Role::Stockkeeper]
+        .into_iter()
+        .map(|role| {
+            let permissions = role.permissions().iter().map(|p| (*p).to_owned()).collect();
+            (role.as_str().to_owned(), None, role.rank(), permissions, true)
+        })
+        .collect();
+    assert_eq!(presets, expected);
+    // An employee the previous release wrote holds a role the store defines.
+    let undefined: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "select count(*) from {} e where not exists (select 1 from {} r where r.code = e.role)",
+        schema.table("employees"),
+        schema.table("roles")
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(undefined, 0);
 }
