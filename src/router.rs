@@ -119,9 +119,12 @@ mod tests {
         assert_eq!(code["type"], "string");
         assert!(code.get("enum").is_none(), "{code}");
         assert_eq!(code["pattern"], crate::roles::ROLE_CODE_PATTERN);
-        for (schema, field) in
-            [("RoleView", "role"), ("DefaultStore", "role"), ("StoreRoleOut", "code"), ("CreateEmployeeRequest", "role")]
-        {
+        for (schema, field) in [
+            ("RoleView", "role"),
+            ("DefaultStore", "role"),
+            ("StoreRoleOut", "code"),
+            ("CreateEmployeeRequest", "role"),
+        ] {
             assert_eq!(
                 schemas[schema]["properties"][field]["$ref"], "#/components/schemas/RoleCode",
                 "{schema}.{field}"

@@ -13,6 +13,7 @@ use crate::auth::tokens::AccessTokens;
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::migrate::TENANT_MIGRATIONS;
+use crate::roles::directory::RoleDirectory;
 use crate::tenant::cache::StoreCache;
 
 /// Cheap to clone: everything inside is shared.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub tenant_migrations: Arc<[Migration]>,
     /// `X-Tenant-Key` → store, cached for a few seconds.
     pub stores: Arc<StoreCache>,
+    /// Each store's role definitions, by the version each request reads.
+    pub roles: Arc<RoleDirectory>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
             tokens,
             tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
             stores: Arc::new(StoreCache::default()),
+            roles: Arc::new(RoleDirectory::default()),
         }
     }
 }

@@ -133,13 +133,18 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let before = (kassa.seconds(), postgres.seconds());
     let me = wrk.run("me", &data.staff, flat_out(args.clients))?;
     let me_cpu = (kassa.seconds() - before.0, postgres.seconds() - before.1);
+    let before = (kassa.seconds(), postgres.seconds());
     let employees = wrk.run("employees", &data.owners, flat_out(args.clients))?;
-    let per_request = |cpu: f64| cpu * 1e6 / me.requests as f64;
+    let list_cpu = (kassa.seconds() - before.0, postgres.seconds() - before.1);
+    let per_request = |cpu: f64, requests: u64| cpu * 1e6 / requests as f64;
     let cpu_line = format!(
-        "CPU per `me` request: kassa {:.0} µs, PostgreSQL {:.0} µs (its {} backends serving kassa)",
-        per_request(me_cpu.0),
-        per_request(me_cpu.1),
-        postgres.pids.len()
+        "CPU per `me` request: kassa {:.0} µs, PostgreSQL {:.0} µs (its {} backends serving kassa); \
+         per list request: kassa {:.0} µs, PostgreSQL {:.0} µs",
+        per_request(me_cpu.0, me.requests),
+        per_request(me_cpu.1, me.requests),
+        postgres.pids.len(),
+        per_request(list_cpu.0, employees.requests),
+        per_request(list_cpu.1, employees.requests),
     );
     if args.reads_only {
         println!("{cpu_line}");

@@ -18,3 +18,16 @@ begin
         using p_code;
 end
 $$;
+
+-- The trigger function of every store's `roles` (tenant migration 0003): a change to the
+-- table moves the store's `role_version` on, in the same transaction. The schema comes
+-- from the trigger, so a change made under any search_path counts.
+create function bump_role_version()
+returns trigger
+language plpgsql
+as $$
+begin
+    execute format('update %I.role_version set version = version + 1', tg_table_schema);
+    return null;
+end
+$$;

@@ -365,8 +365,8 @@ pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
                 member.last_name,
             ),
             store: MeStore::from(&store),
-            access: RoleView::new(member.role.clone(), current_lang()),
-            employee: employee.map(|row| MeEmployee::new(row, member.role)),
+            access: RoleView::new(&member.role, current_lang()),
+            employee: employee.map(|row| MeEmployee::new(row, &member.role)),
         },
         tenant: TenantEcho::from(&store),
     }))

@@ -82,7 +82,7 @@ pub struct MeEmployee {
 impl MeEmployee {
     /// The caller's employee `row`, holding `role` (the membership's, which the row mirrors).
     #[must_use]
-    pub fn new(row: EmployeeRow, role: StoreRole) -> Self {
+    pub fn new(row: EmployeeRow, role: &StoreRole) -> Self {
         MeEmployee {
             id: row.id,
             access: RoleView::new(role, current_lang()),
@@ -355,7 +355,7 @@ impl From<EmployeeRow> for OwnerEmployeeOut {
     fn from(row: EmployeeRow) -> Self {
         OwnerEmployeeOut {
             id: row.id,
-            access: RoleView::new(StoreRole::preset(Role::Owner), current_lang()),
+            access: RoleView::new(&StoreRole::preset(Role::Owner), current_lang()),
             phone: row.phone,
             position: row.position,
             is_active: row.is_active,

@@ -344,19 +344,9 @@ pub struct SessionMember {
     pub must_change_password: bool,
     /// The code of the member's role in the store; `None`: not an active member.
     pub role: Option<String>,
-    /// The role's definition in the store's `roles` (`None` for a non-member): the same
-    /// statement reads it, so a change to the role applies from the next request.
-    #[sqlx(flatten)]
-    pub role_definition: RoleDefinition,
-}
-
-/// The columns of a member's role as the store defines it (`roles`), all null when the
-/// caller is not a member.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct RoleDefinition {
-    pub role_name: Option<String>,
-    pub role_rank: Option<i16>,
-    pub role_permissions: Option<Vec<String>>,
+    /// The version of the store's roles in the same snapshot (`roles::directory`): the
+    /// definitions the request uses are the ones of exactly this version.
+    pub roles_version: Option<i64>,
 }
 
 /// The statement that reads [`SessionMember`], as text with its values written in (they are
@@ -364,14 +354,14 @@ pub struct RoleDefinition {
 /// ([`crate::tenant::read`]). The check itself is the function `public.session_member`
 /// (public migration 0005: its plan stays cached while the search_path moves from store to
 /// store); `current_schema()` is read out here, in the request's transaction, and so is the
-/// member's role from `roles`, which the transaction's `search_path` (the store's schema
-/// alone) resolves to the store's own table.
+/// version of the store's roles from `role_version`, which the transaction's `search_path`
+/// (the store's schema alone) resolves to the store's own table.
 #[must_use]
 pub fn session_member_sql(session_id: Uuid, user_id: i64, store_id: i64) -> String {
     format!(
         "select current_schema()::text as current_schema, m.*, \
-                r.name as role_name, r.rank as role_rank, r.permissions as role_permissions \
-         from public.session_member({}, {}, {}) m left join roles r on r.code = m.role",
+                (select version from role_version) as roles_version \
+         from public.session_member({}, {}, {}) m",
         session_id.inline(),
         user_id.inline(),
         store_id.inline(),

@@ -4,6 +4,8 @@
 //! [`policy`] before it reads or writes. Writes lock the employee's rows first, so two
 //! managers changing one employee apply one after the other, each seeing the other's result.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,7 +19,7 @@ use crate::db::page::Counted;
 use crate::employees::forms::{self, NewStaffMember, PasswordReset};
 use crate::employees::history;
 use crate::employees::queries::{
-    self, EmployeeState, NewEmployee, StaffMember, StaffPage, find_staff_member, staff_member_sql,
+    self, EmployeeState, NewEmployee, StaffMember, StaffPage, StaffRow, find_staff_member, staff_member_sql,
 };
 use crate::employees::{
     CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
@@ -73,15 +75,16 @@ pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Js
 
     let staff = StaffPage { filter: &filter, limit: page.size, offset: page.offset() };
     let select = StaffPage::select_sql(&scope.store.schema);
-    let read = scope.read::<Counted<StaffMember>>(&select, |statement| staff.bind(statement)).await?;
+    let read = scope.read::<Counted<StaffRow>>(&select, |statement| staff.bind(statement)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
-    let (members, total) = Counted::split(read.rows);
+    let (rows, total) = Counted::split(read.rows);
     let lang = current_lang();
-    Ok(Json(EmployeePage {
-        page: query.links(page, total)?,
-        results: members.into_iter().map(|member| EmployeeOut::new(member, read.store.id, lang)).collect(),
-        tenant: TenantEcho::from(&read.store),
-    }))
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        let member = row.with_role(&read.roles).map_err(ApiError::internal)?;
+        results.push(EmployeeOut::new(member, read.store.id, lang));
+    }
+    Ok(Json(EmployeePage { page: query.links(page, total)?, results, tenant: TenantEcho::from(&read.store) }))
 }
 
 /// Adds an employee: a new account (usernames are unique across kassa in any letter case),
@@ -189,7 +192,7 @@ async fn insert_staff_member(
         },
     )
     .await?;
-    let member = StaffMember { employee, role, username: user.username, email: user.email };
+    let member = StaffMember { employee, role: Arc::new(role), username: user.username, email: user.email };
     record::by_caller(tenant, AuditAction::EmployeeCreated, member.employee.id, history::created(&member))
         .await?;
     Ok(member)
@@ -207,9 +210,10 @@ async fn insert_staff_member(
     ))]
 pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<EmployeeResponse>> {
     let select = staff_member_sql(&scope.store.schema);
-    let read = scope.read::<StaffMember>(&select, |statement| statement.bind(id)).await?;
+    let read = scope.read::<StaffRow>(&select, |statement| statement.bind(id)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
-    let member = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
+    let row = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
+    let member = row.with_role(&read.roles).map_err(ApiError::internal)?;
     Ok(Json(EmployeeResponse {
         employee: EmployeeOut::new(member, read.store.id, current_lang()),
         tenant: TenantEcho::from(&read.store),
@@ -276,7 +280,7 @@ pub async fn update_employee(
 pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let store_id = tenant.store.id;
-    let current = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
+    let current = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::Remove, Some(target_of(&tenant, &current)))?;
 
     queries::remove_staff_member(tenant.conn(), store_id, id).await?;
@@ -313,14 +317,14 @@ pub async fn reset_employee_password(
     // write after checking again (see create_employee).
     let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
-    let target = find_staff_member(tenant.conn(), store_id, id, false).await?.ok_or(ApiError::NotFound)?;
+    let target = staff_member(&mut tenant, id, false).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let reset = PasswordReset::parse(body, &app.config.password_policy, &target.username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;
 
     let mut tenant = scope.begin().await?;
-    let target = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
+    let target = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let user_id = target.employee.user_id;
     let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotFound)?;
@@ -358,7 +362,7 @@ async fn change_employee(
     let actor = tenant.member.role.rank;
     policy::authorize(actor, Action::View, None)?;
     let store_id = tenant.store.id;
-    let current = find_staff_member(tenant.conn(), store_id, id, true).await?.ok_or(ApiError::NotFound)?;
+    let current = staff_member(&mut tenant, id, true).await?;
     let target = target_of(&tenant, &current);
     policy::authorize(actor, Action::EditProfile, Some(target))?;
     let before = EmployeeState::from(&current.employee);
@@ -369,7 +373,7 @@ async fn change_employee(
         true => {
             let role = store_role(&mut tenant, &after.role).await?;
             policy::authorize(actor, Action::ChangeRole { to: role.rank }, Some(target))?;
-            role
+            Arc::new(role)
         }
         false => current.role.clone(),
     };
@@ -401,6 +405,14 @@ async fn change_employee(
 /// The policy's view of `member` as the target of the caller's action.
 fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
     Target { rank: member.role.rank, is_self: member.employee.user_id == tenant.member.user_id }
+}
+
+/// Employee `id` of the store with their role as the store defines it, locked with `lock`
+/// (see [`find_staff_member`]); 404 when not on the staff.
+async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
+    let store_id = tenant.store.id;
+    let row = find_staff_member(tenant.conn(), store_id, id, lock).await?.ok_or(ApiError::NotFound)?;
+    row.with_role(&tenant.roles).map_err(ApiError::internal)
 }
 
 /// Role `code` as the store defines it, locked until the transaction ends so that it is not

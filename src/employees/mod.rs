@@ -84,7 +84,7 @@ impl EmployeeOut {
             username: member.username,
             email: member.email,
             full_name: full_name(&row.first_name, &row.last_name),
-            access: RoleView::new(member.role, lang),
+            access: RoleView::new(&member.role, lang),
             first_name: row.first_name,
             last_name: row.last_name,
             phone: row.phone,

@@ -13,7 +13,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::db::schema::SchemaName;
+use std::sync::Arc;
+
 use crate::roles::StoreRole;
+use crate::roles::directory::{StoreRoles, UndefinedRole};
 use crate::tenant::read::Statement;
 
 #[cfg(doc)]
@@ -44,21 +47,32 @@ macro_rules! employee_columns {
     };
 }
 
-/// The columns of a [`StoreRole`] from the store's `roles r` joined on the employee's code.
-macro_rules! role_columns {
-    () => {
-        "r.name as role_name, r.rank as role_rank, r.permissions as role_permissions"
-    };
+/// A member of staff as read: their employee row and the account fields shown with it.
+/// Their role's definition comes from the store's roles at the version the request saw
+/// ([`StaffRow::with_role`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffRow {
+    #[sqlx(flatten)]
+    pub employee: EmployeeRow,
+    pub username: String,
+    pub email: String,
+}
+
+impl StaffRow {
+    /// The member with their role as `roles` defines it; a code the store does not define
+    /// is an error (no rights are guessed).
+    pub fn with_role(self, roles: &StoreRoles) -> Result<StaffMember, UndefinedRole> {
+        let role = roles.resolve(&self.employee.role)?;
+        Ok(StaffMember { employee: self.employee, role, username: self.username, email: self.email })
+    }
 }
 
 /// A member of staff: their employee row, their role as the store defines it, and the
 /// account fields shown with it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StaffMember {
-    #[sqlx(flatten)]
     pub employee: EmployeeRow,
-    #[sqlx(flatten)]
-    pub role: StoreRole,
+    pub role: Arc<StoreRole>,
     pub username: String,
     pub email: String,
 }
@@ -128,12 +142,11 @@ pub struct EmployeeFilter {
     pub search: Option<String>,
 }
 
-/// `from …` of every staff read: the employee, their account, their membership, which
-/// the query restricts to one store (`m.store_id = …`; removed employees have none), and
-/// their role as the store defines it.
+/// `from …` of every staff read: the employee, their account, and their membership, which
+/// the query restricts to one store (`m.store_id = …`; removed employees have none).
 macro_rules! staff_from {
     () => {
-        concat!("from employees e ", staff_joins!(), " left join roles r on r.code = e.role")
+        concat!("from employees e ", staff_joins!())
     };
 }
 
@@ -146,14 +159,9 @@ macro_rules! staff_joins {
 }
 
 /// `from …` of a store read of the staff of `schema`: as [`staff_from!`], with the tenant
-/// tables named in full. (A role row missing for an employee fails the read: its
-/// `role_rank` is null, and a rank is required.)
+/// table named in full.
 fn staff_from_sql(schema: &SchemaName) -> String {
-    format!(
-        concat!("from {} e ", staff_joins!(), " left join {} r on r.code = e.role"),
-        schema.table("employees"),
-        schema.table("roles")
-    )
+    format!(concat!("from {} e ", staff_joins!()), schema.table("employees"))
 }
 
 /// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
@@ -163,8 +171,6 @@ pub fn staff_member_sql(schema: &SchemaName) -> String {
         concat!(
             "select ",
             employee_columns!(),
-            ", ",
-            role_columns!(),
             ", u.username, u.email {} where m.store_id = $3 and e.id = $4"
         ),
         staff_from_sql(schema)
@@ -191,8 +197,6 @@ impl StaffPage<'_> {
             concat!(
                 "select ",
                 employee_columns!(),
-                ", ",
-                role_columns!(),
                 ", u.username, u.email, count(*) over () as total {}
                  where m.store_id = $3
                    and ($4::text is null or e.role = $4)
@@ -238,14 +242,12 @@ pub async fn find_staff_member(
     store_id: i64,
     id: i64,
     lock: bool,
-) -> sqlx::Result<Option<StaffMember>> {
+) -> sqlx::Result<Option<StaffRow>> {
     macro_rules! by_id {
         () => {
             concat!(
                 "select ",
                 employee_columns!(),
-                ", ",
-                role_columns!(),
                 ", u.username, u.email ",
                 staff_from!(),
                 " where m.store_id = $1 and e.id = $2"

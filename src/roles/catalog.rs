@@ -93,7 +93,7 @@ pub async fn list_roles() -> axum::Json<RoleListResponse> {
     let data = Role::ALL
         .into_iter()
         .map(|role| RoleCatalogEntry {
-            view: RoleView::new(StoreRole::preset(role), lang),
+            view: RoleView::new(&StoreRole::preset(role), lang),
             rank: role.rank(),
             manages: role.managed_roles(),
         })

@@ -7,6 +7,7 @@
 //! Who manages whom follows the rank alone ([`StoreRole::manages`], `policy`).
 
 pub mod catalog;
+pub mod directory;
 pub mod policy;
 pub mod queries;
 
@@ -253,14 +254,15 @@ pub struct RoleView {
 impl RoleView {
     /// `role` described in `lang`.
     #[must_use]
-    pub fn new(role: StoreRole, lang: Lang) -> Self {
+    pub fn new(role: &StoreRole, lang: Lang) -> Self {
         RoleView {
             role_display: role.display(lang),
-            role: RoleCode(role.code),
-            permissions: role.permissions,
+            role: RoleCode(role.code.clone()),
+            permissions: role.permissions.clone(),
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

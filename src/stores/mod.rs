@@ -78,7 +78,7 @@ pub struct MemberStore {
 impl From<MemberStoreRow> for MemberStore {
     fn from(row: MemberStoreRow) -> Self {
         MemberStore {
-            access: RoleView::new(row.role, current_lang()),
+            access: RoleView::new(&row.role, current_lang()),
             owner_name: row.owner_name,
             employee_count: row.employee_count,
             active_employee_count: row.active_employee_count,

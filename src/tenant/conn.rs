@@ -28,6 +28,7 @@ use crate::auth::tokens::AccessTokens;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::roles::StoreRole;
+use crate::roles::directory::{RoleDirectory, StoreRoles};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::layer::{TenantRejection, TenantResolution};
 
@@ -40,8 +41,8 @@ pub struct TenantMember {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    /// The caller's role as the store defines it, read with the session check.
-    pub role: StoreRole,
+    /// The caller's role as the store defines it, at the version read with the session check.
+    pub role: Arc<StoreRole>,
     pub must_change_password: bool,
 }
 
@@ -57,6 +58,8 @@ pub struct StoreScope {
     /// Where the transaction will be opened, and how long its statements may run.
     pub(super) pool: Db,
     pub(super) request_timeout: Duration,
+    /// Each store's role definitions, by version (`roles::directory`).
+    pub(super) roles: Arc<RoleDirectory>,
 }
 
 /// A transaction in the store's schema, for a signed-in active member of that store.
@@ -64,6 +67,8 @@ pub struct TenantConn {
     tx: Transaction<'static, Postgres>,
     pub store: TenantStore,
     pub member: TenantMember,
+    /// The store's role definitions at the version the caller check saw.
+    pub roles: Arc<StoreRoles>,
 }
 
 impl TenantConn {
@@ -90,6 +95,7 @@ where
     Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
     Arc<Config>: FromRef<S>,
+    Arc<RoleDirectory>: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -101,7 +107,14 @@ where
             .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
         let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
         let request_timeout = Arc::<Config>::from_ref(state).request_timeout;
-        Ok(StoreScope { store, user_id, session_id, pool: Db::from_ref(state), request_timeout })
+        Ok(StoreScope {
+            store,
+            user_id,
+            session_id,
+            pool: Db::from_ref(state),
+            request_timeout,
+            roles: Arc::<RoleDirectory>::from_ref(state),
+        })
     }
 }
 
@@ -133,11 +146,20 @@ impl StoreScope {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(ApiError::TokenInvalid)?;
-        let member = checked_member(SessionMember::from_row(&row)?, &store, self.session_id)?;
+        let caller = SessionMember::from_row(&row)?;
+        let roles = match (&caller.role, caller.roles_version) {
+            (Some(_), Some(version)) => match self.roles.at(store.id, version) {
+                Some(roles) => Some(roles),
+                None => Some(self.roles.load(&mut tx, store.id, &store.schema).await?),
+            },
+            _ => None,
+        };
+        let member = checked_member(caller, &store, self.session_id, roles.as_deref())?;
         if member.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
-        Ok(TenantConn { tx, store, member })
+        let roles = roles.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a member without roles")))?;
+        Ok(TenantConn { tx, store, member, roles })
     }
 }
 
@@ -147,6 +169,7 @@ where
     Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
     Arc<Config>: FromRef<S>,
+    Arc<RoleDirectory>: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -156,21 +179,21 @@ where
 }
 
 /// The caller found by [`session_member_sql`], once the statement is known to have run in
-/// the store's schema (fail closed otherwise) and the caller to be a member of the store.
+/// the store's schema (fail closed otherwise) and the caller to be a member of the store,
+/// with their role as `roles` (the store's, at the version the statement saw) defines it.
 pub(super) fn checked_member(
     row: SessionMember,
     store: &TenantStore,
     session_id: uuid::Uuid,
+    roles: Option<&StoreRoles>,
 ) -> Result<TenantMember, ApiError> {
     store.schema.check_current(row.schema.as_deref()).map_err(ApiError::internal)?;
     tracing::Span::current().record("user.id", row.user_id);
     let code = row.role.ok_or(ApiError::NotAMember)?;
-    let definition = row.role_definition;
     // A membership whose role the store does not define grants nothing: fail closed.
-    let (Some(rank), Some(permissions)) = (definition.role_rank, definition.role_permissions) else {
-        return Err(ApiError::internal(anyhow::anyhow!("role `{code}` is not among the store's roles")));
-    };
-    let role = StoreRole { code, name: definition.role_name, rank, permissions };
+    let roles =
+        roles.ok_or_else(|| ApiError::internal(anyhow::anyhow!("the store's roles were not read")))?;
+    let role = roles.resolve(&code).map_err(ApiError::internal)?;
     Ok(TenantMember {
         user_id: row.user_id,
         session_id,

@@ -7,9 +7,8 @@
 //!
 //! ```sql
 //! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema,
-//!        cr.name as caller_role_name, …, r.*
+//!        (select version from "tenant_x".role_version) as caller_roles_version, r.*
 //! from public.store_caller($1, $2, $3) c                 -- session, account, store
-//! left join "tenant_x".roles cr on cr.code = c.role      -- the caller's role, as defined
 //! left join lateral (select true as read_found, found.* from (<the read>) found) r
 //!        on c.role is not null                             -- members only
 //! ```
@@ -36,14 +35,17 @@
 //! - Under transaction pooling the statement is unnamed and runs inside a transaction that
 //!   sets the statement timeouts (`db::session`): correct there, at three more round trips.
 
+use std::sync::Arc;
+
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
-use crate::auth::queries::{RoleDefinition, SessionMember};
+use crate::auth::queries::SessionMember;
 use crate::db::Db;
 use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult};
+use crate::roles::directory::StoreRoles;
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
 
@@ -55,6 +57,8 @@ pub type Statement<'q> = Query<'q, Postgres, PgArguments>;
 pub struct StoreRead<T> {
     pub store: TenantStore,
     pub member: TenantMember,
+    /// The store's role definitions at the version the statement saw.
+    pub roles: Arc<StoreRoles>,
     pub rows: Vec<T>,
 }
 
@@ -95,28 +99,40 @@ impl StoreScope {
             .bind(self.user_id)
             .bind(self.store.id);
         let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, bind(statement)).await?;
-        let caller = rows.first().ok_or(ApiError::TokenInvalid)?;
-        let member = checked_member(caller_of(caller)?, &self.store, self.session_id)?;
+        let caller = caller_of(rows.first().ok_or(ApiError::TokenInvalid)?)?;
+        let roles = match (&caller.role, caller.roles_version) {
+            (Some(_), Some(version)) => Some(self.roles_at(version).await?),
+            _ => None,
+        };
+        let member = checked_member(caller, &self.store, self.session_id, roles.as_deref())?;
+        let roles = roles.ok_or_else(|| ApiError::internal(anyhow::anyhow!("a member without roles")))?;
         let rows = read_rows(&rows)?;
-        Ok(StoreRead { store: self.store, member, rows })
+        Ok(StoreRead { store: self.store, member, roles, rows })
+    }
+
+    /// The store's roles at `version`: held, or read on the store's connection.
+    async fn roles_at(&self, version: i64) -> ApiResult<Arc<StoreRoles>> {
+        if let Some(roles) = self.roles.at(self.store.id, version) {
+            return Ok(roles);
+        }
+        let mut conn = self.pool.acquire_for_store(self.store.id).await?;
+        Ok(self.roles.load(&mut conn, self.store.id, &self.store.schema).await?)
     }
 }
 
 /// The whole statement around a store's `select` (see the module documentation), with the
-/// caller's role as `schema`'s `roles` defines it.
+/// version of `schema`'s roles (`roles::directory`).
 fn read_sql(schema: &SchemaName, select: &str) -> String {
     format!(
         "select c.user_id as caller_user_id, c.username as caller_username, \
                 c.first_name as caller_first_name, c.last_name as caller_last_name, \
                 c.email as caller_email, c.must_change_password as caller_must_change_password, \
                 c.role as caller_role, c.store_schema as caller_store_schema, \
-                cr.name as caller_role_name, cr.rank as caller_role_rank, \
-                cr.permissions as caller_role_permissions, r.* \
+                (select version from {role_version}) as caller_roles_version, r.* \
          from public.store_caller($1, $2, $3) c \
-         left join {roles} cr on cr.code = c.role \
          left join lateral (select true as read_found, found.* from ({select}) found) r \
                 on c.role is not null",
-        roles = schema.table("roles"),
+        role_version = schema.table("role_version"),
     )
 }
 
@@ -131,11 +147,7 @@ fn caller_of(row: &PgRow) -> sqlx::Result<SessionMember> {
         email: row.try_get("caller_email")?,
         must_change_password: row.try_get("caller_must_change_password")?,
         role: row.try_get("caller_role")?,
-        role_definition: RoleDefinition {
-            role_name: row.try_get("caller_role_name")?,
-            role_rank: row.try_get("caller_role_rank")?,
-            role_permissions: row.try_get("caller_role_permissions")?,
-        },
+        roles_version: row.try_get("caller_roles_version")?,
     })
 }
 

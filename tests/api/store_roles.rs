@@ -1070,3 +1070,82 @@ async fn the_permission_catalogue_describes_every_built_in_permission_in_the_cal
         "described in the caller's language"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("race_owner", "Гонка").await;
+    let addr = app.serve().await;
+    let client = reqwest::Client::new();
+    let (mut hired, mut deleted) = (0, 0);
+    for n in 0..12 {
+        let code = format!("race_{n}");
+        create_role(&app, &owner, &json!({"code": code, "name": "Гонка", "rank": 20}))
+            .await
+            .json(StatusCode::CREATED);
+        let hire = client
+            .post(format!("http://{addr}{EMPLOYEES}"))
+            .bearer_auth(&owner.token)
+            .header("x-tenant-key", owner.key())
+            .json(&json!({"username": format!("racer_{n}"), "first_name": "Гонщик", "role": code}))
+            .send();
+        let delete = client
+            .delete(format!("http://{addr}{}", role_path(&code)))
+            .bearer_auth(&owner.token)
+            .header("x-tenant-key", owner.key())
+            .send();
+        let (hire, delete) = tokio::join!(hire, delete);
+        let (hire, delete) = (hire.unwrap().status().as_u16(), delete.unwrap().status().as_u16());
+        // Exactly one of them wins: hired (the role is then in use) or deleted (the role is
+        // then unknown to the hire) — never a member holding a role the store lost.
+        match (hire, delete) {
+            (201, 409) => hired += 1,
+            (400, 204) => deleted += 1,
+            other => panic!("round {n}: hire and delete answered {other:?}"),
+        }
+    }
+    let orphans = app
+        .count(
+            "select count(*) from tenant_gonka.employees e
+             where not exists (select 1 from tenant_gonka.roles r where r.code = e.role)",
+        )
+        .await;
+    assert_eq!(orphans, 0);
+    assert_eq!(hired + deleted, 12);
+}
+
+#[tokio::test]
+async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
+    use kassa::db::pool;
+    use kassa::router::build_router;
+    use kassa::state::AppState;
+
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("two_owner", "Два").await;
+    let (holder, _) = member(&app, &owner, "two_holder", "cashier").await;
+    // A second instance on the same database, holding role definitions of its own.
+    let config = Arc::new(crate::helpers::test_config(&[]));
+    let other =
+        build_router(AppState::new(Arc::clone(&config), pool::lazy_pool(&config, app.db.app_options())));
+    let me_on_other = || async {
+        let request = Request::get("/api/users/auth/me/")
+            .header(header::AUTHORIZATION, format!("Bearer {}", holder.token))
+            .header("x-tenant-key", holder.key())
+            .body(Body::empty())
+            .unwrap();
+        send(&other, request).await.json(StatusCode::OK)
+    };
+    assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&CASHIER_PERMISSIONS));
+
+    // Changed through this instance: the other one answers the change at once.
+    patch_role(&app, &owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
+    assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["create_sales"]));
+
+    // Changed by hand in the database, as an operator might: both instances see it.
+    sqlx::query("update tenant_dva.roles set permissions = '{view_products}' where code = 'cashier'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["view_products"]));
+    assert_eq!(set(&me(&app, &holder).await["data"]["permissions"]), set_of(&["view_products"]));
+}
