@@ -31,17 +31,9 @@ insert into roles (code, rank, permissions, built_in) values
     ('stockkeeper', 10, array['view_products', 'create_products', 'update_products', 'manage_inventory',
                               'view_analytics'], true);
 
--- The version of the store's roles: every statement that changes `roles` adds one, in its
--- own transaction (the trigger below). Each request reads it with its caller, in the same
--- statement, and uses the role definitions kassa holds for exactly that version (or loads
--- them): definitions are never read per row, and never stale.
-create table role_version (
-    only_row boolean primary key default true,
-    version bigint not null default 1,
-    constraint role_version_one_row check (only_row)
-);
-insert into role_version default values;
-
+-- Every statement that changes the roles moves the store's `public.stores.roles_version`
+-- on, in its own transaction: requests use role definitions by that version
+-- (`roles::directory`), so none is ever served stale.
 create trigger roles_bump_version after insert or update or delete or truncate on roles
     for each statement execute function public.bump_role_version();
 

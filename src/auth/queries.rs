@@ -354,17 +354,16 @@ pub struct SessionMember {
 /// ([`crate::tenant::read`]). The check itself is the function `public.session_member`
 /// (public migration 0005: its plan stays cached while the search_path moves from store to
 /// store); `current_schema()` is read out here, in the request's transaction, and so is the
-/// version of the store's roles from `role_version`, which the transaction's `search_path`
-/// (the store's schema alone) resolves to the store's own table.
+/// version of the store's roles (`public.stores.roles_version`).
 #[must_use]
 pub fn session_member_sql(session_id: Uuid, user_id: i64, store_id: i64) -> String {
     format!(
         "select current_schema()::text as current_schema, m.*, \
-                (select version from role_version) as roles_version \
-         from public.session_member({}, {}, {}) m",
+                (select roles_version from public.stores where id = {store}) as roles_version \
+         from public.session_member({}, {}, {store}) m",
         session_id.inline(),
         user_id.inline(),
-        store_id.inline(),
+        store = store_id.inline(),
     )
 }
 

@@ -3,12 +3,13 @@
 //!
 //! Why: a role's definition (name, rank, permissions) is reported with every member on the
 //! hot path (`me`, the staff list). Joined per row, it cost PostgreSQL about a fifth more
-//! CPU per staff list (README "Performance": measured). Instead each store keeps a
-//! `role_version` that every change to its `roles` moves on in the same transaction (a
-//! trigger, tenant migration 0003), each request reads that version in the statement that
-//! checks its caller, and uses the definitions held for exactly that version, loading them
-//! (one statement) when it has none. Nothing here can be stale: a version is only ever
-//! paired with the definitions read in the same snapshot as it.
+//! CPU per staff list (README "Performance": measured). Instead each store has a
+//! `roles_version` (in `public.stores`, beside what the caller check reads anyway) that
+//! every change to its `roles` moves on in the same transaction (a trigger, tenant migration
+//! 0003); each request reads that version in the statement that checks its caller, and uses
+//! the definitions held for exactly that version, loading them (one statement) when it has
+//! none. Nothing here can be stale: a version is only ever paired with the definitions read
+//! in the same snapshot as it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,13 +92,12 @@ impl RoleDirectory {
     ) -> sqlx::Result<Arc<StoreRoles>> {
         let select = format!(
             "select r.code as role, r.name as role_name, r.rank as role_rank, \
-                    r.permissions as role_permissions, v.version \
-             from {} r cross join {} v",
+                    r.permissions as role_permissions, s.roles_version as version \
+             from {} r cross join public.stores s where s.id = $1",
             schema.table("roles"),
-            schema.table("role_version")
         );
         let rows: Vec<VersionedRole> =
-            crate::db::query_as(sqlx::AssertSqlSafe(select)).fetch_all(conn).await?;
+            crate::db::query_as(sqlx::AssertSqlSafe(select)).bind(store_id).fetch_all(conn).await?;
         // A store always has its owner role, so there is a row to carry the version.
         let version = rows.first().map_or(0, |row| row.version);
         let by_code = rows.into_iter().map(|row| (row.role.code.clone(), Arc::new(row.role))).collect();

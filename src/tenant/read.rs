@@ -2,12 +2,12 @@
 //! (SPEC §3, the schema-qualified way).
 //!
 //! The statement names the store's tables through its schema (`"tenant_x".employees`,
-//! written by the handler with [`SchemaName::table`]) and leaves the connection's
+//! written by the handler with `SchemaName::table`) and leaves the connection's
 //! `search_path` alone, with the caller check in the same statement:
 //!
 //! ```sql
 //! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema,
-//!        (select version from "tenant_x".role_version) as caller_roles_version, r.*
+//!        c.roles_version as caller_roles_version, r.*
 //! from public.store_caller($1, $2, $3) c                 -- session, account, store
 //! left join lateral (select true as read_found, found.* from (<the read>) found) r
 //!        on c.role is not null                             -- members only
@@ -43,7 +43,6 @@ use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 
 use crate::auth::queries::SessionMember;
 use crate::db::Db;
-use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult};
 use crate::roles::directory::StoreRoles;
 use crate::tenant::cache::TenantStore;
@@ -66,7 +65,7 @@ impl StoreScope {
     /// Runs `select` for a signed-in active member of the store, in one round trip; refuses
     /// a caller who must change their password first.
     ///
-    /// `select` names the store's tables with [`SchemaName::table`] of this scope's store
+    /// `select` names the store's tables with `SchemaName::table` of this scope's store
     /// and may use `$3` (the store's id), `c.user_id` (the caller's account) and `$4`…,
     /// which `bind` binds, in order. Every row of it becomes a `T`.
     pub async fn read<T>(
@@ -94,7 +93,7 @@ impl StoreScope {
     where
         T: for<'r> FromRow<'r, PgRow>,
     {
-        let statement = crate::db::query(AssertSqlSafe(read_sql(&self.store.schema, select)))
+        let statement = crate::db::query(AssertSqlSafe(read_sql(select)))
             .bind(self.session_id)
             .bind(self.user_id)
             .bind(self.store.id);
@@ -121,18 +120,17 @@ impl StoreScope {
 }
 
 /// The whole statement around a store's `select` (see the module documentation), with the
-/// version of `schema`'s roles (`roles::directory`).
-fn read_sql(schema: &SchemaName, select: &str) -> String {
+/// version of the store's roles (`roles::directory`).
+fn read_sql(select: &str) -> String {
     format!(
         "select c.user_id as caller_user_id, c.username as caller_username, \
                 c.first_name as caller_first_name, c.last_name as caller_last_name, \
                 c.email as caller_email, c.must_change_password as caller_must_change_password, \
                 c.role as caller_role, c.store_schema as caller_store_schema, \
-                (select version from {role_version}) as caller_roles_version, r.* \
+                c.roles_version as caller_roles_version, r.* \
          from public.store_caller($1, $2, $3) c \
          left join lateral (select true as read_found, found.* from ({select}) found) r \
-                on c.role is not null",
-        role_version = schema.table("role_version"),
+                on c.role is not null"
     )
 }
 
