@@ -109,13 +109,23 @@ impl StoreScope {
         Ok(StoreRead { store: self.store, member, roles, rows })
     }
 
-    /// The store's roles at `version`: held, or read on the store's connection.
+    /// The store's roles at `version`: held, or read on the store's connection (under
+    /// transaction pooling inside a transaction, like every store read: an unnamed
+    /// statement's parse and execution must reach the same server connection).
     async fn roles_at(&self, version: i64) -> ApiResult<Arc<StoreRoles>> {
         if let Some(roles) = self.roles.at(self.store.id, version) {
             return Ok(roles);
         }
-        let mut conn = self.pool.acquire_for_store(self.store.id).await?;
-        Ok(self.roles.load(&mut conn, self.store.id, &self.store.schema).await?)
+        let (db, store) = (&self.pool, &self.store);
+        if !db.transaction_pooling() {
+            let mut conn = db.acquire_for_store(store.id).await?;
+            return Ok(self.roles.load(&mut conn, store.id, &store.schema).await?);
+        }
+        let begin = format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, self.request_timeout));
+        let mut tx = db.begin_for_store(store.id, begin).await?;
+        let roles = self.roles.load(&mut tx, store.id, &store.schema).await?;
+        tx.commit().await?;
+        Ok(roles)
     }
 }
 
