@@ -121,7 +121,8 @@ impl StoreScope {
             let mut conn = db.acquire_for_store(store.id).await?;
             return Ok(self.roles.load(&mut conn, store.id, &store.schema).await?);
         }
-        let begin = format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, self.request_timeout));
+        let begin =
+            format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, self.request_timeout));
         let mut tx = db.begin_for_store(store.id, begin).await?;
         let roles = self.roles.load(&mut tx, store.id, &store.schema).await?;
         tx.commit().await?;
