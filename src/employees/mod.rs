@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 use crate::auth::full_name;
 use crate::error::ErrorBody;
+use crate::http::openapi::RoleFilter;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
 use crate::roles::{RoleCode, RoleView};
@@ -191,8 +192,8 @@ pub struct UpdateEmployeeRequest {
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,
-    /// A role of the store ranked below the caller's.
-    #[schema(value_type = Option<RoleCode>)]
+    /// A role of the store ranked below the caller's; empty keeps the current one.
+    #[schema(value_type = Option<RoleFilter>)]
     pub role: Option<String>,
     /// `false` deactivates (and signs the employee out everywhere); `true` reactivates.
     pub is_active: Option<bool>,

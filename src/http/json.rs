@@ -67,6 +67,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     // Trailing garbage after the value (`{}x`) is malformed JSON too.
     deserializer.end().map_err(|error| field_error(".", &error))?;
+    // Derived structs also accept an array of their fields in order (`[null, null]`); every
+    // body kassa takes is an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::field(NON_FIELD_ERRORS, Message::BodyNotObject));
+    }
     refuse_nul(text)?;
     Ok(value)
 }
@@ -279,6 +284,9 @@ mod tests {
         assert_eq!(errors_of(r#"{"name":"a","#), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of(r#"{"name":"a","count":1} trailing"#), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of("[1,2]"), [NON_FIELD_ERRORS]);
+        // An array of the right fields in order would deserialise into the struct.
+        assert_eq!(errors_of(r#"["a", 1]"#), [NON_FIELD_ERRORS]);
+        assert_eq!(errors_of(r#" ["a", 1]"#), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of(&"[".repeat(10_000)), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of(""), [NON_FIELD_ERRORS]);
     }
