@@ -230,6 +230,21 @@ impl PartialSchema for RoleCode {
 
 impl ToSchema for RoleCode {}
 
+/// A permission string on the wire: `[a-z][a-z0-9_]{1,63}` (SPEC §10).
+pub struct PermissionCode;
+
+impl PartialSchema for PermissionCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[a-z][a-z0-9_]{1,63}$"))
+            .examples(["view_products", "refund_sales"].map(serde_json::Value::from))
+            .into()
+    }
+}
+
+impl ToSchema for PermissionCode {}
+
 /// Whether `code` is a well-formed role code (not whether the store has it).
 #[must_use]
 pub fn is_role_code(code: &str) -> bool {

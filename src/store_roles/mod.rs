@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::i18n::Lang;
-use crate::roles::RoleCode;
 use crate::roles::queries::RoleRow;
+use crate::roles::{PermissionCode, RoleCode};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 
@@ -92,7 +92,8 @@ pub struct CreateStoreRoleRequest {
     pub rank: Option<i64>,
     /// Distinct strings `[a-z][a-z0-9_]{1,63}`, at most 64: those of `GET /permissions/`
     /// and any others the store's apps switch on. None when absent.
-    #[schema(max_items = 64, example = json!(["view_products", "create_sales", "refund_sales"]))]
+    #[schema(value_type = Option<Vec<PermissionCode>>, max_items = 64,
+             example = json!(["view_products", "create_sales", "refund_sales"]))]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -105,7 +106,7 @@ pub struct UpdateStoreRoleRequest {
     /// Custom roles only: 1 to 99.
     #[schema(nullable = false, minimum = 1, maximum = 99)]
     pub rank: Option<i64>,
-    #[schema(nullable = false, max_items = 64)]
+    #[schema(value_type = Option<Vec<PermissionCode>>, nullable = false, max_items = 64)]
     pub permissions: Option<Vec<String>>,
 }
 
