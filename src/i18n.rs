@@ -114,6 +114,9 @@ pub enum Message {
     DateExpected,
     RoleInvalid,
     RoleCodeInvalid,
+    PinFormat { min: usize, max: usize },
+    PinTooSimple,
+    PinTooCommon,
     RoleRankOutOfRange,
     PermissionInvalid,
     PermissionRepeated,
@@ -265,6 +268,20 @@ impl Message {
             M::RoleCodeInvalid => (
                 "Код роли: от 2 до 32 символов, строчные латинские буквы, цифры и _, первой буквой.",
                 "A role code is 2 to 32 characters: lowercase Latin letters, digits and _, starting with a letter.",
+            ),
+            M::PinFormat { min, max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("PIN-код — от {min} до {max} цифр."),
+                    Lang::En => format!("A PIN is {min} to {max} digits."),
+                });
+            }
+            M::PinTooSimple => (
+                "PIN-код слишком простой: одна цифра подряд или цифры по порядку.",
+                "This PIN is too simple: one digit repeated, or digits in a row.",
+            ),
+            M::PinTooCommon => (
+                "Этот PIN-код слишком распространён: выберите другой.",
+                "This PIN is one of the most common: choose another.",
             ),
             M::RoleRankOutOfRange => (
                 "Ранг своей роли — целое число от 1 до 99.",

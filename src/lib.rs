@@ -51,6 +51,8 @@ pub mod employees;
 pub mod store_roles;
 /// The store registry, its endpoints and store provisioning.
 pub mod stores;
+/// Shared tills: members' PINs.
+pub mod tills;
 
 // Composition.
 /// The command line: serve, migrate, tenants, users, openapi.

@@ -17,7 +17,7 @@ use crate::http::openapi::{self, SecuritySchemes};
 use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
-use crate::{account, audit, employees, roles, store_roles, stores};
+use crate::{account, audit, employees, roles, store_roles, stores, tills};
 
 /// The document's fixed parts; paths are added by [`api_routes`].
 #[derive(OpenApi)]
@@ -52,7 +52,8 @@ fn api_routes(
         .merge(account::store_router())
         .merge(employees::router())
         .merge(audit::router())
-        .merge(store_roles::router());
+        .merge(store_roles::router())
+        .merge(tills::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

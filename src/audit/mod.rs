@@ -54,10 +54,16 @@ pub enum AuditAction {
     RoleUpdated,
     #[serde(rename = "role.deleted")]
     RoleDeleted,
+    /// A member set their PIN for the store's tills (SPEC §11); the PIN never appears.
+    #[serde(rename = "pin.set")]
+    PinSet,
+    /// A PIN was cleared: by a manager, or with a password reset, deactivation or removal.
+    #[serde(rename = "pin.cleared")]
+    PinCleared,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 12] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -68,6 +74,8 @@ impl AuditAction {
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
         AuditAction::RoleDeleted,
+        AuditAction::PinSet,
+        AuditAction::PinCleared,
     ];
 
     /// Every name, for error messages.
@@ -82,6 +90,8 @@ impl AuditAction {
         "role.created",
         "role.updated",
         "role.deleted",
+        "pin.set",
+        "pin.cleared",
     ];
 
     #[must_use]
@@ -116,6 +126,12 @@ impl Changes {
         if before != after {
             self.0.insert(field.to_owned(), json!({ "before": before, "after": after }));
         }
+    }
+
+    /// Records `field` with its before and after even when they are equal (a PIN replaced
+    /// by another is still an event worth its line).
+    pub fn recorded<T: Serialize + ?Sized>(&mut self, field: &str, before: &T, after: &T) {
+        self.0.insert(field.to_owned(), json!({ "before": before, "after": after }));
     }
 
     /// Records `field` as set on creation (no before).

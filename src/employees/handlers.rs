@@ -284,6 +284,7 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
     policy::authorize(tenant.member.role.rank, Action::Remove, Some(target_of(&tenant, &current)))?;
 
     queries::remove_staff_member(tenant.conn(), store_id, id).await?;
+    clear_pin_of(&mut tenant, id).await?;
     let ended = account_queries::revoke_user_sessions(tenant.conn(), current.employee.user_id, None).await?;
     let changes = history::removed(&current.employee);
     record::by_caller(&mut tenant, AuditAction::EmployeeRemoved, id, changes).await?;
@@ -332,6 +333,7 @@ pub async fn reset_employee_password(
     let ended = account_queries::revoke_user_sessions(tenant.conn(), user_id, None).await?;
     let changes = history::password_reset(account.must_change_password, reset.must_change);
     record::by_caller(&mut tenant, AuditAction::EmployeePasswordReset, id, changes).await?;
+    clear_pin_of(&mut tenant, id).await?;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
 
@@ -387,6 +389,7 @@ async fn change_employee(
 
     let row = queries::update_staff_member(tenant.conn(), store_id, id, &after).await?;
     if !after.is_active && before.is_active {
+        clear_pin_of(&mut tenant, id).await?;
         let ended = account_queries::revoke_user_sessions(tenant.conn(), row.user_id, None).await?;
         tracing::info!(
             store.id = store_id,
@@ -403,16 +406,25 @@ async fn change_employee(
 }
 
 /// The policy's view of `member` as the target of the caller's action.
-fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
+pub fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
     Target { rank: member.role.rank, is_self: member.employee.user_id == tenant.member.user_id }
 }
 
 /// Employee `id` of the store with their role as the store defines it, locked with `lock`
 /// (see [`find_staff_member`]); 404 when not on the staff.
-async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
+pub async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
     let store_id = tenant.store.id;
     let row = find_staff_member(tenant.conn(), store_id, id, lock).await?.ok_or(ApiError::NotFound)?;
     row.with_role(&tenant.roles).map_err(ApiError::internal)
+}
+
+/// Clears employee `id`'s PIN, if any, with its audit event (SPEC §11: a password reset,
+/// a deactivation or a removal ends the PIN too).
+pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
+    if queries::clear_pin(tenant.conn(), id).await? {
+        record::by_caller(tenant, AuditAction::PinCleared, id, history::pin_changed(true, false)).await?;
+    }
+    Ok(())
 }
 
 /// Role `code` as the store defines it, locked until the transaction ends so that it is not

@@ -72,3 +72,12 @@ pub fn password_reset(must_change_before: bool, must_change_after: bool) -> Chan
     changes.field("must_change_password", &must_change_before, &must_change_after);
     changes
 }
+
+/// A PIN set or cleared: only whether the employee has one (`has_pin`) before and after,
+/// never the PIN (a new PIN over an old one is `true` → `true`).
+#[must_use]
+pub fn pin_changed(had_pin: bool, has_pin: bool) -> Changes {
+    let mut changes = Changes::default();
+    changes.recorded("has_pin", &had_pin, &has_pin);
+    changes
+}

@@ -358,6 +358,31 @@ pub async fn insert_membership(
         .map(|_| ())
 }
 
+/// Sets employee `id`'s PIN hash for the store's tills (SPEC §11); whether they had one.
+#[tracing::instrument(skip_all, fields(employee.id = id), err)]
+pub async fn set_pin(conn: &mut PgConnection, id: i64, pin_hash: &str) -> sqlx::Result<bool> {
+    // `xmax <> 0` on the returned row: it was updated, so a PIN was there before.
+    crate::db::query_scalar(
+        "insert into employee_pins (employee_id, pin_hash) values ($1, $2)
+         on conflict (employee_id) do update set pin_hash = excluded.pin_hash, set_at = now()
+         returning xmax <> 0",
+    )
+    .bind(id)
+    .bind(pin_hash)
+    .fetch_one(conn)
+    .await
+}
+
+/// Clears employee `id`'s PIN; whether they had one.
+#[tracing::instrument(skip_all, fields(employee.id = id), err)]
+pub async fn clear_pin(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    crate::db::query("delete from employee_pins where employee_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected() > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,8 @@ pub enum Action {
     /// Remove from the store (the employee row stays, inactive, for history).
     Remove,
     ResetPassword,
+    /// Clear the employee's PIN for the store's tills.
+    ClearPin,
 }
 
 /// The employee an action is aimed at.
@@ -69,9 +71,10 @@ fn is_allowed(actor: i16, action: Action, target: Option<Target>) -> bool {
         (Action::Create { rank }, None) => manages(rank),
         (Action::EditProfile, Some(target)) => target.is_self || manages(target.rank),
         (Action::ChangeRole { to }, Some(target)) => !target.is_self && manages(target.rank) && manages(to),
-        (Action::Deactivate | Action::Activate | Action::Remove | Action::ResetPassword, Some(target)) => {
-            !target.is_self && manages(target.rank)
-        }
+        (
+            Action::Deactivate | Action::Activate | Action::Remove | Action::ResetPassword | Action::ClearPin,
+            Some(target),
+        ) => !target.is_self && manages(target.rank),
         // An action that needs a target without one, or create with one: a caller's bug.
         _ => false,
     }
@@ -114,7 +117,13 @@ mod tests {
         for actor in [Role::Owner, Role::Manager] {
             let me = Some(Target { rank: actor.rank(), is_self: true });
             assert!(authorize(actor.rank(), Action::EditProfile, me).is_ok());
-            for action in [Action::Deactivate, Action::Remove, Action::ResetPassword, Action::Activate] {
+            for action in [
+                Action::Deactivate,
+                Action::Remove,
+                Action::ResetPassword,
+                Action::Activate,
+                Action::ClearPin,
+            ] {
                 assert!(authorize(actor.rank(), action, me).is_err(), "{actor} {action:?}");
             }
             assert!(authorize(actor.rank(), Action::ChangeRole { to: Role::Cashier.rank() }, me).is_err());

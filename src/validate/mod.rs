@@ -5,6 +5,7 @@
 //! does) except passwords, which are compared exactly (SPEC §4).
 
 pub mod password;
+pub mod pin;
 
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -19,6 +19,7 @@ mod migrations;
 mod operations;
 mod outage;
 mod permissions;
+mod pins;
 mod registration;
 mod roles;
 mod store_roles;
