@@ -58,3 +58,63 @@ async fn requests_are_logged_with_their_id_and_without_credentials() {
         assert!(!logs.contains(secret), "{secret} reached the log: {logs}");
     }
 }
+
+#[tokio::test]
+async fn a_pin_never_reaches_the_log() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "kassa never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let registered: serde_json::Value = client
+        .post(format!("{base}/api/users/auth/register/"))
+        .json(&crate::helpers::registration("pin_logger", "Лог"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
+    let key = registered["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
+    // A PIN that is set, and one refused as too common.
+    for (pin, status) in [("730519", 204), ("147258", 400)] {
+        let response = client
+            .put(format!("{base}/api/users/auth/pin/"))
+            .bearer_auth(&token)
+            .header("x-tenant-key", &key)
+            .json(&serde_json::json!({ "pin": pin }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{pin}");
+    }
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    let logs =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(logs.contains("set a PIN"), "the change itself is logged: {logs}");
+    for pin in ["730519", "147258"] {
+        assert!(!logs.contains(pin), "{pin} reached the log: {logs}");
+    }
+}
