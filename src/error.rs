@@ -66,6 +66,12 @@ pub enum ApiError {
     /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
     SlugTaken { field: &'static str },
+    /// A device token that is wrong, missing or revoked (SPEC §11).
+    #[error("device invalid")]
+    DeviceInvalid,
+    /// A pairing code that is wrong, used or expired (SPEC §11).
+    #[error("invalid pairing code")]
+    InvalidPairingCode,
     /// A store role with this code exists already (SPEC §10).
     #[error("role code taken")]
     RoleTaken,
@@ -118,12 +124,13 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError as E;
         match self {
-            E::Validation(_) | E::MissingTenantKey => StatusCode::BAD_REQUEST,
+            E::Validation(_) | E::MissingTenantKey | E::InvalidPairingCode => StatusCode::BAD_REQUEST,
             E::NotAuthenticated
             | E::InvalidCredentials
             | E::TokenInvalid
             | E::TokenExpired
-            | E::TokenReused => StatusCode::UNAUTHORIZED,
+            | E::TokenReused
+            | E::DeviceInvalid => StatusCode::UNAUTHORIZED,
             E::InvalidTenantKey
             | E::InactiveTenant
             | E::NotAMember
@@ -161,6 +168,8 @@ impl ApiError {
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
             E::SlugTaken { .. } => "slug_taken",
+            E::DeviceInvalid => "device_invalid",
+            E::InvalidPairingCode => "invalid_pairing_code",
             E::RoleTaken => "role_taken",
             E::RoleInUse => "role_in_use",
             E::PayloadTooLarge => "payload_too_large",
@@ -191,6 +200,8 @@ impl ApiError {
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
             E::SlugTaken { .. } => Message::SlugTaken,
+            E::DeviceInvalid => Message::DeviceInvalid,
+            E::InvalidPairingCode => Message::InvalidPairingCode,
             E::RoleTaken => Message::RoleTaken,
             E::RoleInUse => Message::RoleInUse,
             E::PayloadTooLarge => Message::PayloadTooLarge,

@@ -95,6 +95,8 @@ pub enum Message {
     SlugTaken,
     RoleTaken,
     RoleInUse,
+    DeviceInvalid,
+    InvalidPairingCode,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
@@ -187,6 +189,14 @@ impl Message {
             M::SlugTaken => {
                 ("Магазин с таким идентификатором уже существует", "A store with that slug already exists")
             }
+            M::DeviceInvalid => (
+                "Устройство не сопряжено с магазином или отключено.",
+                "This device is not paired with the store, or was revoked.",
+            ),
+            M::InvalidPairingCode => (
+                "Код сопряжения неверен, уже использован или истёк.",
+                "The pairing code is wrong, used or expired.",
+            ),
             M::RoleTaken => {
                 ("Роль с таким кодом уже есть в магазине.", "The store already has a role with that code.")
             }

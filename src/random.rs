@@ -13,6 +13,19 @@ pub fn random_hex(bytes: usize) -> String {
     buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Crockford's base-32 alphabet: digits and capitals without I, L, O and U, so a code read
+/// off a screen and typed on a till has no look-alikes.
+pub const CROCKFORD_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// `count` symbols of [`CROCKFORD_ALPHABET`], 5 random bits each (256 is a multiple of 32,
+/// so every symbol is equally likely).
+#[must_use]
+pub fn crockford_symbols(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
+    rand::fill(&mut bytes[..]);
+    bytes.iter().map(|&byte| char::from(CROCKFORD_ALPHABET[usize::from(byte & 31)])).collect()
+}
+
 /// `count` characters drawn uniformly from [`READABLE_ALPHABET`] (rejection sampling, so no
 /// character is likelier than another).
 #[must_use]

@@ -53,13 +53,14 @@ fn api_routes(
         .merge(employees::router())
         .merge(audit::router())
         .merge(store_roles::router())
-        .merge(tills::router());
+        .merge(tills::store_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(account::router())
         .merge(stores::router())
         .merge(roles::catalog::router())
+        .merge(tills::router())
         .merge(scope_to_store(store_scoped))
 }
 

@@ -60,10 +60,15 @@ pub enum AuditAction {
     /// A PIN was cleared: by a manager, or with a password reset, deactivation or removal.
     #[serde(rename = "pin.cleared")]
     PinCleared,
+    /// A till paired with a code (SPEC §11); the actor is whoever made the code.
+    #[serde(rename = "device.paired")]
+    DevicePaired,
+    #[serde(rename = "device.revoked")]
+    DeviceRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 12] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -76,6 +81,8 @@ impl AuditAction {
         AuditAction::RoleDeleted,
         AuditAction::PinSet,
         AuditAction::PinCleared,
+        AuditAction::DevicePaired,
+        AuditAction::DeviceRevoked,
     ];
 
     /// Every name, for error messages.
@@ -92,6 +99,8 @@ impl AuditAction {
         "role.deleted",
         "pin.set",
         "pin.cleared",
+        "device.paired",
+        "device.revoked",
     ];
 
     #[must_use]

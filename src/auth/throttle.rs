@@ -100,6 +100,55 @@ pub async fn release_account_attempt(
     .map(|_| ())
 }
 
+/// Pairing attempts one client address may fail in a minute before it gets 429 (SPEC §11).
+pub const PAIRING_FAILURES_PER_MINUTE: u32 = 10;
+
+/// A pairing attempt claimed against a client address's minute, to give back if the code
+/// was right.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct PairingClaim {
+    window_started_at: DateTime<Utc>,
+}
+
+/// Claims one pairing attempt from `ip` before the code is checked (so a flood of parallel
+/// guesses checks at most [`PAIRING_FAILURES_PER_MINUTE`] codes); 429 `too_many_attempts`
+/// past the limit, with the seconds left of the minute.
+pub async fn claim_pairing_attempt(conn: &mut PgConnection, ip: &str) -> ApiResult<PairingClaim> {
+    let (failures, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
+        "insert into public.pairing_throttle as t (client_ip, window_started_at, failures)
+         values ($1, now(), 1)
+         on conflict (client_ip) do update set
+             failures = case when t.window_started_at <= now() - interval '1 minute' then 1
+                             else t.failures + 1 end,
+             window_started_at = case when t.window_started_at <= now() - interval '1 minute' then now()
+                                      else t.window_started_at end
+         returning failures, window_started_at",
+    )
+    .bind(ip)
+    .fetch_one(conn)
+    .await?;
+    within_limit(failures, PAIRING_FAILURES_PER_MINUTE, window_started_at, 60)?;
+    Ok(PairingClaim { window_started_at })
+}
+
+/// Gives back `claim` after a pairing that succeeded: only failures count.
+pub async fn release_pairing_attempt(
+    conn: &mut PgConnection,
+    ip: &str,
+    claim: PairingClaim,
+) -> sqlx::Result<()> {
+    crate::db::query(
+        "update public.pairing_throttle set failures = failures - 1
+         where client_ip = $1 and window_started_at = $2 and failures > 0",
+    )
+    .bind(ip)
+    .bind(claim.window_started_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// `Ok` while `attempts` is within `limit`, else 429 with the seconds left of the window of
 /// `window_secs` that began at `window_started_at`.
 fn within_limit(

@@ -129,6 +129,13 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "deviceToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Device-Token",
+                "A paired till's `device_token` (from `POST /api/users/devices/pair/`), sent with `X-Tenant-Key`.",
+            ))),
+        );
+        components.add_security_scheme(
             "tenantKey",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Tenant-Key",
