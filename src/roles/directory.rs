@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection};
 
 use super::StoreRole;
 use crate::db::schema::SchemaName;
@@ -81,23 +82,38 @@ impl RoleDirectory {
         self.stores.get(&store_id).filter(|roles| roles.version == version)
     }
 
-    /// Reads the roles of the store in `schema` on `conn`, holds them for store `store_id`
-    /// and returns them (at the version read with them, which may be newer than the one
-    /// asked for: a change committed in between).
+    /// Store `store_id`'s roles at `version`: held, or read on `conn` ([`RoleDirectory::load`]).
+    pub async fn current(
+        &self,
+        conn: &mut PgConnection,
+        store_id: i64,
+        schema: &SchemaName,
+        version: i64,
+    ) -> sqlx::Result<Arc<StoreRoles>> {
+        match self.at(store_id, version) {
+            Some(roles) => Ok(roles),
+            None => self.load(conn, store_id, schema).await,
+        }
+    }
+
+    /// Reads the roles of the store in `schema` on `conn` ([`roles_sql`]) and holds them
+    /// ([`RoleDirectory::keep`]).
     pub async fn load(
         &self,
         conn: &mut PgConnection,
         store_id: i64,
         schema: &SchemaName,
     ) -> sqlx::Result<Arc<StoreRoles>> {
-        let select = format!(
-            "select r.code as role, r.name as role_name, r.rank as role_rank, \
-                    r.permissions as role_permissions, s.roles_version as version \
-             from {} r cross join public.stores s where s.id = $1",
-            schema.table("roles"),
-        );
-        let rows: Vec<VersionedRole> =
-            crate::db::query_as(sqlx::AssertSqlSafe(select)).bind(store_id).fetch_all(conn).await?;
+        let rows =
+            crate::db::query(sqlx::AssertSqlSafe(roles_sql(schema))).bind(store_id).fetch_all(conn).await?;
+        self.keep(store_id, &rows)
+    }
+
+    /// Holds the roles that [`roles_sql`] read for store `store_id` and returns them (at the
+    /// version read with them, which may be newer than the one asked for: a change committed
+    /// in between).
+    pub fn keep(&self, store_id: i64, rows: &[PgRow]) -> sqlx::Result<Arc<StoreRoles>> {
+        let rows = rows.iter().map(VersionedRole::from_row).collect::<sqlx::Result<Vec<_>>>()?;
         // A store always has its owner role, so there is a row to carry the version.
         let version = rows.first().map_or(0, |row| row.version);
         let by_code = rows.into_iter().map(|row| (row.role.code.clone(), Arc::new(row.role))).collect();
@@ -105,6 +121,18 @@ impl RoleDirectory {
         self.stores.insert(store_id, Arc::clone(&roles));
         Ok(roles)
     }
+}
+
+/// The statement that reads the roles of the store in `schema` with their version, in one
+/// snapshot (`$1`: the store's id).
+#[must_use]
+pub fn roles_sql(schema: &SchemaName) -> String {
+    format!(
+        "select r.code as role, r.name as role_name, r.rank as role_rank, \
+                r.permissions as role_permissions, s.roles_version as version \
+         from {} r cross join public.stores s where s.id = $1",
+        schema.table("roles"),
+    )
 }
 
 #[cfg(test)]

@@ -181,12 +181,6 @@ impl StoreRole {
         self.code == Role::Owner.as_str()
     }
 
-    /// Whether a holder of this role manages members of rank `other`: [`manages_rank`].
-    #[must_use]
-    pub fn manages(&self, other: i16) -> bool {
-        manages_rank(self.rank, other)
-    }
-
     /// Whether a holder manages anyone at all (may list and view the staff).
     #[must_use]
     pub fn manages_staff(&self) -> bool {
@@ -248,9 +242,20 @@ impl ToSchema for PermissionCode {}
 /// Whether `code` is a well-formed role code (not whether the store has it).
 #[must_use]
 pub fn is_role_code(code: &str) -> bool {
-    let mut chars = code.chars();
+    is_lowercase_identifier(code, 32)
+}
+
+/// Whether `permission` is a well-formed permission string (`[a-z][a-z0-9_]{1,63}`).
+#[must_use]
+pub fn is_permission(permission: &str) -> bool {
+    is_lowercase_identifier(permission, 64)
+}
+
+/// `[a-z][a-z0-9_]*`, 2 to `max_len` characters: the shape of role codes and permissions.
+fn is_lowercase_identifier(text: &str, max_len: usize) -> bool {
+    let mut chars = text.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && (2..=32).contains(&code.len())
+        && (2..=max_len).contains(&text.len())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 

@@ -3,7 +3,7 @@
 
 use crate::error::ApiResult;
 use crate::i18n::Message;
-use crate::roles::{OWNER_RANK, StoreRole, is_role_code};
+use crate::roles::{OWNER_RANK, StoreRole, is_permission, is_role_code};
 use crate::store_roles::{CreateStoreRoleRequest, UpdateStoreRoleRequest};
 use crate::validate::Form;
 
@@ -77,14 +77,6 @@ fn permissions(form: &mut Form, list: Vec<String>) -> Vec<String> {
         form.add("permissions", Message::PermissionRepeated);
     }
     list
-}
-
-/// Whether `permission` is a well-formed permission string.
-fn is_permission(permission: &str) -> bool {
-    let mut chars = permission.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && (2..=64).contains(&permission.len())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]

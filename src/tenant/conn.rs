@@ -148,10 +148,9 @@ impl StoreScope {
             .ok_or(ApiError::TokenInvalid)?;
         let caller = SessionMember::from_row(&row)?;
         let roles = match (&caller.role, caller.roles_version) {
-            (Some(_), Some(version)) => match self.roles.at(store.id, version) {
-                Some(roles) => Some(roles),
-                None => Some(self.roles.load(&mut tx, store.id, &store.schema).await?),
-            },
+            (Some(_), Some(version)) => {
+                Some(self.roles.current(&mut tx, store.id, &store.schema, version).await?)
+            }
             _ => None,
         };
         let member = checked_member(caller, &store, self.session_id, roles.as_deref())?;

@@ -44,7 +44,7 @@ use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 use crate::auth::queries::SessionMember;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::roles::directory::StoreRoles;
+use crate::roles::directory::{StoreRoles, roles_sql};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
 
@@ -109,24 +109,15 @@ impl StoreScope {
         Ok(StoreRead { store: self.store, member, roles, rows })
     }
 
-    /// The store's roles at `version`: held, or read on the store's connection (under
-    /// transaction pooling inside a transaction, like every store read: an unnamed
-    /// statement's parse and execution must reach the same server connection).
+    /// The store's roles at `version`: held, or read on the store's connection like every
+    /// store read ([`fetch_for_store`]).
     async fn roles_at(&self, version: i64) -> ApiResult<Arc<StoreRoles>> {
         if let Some(roles) = self.roles.at(self.store.id, version) {
             return Ok(roles);
         }
-        let (db, store) = (&self.pool, &self.store);
-        if !db.transaction_pooling() {
-            let mut conn = db.acquire_for_store(store.id).await?;
-            return Ok(self.roles.load(&mut conn, store.id, &store.schema).await?);
-        }
-        let begin =
-            format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, self.request_timeout));
-        let mut tx = db.begin_for_store(store.id, begin).await?;
-        let roles = self.roles.load(&mut tx, store.id, &store.schema).await?;
-        tx.commit().await?;
-        Ok(roles)
+        let select = crate::db::query(AssertSqlSafe(roles_sql(&self.store.schema))).bind(self.store.id);
+        let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, select).await?;
+        Ok(self.roles.keep(self.store.id, &rows)?)
     }
 }
 

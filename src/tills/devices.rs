@@ -15,7 +15,6 @@ use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
-use crate::roles::MANAGING_RANK;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::TenantConn;
@@ -181,10 +180,7 @@ pub async fn roster(till: TillDevice) -> ApiResult<Json<RosterResponse>> {
     let lang = crate::i18n::current_lang();
     let mut results = Vec::with_capacity(rows.len());
     if let Some(version) = rows.first().map(|row| row.roles_version) {
-        let roles = match till.roles.at(till.store.id, version) {
-            Some(roles) => roles,
-            None => till.roles.load(&mut conn, till.store.id, &till.store.schema).await?,
-        };
+        let roles = till.roles.current(&mut conn, till.store.id, &till.store.schema, version).await?;
         for row in rows {
             let role = roles.resolve(&row.role).map_err(ApiError::internal)?;
             results.push(RosterEntry {
@@ -201,7 +197,7 @@ pub async fn roster(till: TillDevice) -> ApiResult<Json<RosterResponse>> {
 
 /// Pairing and the device list are for members who manage staff (rank 50 and up).
 fn ensure_manager(tenant: &TenantConn) -> ApiResult<()> {
-    match tenant.member.role.rank >= MANAGING_RANK {
+    match tenant.member.role.manages_staff() {
         true => Ok(()),
         false => Err(ApiError::PermissionDenied),
     }
