@@ -6,21 +6,15 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse};
+use crate::helpers::{Owner, TestApp, TestResponse};
 use crate::tenant::assert_pools_are_neutral;
 
 const CODES: &str = "/api/users/devices/pairing-codes/";
 const PAIR: &str = "/api/users/devices/pair/";
 const DEVICES: &str = "/api/users/devices/";
 const ROSTER: &str = "/api/users/devices/roster/";
-
-async fn member(app: &TestApp, owner: &Owner, username: &str, role: &str) -> (Owner, Value) {
-    let employee = app.add_employee(owner, username, role).await;
-    let login = app.sign_in(username, EMPLOYEE_PASSWORD).await;
-    (Owner { token: login["access"].as_str().unwrap().to_owned(), ..owner.clone() }, employee)
-}
 
 async fn pairing_code(app: &TestApp, who: &Owner, name: &str) -> TestResponse {
     app.scoped(Method::POST, CODES, &who.token, &who.key(), Some(&json!({"name": name}))).await
@@ -49,8 +43,8 @@ async fn roster(app: &TestApp, token: Option<&str>, key: &str) -> TestResponse {
 async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("till_owner", "Лавка").await;
-    let (manager, _) = member(&app, &owner, "till_manager", "manager").await;
-    let (cashier, _) = member(&app, &owner, "till_cashier", "cashier").await;
+    let (manager, _) = app.member(&owner, "till_manager", "manager").await;
+    let (cashier, _) = app.member(&owner, "till_cashier", "cashier").await;
 
     pairing_code(&app, &cashier, "Касса").await.error(StatusCode::FORBIDDEN, "permission_denied");
     pairing_code(&app, &manager, "   ").await.error(StatusCode::BAD_REQUEST, "validation_error");
@@ -149,7 +143,7 @@ async fn a_device_token_opens_its_own_store_only_until_revoked() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("till_owner", "Лавка").await;
     let other = app.register_owner("other_owner", "Другая").await;
-    let (cashier, cashier_employee) = member(&app, &owner, "till_cashier", "cashier").await;
+    let (cashier, cashier_employee) = app.member(&owner, "till_cashier", "cashier").await;
     let token = paired_till(&app, &owner, "Касса 1").await;
 
     // The roster: active members with a PIN only.
@@ -225,7 +219,7 @@ async fn a_storm_of_tills_across_stores_never_crosses_stores() {
     for (n, name) in ["Альфа", "Бета", "Гамма"].into_iter().enumerate() {
         let owner = app.register_owner(&format!("storm_owner_{n}"), name).await;
         let marker = format!("zz{n}marker");
-        let (cashier, _) = member(&app, &owner, &format!("{marker}_cashier"), "cashier").await;
+        let (cashier, _) = app.member(&owner, &format!("{marker}_cashier"), "cashier").await;
         app.scoped(
             Method::PUT,
             "/api/users/auth/pin/",

@@ -290,6 +290,14 @@ impl TestApp {
         response.json(StatusCode::CREATED)["data"]["employee"].clone()
     }
 
+    /// Another member of `owner`'s store, signed in: their token (as an [`Owner`] of the same
+    /// store) and the employee as the 201 response showed it.
+    pub async fn member(&self, owner: &Owner, username: &str, role: &str) -> (Owner, Value) {
+        let employee = self.add_employee(owner, username, role).await;
+        let login = self.sign_in(username, EMPLOYEE_PASSWORD).await;
+        (Owner { token: login["access"].as_str().unwrap().to_owned(), ..owner.clone() }, employee)
+    }
+
     /// A number from a one-value query, for checks of what was (not) written.
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()

@@ -6,31 +6,57 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{TEST_JWT_SECRET, TestDb};
 
+/// The real binary on its own database, logging JSON at debug level (sqlx included).
+struct LoggingServer {
+    process: std::process::Child,
+    base: String,
+    /// Its working directory, kept until it stops.
+    _dir: tempfile::TempDir,
+}
+
+impl LoggingServer {
+    /// Starts it on `db` and waits until it answers.
+    async fn start(db: &TestDb) -> LoggingServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .env("JWT_SECRET", TEST_JWT_SECRET)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "kassa never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        LoggingServer { process, base, _dir: dir }
+    }
+
+    /// Stops it (SIGTERM) and returns everything it wrote, stdout then stderr.
+    async fn stop(self) -> String {
+        let process = self.process;
+        let pid = nix::unistd::Pid::from_raw(process.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let output = tokio::task::spawn_blocking(move || process.wait_with_output()).await.unwrap().unwrap();
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    }
+}
+
 #[tokio::test]
 async fn requests_are_logged_with_their_id_and_without_credentials() {
     let db = TestDb::create().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .env("JWT_SECRET", TEST_JWT_SECRET)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "kassa never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let server = LoggingServer::start(&db).await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
 
     let secrets =
         ["eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig", "shop_1a2b3c4d", "Pa55word-very-secret", "query-secret"];
@@ -45,10 +71,7 @@ async fn requests_are_logged_with_their_id_and_without_credentials() {
         .unwrap();
     assert_eq!(response.status(), 401, "a failed sign-in: the password was checked");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM)
-        .unwrap();
-    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
-    let logs = String::from_utf8_lossy(&output.stdout);
+    let logs = server.stop().await;
     let request_line = logs
         .lines()
         .find(|line| line.contains("trace-me-123") && line.contains("\"status\":401"))
@@ -62,28 +85,8 @@ async fn requests_are_logged_with_their_id_and_without_credentials() {
 #[tokio::test]
 async fn a_pin_never_reaches_the_log() {
     let db = TestDb::create().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.url())
-        .env("JWT_SECRET", TEST_JWT_SECRET)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "kassa never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let server = LoggingServer::start(&db).await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
     let registered: serde_json::Value = client
         .post(format!("{base}/api/users/auth/register/"))
         .json(&crate::helpers::registration("pin_logger", "Лог"))
@@ -108,11 +111,7 @@ async fn a_pin_never_reaches_the_log() {
         assert_eq!(response.status(), status, "{pin}");
     }
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM)
-        .unwrap();
-    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
-    let logs =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let logs = server.stop().await;
     assert!(logs.contains("set a PIN"), "the change itself is logged: {logs}");
     for pin in ["730519", "147258"] {
         assert!(!logs.contains(pin), "{pin} reached the log: {logs}");

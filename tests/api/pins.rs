@@ -5,7 +5,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp};
+use crate::helpers::{Owner, TestApp};
 
 const PIN: &str = "/api/users/auth/pin/";
 /// A PIN no rule refuses.
@@ -17,14 +17,6 @@ fn employee_path(id: &Value) -> String {
 
 fn pin_path(id: &Value) -> String {
     format!("/api/users/employees/{id}/pin/")
-}
-
-/// Another member of `owner`'s store, signed in: their token (as an `Owner` of the same
-/// store) and their employee.
-async fn member(app: &TestApp, owner: &Owner, username: &str, role: &str) -> (Owner, Value) {
-    let employee = app.add_employee(owner, username, role).await;
-    let login = app.sign_in(username, EMPLOYEE_PASSWORD).await;
-    (Owner { token: login["access"].as_str().unwrap().to_owned(), ..owner.clone() }, employee)
 }
 
 async fn set_pin(app: &TestApp, who: &Owner, pin: &str) -> crate::helpers::TestResponse {
@@ -71,7 +63,7 @@ async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
 async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
-    let (cashier, employee) = member(&app, &owner, "pin_cashier", "cashier").await;
+    let (cashier, employee) = app.member(&owner, "pin_cashier", "cashier").await;
     // The owner's second store: the same person, no PIN there.
     let second = json!({"name": "Вторая лавка"});
     let created = app.json(Method::POST, "/api/users/stores/", &second, Some(&owner.token)).await;
@@ -130,10 +122,10 @@ async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
 async fn who_may_clear_a_pin_follows_the_ranks() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
-    let (manager, manager_employee) = member(&app, &owner, "pin_manager", "manager").await;
-    let (other_manager, other_manager_employee) = member(&app, &owner, "pin_manager_two", "manager").await;
-    let (cashier, cashier_employee) = member(&app, &owner, "pin_cashier", "cashier").await;
-    let (stockkeeper, _) = member(&app, &owner, "pin_stock", "stockkeeper").await;
+    let (manager, manager_employee) = app.member(&owner, "pin_manager", "manager").await;
+    let (other_manager, other_manager_employee) = app.member(&owner, "pin_manager_two", "manager").await;
+    let (cashier, cashier_employee) = app.member(&owner, "pin_cashier", "cashier").await;
+    let (stockkeeper, _) = app.member(&owner, "pin_stock", "stockkeeper").await;
     for who in [&manager, &other_manager, &cashier, &stockkeeper] {
         assert_eq!(set_pin(&app, who, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
     }
@@ -160,7 +152,7 @@ async fn who_may_clear_a_pin_follows_the_ranks() {
     app.scoped(Method::POST, "/api/users/store-roles/", &owner.token, &owner.key(), Some(&supervisor))
         .await
         .json(StatusCode::CREATED);
-    let (chief, _) = member(&app, &owner, "pin_chief", "supervisor").await;
+    let (chief, _) = app.member(&owner, "pin_chief", "supervisor").await;
     assert_eq!(clear(&chief, &manager_employee["id"]).await.status, StatusCode::NO_CONTENT);
     assert_eq!(count().await, 1);
 
@@ -178,7 +170,7 @@ async fn a_password_reset_a_deactivation_and_a_removal_clear_the_pin() {
     let owner = app.register_owner("pin_owner", "Лавка").await;
     let mut staff = Vec::new();
     for username in ["pin_reset", "pin_off", "pin_gone", "pin_kept"] {
-        let (token, employee) = member(&app, &owner, username, "cashier").await;
+        let (token, employee) = app.member(&owner, username, "cashier").await;
         assert_eq!(set_pin(&app, &token, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
         staff.push(employee);
     }

@@ -73,14 +73,6 @@ fn set_of(permissions: &[&str]) -> BTreeSet<String> {
     permissions.iter().map(|p| (*p).to_owned()).collect()
 }
 
-/// Another member of `owner`'s store: a token of theirs (as an `Owner` value for the same
-/// store) and the employee as the 201 response showed it.
-async fn member(app: &TestApp, owner: &Owner, username: &str, role: &str) -> (Owner, Value) {
-    let employee = app.add_employee(owner, username, role).await;
-    let login = app.sign_in(username, EMPLOYEE_PASSWORD).await;
-    (Owner { token: access_token(&login), ..owner.clone() }, employee)
-}
-
 /// `GET /store-roles/` as `who`, in their store; the whole 200 body.
 async fn roles(app: &TestApp, who: &Owner) -> Value {
     app.scoped(Method::GET, STORE_ROLES, &who.token, &who.key(), None).await.json(StatusCode::OK)
@@ -212,9 +204,9 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     let english = scoped_in(&app, "en", STORE_ROLES, &owner.token, &key).await.json(StatusCode::OK);
     assert_eq!(shapes(&english), built_ins(["Owner", "Manager", "Cashier", "Stockkeeper"], [1, 0, 0, 0]));
 
-    let (manager, _) = member(&app, &owner, "boss", "manager").await;
-    let (cashier, _) = member(&app, &owner, "kassir", "cashier").await;
-    let (stockkeeper, _) = member(&app, &owner, "sklad", "stockkeeper").await;
+    let (manager, _) = app.member(&owner, "boss", "manager").await;
+    let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
+    let (stockkeeper, _) = app.member(&owner, "sklad", "stockkeeper").await;
     app.add_employee(&owner, "kassir2", "cashier").await;
     let counted = roles(&app, &owner).await;
     let expected = built_ins(["Владелец", "Менеджер", "Кассир", "Складчик"], [1, 1, 2, 1]);
@@ -284,8 +276,8 @@ fn new_role_with(field: &str, value: Option<Value>) -> Value {
 async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
-    let (manager, _) = member(&app, &owner, "boss", "manager").await;
-    let (cashier, _) = member(&app, &owner, "kassir", "cashier").await;
+    let (manager, _) = app.member(&owner, "boss", "manager").await;
+    let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
 
     // What may be written: the bounds themselves.
     let created = create_role(
@@ -495,7 +487,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
 async fn a_built_in_role_may_be_renamed_and_regranted_but_keeps_its_rank() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
-    let (cashier, employee) = member(&app, &owner, "kassir", "cashier").await;
+    let (cashier, employee) = app.member(&owner, "kassir", "cashier").await;
     let granted = ["view_products", "create_sales", "void_sales"];
 
     let changed = patch_role(&app, &owner, "cashier", &json!({"name": "Продавец", "permissions": granted}))
@@ -659,13 +651,13 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = owner.key();
-    let (manager, manager_employee) = member(&app, &owner, "boss", "manager").await;
+    let (manager, manager_employee) = app.member(&owner, "boss", "manager").await;
     let kassir = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
     // Rank, not the permission list, decides: this role names manage_employees, yet ranks 40.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
                       "permissions": ["manage_employees", "view_all"]});
     create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
-    let (lead, lead_employee) = member(&app, &owner, "lead", "floor_lead").await;
+    let (lead, lead_employee) = app.member(&owner, "lead", "floor_lead").await;
     let x = lead_employee["id"].clone();
 
     // A manager (50) manages a rank-40 holder …
@@ -710,7 +702,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     // A rank-60 role, with no permissions at all, manages managers and everyone below.
     let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60, "permissions": []});
     create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
-    let (deputy, _) = member(&app, &owner, "deputy1", "deputy").await;
+    let (deputy, _) = app.member(&owner, "deputy1", "deputy").await;
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None).await.json(StatusCode::OK);
     let hired = hire(&app, &deputy, "mgr2", "manager").await.json(StatusCode::CREATED);
     let mgr2 = hired["data"]["employee"]["id"].clone();
@@ -780,7 +772,7 @@ async fn lead_store(app: &TestApp, tag: &str, store_name: &str, rank: i64, extra
     create_role(app, &owner, &body).await.json(StatusCode::CREATED);
     let mut holders = Vec::new();
     for n in 0..2 {
-        let (holder, employee) = member(app, &owner, &format!("{tag}_holder{n}"), "shift_lead").await;
+        let (holder, employee) = app.member(&owner, &format!("{tag}_holder{n}"), "shift_lead").await;
         holders.push((holder.token, employee["id"].as_i64().unwrap()));
     }
     LeadStore {
@@ -920,7 +912,7 @@ async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it(
     let new = set_of(&["view_products", "create_sales", "zz_fresh_grant"]);
     let body = json!({"code": "runner", "name": old_name, "rank": 15, "permissions": ["view_products"]});
     create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
-    let (holder, _) = member(&app, &owner, "runner1", "runner").await;
+    let (holder, _) = app.member(&owner, "runner1", "runner").await;
     for _ in 0..3 {
         // Whatever caches the role now holds the old definition.
         assert_role(&me(&app, &holder).await["data"], "runner", old_name, &old);
@@ -1122,7 +1114,7 @@ async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
 
     let app = TestApp::spawn().await;
     let owner = app.register_owner("two_owner", "Два").await;
-    let (holder, _) = member(&app, &owner, "two_holder", "cashier").await;
+    let (holder, _) = app.member(&owner, "two_holder", "cashier").await;
     // A second instance on the same database, holding role definitions of its own.
     let config = Arc::new(crate::helpers::test_config(&[]));
     let other =
