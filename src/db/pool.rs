@@ -101,6 +101,30 @@ fn pool_options(config: &Config, max_connections: u32) -> PgPoolOptions {
         })
 }
 
+/// Takes a connection with `acquire` and opens a transaction on it with `begin` (`BEGIN`
+/// when `None`), in a task of its own.
+///
+/// sqlx 0.9.0 returns a connection to the pool still inside a transaction when the future
+/// is dropped during `BEGIN` (a client that hangs up, a timeout): the `BEGIN` is already in
+/// the connection's buffer but the transaction is not yet counted, so nothing queues its
+/// rollback, and the pool's release check (`after_release`) sees no transaction. The task
+/// always finishes; if nobody awaits it any more, the transaction it made is dropped there,
+/// which queues a rollback that runs before the connection is reused. Every transaction of
+/// a request is opened here.
+async fn begin_detached(
+    acquire: impl Future<Output = sqlx::Result<PoolConnection<Postgres>>> + Send + 'static,
+    begin: Option<String>,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let task = async move {
+        let conn = acquire.await?;
+        let begin = begin.map(|sql| AssertSqlSafe(sql).into_sql_str());
+        Transaction::begin(MaybePoolConnection::PoolConnection(conn), begin).await
+    };
+    tokio::spawn(task)
+        .await
+        .map_err(|failed| sqlx::Error::Protocol(format!("the task opening a transaction failed: {failed}")))?
+}
+
 /// One round trip that proves the database answers (one simple-protocol message, which
 /// a transaction pooler cannot split). Fails at once while [`Db`] knows it is down.
 pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
@@ -233,29 +257,13 @@ impl Db {
 
     /// A transaction on the connection that serves store `store_id`, opened by `begin` (a
     /// `BEGIN; …` message that may set transaction-local settings in the same round trip).
-    ///
-    /// `BEGIN` runs in a task of its own: sqlx 0.9.0 returns a connection to the pool still
-    /// inside a transaction when the future is dropped during `BEGIN` (a client that hangs
-    /// up, a timeout). The task always finishes; if nobody awaits it any more, the
-    /// transaction it made is dropped there, which queues a rollback before the connection
-    /// is reused.
     pub async fn begin_for_store(
         &self,
         store_id: i64,
         begin: String,
     ) -> sqlx::Result<Transaction<'static, Postgres>> {
         let db = self.clone();
-        let task = async move {
-            let conn = db.acquire_for_store(store_id).await?;
-            Transaction::begin(
-                MaybePoolConnection::PoolConnection(conn),
-                Some(AssertSqlSafe(begin).into_sql_str()),
-            )
-            .await
-        };
-        tokio::spawn(task).await.map_err(|failed| {
-            sqlx::Error::Protocol(format!("the task opening a transaction failed: {failed}"))
-        })?
+        begin_detached(async move { db.acquire_for_store(store_id).await }, Some(begin)).await
     }
 
     fn store_pool(&self, store_id: i64) -> &PgPool {
@@ -266,9 +274,11 @@ impl Db {
         &self.0.stores[share]
     }
 
-    /// `PgPool::begin`, failing fast like [`Db::acquire`].
+    /// `PgPool::begin`, failing fast like [`Db::acquire`], and safe to drop while it runs
+    /// ([`begin_detached`]).
     pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
-        self.guarded(self.0.pool.begin()).await
+        let pool = self.0.pool.clone();
+        self.guarded(begin_detached(async move { pool.acquire().await }, None)).await
     }
 
     /// Runs `taking` (something that takes a connection from the pool) unless the database

@@ -361,6 +361,50 @@ fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, ka
     (kassa::middleware::with_middleware(routes, &config), probe_db)
 }
 
+/// A request cut off while its transaction begins (a client that hangs up, a timeout) must
+/// not hand the next request a connection inside that transaction: its writes would hang on
+/// an uncommitted transaction, its reads would see a stale snapshot.
+#[tokio::test]
+async fn a_transaction_cut_off_while_it_begins_leaves_its_connection_outside_it() {
+    // One connection per pool, so every attempt reuses the connection the last one left.
+    let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "1"), ("DATABASE_STORE_CONNECTIONS", "1")]).await;
+    let db = &app.app_db;
+    // Each pool's one connection open and idle, so a cut-off attempt can only hit BEGIN.
+    drop((db.acquire().await.unwrap(), db.acquire_for_store(1).await.unwrap()));
+    for polls in 1..40 {
+        // Polled `polls` times: somewhere between taking the connection and BEGIN's answer,
+        // the request is gone. A leaked BEGIN would be ended by the next one's rollback, so
+        // each attempt is checked on its own.
+        cut_off_after(polls, db.begin()).await;
+        assert_idle_pools_are_neutral(db).await;
+        cut_off_after(polls, db.begin_for_store(1, "BEGIN; SELECT 1".to_owned())).await;
+        assert_idle_pools_are_neutral(db).await;
+    }
+}
+
+/// Polls `future` up to `polls` times, letting other tasks run in between, then drops it.
+async fn cut_off_after<F: std::future::Future>(polls: usize, future: F) {
+    let mut future = std::pin::pin!(future);
+    for _ in 0..polls {
+        let ready =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx).is_ready())).await;
+        if ready {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Once every connection of every pool of `db` is idle again, checks each is neutral.
+async fn assert_idle_pools_are_neutral(db: &kassa::db::Db) {
+    while db.pools().any(|pool| pool.num_idle() < pool.size() as usize) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for pool in db.pools() {
+        assert_eq!(neutral_connections(pool).await.len(), 1, "the pool keeps its connection");
+    }
+}
+
 #[tokio::test]
 async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace() {
     let app = TestApp::spawn().await;
