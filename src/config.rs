@@ -93,6 +93,9 @@ pub struct Config {
     pub login_rate_limit_per_minute: u32,
     /// Sign-in attempts at one account from all addresses per 15 minutes.
     pub login_account_limit_per_15_minutes: u32,
+    /// How long a till's PIN sign-in stays locked after five wrong PINs in a row; each
+    /// further lock in a row doubles it, up to `pin_lock_max` (SPEC §11: 30 s, 15 minutes).
+    pub pin_lock: PinLock,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact peer addresses).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub cors_allowed_origins: CorsOrigins,
@@ -112,6 +115,27 @@ pub struct Config {
     /// At most this many client connections are held at once; at the bound kassa stops
     /// accepting until one closes (further clients wait in the listen backlog).
     pub max_connections: usize,
+}
+
+/// The device lock of PIN sign-in (`PIN_LOCK_FIRST`, `PIN_LOCK_MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinLock {
+    /// The first lock's length.
+    pub first: Duration,
+    /// The longest a doubled lock grows.
+    pub max: Duration,
+}
+
+fn pin_lock(env: &Env<'_>) -> Result<PinLock, ConfigError> {
+    let first = env.duration("PIN_LOCK_FIRST", Duration::from_secs(30))?;
+    let max = env.duration("PIN_LOCK_MAX", Duration::from_secs(15 * 60))?;
+    if first.is_zero() {
+        return Err(env.invalid("PIN_LOCK_FIRST", "must be longer than zero"));
+    }
+    if max < first {
+        return Err(env.invalid("PIN_LOCK_MAX", "must be at least PIN_LOCK_FIRST"));
+    }
+    Ok(PinLock { first, max })
 }
 
 /// A configuration variable with a bad value. The message names the variable.
@@ -195,6 +219,7 @@ impl Config {
             },
             login_rate_limit_per_minute,
             login_account_limit_per_15_minutes: login_account_limit(&env, login_rate_limit_per_minute)?,
+            pin_lock: pin_lock(&env)?,
             trusted_proxies: trusted_proxies(&env)?,
             cors_allowed_origins: cors_origins(&env)?,
             default_language: env.parsed_with("DEFAULT_LANGUAGE", Lang::Ru, "ru or en")?,
@@ -535,6 +560,10 @@ mod tests {
         assert_eq!(config.login_rate_limit_per_minute, 5);
         assert_eq!(config.session_idle_timeout, Duration::from_secs(7 * 86_400));
         assert_eq!(config.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(
+            config.pin_lock,
+            PinLock { first: Duration::from_secs(30), max: Duration::from_secs(900) }
+        );
         assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.default_language, Lang::Ru);
         assert_eq!(config.log_format, LogFormat::Text);
@@ -577,6 +606,8 @@ mod tests {
             ("DATABASE_MAX_LIFETIME", "forever"),
             ("REQUEST_TIMEOUT", "-5s"),
             ("SWAGGER_ENABLED", "sometimes"),
+            ("PIN_LOCK_FIRST", "0s"),
+            ("PIN_LOCK_MAX", "10s"),
             ("SESSION_IDLE_TIMEOUT", "never"),
             ("TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
             ("DATABASE_TRANSACTION_POOLING", "pgbouncer"),

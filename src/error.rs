@@ -72,6 +72,13 @@ pub enum ApiError {
     /// A pairing code that is wrong, used or expired (SPEC §11).
     #[error("invalid pairing code")]
     InvalidPairingCode,
+    /// A PIN sign-in or approval that failed, whatever the cause (SPEC §11): a wrong PIN,
+    /// no PIN, an unknown or inactive employee all answer alike.
+    #[error("invalid pin")]
+    InvalidPin,
+    /// An approval token that is used, expired, of another store or another permission.
+    #[error("approval invalid")]
+    ApprovalInvalid,
     /// A store role with this code exists already (SPEC §10).
     #[error("role code taken")]
     RoleTaken,
@@ -130,7 +137,8 @@ impl ApiError {
             | E::TokenInvalid
             | E::TokenExpired
             | E::TokenReused
-            | E::DeviceInvalid => StatusCode::UNAUTHORIZED,
+            | E::DeviceInvalid
+            | E::InvalidPin => StatusCode::UNAUTHORIZED,
             E::InvalidTenantKey
             | E::InactiveTenant
             | E::NotAMember
@@ -138,7 +146,9 @@ impl ApiError {
             | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            E::UsernameTaken | E::SlugTaken { .. } | E::RoleTaken | E::RoleInUse => StatusCode::CONFLICT,
+            E::UsernameTaken | E::SlugTaken { .. } | E::RoleTaken | E::RoleInUse | E::ApprovalInvalid => {
+                StatusCode::CONFLICT
+            }
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -170,6 +180,8 @@ impl ApiError {
             E::SlugTaken { .. } => "slug_taken",
             E::DeviceInvalid => "device_invalid",
             E::InvalidPairingCode => "invalid_pairing_code",
+            E::InvalidPin => "invalid_pin",
+            E::ApprovalInvalid => "approval_invalid",
             E::RoleTaken => "role_taken",
             E::RoleInUse => "role_in_use",
             E::PayloadTooLarge => "payload_too_large",
@@ -202,6 +214,8 @@ impl ApiError {
             E::SlugTaken { .. } => Message::SlugTaken,
             E::DeviceInvalid => Message::DeviceInvalid,
             E::InvalidPairingCode => Message::InvalidPairingCode,
+            E::InvalidPin => Message::InvalidPin,
+            E::ApprovalInvalid => Message::ApprovalInvalid,
             E::RoleTaken => Message::RoleTaken,
             E::RoleInUse => Message::RoleInUse,
             E::PayloadTooLarge => Message::PayloadTooLarge,

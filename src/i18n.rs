@@ -97,6 +97,8 @@ pub enum Message {
     RoleInUse,
     DeviceInvalid,
     InvalidPairingCode,
+    InvalidPin,
+    ApprovalInvalid,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
@@ -192,6 +194,11 @@ impl Message {
             M::DeviceInvalid => (
                 "Устройство не сопряжено с магазином или отключено.",
                 "This device is not paired with the store, or was revoked.",
+            ),
+            M::InvalidPin => ("Неверный PIN-код.", "The PIN is wrong."),
+            M::ApprovalInvalid => (
+                "Подтверждение недействительно: использовано, истекло или выдано на другое действие.",
+                "The approval is not valid: used, expired, or for another action.",
             ),
             M::InvalidPairingCode => (
                 "Код сопряжения неверен, уже использован или истёк.",

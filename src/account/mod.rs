@@ -6,6 +6,7 @@
 pub mod handlers;
 pub mod parse;
 pub mod registration;
+pub mod till;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,9 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::change_password))
 }
 
-/// The store-scoped account route, `me`: mounted behind the tenant layer.
+/// The store-scoped account routes, `me` and PIN sign-in on a till: mounted behind the
+/// tenant layer.
 pub fn store_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::me))
+    OpenApiRouter::new().routes(routes!(handlers::me)).routes(routes!(till::pin_login))
 }
 
 /// The store a store-scoped call ran against, as `me` shows it.
@@ -205,6 +207,9 @@ pub struct SessionOut {
     #[schema(value_type = Option<String>, example = "203.0.113.7")]
     pub ip: Option<std::net::IpAddr>,
     pub user_agent: String,
+    /// The paired till's name, for a session opened there by PIN; `null` otherwise.
+    #[schema(example = "Касса 1")]
+    pub device_name: Option<String>,
     /// The session of the token this request was made with.
     pub current: bool,
 }
@@ -220,6 +225,7 @@ impl SessionOut {
             last_used_at: row.last_used_at,
             ip: row.ip,
             user_agent: row.user_agent,
+            device_name: row.device_name,
         }
     }
 }

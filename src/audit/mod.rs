@@ -65,10 +65,19 @@ pub enum AuditAction {
     DevicePaired,
     #[serde(rename = "device.revoked")]
     DeviceRevoked,
+    /// Too many wrong PINs for one employee in a day cleared their PIN (SPEC §11).
+    #[serde(rename = "pin.locked")]
+    PinLocked,
+    /// A manager approved one action on a till with their PIN; the actor is the approver.
+    #[serde(rename = "approval.granted")]
+    ApprovalGranted,
+    /// An approval was used; the actor is whoever redeemed it.
+    #[serde(rename = "approval.redeemed")]
+    ApprovalRedeemed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -83,6 +92,9 @@ impl AuditAction {
         AuditAction::PinCleared,
         AuditAction::DevicePaired,
         AuditAction::DeviceRevoked,
+        AuditAction::PinLocked,
+        AuditAction::ApprovalGranted,
+        AuditAction::ApprovalRedeemed,
     ];
 
     /// Every name, for error messages.
@@ -101,6 +113,9 @@ impl AuditAction {
         "pin.cleared",
         "device.paired",
         "device.revoked",
+        "pin.locked",
+        "approval.granted",
+        "approval.redeemed",
     ];
 
     #[must_use]

@@ -80,14 +80,24 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<IpAddr>,
     pub user_agent: &'a str,
+    /// A session opened by PIN: the till it is bound to.
+    pub till: Option<TillBinding>,
+}
+
+/// The paired till a session was opened on, and its store: the session is listed with the
+/// till's name, ends when the till is revoked, and is a member of no other store.
+#[derive(Debug, Clone, Copy)]
+pub struct TillBinding {
+    pub device_id: i64,
+    pub store_id: i64,
 }
 
 /// Records a session.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id), err)]
 pub async fn insert_session(conn: &mut PgConnection, new: &NewSession<'_>) -> sqlx::Result<()> {
     crate::db::query(
-        "insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent, device_id, store_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(new.id)
     .bind(new.user_id)
@@ -95,6 +105,8 @@ pub async fn insert_session(conn: &mut PgConnection, new: &NewSession<'_>) -> sq
     .bind(new.expires_at)
     .bind(new.ip)
     .bind(new.user_agent)
+    .bind(new.till.map(|till| till.device_id))
+    .bind(new.till.map(|till| till.store_id))
     .execute(conn)
     .await
     .map(|_| ())
@@ -223,15 +235,18 @@ pub struct SessionRow {
     pub last_used_at: DateTime<Utc>,
     pub ip: Option<IpAddr>,
     pub user_agent: String,
+    /// The till's name, for a session opened there by PIN.
+    pub device_name: Option<String>,
 }
 
 /// The live sessions of `user_id`, most recently used first.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionRow>> {
     crate::db::query_as(
-        "select id, created_at, last_used_at, ip, user_agent from public.sessions
-         where user_id = $1 and revoked_at is null and expires_at > now()
-         order by last_used_at desc, created_at desc",
+        "select s.id, s.created_at, s.last_used_at, s.ip, s.user_agent, d.name as device_name
+         from public.sessions s left join public.devices d on d.id = s.device_id
+         where s.user_id = $1 and s.revoked_at is null and s.expires_at > now()
+         order by s.last_used_at desc, s.created_at desc",
     )
     .bind(user_id)
     .fetch_all(conn)

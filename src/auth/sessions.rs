@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::queries::{self, NewSession};
+use crate::auth::queries::{self, NewSession, TillBinding};
 use crate::auth::tokens::{AccessTokens, RefreshToken};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -31,9 +31,31 @@ pub struct TokenPair {
 /// registration leaves no session behind) and signs its first access token.
 pub async fn start_session(
     conn: &mut PgConnection,
+    signing: (&AccessTokens, &Config),
+    user_id: i64,
+    client: &ClientInfo,
+) -> ApiResult<TokenPair> {
+    open_session(conn, signing, user_id, client, None).await
+}
+
+/// Like [`start_session`], for a member who signed in by PIN on a paired till: the session
+/// is bound to `till`.
+pub async fn start_till_session(
+    conn: &mut PgConnection,
+    signing: (&AccessTokens, &Config),
+    user_id: i64,
+    client: &ClientInfo,
+    till: TillBinding,
+) -> ApiResult<TokenPair> {
+    open_session(conn, signing, user_id, client, Some(till)).await
+}
+
+async fn open_session(
+    conn: &mut PgConnection,
     (tokens, config): (&AccessTokens, &Config),
     user_id: i64,
     client: &ClientInfo,
+    till: Option<TillBinding>,
 ) -> ApiResult<TokenPair> {
     let session_id = Uuid::new_v4();
     let refresh = RefreshToken::generate();
@@ -47,6 +69,7 @@ pub async fn start_session(
             expires_at: Utc::now() + lifetime,
             ip: client.ip,
             user_agent: &client.user_agent,
+            till,
         },
     )
     .await?;

@@ -49,14 +49,21 @@ pub fn pairing_code_hash(typed: &str) -> Option<Vec<u8>> {
     (symbols.len() == PAIRING_CODE_SYMBOLS).then(|| Sha256::digest(symbols.as_bytes()).to_vec())
 }
 
-/// A new device token (256 random bits, base64url) and the hash that is stored.
+/// A new opaque secret for a device or an approval (256 random bits, base64url) and the
+/// hash that is stored ([`secret_hash`]).
 #[must_use]
 pub fn new_device_token() -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let hash = secret_hash(&token);
     (token, hash)
+}
+
+/// What is stored of an opaque secret: its SHA-256 (256 random bits need no slow hash).
+#[must_use]
+pub fn secret_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// A request from a paired till of the store of `X-Tenant-Key`.

@@ -134,7 +134,8 @@ pub async fn list_devices(mut tenant: TenantConn) -> ApiResult<Json<DeviceListRe
     }))
 }
 
-/// Revokes a paired till: its token fails from its next request on.
+/// Revokes a paired till: its token, and every session signed in on it by PIN, fail from
+/// their next request on.
 ///
 /// **Permissions**: members of rank 50 and up.
 #[utoipa::path(delete, path = "/api/users/devices/{id}/", tag = "tills",
@@ -151,10 +152,13 @@ pub async fn revoke_device(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) ->
     ensure_manager(&tenant)?;
     let store_id = tenant.store.id;
     let was_active = queries::revoke_device(tenant.conn(), store_id, id).await?.ok_or(ApiError::NotFound)?;
+    // In the same transaction: no session opened on the till outlives it.
+    let sessions_ended = queries::revoke_device_sessions(tenant.conn(), id).await?;
     if was_active {
         let mut changes = Changes::default();
         changes.field("is_active", &true, &false);
         changes.created("device_id", &id);
+        changes.created("sessions_ended", &sessions_ended);
         audit_record::store_change_by_caller(&mut tenant, AuditAction::DeviceRevoked, changes).await?;
     }
     tenant.commit().await?;

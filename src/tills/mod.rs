@@ -1,16 +1,22 @@
-//! Shared tills (SPEC §11): tills the store trusts, and PINs that sign members in on them.
+//! Shared tills (SPEC §11): tills the store trusts, PINs that sign members in on them, and
+//! a manager's approval of one action typed on the till.
 //!
-//! So far: each member sets their own PIN for the store they work in, and whoever manages
-//! them may clear it (argon2id per person and store, hashed off the async workers, never
-//! shown, never logged; a password reset, deactivation or removal clears it too); a manager
-//! makes a pairing code, a till pairs with it and gets a device token (both kept only as
-//! hashes, in `public`), the store's managers list and revoke its tills, and a till reads
-//! the roster of members it may sign in.
+//! Each member sets their own PIN for the store they work in, and whoever manages them may
+//! clear it (argon2id per person and store, hashed off the async workers, never shown, never
+//! logged; a password reset, deactivation or removal clears it too). A manager makes a
+//! pairing code, a till pairs with it and gets a device token (both kept only as hashes, in
+//! `public`); the store's managers list and revoke its tills. A till reads the roster of
+//! members it may sign in; a PIN typed on it ([`sign_in`]) is bounded per till and per
+//! employee ([`lockout`]), and signs the member in (`account::till`) or approves one action
+//! for the member signed in there ([`approvals`]).
 
+pub mod approvals;
 pub mod device_auth;
 pub mod devices;
+pub mod lockout;
 pub mod pins;
 pub mod queries;
+pub mod sign_in;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +28,8 @@ use crate::roles::RoleCode;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 
-/// The store-scoped routes: PINs, pairing codes, the device list, the roster.
+/// The store-scoped routes: PINs, pairing codes, the device list, the roster, approvals.
+/// PIN sign-in answers the login body, so `account` serves it, with [`sign_in`].
 pub fn store_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(pins::set_own_pin))
@@ -31,6 +38,8 @@ pub fn store_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::list_devices))
         .routes(routes!(devices::revoke_device))
         .routes(routes!(devices::roster))
+        .routes(routes!(approvals::grant_approval))
+        .routes(routes!(approvals::redeem_approval))
 }
 
 /// `POST /devices/pair/`: no token, no store key (the code names the store).

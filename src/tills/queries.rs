@@ -108,6 +108,17 @@ pub async fn revoke_device(conn: &mut PgConnection, store_id: i64, id: i64) -> s
     .await
 }
 
+/// Ends every session opened by PIN on device `device_id`; how many were live.
+pub async fn revoke_device_sessions(conn: &mut PgConnection, device_id: i64) -> sqlx::Result<u64> {
+    crate::db::query(
+        "update public.sessions set revoked_at = now() where device_id = $1 and revoked_at is null",
+    )
+    .bind(device_id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
+}
+
 /// The device whose token hashes to `token_hash`, whichever store it belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenDevice {

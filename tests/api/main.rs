@@ -27,3 +27,4 @@ mod store_roles;
 mod stores;
 mod tenant;
 mod tenant_keys;
+mod tills;

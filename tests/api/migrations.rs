@@ -97,7 +97,10 @@ async fn tenant_migrations_apply_once_and_are_recorded_in_the_schemas_ledger() {
     assert!(second.applied.is_empty(), "a rerun applies nothing: {second:?}");
     assert_eq!(second.version, latest);
     let tables = tables_in(&mut conn, "tenant_alpha").await;
-    assert_eq!(tables, ["audit_events", "employee_pins", "employees", "roles", "schema_migrations"]);
+    assert_eq!(
+        tables,
+        ["approvals", "audit_events", "employee_pins", "employees", "roles", "schema_migrations"]
+    );
     assert!(
         !tables_in(&mut conn, "public").await.contains(&"employees".to_owned()),
         "nothing leaks into public"

@@ -1,0 +1,72 @@
+//! `POST /auth/pin-login/`: a member signs in on a paired till with their PIN (SPEC §11).
+
+use axum::Json;
+use axum::extract::State;
+
+use crate::account::{DefaultStore, LoginResponse, UserOut};
+use crate::auth::queries::{self, TillBinding};
+use crate::auth::sessions::start_till_session;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::client::ClientInfo;
+use crate::http::json::ApiJson;
+use crate::http::no_store::NoStore;
+use crate::http::openapi::BodyRejections;
+use crate::state::AppState;
+use crate::stores::MemberStore;
+use crate::stores::queries::find_member_store;
+use crate::tills::device_auth::TillDevice;
+use crate::tills::sign_in::{PinLoginRequest, TypedPin, check_pin};
+
+/// Signs a member in on this till with their PIN: the login body for this store alone, on a
+/// session bound to the till (listed with its name, ended when it is revoked, and a member
+/// of no other store). Every failure is the same `invalid_pin`, in the same time. Five
+/// wrong PINs in a row lock PIN sign-in on the till for 30 s, doubling up to 15 minutes;
+/// ten for one employee within 24 hours clear their PIN.
+///
+/// **Permissions**: a paired till of the store (`X-Device-Token` with `X-Tenant-Key`) and
+/// the member's own PIN.
+#[utoipa::path(post, path = "/api/users/auth/pin-login/", tag = "tills",
+    security(("deviceToken" = [], "tenantKey" = [])), request_body = PinLoginRequest,
+    responses(
+        (status = 200, description = "Signed in on the till: tokens, the user, and this store", body = LoginResponse),
+        (status = 400, description = "validation_error naming `employee_id` or `pin`, or missing_tenant_key", body = ErrorBody),
+        (status = 401, description = "invalid_pin (a wrong PIN, no PIN, an unknown or inactive employee), or device_invalid", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key (also a device of another store) or inactive_tenant", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: PIN sign-in is locked on this till, with Retry-After", body = ErrorBody),
+        BodyRejections,
+    ))]
+pub async fn pin_login(
+    State(app): State<AppState>,
+    till: TillDevice,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<PinLoginRequest>,
+) -> ApiResult<NoStore<Json<LoginResponse>>> {
+    let typed = TypedPin::parse(body.employee_id, body.pin, "employee_id")?;
+    let (member, mut tx) = check_pin(&app, &till, typed).await?;
+    let store_id = till.store.id;
+    // The store as login lists it: the member's view of it, with their role there.
+    let store = find_member_store(&mut tx, member.user_id, store_id).await?.ok_or(ApiError::InvalidPin)?;
+    let account = queries::find_user(&mut tx, member.user_id).await?.ok_or(ApiError::InvalidPin)?;
+    let binding = TillBinding { device_id: till.device.id, store_id };
+    let tokens =
+        start_till_session(&mut tx, (&app.tokens, &app.config), member.user_id, &client, binding).await?;
+    tx.commit().await?;
+    tracing::info!(
+        store.id = store_id,
+        device.id = till.device.id,
+        employee.id = member.employee_id,
+        "employee {} signed in by PIN on device {}",
+        member.employee_id,
+        till.device.id
+    );
+
+    let store = MemberStore::from(store);
+    Ok(NoStore(Json(LoginResponse {
+        access: tokens.access,
+        refresh: tokens.refresh,
+        password_change_required: account.must_change_password,
+        user: UserOut::from(account),
+        default_store: Some(DefaultStore::from(&store)),
+        available_stores: vec![store],
+    })))
+}

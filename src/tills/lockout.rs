@@ -1,0 +1,167 @@
+//! The two counters that bound PIN guessing (SPEC §11), both atomic in PostgreSQL and so
+//! shared by every kassa instance:
+//!
+//! - per till: a PIN attempt is claimed (counted as a failure) before the PIN is checked, in
+//!   one `update` of the device's row, so 50 parallel guesses from one till check at most
+//!   [`DEVICE_FAILURES_BEFORE_LOCK`] PINs: the row lock orders them, the fifth claim locks the
+//!   till, and the rest find it locked. A success clears the count, the lock and its doubling.
+//! - per employee: the same claim on the employee's PIN row, which also reads the hash to
+//!   check; within 24 hours of the first, the tenth failure clears the PIN. A success gives
+//!   its claim back.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use crate::config::PinLock;
+use crate::db::schema::SchemaName;
+use crate::error::{ApiError, ApiResult};
+
+/// Wrong PINs in a row on one till that lock PIN sign-in there.
+pub const DEVICE_FAILURES_BEFORE_LOCK: i32 = 5;
+
+/// Wrong PINs for one employee, within 24 hours of the first, that clear their PIN.
+pub const EMPLOYEE_FAILURES_BEFORE_CLEARING: i32 = 10;
+
+/// Claims one PIN attempt on device `device_id`; 429 `too_many_attempts` with the seconds
+/// left while the device is locked. The claim that makes the fifth failure in a row locks
+/// the device at once (for `lock.first`, doubled for each lock in a row, at most
+/// `lock.max`), and is still checked: if its PIN is right, the success lifts the lock.
+pub async fn claim_device_attempt(conn: &mut PgConnection, device_id: i64, lock: PinLock) -> ApiResult<()> {
+    // The outer select reads the row as it was before the update: when the claim found the
+    // device locked, that is the lock.
+    let (claimed, locked_until): (bool, Option<DateTime<Utc>>) = crate::db::query_as(
+        "with claimed as (
+             update public.devices set
+                 pin_failures = case when pin_failures + 1 >= $2 then 0 else pin_failures + 1 end,
+                 pin_lockouts = case when pin_failures + 1 >= $2 then pin_lockouts + 1 else pin_lockouts end,
+                 pin_locked_until = case when pin_failures + 1 >= $2
+                     then now() + least($3 * power(2::float8, least(pin_lockouts, 40)), $4) * interval '1 second'
+                     else pin_locked_until end
+             where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
+             returning id
+         )
+         select exists (select 1 from claimed), d.pin_locked_until from public.devices d where d.id = $1",
+    )
+    .bind(device_id)
+    .bind(DEVICE_FAILURES_BEFORE_LOCK)
+    .bind(lock.first.as_secs_f64())
+    .bind(lock.max.as_secs_f64())
+    .fetch_one(conn)
+    .await?;
+    if claimed {
+        return Ok(());
+    }
+    let left = locked_until.map_or(1, |until| (until - Utc::now()).num_milliseconds());
+    // Whole seconds, rounded up: a client that waits that long finds the till open.
+    let retry_after_secs = u64::try_from((left + 999) / 1000).unwrap_or(1).max(1);
+    Err(ApiError::TooManyAttempts { retry_after_secs })
+}
+
+/// After a right PIN on device `device_id`: the failures in a row, the lock and its
+/// doubling start again from nothing.
+pub async fn clear_device_failures(conn: &mut PgConnection, device_id: i64) -> sqlx::Result<()> {
+    crate::db::query(
+        "update public.devices set pin_failures = 0, pin_lockouts = 0, pin_locked_until = null where id = $1",
+    )
+    .bind(device_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// An employee whose PIN may be checked: active, an active member of the store with an
+/// active account, with a PIN. Holds the PIN's hash, so it is never logged.
+#[derive(sqlx::FromRow)]
+pub struct PinHolder {
+    pub employee_id: i64,
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    /// Their role in the store (`public.store_memberships`).
+    pub role: String,
+    pub pin_hash: String,
+    /// Failures counted in the current 24 hours, this attempt's claim included.
+    pub failures: i32,
+    /// The version of the store's roles in the same snapshot (`roles::directory`).
+    pub roles_version: i64,
+}
+
+impl std::fmt::Debug for PinHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinHolder").field("employee_id", &self.employee_id).finish_non_exhaustive()
+    }
+}
+
+/// Claims one attempt at employee `employee_id`'s PIN in store `store_id` (schema
+/// `schema`) and reads what checking it needs; `None` when there is no such employee who
+/// may sign in, or they have no PIN.
+pub async fn claim_employee_attempt(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    store_id: i64,
+    employee_id: i64,
+) -> sqlx::Result<Option<PinHolder>> {
+    let sql = format!(
+        "with holder as (
+             select e.id, e.user_id, e.first_name, e.last_name, m.role
+             from {employees} e
+             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $2 and m.is_active
+             join public.users u on u.id = e.user_id and u.is_active
+             where e.id = $1 and e.is_active
+         ), claimed as (
+             update {pins} p set
+                 failures = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
+                                 then 1 else p.failures + 1 end,
+                 failures_since = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
+                                       then now() else p.failures_since end
+             from holder
+             where p.employee_id = holder.id
+               -- A PIN out of attempts is about to be cleared: no more checks of it.
+               and (p.failures < $3 or p.failures_since <= now() - interval '24 hours')
+             returning p.employee_id, p.pin_hash, p.failures
+         )
+         select h.id as employee_id, h.user_id, h.first_name, h.last_name, h.role, c.pin_hash, c.failures,
+                st.roles_version
+         from holder h join claimed c on c.employee_id = h.id join public.stores st on st.id = $2",
+        employees = schema.table("employees"),
+        pins = schema.table("employee_pins"),
+    );
+    crate::db::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(employee_id)
+        .bind(store_id)
+        .bind(EMPLOYEE_FAILURES_BEFORE_CLEARING)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Gives back an employee's claim after their PIN was right: only failures count.
+pub async fn release_employee_attempt(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    employee_id: i64,
+) -> sqlx::Result<()> {
+    let sql = format!(
+        "update {pins} set failures = failures - 1 where employee_id = $1 and failures > 0",
+        pins = schema.table("employee_pins"),
+    );
+    crate::db::query(sqlx::AssertSqlSafe(sql)).bind(employee_id).execute(conn).await.map(|_| ())
+}
+
+/// Clears employee `employee_id`'s PIN if it has run out of attempts (the tenth failure in
+/// 24 hours); true when this call cleared it (a concurrent failure may have already).
+pub async fn clear_exhausted_pin(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    employee_id: i64,
+) -> sqlx::Result<bool> {
+    let sql = format!(
+        "delete from {pins} where employee_id = $1 and failures >= $2 returning employee_id",
+        pins = schema.table("employee_pins"),
+    );
+    let cleared: Option<i64> = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(employee_id)
+        .bind(EMPLOYEE_FAILURES_BEFORE_CLEARING)
+        .fetch_optional(conn)
+        .await?;
+    Ok(cleared.is_some())
+}

@@ -1,0 +1,688 @@
+//! PIN sign-in on a paired till and a manager's approval (SPEC §11): what a till does all
+//! day, every way it fails, the two lockouts, and that nothing of it crosses stores.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{Owner, TestApp, TestResponse};
+use crate::tenant::assert_pools_are_neutral;
+
+const PIN_LOGIN: &str = "/api/users/auth/pin-login/";
+const APPROVALS: &str = "/api/users/approvals/";
+const REDEEM: &str = "/api/users/approvals/redeem/";
+const ROSTER: &str = "/api/users/devices/roster/";
+
+/// A paired till of `manager`'s store: its device token.
+async fn paired_till(app: &TestApp, manager: &Owner, name: &str) -> String {
+    let made = app
+        .scoped(
+            Method::POST,
+            "/api/users/devices/pairing-codes/",
+            &manager.token,
+            &manager.key(),
+            Some(&json!({"name": name})),
+        )
+        .await
+        .json(StatusCode::CREATED);
+    let paired =
+        app.json(Method::POST, "/api/users/devices/pair/", &json!({"code": made["code"]}), None).await;
+    paired.json(StatusCode::CREATED)["device_token"].as_str().unwrap().to_owned()
+}
+
+async fn set_pin(app: &TestApp, who: &Owner, pin: &str) {
+    let response = app
+        .scoped(Method::PUT, "/api/users/auth/pin/", &who.token, &who.key(), Some(&json!({"pin": pin})))
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT, "{:?}", response.body);
+}
+
+/// A request from a till: its device token and store key, a bearer when given.
+fn till_request(
+    method: Method,
+    path: &str,
+    till: &str,
+    key: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-device-token", till)
+        .header("x-tenant-key", key)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(bearer) = bearer {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn pin_login(app: &TestApp, till: &str, key: &str, employee_id: &Value, pin: &str) -> TestResponse {
+    let body = json!({"employee_id": employee_id, "pin": pin});
+    app.send(till_request(Method::POST, PIN_LOGIN, till, key, None, &body)).await
+}
+
+/// The employee id of the owner of `owner`'s store.
+async fn owner_employee_id(app: &TestApp, owner: &Owner) -> Value {
+    let me = app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None).await;
+    me.json(StatusCode::OK)["data"]["employee"]["id"].clone()
+}
+
+/// A store with an owner, a manager and a cashier who each have a PIN, and a paired till.
+struct Shop {
+    owner: Owner,
+    owner_id: Value,
+    manager: Owner,
+    manager_id: Value,
+    cashier: Owner,
+    cashier_id: Value,
+    till: String,
+}
+
+const OWNER_PIN: &str = "519283";
+const MANAGER_PIN: &str = "735190";
+const CASHIER_PIN: &str = "482915";
+
+async fn shop(app: &TestApp, prefix: &str, store_name: &str) -> Shop {
+    let owner = app.register_owner(&format!("{prefix}_owner"), store_name).await;
+    let (manager, manager_row) = app.member(&owner, &format!("{prefix}_manager"), "manager").await;
+    let (cashier, cashier_row) = app.member(&owner, &format!("{prefix}_cashier"), "cashier").await;
+    set_pin(app, &owner, OWNER_PIN).await;
+    set_pin(app, &manager, MANAGER_PIN).await;
+    set_pin(app, &cashier, CASHIER_PIN).await;
+    let till = paired_till(app, &manager, "Касса 1").await;
+    let owner_id = owner_employee_id(app, &owner).await;
+    Shop {
+        owner,
+        owner_id,
+        manager,
+        manager_id: manager_row["id"].clone(),
+        cashier,
+        cashier_id: cashier_row["id"].clone(),
+        till,
+    }
+}
+
+impl Shop {
+    /// Signs `employee_id` in on the till with `pin`: their access token.
+    async fn sign_in(&self, app: &TestApp, employee_id: &Value, pin: &str) -> String {
+        let body = pin_login(app, &self.till, &self.owner.key(), employee_id, pin).await.json(StatusCode::OK);
+        body["access"].as_str().unwrap().to_owned()
+    }
+
+    fn key(&self) -> String {
+        self.owner.key()
+    }
+}
+
+#[tokio::test]
+async fn a_pin_signs_a_member_in_on_the_till_for_that_store_alone_until_the_till_is_revoked() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "pin", "Лавка").await;
+    // The owner also has a second store, which a password sign-in lists.
+    let second = app
+        .json(Method::POST, "/api/users/stores/", &json!({"name": "Второй"}), Some(&shop.owner.token))
+        .await;
+    let second_key =
+        second.json(StatusCode::CREATED)["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
+
+    let response = pin_login(&app, &shop.till, &shop.key(), &shop.owner_id, OWNER_PIN).await;
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let body = response.json(StatusCode::OK);
+    assert_eq!(body["user"]["id"], shop.owner.user_id);
+    assert_eq!(body["password_change_required"], false);
+    let stores = body["available_stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 1, "{body}");
+    assert_eq!(stores[0]["tenant_key"], shop.key().as_str());
+    assert_eq!(stores[0]["role"], "owner");
+    assert_eq!(body["default_store"]["tenant_key"], shop.key().as_str());
+    let access = body["access"].as_str().unwrap();
+
+    // The till session works in its store, is no member of the other, and is listed with the till.
+    app.scoped(Method::GET, "/api/users/auth/me/", access, &shop.key(), None).await.json(StatusCode::OK);
+    app.scoped(Method::GET, "/api/users/employees/", access, &second_key, None)
+        .await
+        .error(StatusCode::FORBIDDEN, "not_a_member");
+    app.scoped(Method::GET, "/api/users/employees/", &shop.owner.token, &second_key, None)
+        .await
+        .json(StatusCode::OK);
+    let sessions = app.get_as("/api/users/auth/sessions/", access).await.json(StatusCode::OK);
+    let current: Vec<&Value> =
+        sessions["data"].as_array().unwrap().iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current[0]["device_name"], "Касса 1");
+    let others: Vec<&Value> =
+        sessions["data"].as_array().unwrap().iter().filter(|s| s["current"] == false).collect();
+    assert!(others.iter().all(|s| s["device_name"].is_null()), "{sessions}");
+
+    // A cashier signs in the same way; their refresh token works like any other.
+    let cashier =
+        pin_login(&app, &shop.till, &shop.key(), &shop.cashier_id, CASHIER_PIN).await.json(StatusCode::OK);
+    assert_eq!(cashier["available_stores"][0]["role"], "cashier");
+    let refresh = json!({"refresh": cashier["refresh"]});
+    let refreshed =
+        app.json(Method::POST, "/api/users/auth/token/refresh/", &refresh, None).await.json(StatusCode::OK);
+
+    // Revoking the till ends every session opened on it, and only those.
+    let devices =
+        app.scoped(Method::GET, "/api/users/devices/", &shop.manager.token, &shop.key(), None).await;
+    let device_id = devices.json(StatusCode::OK)["results"][0]["id"].clone();
+    let revoked = app
+        .scoped(
+            Method::DELETE,
+            &format!("/api/users/devices/{device_id}/"),
+            &shop.manager.token,
+            &shop.key(),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    app.scoped(Method::GET, "/api/users/auth/me/", access, &shop.key(), None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let next = json!({"refresh": refreshed["refresh"]});
+    app.json(Method::POST, "/api/users/auth/token/refresh/", &next, None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, "/api/users/auth/me/", &shop.owner.token, &shop.key(), None)
+        .await
+        .json(StatusCode::OK);
+    pin_login(&app, &shop.till, &shop.key(), &shop.owner_id, OWNER_PIN)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "device_invalid");
+}
+
+#[tokio::test]
+async fn every_failed_pin_answers_the_same_and_a_body_names_what_is_missing() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "same", "Лавка").await;
+    let (_, no_pin) = app.member(&shop.owner, "same_nopin", "cashier").await;
+    let (leaver, leaver_row) = app.member(&shop.owner, "same_leaver", "cashier").await;
+    set_pin(&app, &leaver, "604918").await;
+    let off = json!({"is_active": false});
+    let path = format!("/api/users/employees/{}/", leaver_row["id"]);
+    app.scoped(Method::PATCH, &path, &shop.owner.token, &shop.key(), Some(&off)).await.json(StatusCode::OK);
+
+    let key = shop.key();
+    let wrong = pin_login(&app, &shop.till, &key, &shop.cashier_id, "111222")
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    let unknown = pin_login(&app, &shop.till, &key, &json!(987_654), CASHIER_PIN)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    let without = pin_login(&app, &shop.till, &key, &no_pin["id"], CASHIER_PIN)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    let inactive = pin_login(&app, &shop.till, &key, &leaver_row["id"], "604918")
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, without);
+    assert_eq!(wrong, inactive);
+    // No bearer, no device token: not a till.
+    let request = Request::post(PIN_LOGIN)
+        .header("x-tenant-key", key.as_str())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"employee_id": shop.cashier_id, "pin": CASHIER_PIN}).to_string()))
+        .unwrap();
+    app.send(request).await.error(StatusCode::UNAUTHORIZED, "device_invalid");
+
+    let empty = app.send(till_request(Method::POST, PIN_LOGIN, &shop.till, &key, None, &json!({}))).await;
+    let body = empty.error(StatusCode::BAD_REQUEST, "validation_error");
+    assert!(body["errors"]["employee_id"].is_array() && body["errors"]["pin"].is_array(), "{body}");
+    // The right PIN still works: four failures do not lock the till.
+    shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+}
+
+#[tokio::test]
+async fn a_pin_failure_takes_as_long_whatever_its_cause() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "timing", "Лавка").await;
+    let (_, no_pin) = app.member(&shop.owner, "timing_nopin", "cashier").await;
+    let key = shop.key();
+    shop.sign_in(&app, &shop.owner_id, OWNER_PIN).await;
+
+    let timed = |employee_id: Value, pin: &'static str| {
+        let (app, till, key) = (&app, &shop.till, &key);
+        async move {
+            let started = Instant::now();
+            pin_login(app, till, key, &employee_id, pin).await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+            started.elapsed().as_secs_f64()
+        }
+    };
+    // Pairs measured back to back, in alternating order; the counters are reset between
+    // pairs so that neither lock interferes with what is measured.
+    let (mut unknown_ratios, mut no_pin_ratios) = (Vec::new(), Vec::new());
+    for pair in 0..21 {
+        let wrong = || timed(shop.cashier_id.clone(), "111222");
+        let (other, ratios) = match pair % 2 {
+            0 => (timed(json!(987_654), CASHIER_PIN).await, &mut unknown_ratios),
+            _ => (timed(no_pin["id"].clone(), CASHIER_PIN).await, &mut no_pin_ratios),
+        };
+        let wrong_time = wrong().await;
+        ratios.push(other / wrong_time);
+        sqlx::query("update public.devices set pin_failures = 0, pin_lockouts = 0, pin_locked_until = null")
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+        let reset = format!("update \"{schema}\".employee_pins set failures = 0");
+        sqlx::query(sqlx::AssertSqlSafe(reset)).execute(&app.pool).await.unwrap();
+    }
+    for (cause, mut ratios) in [("unknown employee", unknown_ratios), ("no PIN", no_pin_ratios)] {
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        assert!(
+            (0.8..=1.25).contains(&median),
+            "{cause}/wrong PIN median time ratio {median:.3}: {ratios:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_pins_lock_the_till_for_a_time_that_doubles_and_a_success_resets_it() {
+    let app = TestApp::spawn_with(&[("PIN_LOCK_FIRST", "1s"), ("PIN_LOCK_MAX", "2s")]).await;
+    let shop = shop(&app, "lock", "Лавка").await;
+    let other_till = paired_till(&app, &shop.manager, "Касса 2").await;
+    let key = shop.key();
+    // Wrong guesses at someone who does not exist: only the till's count moves.
+    let nobody = json!(987_654);
+    let guess = || pin_login(&app, &shop.till, &key, &nobody, "111222");
+
+    for _ in 0..5 {
+        guess().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    }
+    let locked = pin_login(&app, &shop.till, &key, &shop.cashier_id, CASHIER_PIN).await;
+    locked.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    assert_eq!(locked.header("retry-after"), Some("1"));
+    // Another till of the store is not locked.
+    pin_login(&app, &other_till, &key, &shop.cashier_id, CASHIER_PIN).await.json(StatusCode::OK);
+
+    // After the lock, five more failures lock it for twice as long, and no longer than the cap.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for _ in 0..5 {
+        guess().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    }
+    assert_eq!(locked_for(guess().await), "2");
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    for _ in 0..5 {
+        guess().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    }
+    assert_eq!(locked_for(guess().await), "2");
+
+    // A success resets the count and the doubling: the next lock is the first one's length.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    for _ in 0..4 {
+        guess().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    }
+    shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    for _ in 0..5 {
+        guess().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    }
+    assert_eq!(locked_for(guess().await), "1");
+}
+
+/// How long a 429 says the till stays locked.
+fn locked_for(response: TestResponse) -> String {
+    let seconds = response.header("retry-after").unwrap_or_default().to_owned();
+    response.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    seconds
+}
+
+#[tokio::test]
+async fn fifty_parallel_wrong_pins_from_one_till_check_at_most_five() {
+    let app = Arc::new(TestApp::spawn().await);
+    let shop = Arc::new(shop(&app, "flood", "Лавка").await);
+    let guesses = (0..50).map(|n| {
+        let (app, shop) = (Arc::clone(&app), Arc::clone(&shop));
+        async move {
+            pin_login(&app, &shop.till, &shop.key(), &shop.cashier_id, &format!("{:06}", 300_000 + n))
+                .await
+                .status
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + refused, 50, "{statuses:?}");
+    assert!((1..=5).contains(&checked), "{checked} PINs were checked");
+    // Locked: even the right PIN waits.
+    pin_login(&app, &shop.till, &shop.key(), &shop.cashier_id, CASHIER_PIN)
+        .await
+        .error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+}
+
+#[tokio::test]
+async fn ten_wrong_pins_for_one_person_in_a_day_clear_their_pin() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "tenth", "Лавка").await;
+    let key = shop.key();
+    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let wrong = || pin_login(&app, &shop.till, &key, &shop.cashier_id, "111222");
+    // Four wrong, then someone's right PIN (which resets the till's count), and again.
+    for round in 0..3 {
+        let tries = if round < 2 { 4 } else { 1 };
+        for _ in 0..tries {
+            wrong().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+        }
+        shop.sign_in(&app, &shop.owner_id, OWNER_PIN).await;
+    }
+    // Nine failures so far: the cashier's own PIN still works, and does not undo them.
+    shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    wrong().await.error(StatusCode::UNAUTHORIZED, "invalid_pin");
+
+    // The tenth cleared it: the right PIN fails, the roster drops them, the audit says why.
+    pin_login(&app, &shop.till, &key, &shop.cashier_id, CASHIER_PIN)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    let roster = app
+        .send(till_request(Method::GET, ROSTER, &shop.till, &key, None, &json!({})))
+        .await
+        .json(StatusCode::OK);
+    let listed: Vec<&Value> =
+        roster["results"].as_array().unwrap().iter().map(|m| &m["employee_id"]).collect();
+    assert!(!listed.contains(&&shop.cashier_id), "{roster}");
+    let audit = app
+        .scoped(Method::GET, "/api/users/audit-events/?action=pin.locked", &shop.owner.token, &key, None)
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(audit["count"], 1, "{audit}");
+    assert_eq!(audit["results"][0]["employee_id"], shop.cashier_id);
+    let pins: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select count(*) from \"{schema}\".employee_pins where employee_id = {}",
+        shop.cashier_id
+    )))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(pins, 0);
+    // A new PIN starts from nothing.
+    set_pin(&app, &shop.cashier, "604918").await;
+    shop.sign_in(&app, &shop.cashier_id, "604918").await;
+}
+
+/// `POST /approvals/` from `shop`'s till on `session`'s behalf.
+async fn ask(app: &TestApp, shop: &Shop, session: &str, body: &Value) -> TestResponse {
+    app.send(till_request(Method::POST, APPROVALS, &shop.till, &shop.key(), Some(session), body)).await
+}
+
+async fn redeem(app: &TestApp, who: &str, key: &str, token: &Value, permission: &str) -> TestResponse {
+    let body = json!({"approval_token": token, "permission": permission});
+    app.scoped(Method::POST, REDEEM, who, key, Some(&body)).await
+}
+
+#[tokio::test]
+async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "approve", "Лавка").await;
+    let cashier = shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    let asked = json!({
+        "permission": "manage_sales", "approver_employee_id": shop.manager_id, "pin": MANAGER_PIN,
+        "reason": "Покупатель вернул товар", "subject": "чек 0042",
+    });
+    let response = ask(&app, &shop, &cashier, &asked).await;
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let granted = response.json(StatusCode::CREATED);
+    assert_eq!(granted["permission"], "manage_sales");
+    assert_eq!(granted["approver"]["employee_id"], shop.manager_id);
+    assert_eq!(granted["approver"]["full_name"], "Имя approve_manager Сотрудник");
+    let token = granted["approval_token"].clone();
+    let expires_at = chrono::DateTime::parse_from_rfc3339(granted["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires_at.signed_duration_since(chrono::Utc::now()).num_seconds();
+    assert!((50..=60).contains(&left), "{left} s to redeem");
+
+    // Another permission's redemption does not use it up; the right one does, once.
+    redeem(&app, &cashier, &shop.key(), &token, "manage_products")
+        .await
+        .error(StatusCode::CONFLICT, "approval_invalid");
+    let used = redeem(&app, &cashier, &shop.key(), &token, "manage_sales").await.json(StatusCode::OK);
+    assert_eq!(used["permission"], "manage_sales");
+    assert_eq!(used["subject"], "чек 0042");
+    assert_eq!(used["reason"], "Покупатель вернул товар");
+    assert_eq!(used["requester"]["employee_id"], shop.cashier_id);
+    assert_eq!(used["requester"]["full_name"], "Имя approve_cashier Сотрудник");
+    assert_eq!(used["approver"]["employee_id"], shop.manager_id);
+    assert!(used["granted_at"].is_string());
+    redeem(&app, &cashier, &shop.key(), &token, "manage_sales")
+        .await
+        .error(StatusCode::CONFLICT, "approval_invalid");
+    redeem(&app, &cashier, &shop.key(), &json!("not-a-token"), "manage_sales")
+        .await
+        .error(StatusCode::CONFLICT, "approval_invalid");
+
+    // Both ends are in the audit trail; the token is stored only as a hash.
+    for (action, actor) in [("approval.granted", "approve_manager"), ("approval.redeemed", "approve_cashier")] {
+        let audit = app
+            .scoped(
+                Method::GET,
+                &format!("/api/users/audit-events/?action={action}"),
+                &shop.owner.token,
+                &shop.key(),
+                None,
+            )
+            .await
+            .json(StatusCode::OK);
+        assert_eq!(audit["count"], 1, "{audit}");
+        assert_eq!(audit["results"][0]["actor_username"], actor, "{audit}");
+        assert_eq!(audit["results"][0]["employee_id"], shop.cashier_id, "{audit}");
+    }
+    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let stored: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select encode(token_hash, 'escape') from \"{schema}\".approvals"
+    )))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!stored.contains(token.as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn each_refused_approval_answers_its_error_and_grants_nothing() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, "refuse", "Лавка").await;
+    let (_, second_cashier) = app.member(&shop.owner, "refuse_cashier2", "cashier").await;
+    let (second_manager, second_manager_row) = app.member(&shop.owner, "refuse_manager2", "manager").await;
+    set_pin(&app, &second_manager, "640281").await;
+    let cashier = shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    let manager = shop.sign_in(&app, &shop.manager_id, MANAGER_PIN).await;
+    let asking = |approver: &Value, pin: &str, permission: &str| json!({"permission": permission, "approver_employee_id": approver, "pin": pin});
+
+    // A wrong PIN, an approver without the permission, one who does not outrank the
+    // requester, the requester themself.
+    ask(&app, &shop, &cashier, &asking(&shop.manager_id, "111222", "manage_sales"))
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    ask(&app, &shop, &cashier, &asking(&shop.manager_id, MANAGER_PIN, "manage_employees"))
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+    ask(&app, &shop, &manager, &asking(&second_manager_row["id"], "640281", "manage_sales"))
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+    ask(&app, &shop, &manager, &asking(&shop.manager_id, MANAGER_PIN, "manage_sales"))
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+    ask(&app, &shop, &cashier, &asking(&second_cashier["id"], CASHIER_PIN, "create_sales"))
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_pin");
+    // Not on a till session: the cashier's password session, even on the till.
+    ask(&app, &shop, &shop.cashier.token, &asking(&shop.manager_id, MANAGER_PIN, "manage_sales"))
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+    // No device token.
+    let request = Request::post(APPROVALS)
+        .header("x-tenant-key", shop.key().as_str())
+        .header(header::AUTHORIZATION, format!("Bearer {cashier}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(asking(&shop.manager_id, MANAGER_PIN, "manage_sales").to_string()))
+        .unwrap();
+    app.send(request).await.error(StatusCode::UNAUTHORIZED, "device_invalid");
+    // Bad fields, each named.
+    let bad = ask(&app, &shop, &cashier, &json!({"permission": "Refund!", "reason": "x".repeat(201)})).await;
+    let body = bad.error(StatusCode::BAD_REQUEST, "validation_error");
+    for field in ["permission", "reason", "approver_employee_id", "pin"] {
+        assert!(body["errors"][field].is_array(), "{field}: {body}");
+    }
+
+    assert_eq!(approvals_in(&app, &shop).await, 0);
+    // The owner outranks a manager and holds the permission.
+    let granted = ask(&app, &shop, &manager, &asking(&shop.owner_id, OWNER_PIN, "manage_sales")).await;
+    granted.json(StatusCode::CREATED);
+    assert_eq!(approvals_in(&app, &shop).await, 1);
+}
+
+async fn approvals_in(app: &TestApp, shop: &Shop) -> i64 {
+    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from \"{schema}\".approvals")))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_approval_expires_is_redeemed_once_under_concurrency_and_only_in_its_store() {
+    let app = Arc::new(TestApp::spawn().await);
+    let shop = shop(&app, "once", "Лавка").await;
+    let elsewhere = app.register_owner("once_other", "Другая").await;
+    let cashier = shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+    let asked =
+        json!({"permission": "manage_sales", "approver_employee_id": shop.manager_id, "pin": MANAGER_PIN});
+    let grant = || async {
+        ask(&app, &shop, &cashier, &asked).await.json(StatusCode::CREATED)["approval_token"].clone()
+    };
+
+    // Another store's key cannot redeem it (its store has no such approval)…
+    let token = grant().await;
+    redeem(&app, &elsewhere.token, &elsewhere.key(), &token, "manage_sales")
+        .await
+        .error(StatusCode::CONFLICT, "approval_invalid");
+    // …and ten redeems at once use it exactly once.
+    let attempts = (0..10).map(|_| {
+        let (app, cashier, key, token) = (Arc::clone(&app), cashier.clone(), shop.key(), token.clone());
+        async move { redeem(&app, &cashier, &key, &token, "manage_sales").await.status }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 9, "{statuses:?}");
+
+    // Past its 60 seconds, an approval is refused.
+    let token = grant().await;
+    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "update \"{schema}\".approvals set expires_at = now() - interval '1 second' where redeemed_at is null"
+    )))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    redeem(&app, &cashier, &shop.key(), &token, "manage_sales")
+        .await
+        .error(StatusCode::CONFLICT, "approval_invalid");
+}
+
+#[tokio::test]
+async fn a_storm_of_pin_sign_ins_and_approvals_across_stores_never_crosses_stores() {
+    let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "4"), ("DATABASE_STORE_CONNECTIONS", "2")]).await;
+    let mut shops = Vec::new();
+    for (n, name) in ["Альфа", "Бета", "Гамма"].into_iter().enumerate() {
+        let shop = shop(&app, &format!("zz{n}marker"), name).await;
+        let cashier = shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
+        // Wrong PINs go to a till of their own, which they lock; the first keeps working.
+        let spare = paired_till(&app, &shop.manager, "Касса 2").await;
+        shops.push((shop, cashier, spare));
+    }
+    let shops = Arc::new(shops);
+    let addr = app.serve().await;
+    let client = reqwest::Client::new();
+    let requests = (0..240).map(|n| {
+        let (client, shops) = (client.clone(), Arc::clone(&shops));
+        async move {
+            let home = n % shops.len();
+            let (shop, cashier, spare) = &shops[home];
+            let cut = n % 8 == 1;
+            let (path, till, bearer, body) = match n / 3 % 3 {
+                0 => (PIN_LOGIN, &shop.till, None, json!({"employee_id": shop.cashier_id, "pin": CASHIER_PIN})),
+                1 => (
+                    APPROVALS,
+                    &shop.till,
+                    Some(cashier.as_str()),
+                    json!({"permission": "manage_sales", "approver_employee_id": shop.manager_id, "pin": MANAGER_PIN}),
+                ),
+                _ => (PIN_LOGIN, spare, None, json!({"employee_id": shop.cashier_id, "pin": "111222"})),
+            };
+            let mut request = client
+                .post(format!("http://{addr}{path}"))
+                .header("x-device-token", till.as_str())
+                .header("x-tenant-key", shop.key())
+                .json(&body);
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            if cut {
+                request = request.timeout(Duration::from_micros(300 + (n as u64 % 5) * 700));
+            }
+            let outcome = match request.send().await {
+                Ok(response) => Some((response.status().as_u16(), response.text().await.unwrap_or_default())),
+                Err(_) => None,
+            };
+            // Whatever the till got, redeem it in its own store and in the next one.
+            let mut redeemed = Vec::new();
+            if let Some((201, granted)) = &outcome {
+                let token = serde_json::from_str::<Value>(granted).unwrap()["approval_token"].clone();
+                for (n, (other, other_cashier, _)) in shops.iter().enumerate() {
+                    let answer = client
+                        .post(format!("http://{addr}{REDEEM}"))
+                        .bearer_auth(other_cashier)
+                        .header("x-tenant-key", other.key())
+                        .json(&json!({"approval_token": token, "permission": "manage_sales"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    redeemed.push((n, answer.status().as_u16(), answer.text().await.unwrap()));
+                }
+            }
+            (home, cut, outcome, redeemed)
+        }
+    });
+    let mut signed_in = 0;
+    for (home, cut, outcome, redeemed) in futures_util::future::join_all(requests).await {
+        let Some((status, body)) = outcome else {
+            assert!(cut, "only cut requests may go unanswered");
+            continue;
+        };
+        for n in 0..shops.len() {
+            assert!(
+                n == home || !body.contains(&format!("zz{n}marker")),
+                "store {home}'s till saw store {n}: {body}"
+            );
+        }
+        match status {
+            200 => {
+                let body: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(body["available_stores"].as_array().unwrap().len(), 1);
+                assert_eq!(body["available_stores"][0]["tenant_key"], shops[home].0.key().as_str());
+                signed_in += 1;
+            }
+            201 => {
+                for (n, status, answer) in redeemed {
+                    match n == home {
+                        true => assert!(
+                            status == 200 && answer.contains(&format!("zz{home}marker")),
+                            "{status} {answer}"
+                        ),
+                        false => {
+                            assert!(status == 409 && answer.contains("approval_invalid"), "{status} {answer}")
+                        }
+                    }
+                }
+            }
+            401 => assert!(body.contains("invalid_pin"), "{body}"),
+            429 => assert!(body.contains("too_many_attempts"), "{body}"),
+            _ => panic!("store {home}: {status} {body}"),
+        }
+    }
+    assert!(signed_in >= 1, "no PIN sign-in got through");
+    assert_pools_are_neutral(&app.app_db).await;
+}
