@@ -76,6 +76,7 @@ pub struct ApprovalGranted {
 /// `POST /approvals/redeem/`.
 #[derive(Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    /// As `POST /approvals/` handed it out.
     #[schema(required = true, nullable = false)]
     pub approval_token: Option<String>,
     /// The permission the redeeming action needs: an approval for another is refused.
@@ -207,11 +208,15 @@ fn parse_request(body: ApprovalRequest) -> ApiResult<(Asked, TypedPin)> {
     }
 }
 
+/// The token is taken as given: any string that is not one kassa handed out (blank, too
+/// long, made up) is simply an approval that does not exist (409).
 fn parse_redeem(body: RedeemRequest) -> ApiResult<(String, String)> {
     let mut form = crate::validate::Form::new();
     let permission = permission_field(&mut form, body.permission);
-    let token = form.required("approval_token", body.approval_token, 128);
-    form.finish((token, permission))
+    if body.approval_token.is_none() {
+        form.add("approval_token", Message::FieldRequired);
+    }
+    form.finish((body.approval_token.unwrap_or_default(), permission))
 }
 
 fn permission_field(form: &mut crate::validate::Form, permission: Option<String>) -> String {

@@ -450,12 +450,18 @@ async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
     redeem(&app, &cashier, &shop.key(), &token, "manage_sales")
         .await
         .error(StatusCode::CONFLICT, "approval_invalid");
-    redeem(&app, &cashier, &shop.key(), &json!("not-a-token"), "manage_sales")
-        .await
-        .error(StatusCode::CONFLICT, "approval_invalid");
+    for made_up in ["not-a-token", "", " "] {
+        redeem(&app, &cashier, &shop.key(), &json!(made_up), "manage_sales")
+            .await
+            .error(StatusCode::CONFLICT, "approval_invalid");
+    }
+    let missing = app.scoped(Method::POST, REDEEM, &cashier, &shop.key(), Some(&json!({}))).await;
+    let body = missing.error(StatusCode::BAD_REQUEST, "validation_error");
+    assert!(body["errors"]["approval_token"].is_array() && body["errors"]["permission"].is_array(), "{body}");
 
     // Both ends are in the audit trail; the token is stored only as a hash.
-    for (action, actor) in [("approval.granted", "approve_manager"), ("approval.redeemed", "approve_cashier")] {
+    for (action, actor) in [("approval.granted", "approve_manager"), ("approval.redeemed", "approve_cashier")]
+    {
         let audit = app
             .scoped(
                 Method::GET,
