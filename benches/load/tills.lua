@@ -63,6 +63,18 @@ function request()
     local row = any_row()
     return json_post("/api/users/auth/login/", {},
       '{"username":"' .. row[1] .. '","password":"' .. row[2] .. '"}')
+  elseif scenario == "pin-login" then
+    -- A cashier's PIN on their till: device token, store key, employee id, PIN.
+    local row = any_row()
+    return json_post("/api/users/auth/pin-login/", { ["X-Device-Token"] = row[1], ["X-Tenant-Key"] = row[2] },
+      '{"employee_id":' .. row[3] .. ',"pin":"' .. row[4] .. '"}')
+  elseif scenario == "approval" then
+    -- The owner approves one action on a cashier's till, with the owner's PIN.
+    local row = any_row()
+    local headers = as_caller(row)
+    headers["X-Device-Token"] = row[3]
+    return json_post("/api/users/approvals/", headers,
+      '{"permission":"manage_sales","approver_employee_id":' .. row[4] .. ',"pin":"' .. row[5] .. '"}')
   elseif scenario == "refresh" then
     -- A refresh token works once (it rotates): each thread walks its own share of them.
     local row = rows[(thread_id - 1 + (sent - 1) * threads_total) % #rows + 1]
