@@ -103,6 +103,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub swagger_enabled: bool,
+    /// `CONSOLE_ENABLED`: the store console at `/console/` (on by default).
+    pub console_enabled: bool,
     /// `PUBLIC_URL`: the `scheme://host[:port][/prefix]` (no trailing slash) every absolute
     /// link is built on, whatever `Host` the request names.
     pub public_url: Option<String>,
@@ -226,6 +228,7 @@ impl Config {
             log_format: log_format(&env)?,
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
             swagger_enabled: env.flag("SWAGGER_ENABLED", true)?,
+            console_enabled: env.flag("CONSOLE_ENABLED", true)?,
             public_url: public_url(&env)?,
             allowed_hosts: allowed_hosts(&env)?,
             header_read_timeout: env.duration("HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
@@ -606,6 +609,7 @@ mod tests {
             ("DATABASE_MAX_LIFETIME", "forever"),
             ("REQUEST_TIMEOUT", "-5s"),
             ("SWAGGER_ENABLED", "sometimes"),
+            ("CONSOLE_ENABLED", "perhaps"),
             ("PIN_LOCK_FIRST", "0s"),
             ("PIN_LOCK_MAX", "10s"),
             ("SESSION_IDLE_TIMEOUT", "never"),

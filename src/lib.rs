@@ -45,6 +45,8 @@ pub mod tenant;
 pub mod account;
 /// The store's audit trail of staff changes.
 pub mod audit;
+/// The store console: server-rendered pages for owners and managers.
+pub mod console;
 /// Store staff: CRUD, role rules, password resets.
 pub mod employees;
 /// The store's own roles, edited by its owner.

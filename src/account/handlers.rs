@@ -100,7 +100,32 @@ pub async fn login(
     client: ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<NoStore<Json<LoginResponse>>> {
-    let Credentials { username, password } = Credentials::parse(body)?;
+    let signed_in = sign_in_with_password(&app, &client, Credentials::parse(body)?).await?;
+    Ok(NoStore(Json(LoginResponse {
+        access: signed_in.tokens.access,
+        refresh: signed_in.tokens.refresh,
+        password_change_required: signed_in.account.must_change_password,
+        user: UserOut::from(signed_in.account),
+        default_store: signed_in.stores.first().map(DefaultStore::from),
+        available_stores: signed_in.stores,
+    })))
+}
+
+/// A password sign-in that succeeded: the account, the new session's tokens, and the
+/// active stores the account works in, oldest first.
+pub struct PasswordSignIn {
+    pub account: queries::UserForLogin,
+    pub tokens: TokenPair,
+    pub stores: Vec<MemberStore>,
+}
+
+/// Checks `credentials` under the sign-in throttle (SPEC §4) and opens a session: the one
+/// way to sign in with a password, for the API's login and the console's sign-in form.
+pub async fn sign_in_with_password(
+    app: &AppState,
+    client: &ClientInfo,
+    Credentials { username, password }: Credentials,
+) -> ApiResult<PasswordSignIn> {
     let client_ip = client.ip_key();
 
     let mut conn = Session::open(&app.db).await?;
@@ -135,22 +160,14 @@ pub async fn login(
             account.id
         );
     }
-    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, &client).await?;
+    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client).await?;
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
         .map(MemberStore::from)
         .collect();
     tx.commit().await?;
-
-    Ok(NoStore(Json(LoginResponse {
-        access: tokens.access,
-        refresh: tokens.refresh,
-        password_change_required: account.must_change_password,
-        user: UserOut::from(account),
-        default_store: stores.first().map(DefaultStore::from),
-        available_stores: stores,
-    })))
+    Ok(PasswordSignIn { account, tokens, stores })
 }
 
 /// Passwords longer than any we accept cannot be right; checked after hashing so the

@@ -239,6 +239,44 @@ pub struct SessionRow {
     pub device_name: Option<String>,
 }
 
+/// The signed-in user of a console cookie (the session's current refresh token).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CookieSession {
+    pub session_id: Uuid,
+    pub user_id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// The live session whose current refresh token hashes to `digest`, of an active user, used
+/// within `idle_timeout_secs`; marks it used (at most once a minute, so a busy page does not
+/// write on every request).
+#[tracing::instrument(skip_all, err)]
+pub async fn find_cookie_session(
+    conn: &mut PgConnection,
+    digest: &[u8],
+    idle_timeout_secs: f64,
+) -> sqlx::Result<Option<CookieSession>> {
+    crate::db::query_as(
+        "with found as (
+             select s.id, s.user_id, s.last_used_at from public.sessions s join public.users u on u.id = s.user_id
+             where s.refresh_token_hash = $1 and s.revoked_at is null and s.expires_at > now()
+               and s.last_used_at > now() - make_interval(secs => $2) and u.is_active
+         ), touched as (
+             update public.sessions s set last_used_at = now() from found
+             where s.id = found.id and found.last_used_at < now() - interval '1 minute'
+             returning s.id
+         )
+         select found.id as session_id, u.id as user_id, u.username, u.first_name, u.last_name
+         from found join public.users u on u.id = found.user_id",
+    )
+    .bind(digest)
+    .bind(idle_timeout_secs)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The live sessions of `user_id`, most recently used first.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<Vec<SessionRow>> {

@@ -63,9 +63,26 @@ use crate::validate::{Form, Replace};
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
 pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Json<EmployeePage>> {
+    staff_page(scope, &query).await.map(Json)
+}
+
+/// A page of the store's staff by the filters of `query`, for a caller who may view them:
+/// the API's list and the console's staff page.
+pub async fn staff_page(scope: StoreScope, query: &ListQuery) -> ApiResult<EmployeePage> {
+    staff_listing(scope, query).await.map(|listing| listing.page)
+}
+
+/// [`staff_page`] with the store's roles it was read with (the console offers them as filters).
+pub struct StaffListing {
+    pub page: EmployeePage,
+    pub roles: std::sync::Arc<crate::roles::directory::StoreRoles>,
+}
+
+/// See [`staff_page`].
+pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<StaffListing> {
     let mut form = Form::new();
     let page = query.page_request(&mut form);
-    let filter = forms::list_filter(&query, &mut form);
+    let filter = forms::list_filter(query, &mut form);
     if let Err(invalid) = form.finish(()) {
         // Rights come first, as on every other route: a cashier's malformed query is 403.
         let tenant = scope.begin().await?;
@@ -84,7 +101,9 @@ pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Js
         let member = row.with_role(&read.roles).map_err(ApiError::internal)?;
         results.push(EmployeeOut::new(member, read.store.id, lang));
     }
-    Ok(Json(EmployeePage { page: query.links(page, total)?, results, tenant: TenantEcho::from(&read.store) }))
+    let page =
+        EmployeePage { page: query.links(page, total)?, results, tenant: TenantEcho::from(&read.store) };
+    Ok(StaffListing { page, roles: read.roles })
 }
 
 /// Adds an employee: a new account (usernames are unique across kassa in any letter case),

@@ -45,6 +45,14 @@ impl StoreRoles {
     }
 
     /// The store's definition of role `code`.
+    /// Every role of the store, highest rank first (then by code).
+    #[must_use]
+    pub fn by_rank(&self) -> Vec<Arc<StoreRole>> {
+        let mut roles: Vec<Arc<StoreRole>> = self.by_code.values().cloned().collect();
+        roles.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| a.code.cmp(&b.code)));
+        roles
+    }
+
     pub fn resolve(&self, code: &str) -> Result<Arc<StoreRole>, UndefinedRole> {
         self.by_code.get(code).cloned().ok_or_else(|| UndefinedRole(code.to_owned()))
     }

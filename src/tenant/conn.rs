@@ -119,6 +119,20 @@ where
 }
 
 impl StoreScope {
+    /// The scope of a session already known some other way than a bearer token (the
+    /// console's cookie): checked like any other by [`StoreScope::begin`] and
+    /// [`StoreScope::read`].
+    #[must_use]
+    pub fn for_session(
+        store: TenantStore,
+        (user_id, session_id): (i64, uuid::Uuid),
+        pool: Db,
+        request_timeout: Duration,
+        roles: Arc<RoleDirectory>,
+    ) -> StoreScope {
+        StoreScope { store, user_id, session_id, pool, request_timeout, roles }
+    }
+
     /// The caller's account id, from the verified access token (not yet checked against
     /// the session: [`StoreScope::begin`] and [`StoreScope::read`] do that).
     #[must_use]

@@ -33,6 +33,7 @@ const LAYERS: &[&str] = &[
     "tills",
     "stores",
     "account",
+    "console",
     // Composition.
     "middleware",
     "router",

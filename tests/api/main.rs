@@ -5,6 +5,7 @@ mod account_throttle;
 mod auth;
 mod cli;
 mod connections;
+mod console;
 mod devices;
 mod employees;
 mod errors;

@@ -1,0 +1,398 @@
+//! The console's pages: each handler checks the cookie session, calls the same code as the
+//! API, and renders a template; a refusal is shown in words on the page.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::account::handlers::sign_in_with_password;
+use crate::account::parse::Credentials;
+use crate::auth::queries;
+use crate::console::session::{ConsoleUser, NoConsoleUser, cookie, csrf_matches, session_cookie};
+use crate::console::texts::{Texts, texts};
+use crate::db::Session;
+use crate::employees::handlers::staff_listing;
+use crate::error::{ApiError, EnvelopeRendered};
+use crate::http::client::ClientInfo;
+
+use crate::http::pagination::ListQuery;
+use crate::i18n::current_lang;
+use crate::roles::MANAGING_RANK;
+use crate::state::AppState;
+use crate::stores::queries::{StoreFilter, list_member_stores};
+use crate::tenant::conn::StoreScope;
+
+/// The cookie of the sign-in form's CSRF token (there is no session yet to derive it from).
+const SIGN_IN_COOKIE: &str = "kassa_sign_in";
+
+/// Who the page header names, with the token of the sign-out form.
+pub struct SignedInView {
+    pub username: String,
+    pub csrf: String,
+}
+
+impl From<&ConsoleUser> for SignedInView {
+    fn from(user: &ConsoleUser) -> Self {
+        SignedInView { username: user.session.username.clone(), csrf: user.csrf.clone() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    csrf: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    message: String,
+    back_to: &'static str,
+}
+
+/// A store the user may run from the console.
+pub struct StoreLink {
+    pub key: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/stores.html")]
+struct StoresPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    stores: Vec<StoreLink>,
+}
+
+/// A role offered as a filter.
+pub struct RoleOption {
+    pub code: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// A line of the staff table.
+pub struct StaffLine {
+    pub full_name: String,
+    pub username: String,
+    pub role: String,
+    pub position: String,
+    pub phone: String,
+    pub is_active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/staff.html")]
+struct StaffPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_name: String,
+    search: String,
+    status: String,
+    roles: Vec<RoleOption>,
+    rows: Vec<StaffLine>,
+    count: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// Renders `page` as an HTML response with `status`; a refusal keeps its page (the API's
+/// JSON envelope is for the API).
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response.extensions_mut().insert(EnvelopeRendered);
+            response
+        }
+        Err(error) => ApiError::internal(error).into_response(),
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(LOCATION, HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/console/")))],
+    )
+        .into_response()
+}
+
+/// `error` explained on a page, with its status.
+fn refusal(error: &ApiError, signed_in: Option<SignedInView>, back_to: &'static str) -> Response {
+    let page = MessagePage { t: texts(current_lang()), signed_in, message: error.describe(), back_to };
+    render(error.status(), &page)
+}
+
+impl IntoResponse for NoConsoleUser {
+    fn into_response(self) -> Response {
+        match self {
+            NoConsoleUser::SignedOut => see_other("/console/sign-in/"),
+            NoConsoleUser::Failed(error) => refusal(&error, None, "/console/"),
+        }
+    }
+}
+
+/// `/console/`: the store picker, or the sign-in form.
+pub async fn home(user: Result<ConsoleUser, NoConsoleUser>) -> Response {
+    match user {
+        Ok(_) => see_other("/console/stores/"),
+        Err(not_signed_in) => not_signed_in.into_response(),
+    }
+}
+
+/// The sign-in form, with a fresh CSRF token in a cookie of its own.
+pub async fn sign_in_form(headers: HeaderMap, user: Result<ConsoleUser, NoConsoleUser>) -> Response {
+    if user.is_ok() {
+        return see_other("/console/stores/");
+    }
+    sign_in_page(&headers, StatusCode::OK, String::new(), None)
+}
+
+fn sign_in_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+) -> Response {
+    let csrf = crate::random::random_hex(16);
+    let page = SignInPage { t: texts(current_lang()), signed_in: None, csrf: csrf.clone(), username, error };
+    let mut response = render(status, &page);
+    let secure = if session_cookie(headers, "", 0).to_str().is_ok_and(|v| v.contains("Secure")) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value =
+        format!("{SIGN_IN_COOKIE}={csrf}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// The sign-in form's fields.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    username: Option<String>,
+    password: Option<String>,
+    csrf: Option<String>,
+}
+
+/// Signs in with a password, like `POST /auth/login/` (the same throttle), and keeps the
+/// new session's refresh token in the console cookie.
+pub async fn sign_in(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return sign_in_page(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            String::new(),
+            Some(ApiError::Validation(Default::default()).describe()),
+        );
+    };
+    let expected = cookie(&headers, SIGN_IN_COOKIE);
+    if expected.is_none() || expected != form.csrf.as_deref() {
+        let message = texts(current_lang()).form_expired.to_owned();
+        return sign_in_page(
+            &headers,
+            StatusCode::FORBIDDEN,
+            form.username.unwrap_or_default(),
+            Some(message),
+        );
+    }
+    let username = form.username.clone().unwrap_or_default();
+    let body = crate::account::LoginRequest { username: form.username, password: form.password };
+    let signed_in = match Credentials::parse(body) {
+        Ok(credentials) => sign_in_with_password(&app, &client, credentials).await,
+        Err(invalid) => Err(invalid),
+    };
+    match signed_in {
+        Ok(signed_in) => {
+            let max_age = app.config.refresh_token_ttl.as_secs();
+            let mut response = see_other("/console/stores/");
+            response
+                .headers_mut()
+                .append(SET_COOKIE, session_cookie(&headers, &signed_in.tokens.refresh, max_age));
+            response
+        }
+        Err(error) => {
+            let mut response = sign_in_page(&headers, error.status(), username, Some(error.describe()));
+            if let ApiError::TooManyAttempts { retry_after_secs } = error
+                && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+/// A form that changes something: its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// Ends the console's session (as `POST /auth/logout/` would) and forgets the cookie.
+pub async fn sign_out(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    user: ConsoleUser,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let sent = form.ok().and_then(|Form(form)| form.csrf);
+    if !csrf_matches(&user, sent.as_deref()) {
+        return form_expired(&user);
+    }
+    let revoked = async {
+        let mut conn = Session::open(&app.db).await?;
+        queries::revoke_session(&mut conn, user.session.user_id, user.session.session_id).await?;
+        conn.finish().await?;
+        Ok::<_, ApiError>(())
+    };
+    if let Err(error) = revoked.await {
+        return refusal(&error, Some(SignedInView::from(&user)), "/console/");
+    }
+    let mut response = see_other("/console/sign-in/");
+    response.headers_mut().append(SET_COOKIE, session_cookie(&headers, "", 0));
+    response
+}
+
+/// A state-changing form without its session's CSRF token: refused, nothing changed.
+fn form_expired(user: &ConsoleUser) -> Response {
+    let page = MessagePage {
+        t: texts(current_lang()),
+        signed_in: Some(SignedInView::from(user)),
+        message: texts(current_lang()).form_expired.to_owned(),
+        back_to: "/console/",
+    };
+    render(StatusCode::FORBIDDEN, &page)
+}
+
+/// The stores where the user ranks 50 or more (owners and managers); others are told the
+/// console is not for them.
+pub async fn stores(State(app): State<AppState>, user: ConsoleUser) -> Response {
+    let listed = async {
+        let mut conn = Session::open(&app.db).await?;
+        let rows = list_member_stores(&mut conn, user.session.user_id, StoreFilter::ActiveOnly).await?;
+        conn.finish().await?;
+        Ok::<_, ApiError>(rows)
+    };
+    let rows = match listed.await {
+        Ok(rows) => rows,
+        Err(error) => return refusal(&error, Some(SignedInView::from(&user)), "/console/"),
+    };
+    let lang = current_lang();
+    let stores: Vec<StoreLink> = rows
+        .into_iter()
+        .filter(|row| row.role.rank >= MANAGING_RANK)
+        .map(|row| StoreLink {
+            key: row.store.tenant_key,
+            name: row.store.name,
+            role: row.role.display(lang),
+        })
+        .collect();
+    let status = if stores.is_empty() { StatusCode::FORBIDDEN } else { StatusCode::OK };
+    render(status, &StoresPage { t: texts(lang), signed_in: Some(SignedInView::from(&user)), stores })
+}
+
+/// The store's staff: search, role and status filters, pages; the API list's rules (rank 50
+/// and up).
+pub async fn staff(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path(tenant_key): Path<String>,
+    query: ListQuery,
+) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let scope = match store_scope(&app, &user, &tenant_key).await {
+        Ok(scope) => scope,
+        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+    };
+    let store_name = scope.store.name.clone();
+    let listing = match staff_listing(scope, &query).await {
+        Ok(listing) => listing,
+        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+    };
+    let lang = current_lang();
+    let role_filter = query.get("role").unwrap_or_default().to_owned();
+    let roles = listing
+        .roles
+        .by_rank()
+        .into_iter()
+        .map(|role| RoleOption {
+            selected: role.code == role_filter,
+            name: role.display(lang),
+            code: role.code.clone(),
+        })
+        .collect();
+    let rows = listing
+        .page
+        .results
+        .into_iter()
+        .map(|e| StaffLine {
+            full_name: e.full_name,
+            username: e.username,
+            role: e.access.role_display,
+            position: e.position,
+            phone: e.phone,
+            is_active: e.is_active,
+        })
+        .collect();
+    let page = StaffPage {
+        t: texts(lang),
+        signed_in,
+        store_name,
+        search: query.get("search").unwrap_or_default().to_owned(),
+        status: query.get("is_active").unwrap_or_default().to_owned(),
+        roles,
+        rows,
+        count: listing.page.page.count,
+        previous: listing.page.page.previous,
+        next: listing.page.page.next,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The scope of `user`'s session in the store of `tenant_key`, checked as the API checks a
+/// store key (unknown or deactivated stores are refused alike).
+async fn store_scope(app: &AppState, user: &ConsoleUser, tenant_key: &str) -> Result<StoreScope, ApiError> {
+    let store = app.stores.resolve(&app.db, tenant_key).await?.ok_or(ApiError::InvalidTenantKey)?;
+    if !store.is_active {
+        return Err(ApiError::InactiveTenant);
+    }
+    Ok(StoreScope::for_session(
+        store,
+        (user.session.user_id, user.session.session_id),
+        app.db.clone(),
+        app.config.request_timeout,
+        std::sync::Arc::clone(&app.roles),
+    ))
+}
+
+/// The stylesheet, from the binary.
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        include_str!("console.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,247 @@
+//! The store console over HTTP (SPEC §12): the sign-in form and its cookie, CSRF, who gets
+//! in, and that a console session is an ordinary session both ways.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{EMPLOYEE_PASSWORD, TestApp, TestResponse, registration};
+
+/// A browser's cookie jar, as far as these tests need one.
+#[derive(Default)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Keeps what `response` sets (a `Max-Age=0` cookie is forgotten).
+    fn keep(&mut self, response: &TestResponse) {
+        for set in response.headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(kept, _)| kept != name);
+            if !attributes.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> TestResponse {
+        let request = Request::get(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::HOST, "127.0.0.1:8080");
+        let response = app.send(request.body(Body::empty()).unwrap()).await;
+        self.keep(&response);
+        response
+    }
+
+    async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.send(request).await;
+        self.keep(&response);
+        response
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(kept, _)| kept == name)
+    }
+}
+
+fn text(response: &TestResponse) -> String {
+    String::from_utf8_lossy(&response.body).into_owned()
+}
+
+/// The value of the hidden `csrf` field of the page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token")
+        + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Opens the sign-in form and signs in as `username`.
+async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password: &str) -> TestResponse {
+    let form = browser.get(app, "/console/sign-in/").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = csrf_of(&text(&form));
+    browser
+        .post(app, "/console/sign-in/", &[("username", username), ("password", password), ("csrf", &csrf)])
+        .await
+}
+
+#[tokio::test]
+async fn an_owner_signs_in_with_a_strict_http_only_cookie_and_sees_the_staff() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_owner", "Лавка").await;
+    app.add_employee(&owner, "console_cashier", "cashier").await;
+    let mut browser = Browser::default();
+
+    // Signed out, every page leads to the form, which is served with the console's headers.
+    let home = browser.get(&app, "/console/").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.header("location"), Some("/console/sign-in/"));
+    let form = browser.get(&app, "/console/sign-in/").await;
+    let csp = form.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(form.header("cache-control"), Some("no-store"));
+    assert!(text(&form).contains("name=\"username\"") && text(&form).contains("name=\"password\""));
+    assert!(!text(&form).contains("<script"), "no script at all");
+
+    let signed_in = sign_in(&app, &mut browser, "console_owner", "Kassa-Strong-2026").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", text(&signed_in));
+    let set = signed_in.header("set-cookie").unwrap();
+    assert!(set.starts_with("kassa_console="), "{set}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(flag), "{flag}: {set}");
+    }
+    assert!(!set.contains("Secure"), "loopback is plain HTTP: {set}");
+
+    // The store picker, then the staff page with its filters.
+    let stores = browser.get(&app, "/console/stores/").await;
+    assert_eq!(stores.status, StatusCode::OK);
+    let page = text(&stores);
+    let key = owner.key();
+    assert!(page.contains(&format!("/console/s/{key}/staff/")), "{page}");
+    let staff = browser.get(&app, &format!("/console/s/{key}/staff/")).await;
+    assert_eq!(staff.status, StatusCode::OK, "{}", text(&staff));
+    let page = text(&staff);
+    assert!(page.contains("<td>console_cashier</td>") && page.contains("<td>console_owner</td>"), "{page}");
+    let cashiers = browser.get(&app, &format!("/console/s/{key}/staff/?role=cashier")).await;
+    assert!(!text(&cashiers).contains("<td>console_owner</td>"), "{}", text(&cashiers));
+    assert!(text(&cashiers).contains("console_cashier"));
+    let english = browser.get(&app, &format!("/console/s/{key}/staff/?lang=en")).await;
+    assert!(text(&english).contains("Staff") && text(&english).contains("lang=\"en\""));
+    assert!(browser.has("kassa_lang"));
+
+    // The session is an ordinary one: the API lists it.
+    let sessions = app.get_as("/api/users/auth/sessions/", &owner.token).await.json(StatusCode::OK);
+    assert_eq!(sessions["data"].as_array().unwrap().len(), 2, "{sessions}");
+}
+
+#[tokio::test]
+async fn a_secure_cookie_off_loopback_and_wrong_passwords_explained_and_throttled() {
+    let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "2")]).await;
+    app.register(&registration("console_secure", "Лавка")).await.json(StatusCode::CREATED);
+
+    // Off loopback the cookie is Secure.
+    let form = app
+        .send(
+            Request::get("/console/sign-in/")
+                .header(header::HOST, "shop.example.com")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let csrf = csrf_of(&text(&form));
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("username", "console_secure"),
+            ("password", "Kassa-Strong-2026"),
+            ("csrf", csrf.as_str()),
+        ])
+        .finish();
+    let request = Request::post("/console/sign-in/")
+        .header(header::HOST, "shop.example.com")
+        .header(header::COOKIE, format!("kassa_sign_in={csrf}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let signed_in = app.send(request).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert!(signed_in.header("set-cookie").unwrap().contains("; Secure"));
+
+    // A wrong password is explained on the form, in the page's language; past the limit, 429.
+    let mut browser = Browser::default();
+    let wrong = sign_in(&app, &mut browser, "console_secure", "wrong-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(text(&wrong).contains("role=\"alert\""), "{}", text(&wrong));
+    assert!(!browser.has("kassa_console"));
+    sign_in(&app, &mut browser, "console_secure", "wrong-password").await;
+    let throttled = sign_in(&app, &mut browser, "console_secure", "wrong-password").await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_csrf", "Лавка").await;
+    let mut browser = Browser::default();
+
+    // The sign-in form's own token, from its cookie: a post without it signs nobody in.
+    browser.get(&app, "/console/sign-in/").await;
+    let forged = browser
+        .post(
+            &app,
+            "/console/sign-in/",
+            &[("username", "console_csrf"), ("password", "Kassa-Strong-2026"), ("csrf", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!browser.has("kassa_console"));
+
+    sign_in(&app, &mut browser, "console_csrf", "Kassa-Strong-2026").await;
+    let stores = browser.get(&app, "/console/stores/").await;
+    let csrf = csrf_of(&text(&stores));
+    // Signing out without the token (or with another) is refused; the session lives on.
+    for sent in [vec![], vec![("csrf", "not-the-token")]] {
+        let refused = browser.post(&app, "/console/sign-out/", &sent).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(browser.get(&app, "/console/stores/").await.status, StatusCode::OK);
+    let live = app.get_as("/api/users/auth/sessions/", &owner.token).await.json(StatusCode::OK);
+    assert_eq!(live["data"].as_array().unwrap().len(), 2);
+
+    // With it, the session ends: the API no longer lists it and the console asks to sign in.
+    let out = browser.post(&app, "/console/sign-out/", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let live = app.get_as("/api/users/auth/sessions/", &owner.token).await.json(StatusCode::OK);
+    assert_eq!(live["data"].as_array().unwrap().len(), 1);
+    assert_eq!(browser.get(&app, "/console/stores/").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_session() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_boss", "Лавка").await;
+    let (_, _) = app.member(&owner, "console_till", "cashier").await;
+
+    let mut cashier = Browser::default();
+    sign_in(&app, &mut cashier, "console_till", EMPLOYEE_PASSWORD).await;
+    let stores = cashier.get(&app, "/console/stores/").await;
+    assert_eq!(stores.status, StatusCode::FORBIDDEN);
+    assert!(text(&stores).contains("role=\"alert\""));
+    let staff = cashier.get(&app, &format!("/console/s/{}/staff/", owner.key())).await;
+    assert_eq!(staff.status, StatusCode::FORBIDDEN);
+    assert!(!text(&staff).contains("console_boss"), "{}", text(&staff));
+    // A store key that does not exist is refused the same way the API refuses it.
+    let unknown = cashier.get(&app, "/console/s/no-such-store/staff/").await;
+    assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+
+    // The owner signs in on the console, then signs out everywhere through the API.
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_boss", "Kassa-Strong-2026").await;
+    assert_eq!(browser.get(&app, "/console/stores/").await.status, StatusCode::OK);
+    let out = app.json(Method::POST, "/api/users/auth/logout-all/", &json!({}), Some(&owner.token)).await;
+    out.json(StatusCode::OK);
+    let after = browser.get(&app, "/console/stores/").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.header("location"), Some("/console/sign-in/"));
+}
+
+#[tokio::test]
+async fn console_enabled_false_serves_no_console() {
+    let app = TestApp::spawn_with(&[("CONSOLE_ENABLED", "false")]).await;
+    let response = app.get("/console/sign-in/").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+}
