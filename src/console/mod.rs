@@ -11,6 +11,7 @@
 
 pub mod pages;
 pub mod session;
+pub mod staff;
 pub mod texts;
 
 use axum::Router;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-out/", post(pages::sign_out))
         .route("/console/stores/", get(pages::stores))
         .route("/console/s/{tenant_key}/staff/", get(pages::staff))
+        .route(
+            "/console/s/{tenant_key}/staff/new/",
+            get(staff::new_employee_form).post(staff::create_employee),
+        )
+        .route("/console/s/{tenant_key}/staff/{id}/{action}/", post(staff::staff_action))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .layer(from_fn(console_headers))
 }

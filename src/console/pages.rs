@@ -57,7 +57,7 @@ struct MessagePage {
     t: &'static Texts,
     signed_in: Option<SignedInView>,
     message: String,
-    back_to: &'static str,
+    back_to: String,
 }
 
 /// A store the user may run from the console.
@@ -84,6 +84,7 @@ pub struct RoleOption {
 
 /// A line of the staff table.
 pub struct StaffLine {
+    pub id: i64,
     pub full_name: String,
     pub username: String,
     pub role: String,
@@ -97,7 +98,9 @@ pub struct StaffLine {
 struct StaffPage {
     t: &'static Texts,
     signed_in: Option<SignedInView>,
+    store_key: String,
     store_name: String,
+    csrf: String,
     search: String,
     status: String,
     roles: Vec<RoleOption>,
@@ -109,7 +112,7 @@ struct StaffPage {
 
 /// Renders `page` as an HTML response with `status`; a refusal keeps its page (the API's
 /// JSON envelope is for the API).
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -120,7 +123,7 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(LOCATION, HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/console/")))],
@@ -129,7 +132,12 @@ fn see_other(to: &str) -> Response {
 }
 
 /// `error` explained on a page, with its status.
-fn refusal(error: &ApiError, signed_in: Option<SignedInView>, back_to: &'static str) -> Response {
+pub(super) fn refusal(error: &ApiError, signed_in: Option<SignedInView>, back_to: &'static str) -> Response {
+    refusal_at(error, signed_in, back_to.to_owned())
+}
+
+/// [`refusal`] with a link back to `back_to`.
+pub(super) fn refusal_at(error: &ApiError, signed_in: Option<SignedInView>, back_to: String) -> Response {
     let page = MessagePage { t: texts(current_lang()), signed_in, message: error.describe(), back_to };
     render(error.status(), &page)
 }
@@ -275,11 +283,16 @@ pub async fn sign_out(
 
 /// A state-changing form without its session's CSRF token: refused, nothing changed.
 fn form_expired(user: &ConsoleUser) -> Response {
+    form_expired_at(user, "/console/".to_owned())
+}
+
+/// [`form_expired`] with a link back to `back_to`.
+pub(super) fn form_expired_at(user: &ConsoleUser, back_to: String) -> Response {
     let page = MessagePage {
         t: texts(current_lang()),
         signed_in: Some(SignedInView::from(user)),
         message: texts(current_lang()).form_expired.to_owned(),
-        back_to: "/console/",
+        back_to,
     };
     render(StatusCode::FORBIDDEN, &page)
 }
@@ -346,6 +359,7 @@ pub async fn staff(
         .results
         .into_iter()
         .map(|e| StaffLine {
+            id: e.id,
             full_name: e.full_name,
             username: e.username,
             role: e.access.role_display,
@@ -357,7 +371,9 @@ pub async fn staff(
     let page = StaffPage {
         t: texts(lang),
         signed_in,
+        store_key: tenant_key,
         store_name,
+        csrf: user.csrf.clone(),
         search: query.get("search").unwrap_or_default().to_owned(),
         status: query.get("is_active").unwrap_or_default().to_owned(),
         roles,
@@ -371,7 +387,11 @@ pub async fn staff(
 
 /// The scope of `user`'s session in the store of `tenant_key`, checked as the API checks a
 /// store key (unknown or deactivated stores are refused alike).
-async fn store_scope(app: &AppState, user: &ConsoleUser, tenant_key: &str) -> Result<StoreScope, ApiError> {
+pub(super) async fn store_scope(
+    app: &AppState,
+    user: &ConsoleUser,
+    tenant_key: &str,
+) -> Result<StoreScope, ApiError> {
     let store = app.stores.resolve(&app.db, tenant_key).await?.ok_or(ApiError::InvalidTenantKey)?;
     if !store.is_active {
         return Err(ApiError::InactiveTenant);

@@ -36,6 +36,20 @@ pub struct Texts {
     pub found: &'static str,
     pub form_expired: &'static str,
     pub back: &'static str,
+    pub add_employee: &'static str,
+    pub first_name: &'static str,
+    pub last_name: &'static str,
+    pub add: &'static str,
+    pub employee_added: &'static str,
+    pub password_reset: &'static str,
+    pub shown_once: &'static str,
+    pub print: &'static str,
+    pub deactivate: &'static str,
+    pub activate: &'static str,
+    pub reset_password: &'static str,
+    pub clear_pin: &'static str,
+    pub remove: &'static str,
+    pub to_staff: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -69,6 +83,20 @@ const RU: Texts = Texts {
     found: "Найдено",
     form_expired: "Форма устарела: откройте страницу заново и повторите.",
     back: "Назад",
+    add_employee: "Добавить сотрудника",
+    first_name: "Имя",
+    last_name: "Фамилия",
+    add: "Добавить",
+    employee_added: "Сотрудник добавлен",
+    password_reset: "Пароль сброшен",
+    shown_once: "Пароль показан один раз: передайте его сотруднику или распечатайте эту страницу.",
+    print: "Распечатать: Ctrl+P",
+    deactivate: "Отключить",
+    activate: "Включить",
+    reset_password: "Сбросить пароль",
+    clear_pin: "Сбросить PIN",
+    remove: "Убрать",
+    to_staff: "К списку сотрудников",
 };
 
 const EN: Texts = Texts {
@@ -102,6 +130,20 @@ const EN: Texts = Texts {
     found: "Found",
     form_expired: "This form has expired: open the page again and retry.",
     back: "Back",
+    add_employee: "Add an employee",
+    first_name: "First name",
+    last_name: "Last name",
+    add: "Add",
+    employee_added: "Employee added",
+    password_reset: "Password reset",
+    shown_once: "The password is shown this once: hand it over or print this page.",
+    print: "Print: Ctrl+P",
+    deactivate: "Deactivate",
+    activate: "Activate",
+    reset_password: "Reset password",
+    clear_pin: "Clear PIN",
+    remove: "Remove",
+    to_staff: "Back to the staff",
 };
 
 /// The texts of `lang`.

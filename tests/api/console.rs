@@ -245,3 +245,96 @@ async fn console_enabled_false_serves_no_console() {
     let response = app.get("/console/sign-in/").await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
 }
+
+/// The value shown in the page's `id="password"` element.
+fn shown_password(page: &str) -> String {
+    let at = page.find("id=\"password\">").expect("a password on the page") + "id=\"password\">".len();
+    page[at..].split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_adds_an_employee_sees_the_password_once_and_runs_their_account() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_runner", "Лавка").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_runner", "Kassa-Strong-2026").await;
+
+    let form = browser.get(&app, &format!("/console/s/{key}/staff/new/")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = csrf_of(&text(&form));
+    assert!(text(&form).contains("value=\"manager\"") && !text(&form).contains("value=\"owner\""));
+    let added = browser
+        .post(
+            &app,
+            &format!("/console/s/{key}/staff/new/"),
+            &[("csrf", &csrf), ("username", "console_new"), ("first_name", "Анна"), ("role", "cashier")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", text(&added));
+    assert_eq!(added.header("cache-control"), Some("no-store"));
+    let password = shown_password(&text(&added));
+    let signed_in = app.sign_in("console_new", &password).await;
+    assert_eq!(signed_in["user"]["username"], "console_new");
+
+    // The row's buttons: reset the password (shown once again), deactivate, activate, remove.
+    let staff = text(&browser.get(&app, &format!("/console/s/{key}/staff/")).await);
+    let id = staff
+        .split(&format!("/console/s/{key}/staff/"))
+        .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
+        .max()
+        .unwrap();
+    let act = |action: &'static str| format!("/console/s/{key}/staff/{id}/{action}/");
+    let reset = browser.post(&app, &act("reset-password"), &[("csrf", &csrf)]).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", text(&reset));
+    let new_password = shown_password(&text(&reset));
+    assert_ne!(new_password, password);
+    app.sign_in("console_new", &new_password).await;
+
+    let off = browser.post(&app, &act("deactivate"), &[("csrf", &csrf)]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", text(&off));
+    let inactive = browser.get(&app, &format!("/console/s/{key}/staff/?is_active=false")).await;
+    assert!(text(&inactive).contains("<td>console_new</td>"), "{}", text(&inactive));
+    // Deactivated in this store: the account signs in, but no longer works here.
+    assert_eq!(app.sign_in("console_new", &new_password).await["available_stores"], json!([]));
+    assert_eq!(browser.post(&app, &act("activate"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.post(&app, &act("clear-pin"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    // Without the token, nothing happens.
+    assert_eq!(browser.post(&app, &act("remove"), &[]).await.status, StatusCode::FORBIDDEN);
+    assert!(
+        text(&browser.get(&app, &format!("/console/s/{key}/staff/")).await).contains("<td>console_new</td>")
+    );
+    assert_eq!(browser.post(&app, &act("remove"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    let audit = app
+        .scoped(Method::GET, "/api/users/audit-events/?action=employee.removed", &owner.token, &key, None)
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(audit["count"], 1, "{audit}");
+}
+
+#[tokio::test]
+async fn a_manager_cannot_act_on_a_manager_and_is_told_why() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_top", "Лавка").await;
+    app.member(&owner, "console_mgr", "manager").await;
+    let (_, peer) = app.member(&owner, "console_peer", "manager").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_mgr", EMPLOYEE_PASSWORD).await;
+    let staff = browser.get(&app, &format!("/console/s/{key}/staff/")).await;
+    assert_eq!(staff.status, StatusCode::OK);
+    let csrf = csrf_of(&text(&staff));
+
+    let refused = browser
+        .post(&app, &format!("/console/s/{key}/staff/{}/deactivate/", peer["id"]), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(text(&refused).contains("role=\"alert\""), "{}", text(&refused));
+    let still = app
+        .scoped(Method::GET, &format!("/api/users/employees/{}/", peer["id"]), &owner.token, &key, None)
+        .await;
+    assert_eq!(still.json(StatusCode::OK)["is_active"], true);
+    // A manager is offered only the roles below their own.
+    let form = text(&browser.get(&app, &format!("/console/s/{key}/staff/new/")).await);
+    assert!(form.contains("value=\"cashier\"") && !form.contains("value=\"manager\""), "{form}");
+}
