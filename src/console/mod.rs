@@ -12,6 +12,7 @@
 pub mod pages;
 pub mod session;
 pub mod staff;
+pub mod store_pages;
 pub mod texts;
 
 use axum::Router;
@@ -46,6 +47,14 @@ pub fn router() -> Router<AppState> {
             get(staff::new_employee_form).post(staff::create_employee),
         )
         .route("/console/s/{tenant_key}/staff/{id}/{action}/", post(staff::staff_action))
+        .route("/console/s/{tenant_key}/devices/", get(store_pages::devices))
+        .route("/console/s/{tenant_key}/devices/pairing-code/", post(store_pages::create_pairing_code))
+        .route("/console/s/{tenant_key}/devices/{id}/revoke/", post(store_pages::revoke_device))
+        .route("/console/s/{tenant_key}/roles/", get(store_pages::roles))
+        .route("/console/s/{tenant_key}/roles/{action}/", post(store_pages::change_role))
+        .route("/console/s/{tenant_key}/audit/", get(store_pages::audit))
+        .route("/console/sessions/", get(store_pages::sessions))
+        .route("/console/sessions/{id}/revoke/", post(store_pages::revoke_session))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .layer(from_fn(console_headers))
 }

@@ -338,3 +338,117 @@ async fn a_manager_cannot_act_on_a_manager_and_is_told_why() {
     let form = text(&browser.get(&app, &format!("/console/s/{key}/staff/new/")).await);
     assert!(form.contains("value=\"cashier\"") && !form.contains("value=\"manager\""), "{form}");
 }
+
+#[tokio::test]
+async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
+    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
+    let owner = app.register_owner("console_full", "Лавка").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_full", "Kassa-Strong-2026").await;
+    let devices = browser.get(&app, &format!("/console/s/{key}/devices/")).await;
+    assert_eq!(devices.status, StatusCode::OK);
+    let csrf = csrf_of(&text(&devices));
+
+    // A pairing code, shown large, pairs a till through the API; the list shows it; revoke.
+    let made = browser
+        .post(
+            &app,
+            &format!("/console/s/{key}/devices/pairing-code/"),
+            &[("csrf", &csrf), ("name", "Касса 7")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", text(&made));
+    let page = text(&made);
+    let at = page.find("id=\"pairing-code\">").unwrap() + "id=\"pairing-code\">".len();
+    let code = page[at..].split('<').next().unwrap().to_owned();
+    assert_eq!(code.len(), 9, "{code}");
+    let paired = app.json(Method::POST, "/api/users/devices/pair/", &json!({"code": code}), None).await;
+    let device_id = paired.json(StatusCode::CREATED)["device"]["id"].as_i64().unwrap();
+    assert!(text(&browser.get(&app, &format!("/console/s/{key}/devices/")).await).contains("Касса 7"));
+    let revoked = browser
+        .post(&app, &format!("/console/s/{key}/devices/{device_id}/revoke/"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let listed =
+        app.scoped(Method::GET, "/api/users/devices/", &owner.token, &key, None).await.json(StatusCode::OK);
+    assert_eq!(listed["results"][0]["is_active"], false);
+
+    // Roles: a new one with a catalogue permission and one of the store's own; an edit; a
+    // refused delete of a built-in role is explained.
+    let roles = format!("/console/s/{key}/roles/");
+    let created = browser
+        .post(
+            &app,
+            &format!("{roles}create/"),
+            &[
+                ("csrf", &csrf),
+                ("code", "senior"),
+                ("name", "Старший кассир"),
+                ("rank", "40"),
+                ("permissions", "refund_sales"),
+                ("others", "open_shift"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", text(&created));
+    let edited = browser
+        .post(
+            &app,
+            &format!("{roles}edit/"),
+            &[
+                ("csrf", &csrf),
+                ("code", "senior"),
+                ("name", "Senior"),
+                ("rank", "45"),
+                ("permissions", "void_sales"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", text(&edited));
+    let api_roles = app
+        .scoped(Method::GET, "/api/users/store-roles/", &owner.token, &key, None)
+        .await
+        .json(StatusCode::OK);
+    let senior =
+        api_roles["data"].as_array().unwrap().iter().find(|role| role["code"] == "senior").unwrap().clone();
+    assert_eq!(senior["name"], "Senior");
+    assert_eq!(senior["rank"], 45);
+    assert_eq!(senior["permissions"], json!(["void_sales"]));
+    let refused =
+        browser.post(&app, &format!("{roles}delete/"), &[("csrf", &csrf), ("code", "cashier")]).await;
+    assert!(refused.status.is_client_error());
+    assert!(text(&refused).contains("role=\"alert\""));
+    assert!(text(&browser.get(&app, &roles).await).contains("value=\"senior\""));
+
+    // The audit trail shows each of those, filtered by action.
+    let audit = browser.get(&app, &format!("/console/s/{key}/audit/?action=role.updated")).await;
+    assert_eq!(audit.status, StatusCode::OK);
+    assert!(
+        text(&audit).contains("<td>role.updated</td>") && !text(&audit).contains("<td>role.created</td>")
+    );
+    let all = text(&browser.get(&app, &format!("/console/s/{key}/audit/")).await);
+    for action in ["device.paired", "device.revoked", "role.created"] {
+        assert!(all.contains(&format!("<td>{action}</td>")), "{action}");
+    }
+
+    // Sessions: the API's session is listed beside this one, and ended from here.
+    let sessions = text(&browser.get(&app, "/console/sessions/").await);
+    assert_eq!(sessions.matches("/revoke/\"").count(), 2, "{sessions}");
+    let api_session =
+        app.get_as("/api/users/auth/sessions/", &owner.token).await.json(StatusCode::OK)["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|session| session["current"] == true)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let ended =
+        browser.post(&app, &format!("/console/sessions/{api_session}/revoke/"), &[("csrf", &csrf)]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    app.get_as("/api/users/auth/sessions/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+}

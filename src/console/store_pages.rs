@@ -1,0 +1,531 @@
+//! The console's other store pages: tills (a pairing code shown large, the list, revoke),
+//! the store's roles (the owner edits them with the permission catalogue), the audit trail
+//! with its filters; and the user's own sessions. Like the staff actions, each calls the
+//! API's own handler.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::audit::AuditAction;
+use crate::auth::queries;
+use crate::console::pages::{SignedInView, form_expired_at, refusal_at, render, see_other, store_scope};
+use crate::console::session::{ConsoleUser, csrf_matches, session_cookie};
+use crate::console::texts::{Texts, texts};
+use crate::db::Session;
+use crate::error::ApiError;
+use crate::http::json::ApiJson;
+use crate::http::pagination::ListQuery;
+use crate::http::path::ApiPath;
+use crate::i18n::{Lang, current_lang};
+use crate::roles::catalog::PERMISSIONS;
+use crate::state::AppState;
+use crate::tenant::conn::StoreScope;
+
+/// The fields of a posted form, repeated names kept (a role's permission boxes).
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn parse(body: &Bytes) -> Fields {
+        Fields(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone()).collect()
+    }
+}
+
+/// The scope of a store page, or the page that explains why there is none.
+async fn scope_or_refusal(app: &AppState, user: &ConsoleUser, key: &str) -> Result<StoreScope, Response> {
+    store_scope(app, user, key)
+        .await
+        .map_err(|error| refusal_at(&error, Some(SignedInView::from(user)), "/console/stores/".to_owned()))
+}
+
+/// Checks the form's CSRF token and opens the store's scope: what every store form does first.
+async fn posted(
+    app: &AppState,
+    user: &ConsoleUser,
+    key: &str,
+    fields: &Fields,
+    back_to: &str,
+) -> Result<StoreScope, Response> {
+    if !csrf_matches(user, fields.get("csrf")) {
+        return Err(form_expired_at(user, back_to.to_owned()));
+    }
+    scope_or_refusal(app, user, key).await
+}
+
+/// A value the API reads as a request body.
+fn api_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|_| ApiError::Validation(Default::default()))
+}
+
+// --- Tills ----------------------------------------------------------------------------------
+
+/// A till as the list shows it.
+pub struct DeviceLine {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub is_active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/devices.html")]
+struct DevicesPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    csrf: String,
+    devices: Vec<DeviceLine>,
+}
+
+#[derive(Template)]
+#[template(path = "console/pairing_code.html")]
+struct PairingCodePage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    code: String,
+    name: String,
+    expires_at: String,
+}
+
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The store's tills, with the form that makes a pairing code.
+pub async fn devices(State(app): State<AppState>, user: ConsoleUser, Path(key): Path<String>) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let scope = match scope_or_refusal(&app, &user, &key).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let store_name = scope.store.name.clone();
+    let listed = match scope.begin().await {
+        Ok(tenant) => crate::tills::devices::list_devices(tenant).await,
+        Err(error) => Err(error),
+    };
+    let devices = match listed {
+        Ok(listed) => listed.0.results,
+        Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
+    };
+    let devices = devices
+        .into_iter()
+        .map(|device| DeviceLine {
+            id: device.id,
+            name: device.name,
+            created_at: when(device.created_at),
+            last_seen_at: device.last_seen_at.map(when).unwrap_or_default(),
+            is_active: device.is_active,
+        })
+        .collect();
+    let page = DevicesPage {
+        t: texts(current_lang()),
+        signed_in,
+        store_key: key,
+        store_name,
+        csrf: user.csrf.clone(),
+        devices,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Makes a pairing code and shows it large, with its expiry.
+pub async fn create_pairing_code(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    let back_to = format!("/console/s/{key}/devices/");
+    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let store_name = scope.store.name.clone();
+    let made = match (api_body(json!({"name": fields.get("name")})), scope.begin().await) {
+        (Ok(request), Ok(tenant)) => {
+            crate::tills::devices::create_pairing_code(tenant, ApiJson(request)).await
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
+    match made {
+        Ok(made) => {
+            let made = ((made.0).1).0;
+            let page = PairingCodePage {
+                t: texts(current_lang()),
+                signed_in: Some(SignedInView::from(&user)),
+                store_key: key,
+                store_name,
+                code: made.code,
+                name: made.name,
+                expires_at: when(made.expires_at),
+            };
+            render(StatusCode::CREATED, &page)
+        }
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
+    }
+}
+
+/// Revokes a till.
+pub async fn revoke_device(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path((key, id)): Path<(String, i64)>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    let back_to = format!("/console/s/{key}/devices/");
+    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let revoked = match scope.begin().await {
+        Ok(tenant) => crate::tills::devices::revoke_device(tenant, ApiPath(id)).await,
+        Err(error) => Err(error),
+    };
+    match revoked {
+        Ok(_) => see_other(&back_to),
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
+    }
+}
+
+// --- Roles ----------------------------------------------------------------------------------
+
+/// A permission of the catalogue, as a box to tick.
+pub struct PermissionBox {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// A role with its form.
+pub struct RoleLine {
+    pub code: String,
+    pub name: String,
+    pub rank: i16,
+    pub built_in: bool,
+    pub is_owner: bool,
+    pub member_count: i64,
+    pub permissions: Vec<PermissionBox>,
+    /// Permissions the role holds that kassa's catalogue does not describe.
+    pub others: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/roles.html")]
+struct RolesPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    csrf: String,
+    roles: Vec<RoleLine>,
+    catalogue: Vec<PermissionBox>,
+}
+
+fn permission_boxes(held: &[String], lang: Lang) -> Vec<PermissionBox> {
+    PERMISSIONS
+        .iter()
+        .map(|(code, ru, en)| PermissionBox {
+            code,
+            label: if lang == Lang::En { en } else { ru },
+            checked: held.iter().any(|permission| permission == code),
+        })
+        .collect()
+}
+
+/// The store's roles; the owner's forms edit them.
+pub async fn roles(State(app): State<AppState>, user: ConsoleUser, Path(key): Path<String>) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let scope = match scope_or_refusal(&app, &user, &key).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let store_name = scope.store.name.clone();
+    let listed = match crate::store_roles::handlers::list_store_roles(scope).await {
+        Ok(listed) => listed.0.data,
+        Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
+    };
+    let lang = current_lang();
+    let roles = listed
+        .into_iter()
+        .map(|role| {
+            let others = role
+                .permissions
+                .iter()
+                .filter(|held| !PERMISSIONS.iter().any(|(code, _, _)| code == held))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            RoleLine {
+                is_owner: role.code.0 == "owner",
+                permissions: permission_boxes(&role.permissions, lang),
+                code: role.code.0,
+                name: role.name,
+                rank: role.rank,
+                built_in: role.built_in,
+                member_count: role.member_count,
+                others,
+            }
+        })
+        .collect();
+    let page = RolesPage {
+        t: texts(lang),
+        signed_in,
+        store_key: key,
+        store_name,
+        csrf: user.csrf.clone(),
+        roles,
+        catalogue: permission_boxes(&[], lang),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The permissions a role form sends: the ticked boxes and the extra ones typed in.
+fn posted_permissions(fields: &Fields) -> Vec<String> {
+    let mut permissions = fields.all("permissions");
+    permissions.extend(fields.get("others").unwrap_or_default().split_whitespace().map(str::to_owned));
+    permissions
+}
+
+/// A rank field as the API reads it: a whole number, or absent when blank.
+fn posted_rank(fields: &Fields) -> Value {
+    match fields.get("rank").map(str::trim).filter(|rank| !rank.is_empty()) {
+        Some(rank) => rank.parse::<i64>().map_or(json!(rank), |rank| json!(rank)),
+        None => Value::Null,
+    }
+}
+
+/// Adds, changes (`edit`) or deletes (`delete`) a role, as the owner.
+pub async fn change_role(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path((key, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    let back_to = format!("/console/s/{key}/roles/");
+    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let tenant = match scope.begin().await {
+        Ok(tenant) => tenant,
+        Err(error) => return refusal_at(&error, Some(SignedInView::from(&user)), back_to),
+    };
+    let code = fields.get("code").unwrap_or_default().to_owned();
+    let done = match action.as_str() {
+        "create" => {
+            let body = json!({
+                "code": code, "name": fields.get("name"), "rank": posted_rank(&fields),
+                "permissions": posted_permissions(&fields),
+            });
+            match api_body(body) {
+                Ok(body) => {
+                    crate::store_roles::handlers::create_store_role(tenant, ApiJson(body)).await.map(|_| ())
+                }
+                Err(error) => Err(error),
+            }
+        }
+        "edit" => {
+            let mut body = json!({"name": fields.get("name"), "permissions": posted_permissions(&fields)});
+            let rank = posted_rank(&fields);
+            if !rank.is_null() {
+                body["rank"] = rank;
+            }
+            match api_body(body) {
+                Ok(body) => {
+                    crate::store_roles::handlers::update_store_role(tenant, ApiPath(code), ApiJson(body))
+                        .await
+                        .map(|_| ())
+                }
+                Err(error) => Err(error),
+            }
+        }
+        "delete" => crate::store_roles::handlers::delete_store_role(tenant, ApiPath(code)).await.map(|_| ()),
+        _ => Err(ApiError::NotFound),
+    };
+    match done {
+        Ok(()) => see_other(&back_to),
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
+    }
+}
+
+// --- Audit ----------------------------------------------------------------------------------
+
+/// An event as the trail shows it.
+pub struct EventLine {
+    pub at: String,
+    pub action: String,
+    pub actor: String,
+    pub employee: String,
+    pub changes: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    actions: Vec<(&'static str, bool)>,
+    employee: String,
+    date_from: String,
+    date_to: String,
+    count: i64,
+    events: Vec<EventLine>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// The store's audit trail with the API's filters (action, employee, dates) and pages.
+pub async fn audit(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path(key): Path<String>,
+    query: ListQuery,
+) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let scope = match scope_or_refusal(&app, &user, &key).await {
+        Ok(scope) => scope,
+        Err(page) => return page,
+    };
+    let store_name = scope.store.name.clone();
+    let listed = match scope.begin().await {
+        Ok(tenant) => crate::audit::handlers::list_audit_events(tenant, query.clone()).await,
+        Err(error) => Err(error),
+    };
+    let listed = match listed {
+        Ok(listed) => listed.0,
+        Err(error) => return refusal_at(&error, signed_in, format!("/console/s/{key}/audit/")),
+    };
+    let chosen = query.get("action").unwrap_or_default();
+    let events = listed
+        .results
+        .into_iter()
+        .map(|event| EventLine {
+            at: when(event.created_at),
+            action: event.action,
+            actor: event.actor_username.unwrap_or_default(),
+            employee: event.employee_username.unwrap_or_default(),
+            changes: event.changes.to_string(),
+        })
+        .collect();
+    let page = AuditPage {
+        t: texts(current_lang()),
+        signed_in,
+        store_key: key,
+        store_name,
+        actions: AuditAction::NAMES.iter().map(|name| (*name, *name == chosen)).collect(),
+        employee: query.get("employee").unwrap_or_default().to_owned(),
+        date_from: query.get("date_from").unwrap_or_default().to_owned(),
+        date_to: query.get("date_to").unwrap_or_default().to_owned(),
+        count: listed.page.count,
+        events,
+        previous: listed.page.previous,
+        next: listed.page.next,
+    };
+    render(StatusCode::OK, &page)
+}
+
+// --- The user's sessions --------------------------------------------------------------------
+
+/// A session as the list shows it.
+pub struct SessionLine {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub place: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/sessions.html")]
+struct SessionsPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    csrf: String,
+    sessions: Vec<SessionLine>,
+}
+
+/// The user's live sessions, this one marked, each with a button that ends it.
+pub async fn sessions(State(app): State<AppState>, user: ConsoleUser) -> Response {
+    let listed = async {
+        let mut conn = Session::open(&app.db).await?;
+        let rows = queries::list_live_sessions(&mut conn, user.session.user_id).await?;
+        conn.finish().await?;
+        Ok::<_, ApiError>(rows)
+    };
+    let rows = match listed.await {
+        Ok(rows) => rows,
+        Err(error) => return refusal_at(&error, Some(SignedInView::from(&user)), "/console/".to_owned()),
+    };
+    let sessions = rows
+        .into_iter()
+        .map(|row| SessionLine {
+            current: row.id == user.session.session_id,
+            id: row.id.to_string(),
+            created_at: when(row.created_at),
+            last_used_at: when(row.last_used_at),
+            place: match row.device_name {
+                Some(device) => device,
+                None => format!("{} {}", row.ip.map(|ip| ip.to_string()).unwrap_or_default(), row.user_agent),
+            },
+        })
+        .collect();
+    let page = SessionsPage {
+        t: texts(current_lang()),
+        signed_in: Some(SignedInView::from(&user)),
+        csrf: user.csrf.clone(),
+        sessions,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Ends one of the user's sessions (this one signs the console out).
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    user: ConsoleUser,
+    Path(id): Path<uuid::Uuid>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !csrf_matches(&user, fields.get("csrf")) {
+        return form_expired_at(&user, "/console/sessions/".to_owned());
+    }
+    let revoked = async {
+        let mut conn = Session::open(&app.db).await?;
+        let revoked = queries::revoke_session(&mut conn, user.session.user_id, id).await?;
+        conn.finish().await?;
+        Ok::<_, ApiError>(revoked)
+    };
+    match revoked.await {
+        Ok(true) if id == user.session.session_id => {
+            let mut response = see_other("/console/sign-in/");
+            response.headers_mut().append(axum::http::header::SET_COOKIE, session_cookie(&headers, "", 0));
+            response
+        }
+        Ok(true) => see_other("/console/sessions/"),
+        Ok(false) => {
+            refusal_at(&ApiError::NotFound, Some(SignedInView::from(&user)), "/console/sessions/".to_owned())
+        }
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), "/console/sessions/".to_owned()),
+    }
+}
