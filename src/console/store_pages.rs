@@ -217,6 +217,9 @@ pub struct PermissionBox {
 pub struct RoleLine {
     pub code: String,
     pub name: String,
+    /// The store's own name for the role; empty while a built-in role keeps its localized one
+    /// (so saving the form does not freeze today's language into the role).
+    pub own_name: String,
     pub rank: i16,
     pub built_in: bool,
     pub is_owner: bool,
@@ -272,7 +275,14 @@ pub async fn roles(State(app): State<AppState>, user: ConsoleUser, Path(key): Pa
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(" ");
+            let localized =
+                role.code.0.parse::<crate::roles::Role>().ok().map(|built_in| built_in.display(lang));
+            let own_name = match localized {
+                Some(localized) if role.built_in && role.name == localized => String::new(),
+                _ => role.name.clone(),
+            };
             RoleLine {
+                own_name,
                 is_owner: role.code.0 == "owner",
                 permissions: permission_boxes(&role.permissions, lang),
                 code: role.code.0,
@@ -343,7 +353,11 @@ pub async fn change_role(
             }
         }
         "edit" => {
-            let mut body = json!({"name": fields.get("name"), "permissions": posted_permissions(&fields)});
+            let mut body = json!({"permissions": posted_permissions(&fields)});
+            // A blank name keeps the role's name (a built-in one stays localized).
+            if let Some(name) = fields.get("name").filter(|name| !name.trim().is_empty()) {
+                body["name"] = json!(name);
+            }
             let rank = posted_rank(&fields);
             if !rank.is_null() {
                 body["rank"] = rank;

@@ -452,3 +452,34 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
+
+#[tokio::test]
+async fn saving_a_built_in_role_keeps_its_name_in_every_language() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_words", "Лавка").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_words", "Kassa-Strong-2026").await;
+    let page = text(&browser.get(&app, &format!("/console/s/{key}/roles/")).await);
+    let csrf = csrf_of(&page);
+    // The form as a browser sends it: the name box left as shown (empty, with a placeholder).
+    let saved = browser
+        .post(
+            &app,
+            &format!("/console/s/{key}/roles/edit/"),
+            &[("csrf", &csrf), ("code", "cashier"), ("name", ""), ("permissions", "view_products")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", text(&saved));
+    let request = Request::get("/api/users/store-roles/")
+        .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+        .header("x-tenant-key", key.as_str())
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .body(Body::empty())
+        .unwrap();
+    let roles = app.send(request).await.json(StatusCode::OK);
+    let cashier =
+        roles["data"].as_array().unwrap().iter().find(|role| role["code"] == "cashier").unwrap().clone();
+    assert_eq!(cashier["name"], "Cashier", "{cashier}");
+    assert_eq!(cashier["permissions"], json!(["view_products"]));
+}

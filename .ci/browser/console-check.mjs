@@ -1,0 +1,250 @@
+// Real-browser check of kassa's store console (run through `.ci/browser/run console`).
+//
+// In headless Debian Chromium an owner does, once in Russian and once in English, what the
+// console is for: signs in, picks the store, adds an employee and reads the password shown
+// once, resets that password, makes a pairing code and pairs a till with it through the API,
+// gives a role one more permission, and finds each of those in the audit trail. It passes when
+// every step shows what it should and nothing failed on the way (page errors, console errors,
+// failed or >= 400 requests). Screenshots of the pages go to SCREENSHOT_DIR.
+//
+// Env: KASSA_URL, KASSA_USERNAME, KASSA_PASSWORD (required); SCREENSHOT_DIR (default
+//      <repo>/target/console); CHROMIUM (default /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const STEP_TIMEOUT_MS = 15_000;
+const TOTAL_TIMEOUT_MS = 120_000;
+
+const started = Date.now();
+const log = (msg) => console.log(`[console-check +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+
+function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`[console-check] FAIL: env ${name} is not set`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const base = requireEnv('KASSA_URL').replace(/\/+$/, '');
+const username = requireEnv('KASSA_USERNAME');
+const password = requireEnv('KASSA_PASSWORD');
+const shots = resolve(repo, process.env.SCREENSHOT_DIR || 'target/console');
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+class CheckFailure extends Error {}
+const check = (cond, msg) => {
+  if (!cond) throw new CheckFailure(msg);
+};
+
+const problems = [];
+const problem = (what) => {
+  problems.push(what);
+  log(`problem: ${what}`);
+};
+const ignoredUrl = (url) => /\/favicon[^/]*$/i.test(new URL(url, base).pathname);
+
+let context;
+let page;
+let userDataDir;
+
+async function shot(name) {
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, timeout: 10_000 });
+}
+
+async function cleanup() {
+  try {
+    if (context) await context.close();
+  } catch {
+    /* already gone */
+  }
+  try {
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch (err) {
+    console.error(`[console-check] could not remove ${userDataDir}: ${err.message}`);
+  }
+}
+
+let failing = false;
+async function fail(message) {
+  if (failing) return;
+  failing = true;
+  console.error(`\n[console-check] FAIL: ${message}`);
+  for (const p of problems) console.error(`[console-check]   page problem: ${p}`);
+  try {
+    if (page) await shot('failure');
+    console.error(`[console-check] screenshot of the failure: ${join(shots, 'failure.png')}`);
+  } catch {
+    /* no screenshot */
+  }
+  await cleanup();
+  process.exit(1);
+}
+
+setTimeout(() => fail(`the whole check took longer than ${TOTAL_TIMEOUT_MS / 1000}s`), TOTAL_TIMEOUT_MS).unref();
+
+async function step(name, fn) {
+  log(name);
+  try {
+    return await fn();
+  } catch (err) {
+    const plain = String(err?.message ?? err).replace(/\x1b\[[0-9;]*m/g, '');
+    const detail = err instanceof CheckFailure ? plain : plain.split('\n').filter((l) => l.trim()).slice(0, 6).join('\n    ');
+    await fail(`${name}: ${detail}`);
+  }
+}
+
+/// Submits the form whose action ends with `action` (the first one on the page).
+async function submit(action) {
+  const form = page.locator(`form[action$="${action}"]`).first();
+  await Promise.all([page.waitForLoadState('domcontentloaded'), form.locator('button[type=submit]').click()]);
+}
+
+async function expectText(selector, pattern, what) {
+  const text = await page.locator(selector).first().innerText();
+  check(pattern.test(text), `${what}: ${JSON.stringify(text.slice(0, 300))}`);
+  return text;
+}
+
+/// The whole round in one language; `suffix` keeps usernames apart between rounds.
+async function round(lang, suffix) {
+  const words =
+    lang === 'en'
+      ? { staff: /Staff/, added: /Employee added/, reset: /Password reset/, code: /Pairing code/ }
+      : { staff: /Сотрудники/, added: /Сотрудник добавлен/, reset: /Пароль сброшен/, code: /Код сопряжения/ };
+
+  await step(`[${lang}] sign in`, async () => {
+    await page.goto(`${base}/console/?lang=${lang}`, { waitUntil: 'domcontentloaded' });
+    check(new URL(page.url()).pathname === '/console/sign-in/', `the console sent a signed-out browser to ${page.url()}`);
+    check((await page.locator('html').getAttribute('lang')) === lang, 'the page is not in the chosen language');
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=password]').fill(password);
+    await submit('/console/sign-in/');
+    check(new URL(page.url()).pathname === '/console/stores/', `after signing in: ${page.url()}`);
+  });
+
+  let store;
+  await step(`[${lang}] pick the store`, async () => {
+    const link = page.locator('a[href^="/console/s/"][href$="/staff/"]').first();
+    store = (await link.getAttribute('href')).replace(/staff\/$/, '');
+    await Promise.all([page.waitForLoadState('domcontentloaded'), link.click()]);
+    await expectText('h1', words.staff, 'the staff page');
+  });
+
+  const employee = `console_${lang}_${suffix}`;
+  let firstPassword;
+  await step(`[${lang}] add ${employee} and read the password shown once`, async () => {
+    await page.goto(`${base}${store}staff/new/`, { waitUntil: 'domcontentloaded' });
+    await page.locator('input[name=username]').fill(employee);
+    await page.locator('input[name=first_name]').fill(lang === 'en' ? 'Anna' : 'Анна');
+    await page.locator('select[name=role]').selectOption('cashier');
+    await submit('/staff/new/');
+    await expectText('h1', words.added, 'after adding');
+    firstPassword = (await page.locator('#password').innerText()).trim();
+    check(firstPassword.length >= 8, `the password shown: ${JSON.stringify(firstPassword)}`);
+    await shot(`password-${lang}`);
+    const login = await fetch(`${base}/api/users/auth/login/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: employee, password: firstPassword }),
+    });
+    check(login.status === 200, `the shown password does not sign ${employee} in: ${login.status}`);
+  });
+
+  await step(`[${lang}] reset ${employee}'s password`, async () => {
+    await page.goto(`${base}${store}staff/?search=${employee}`, { waitUntil: 'domcontentloaded' });
+    await submit('/reset-password/');
+    await expectText('h1', words.reset, 'after the reset');
+    const second = (await page.locator('#password').innerText()).trim();
+    check(second.length >= 8 && second !== firstPassword, 'the reset did not show a new password');
+  });
+
+  await step(`[${lang}] make a pairing code and pair a till with it`, async () => {
+    await page.goto(`${base}${store}devices/`, { waitUntil: 'domcontentloaded' });
+    await page.locator('input[name=name]').fill(`Till ${lang} ${suffix}`);
+    await submit('/devices/pairing-code/');
+    await expectText('h1', words.code, 'the pairing page');
+    const code = (await page.locator('#pairing-code').innerText()).trim();
+    check(/^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(code), `the code shown: ${code}`);
+    await shot(`pairing-code-${lang}`);
+    const paired = await fetch(`${base}/api/users/devices/pair/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: code.toLowerCase() }),
+    });
+    check(paired.status === 201, `pairing with the code shown answered ${paired.status}`);
+  });
+
+  await step(`[${lang}] give the cashier role one more permission`, async () => {
+    await page.goto(`${base}${store}roles/`, { waitUntil: 'domcontentloaded' });
+    const cashier = page.locator('form[action$="/roles/edit/"]').filter({ has: page.locator('input[name=code][value=cashier]') });
+    const box = cashier.locator(`input[name=permissions][value=${lang === 'en' ? 'refund_sales' : 'void_sales'}]`);
+    await box.check();
+    await Promise.all([page.waitForLoadState('domcontentloaded'), cashier.locator('button[type=submit]').click()]);
+    check(new URL(page.url()).pathname === `${store}roles/`, `after saving the role: ${page.url()}`);
+    check(await page.locator('form[action$="/roles/edit/"]').filter({ has: page.locator('input[name=code][value=cashier]') })
+      .locator(`input[name=permissions][value=${lang === 'en' ? 'refund_sales' : 'void_sales'}]`).isChecked(), 'the permission did not stay ticked');
+  });
+
+  await step(`[${lang}] find each of those in the audit trail`, async () => {
+    await page.goto(`${base}${store}audit/`, { waitUntil: 'domcontentloaded' });
+    const trail = await page.locator('table.audit').innerText();
+    for (const action of ['employee.created', 'employee.password_reset', 'device.paired', 'role.updated']) {
+      check(trail.includes(action), `the audit trail lacks ${action}`);
+    }
+    check(trail.includes(employee), `the audit trail does not name ${employee}`);
+    await page.goto(`${base}${store}audit/?action=device.paired`, { waitUntil: 'domcontentloaded' });
+    const filtered = await page.locator('table.audit').innerText();
+    check(!filtered.includes('employee.created'), 'the action filter let other events through');
+  });
+
+  await step(`[${lang}] the staff list, then sign out`, async () => {
+    await page.goto(`${base}${store}staff/`, { waitUntil: 'domcontentloaded' });
+    check((await page.locator('table.staff').innerText()).includes(employee), `${employee} is not on the staff list`);
+    await shot(`staff-${lang}`);
+    await submit('/console/sign-out/');
+    check(new URL(page.url()).pathname === '/console/sign-in/', `after signing out: ${page.url()}`);
+  });
+}
+
+async function main() {
+  userDataDir = mkdtempSync(join(tmpdir(), 'kassa-console-check-'));
+  context = await step(`launch ${executablePath}`, () =>
+    chromium.launchPersistentContext(userDataDir, {
+      executablePath,
+      headless: true,
+      timeout: 30_000,
+      viewport: { width: 1280, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    }),
+  );
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => problem(`uncaught exception in the page: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !ignoredUrl(msg.location()?.url || base)) problem(`console error: ${msg.text()}`);
+  });
+  page.on('requestfailed', (req) => {
+    if (!ignoredUrl(req.url())) problem(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !ignoredUrl(res.url())) problem(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
+  });
+
+  const suffix = Date.now().toString(36);
+  await round('ru', suffix);
+  await round('en', suffix);
+  await step('nothing failed on the way', async () => check(problems.length === 0, problems.join('; ')));
+  await cleanup();
+  log(`PASS: both rounds; screenshots in ${shots}`);
+  process.exit(0);
+}
+
+main().catch((err) => fail(String(err?.stack ?? err)));
