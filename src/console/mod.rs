@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
             "/console/s/{tenant_key}/staff/new/",
             get(staff::new_employee_form).post(staff::create_employee),
         )
+        .route(
+            "/console/s/{tenant_key}/staff/{id}/edit/",
+            get(staff::edit_employee_form).post(staff::update_employee),
+        )
         .route("/console/s/{tenant_key}/staff/{id}/{action}/", post(staff::staff_action))
         .route("/console/s/{tenant_key}/devices/", get(store_pages::devices))
         .route("/console/s/{tenant_key}/devices/pairing-code/", post(store_pages::create_pairing_code))

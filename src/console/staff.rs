@@ -141,6 +141,115 @@ pub async fn create_employee(
     }
 }
 
+#[derive(Template)]
+#[template(path = "console/edit_employee.html")]
+struct EditEmployeePage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    csrf: String,
+    id: i64,
+    username: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    position: String,
+    roles: Vec<(RoleChoice, bool)>,
+}
+
+/// The edit form of employee `id`: profile fields and role.
+pub async fn edit_employee_form(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path((store_key, id)): Path<(String, i64)>,
+) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let scope = match store_scope(&app, &user, &store_key).await {
+        Ok(scope) => scope,
+        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+    };
+    let store_name = scope.store.name.clone();
+    let roles = match scope.begin().await {
+        Ok(tenant) => {
+            let roles = tenant.roles.by_rank();
+            let _ = tenant.rollback().await;
+            roles
+        }
+        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+    };
+    let employee = match api::get_employee(scope, ApiPath(id)).await {
+        Ok(found) => found.0.employee,
+        Err(error) => return refusal_to(&error, signed_in, format!("/console/s/{store_key}/staff/")),
+    };
+    let lang = current_lang();
+    let roles = roles
+        .into_iter()
+        .filter(|role| role.rank < OWNER_RANK || role.code == employee.access.role.0)
+        .map(|role| {
+            let held = role.code == employee.access.role.0;
+            (RoleChoice { name: role.display(lang), code: role.code.clone() }, held)
+        })
+        .collect();
+    let page = EditEmployeePage {
+        t: texts(lang),
+        signed_in,
+        store_key,
+        store_name,
+        csrf: user.csrf.clone(),
+        id,
+        username: employee.username,
+        first_name: employee.first_name,
+        last_name: employee.last_name,
+        phone: employee.phone,
+        position: employee.position,
+        roles,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The edit form's fields.
+#[derive(Deserialize)]
+pub struct EditEmployeeForm {
+    csrf: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: Option<String>,
+    phone: Option<String>,
+    position: Option<String>,
+}
+
+/// Saves the edit form as the API's PATCH: each field the rules allow the caller to change.
+pub async fn update_employee(
+    State(app): State<AppState>,
+    user: ConsoleUser,
+    Path((store_key, id)): Path<(String, i64)>,
+    form: Result<Form<EditEmployeeForm>, FormRejection>,
+) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let back_to = format!("/console/s/{store_key}/staff/{id}/edit/");
+    let Ok(Form(form)) = form else { return form_expired(&user, &back_to) };
+    if !csrf_matches(&user, form.csrf.as_deref()) {
+        return form_expired(&user, &back_to);
+    }
+    let scope = match store_scope(&app, &user, &store_key).await {
+        Ok(scope) => scope,
+        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+    };
+    let change = json!({
+        "first_name": form.first_name, "last_name": form.last_name, "role": form.role,
+        "phone": form.phone, "position": form.position,
+    });
+    let saved = match (api_body(change), scope.begin().await) {
+        (Ok(body), Ok(tenant)) => api::update_employee(tenant, ApiPath(id), ApiJson(body)).await.map(|_| ()),
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    };
+    match saved {
+        Ok(()) => see_other(&format!("/console/s/{store_key}/staff/")),
+        Err(error) => refusal_to(&error, signed_in, back_to),
+    }
+}
+
 /// A row button's form: its CSRF token.
 #[derive(Deserialize)]
 pub struct ActionForm {

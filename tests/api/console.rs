@@ -483,3 +483,51 @@ async fn saving_a_built_in_role_keeps_its_name_in_every_language() {
     assert_eq!(cashier["name"], "Cashier", "{cashier}");
     assert_eq!(cashier["permissions"], json!(["view_products"]));
 }
+
+#[tokio::test]
+async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_editor", "Лавка").await;
+    let (_, cashier) = app.member(&owner, "console_edited", "cashier").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_editor", "Kassa-Strong-2026").await;
+    let path = format!("/console/s/{key}/staff/{}/edit/", cashier["id"]);
+    let form = browser.get(&app, &path).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", text(&form));
+    let csrf = csrf_of(&text(&form));
+    assert!(text(&form).contains("value=\"cashier\" selected"), "{}", text(&form));
+
+    let saved = browser
+        .post(
+            &app,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Пётр"),
+                ("last_name", "Иванов"),
+                ("role", "manager"),
+                ("position", "Старший"),
+                ("phone", "+998901112233"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", text(&saved));
+    let read = app
+        .scoped(Method::GET, &format!("/api/users/employees/{}/", cashier["id"]), &owner.token, &key, None)
+        .await;
+    let read = read.json(StatusCode::OK);
+    assert_eq!(
+        (read["first_name"].as_str(), read["role"].as_str(), read["position"].as_str()),
+        (Some("Пётр"), Some("manager"), Some("Старший"))
+    );
+    // A refused change (the owner's role is not given) is explained and changes nothing.
+    let refused =
+        browser.post(&app, &path, &[("csrf", &csrf), ("first_name", "Другой"), ("role", "owner")]).await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert!(text(&refused).contains("role=\"alert\""));
+    let again = app
+        .scoped(Method::GET, &format!("/api/users/employees/{}/", cashier["id"]), &owner.token, &key, None)
+        .await;
+    assert_eq!(again.json(StatusCode::OK)["first_name"], "Пётр");
+}
