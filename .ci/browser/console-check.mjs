@@ -209,6 +209,13 @@ async function round(lang, suffix) {
     await page.goto(`${base}${store}staff/`, { waitUntil: 'domcontentloaded' });
     check((await page.locator('table.staff').innerText()).includes(employee), `${employee} is not on the staff list`);
     await shot(`staff-${lang}`);
+    // The same page on a phone: nothing runs off the side of the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `on a 390 px wide screen the staff page is ${overflow} px too wide`);
+    await shot(`staff-phone-${lang}`);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await submit('/console/sign-out/');
     check(new URL(page.url()).pathname === '/console/sign-in/', `after signing out: ${page.url()}`);
   });

@@ -392,6 +392,10 @@ pub(super) async fn store_scope(
     user: &ConsoleUser,
     tenant_key: &str,
 ) -> Result<StoreScope, ApiError> {
+    // As the tenant layer does: a key that cannot name a store never reaches the registry.
+    if !crate::tenant::layer::is_well_formed(tenant_key) {
+        return Err(ApiError::InvalidTenantKey);
+    }
     let store = app.stores.resolve(&app.db, tenant_key).await?.ok_or(ApiError::InvalidTenantKey)?;
     if !store.is_active {
         return Err(ApiError::InactiveTenant);

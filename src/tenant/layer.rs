@@ -85,8 +85,10 @@ pub async fn resolve_tenant(
     next.run(req).await
 }
 
-/// `<slug>_<8 hex>`: lowercase letters, digits, `-` and `_`, at most 65 bytes.
-fn is_well_formed(key: &str) -> bool {
+/// `<slug>_<8 hex>`: lowercase letters, digits, `-` and `_`, at most 65 bytes. Keys that are
+/// not cannot name a store and are refused before any lookup.
+#[must_use]
+pub fn is_well_formed(key: &str) -> bool {
     (1..=MAX_KEY_LEN).contains(&key.len())
         && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }

@@ -227,6 +227,9 @@ async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_sessi
     // A store key that does not exist is refused the same way the API refuses it.
     let unknown = cashier.get(&app, "/console/s/no-such-store/staff/").await;
     assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+    let hostile = cashier.get(&app, "/console/s/x'%3B%20drop%20table%20stores%3B%20--/staff/").await;
+    assert_eq!(hostile.status, StatusCode::FORBIDDEN);
+    assert!(text(&hostile).contains("role=\"alert\""));
 
     // The owner signs in on the console, then signs out everywhere through the API.
     let mut browser = Browser::default();
