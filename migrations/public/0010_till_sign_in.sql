@@ -3,9 +3,15 @@
 -- A session opened by PIN on a till is bound to that device and its store: it is listed with
 -- the device's name, ended when the device is revoked, and reaches no other store. Null for
 -- sessions opened with a password. Additive: the previous release never reads them.
+--
+-- `store_id` is the device's store, copied so the caller checks need no join; it has no
+-- foreign key on purpose: each insert would take a KEY SHARE lock on the store's row, and
+-- with several sign-ins at one store at once those locks become a MultiXact on the very row
+-- every store-scoped request reads (`store_caller` joins `stores`), which each reader must
+-- then look up. The device's own foreign key already ties the session to a real store.
 alter table sessions
     add column device_id bigint references devices (id),
-    add column store_id bigint references stores (id);
+    add column store_id bigint;
 
 create index sessions_device_id_idx on sessions (device_id) where device_id is not null and revoked_at is null;
 
