@@ -97,7 +97,8 @@ pub fn successor_of(token: &RefreshToken, jwt_secret: &SecretString) -> ApiResul
     Ok(RefreshToken::presented(URL_SAFE_NO_PAD.encode(successor)))
 }
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> ApiResult<Vec<u8>> {
+/// HMAC-SHA256 of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> ApiResult<Vec<u8>> {
     // HMAC takes keys of any length; the error case cannot happen, and is not a panic.
     let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(ApiError::internal)?;
     mac.update(message);

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use crate::account::handlers::sign_in_with_password;
 use crate::account::parse::Credentials;
 use crate::auth::queries;
-use crate::console::session::{ConsoleUser, NoConsoleUser, cookie, csrf_matches, session_cookie};
+use crate::console::session::{
+    ConsoleUser, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, session_cookie, sign_in_cookie,
+};
 use crate::console::texts::{Texts, texts};
 use crate::db::Session;
 use crate::employees::handlers::staff_listing;
@@ -25,9 +27,6 @@ use crate::roles::MANAGING_RANK;
 use crate::state::AppState;
 use crate::stores::queries::{StoreFilter, list_member_stores};
 use crate::tenant::conn::StoreScope;
-
-/// The cookie of the sign-in form's CSRF token (there is no session yet to derive it from).
-const SIGN_IN_COOKIE: &str = "kassa_sign_in";
 
 /// Who the page header names, with the token of the sign-out form.
 pub struct SignedInView {
@@ -176,16 +175,7 @@ fn sign_in_page(
     let csrf = crate::random::random_hex(16);
     let page = SignInPage { t: texts(current_lang()), signed_in: None, csrf: csrf.clone(), username, error };
     let mut response = render(status, &page);
-    let secure = if session_cookie(headers, "", 0).to_str().is_ok_and(|v| v.contains("Secure")) {
-        "; Secure"
-    } else {
-        ""
-    };
-    let value =
-        format!("{SIGN_IN_COOKIE}={csrf}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
+    response.headers_mut().append(SET_COOKIE, sign_in_cookie(headers, &csrf));
     response
 }
 
@@ -332,11 +322,11 @@ pub async fn staff(
     Path(tenant_key): Path<String>,
     query: ListQuery,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
-    let scope = match store_scope(&app, &user, &tenant_key).await {
+    let scope = match scope_or_refusal(&app, &user, &tenant_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
+    let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let listing = match staff_listing(scope, &query).await {
         Ok(listing) => listing,
@@ -385,13 +375,25 @@ pub async fn staff(
     render(StatusCode::OK, &page)
 }
 
-/// The scope of `user`'s session in the store of `tenant_key`, checked as the API checks a
-/// store key (unknown or deactivated stores are refused alike).
-pub(super) async fn store_scope(
+/// The scope of a store page, or the page that explains why there is none.
+pub(super) async fn scope_or_refusal(
     app: &AppState,
     user: &ConsoleUser,
     tenant_key: &str,
-) -> Result<StoreScope, ApiError> {
+) -> Result<StoreScope, Response> {
+    store_scope(app, user, tenant_key)
+        .await
+        .map_err(|error| refusal(&error, Some(SignedInView::from(user)), "/console/stores/"))
+}
+
+/// A value the API reads as a request body (`ApiJson` would refuse what this refuses).
+pub(super) fn api_body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|_| ApiError::Validation(Default::default()))
+}
+
+/// The scope of `user`'s session in the store of `tenant_key`, checked as the API checks a
+/// store key (unknown or deactivated stores are refused alike).
+async fn store_scope(app: &AppState, user: &ConsoleUser, tenant_key: &str) -> Result<StoreScope, ApiError> {
     // As the tenant layer does: a key that cannot name a store never reaches the registry.
     if !crate::tenant::layer::is_well_formed(tenant_key) {
         return Err(ApiError::InvalidTenantKey);

@@ -8,11 +8,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 use crate::auth::queries::{CookieSession, find_cookie_session};
+use crate::auth::sessions::hmac_sha256;
 use crate::auth::tokens::RefreshToken;
 use crate::db::Session;
 use crate::error::ApiError;
@@ -20,6 +19,9 @@ use crate::state::AppState;
 
 /// The cookie that holds the session's refresh token.
 pub const SESSION_COOKIE: &str = "kassa_console";
+/// The cookie that holds the sign-in form's CSRF token (there is no session yet to derive it
+/// from).
+pub const SIGN_IN_COOKIE: &str = "kassa_sign_in";
 /// The cookie that holds the language picked with the switch.
 pub const LANG_COOKIE: &str = "kassa_lang";
 /// The console's path: its cookies go nowhere else.
@@ -84,11 +86,9 @@ const CSRF_LABEL: &[u8] = b"kassa console csrf v1 ";
 /// for the session, so no state is kept; another site can neither read it (the cookie is
 /// `SameSite=Strict` and the pages are same-origin) nor compute it.
 pub fn csrf_token(app: &AppState, session: &CookieSession) -> Result<String, ApiError> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.jwt_secret.expose_secret().as_bytes())
-        .map_err(ApiError::internal)?;
-    mac.update(CSRF_LABEL);
-    mac.update(session.session_id.as_bytes());
-    Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    let message = [CSRF_LABEL, session.session_id.as_bytes().as_slice()].concat();
+    let mac = hmac_sha256(app.config.jwt_secret.expose_secret().as_bytes(), &message)?;
+    Ok(URL_SAFE_NO_PAD.encode(mac))
 }
 
 /// Whether `sent` is the CSRF token of `user`'s session, compared in constant time.
@@ -100,24 +100,32 @@ pub fn csrf_matches(user: &ConsoleUser, sent: Option<&str>) -> bool {
 }
 
 /// The `Set-Cookie` value that keeps `refresh_token` for `max_age_secs` (0: forget it).
-/// `Secure` unless the page was asked for on a loopback host (a developer's `cargo run`),
-/// where browsers would refuse it over plain HTTP.
 #[must_use]
 pub fn session_cookie(headers: &HeaderMap, refresh_token: &str, max_age_secs: u64) -> HeaderValue {
-    let secure = if is_loopback(headers) { "" } else { "; Secure" };
-    let value = format!(
-        "{SESSION_COOKIE}={refresh_token}; Path={CONSOLE_PATH}; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-    );
+    let value = format!("{SESSION_COOKIE}={refresh_token}; HttpOnly; {}", attributes(headers, max_age_secs));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_console=; Max-Age=0"))
+}
+
+/// The `Set-Cookie` value that keeps the sign-in form's CSRF token for an hour.
+#[must_use]
+pub fn sign_in_cookie(headers: &HeaderMap, token: &str) -> HeaderValue {
+    let value = format!("{SIGN_IN_COOKIE}={token}; HttpOnly; {}", attributes(headers, 3600));
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_sign_in=; Max-Age=0"))
 }
 
 /// The `Set-Cookie` value that keeps the language picked with the switch for a year.
 #[must_use]
 pub fn lang_cookie(headers: &HeaderMap, lang: &str) -> HeaderValue {
-    let secure = if is_loopback(headers) { "" } else { "; Secure" };
-    let value =
-        format!("{LANG_COOKIE}={lang}; Path={CONSOLE_PATH}; SameSite=Strict; Max-Age=31536000{secure}");
+    let value = format!("{LANG_COOKIE}={lang}; {}", attributes(headers, 31_536_000));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_lang=ru"))
+}
+
+/// What every console cookie says besides its value: only for `/console`, never sent from
+/// another site, kept `max_age_secs`, and `Secure` unless the page was asked for on a
+/// loopback host (a developer's `cargo run`), where browsers would refuse it over plain HTTP.
+fn attributes(headers: &HeaderMap, max_age_secs: u64) -> String {
+    let secure = if is_loopback(headers) { "" } else { "; Secure" };
+    format!("Path={CONSOLE_PATH}; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }
 
 fn is_loopback(headers: &HeaderMap) -> bool {

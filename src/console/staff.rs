@@ -10,14 +10,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::console::pages::{SignedInView, refusal, render, see_other, store_scope};
+use crate::console::pages::{
+    SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
+};
 use crate::console::session::{ConsoleUser, csrf_matches};
 use crate::console::texts::{Texts, texts};
 use crate::employees::handlers as api;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
@@ -53,21 +54,47 @@ struct CredentialsPage {
     password: String,
 }
 
+/// The page that shows a password once: after adding an employee, after a reset.
+struct Shown {
+    heading: fn(&Texts) -> &'static str,
+    username: String,
+    password: String,
+}
+
+fn show_once(
+    status: StatusCode,
+    user: &ConsoleUser,
+    (store_key, store_name): (String, String),
+    shown: Shown,
+) -> Response {
+    let t = texts(current_lang());
+    let page = CredentialsPage {
+        t,
+        signed_in: Some(SignedInView::from(user)),
+        store_key,
+        store_name,
+        heading: (shown.heading)(t),
+        username: shown.username,
+        password: shown.password,
+    };
+    render(status, &page)
+}
+
 /// The add-an-employee form.
 pub async fn new_employee_form(
     State(app): State<AppState>,
     user: ConsoleUser,
     Path(store_key): Path<String>,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
-    let scope = match store_scope(&app, &user, &store_key).await {
+    let scope = match scope_or_refusal(&app, &user, &store_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
+    let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let tenant = match scope.begin().await {
         Ok(tenant) => tenant,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
     };
     let lang = current_lang();
     // The roles the API would let this member give: strictly below their own rank.
@@ -104,40 +131,32 @@ pub async fn create_employee(
     Path(store_key): Path<String>,
     form: Result<Form<NewEmployeeForm>, FormRejection>,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
     let back_to = format!("/console/s/{store_key}/staff/new/");
-    let Ok(Form(form)) = form else { return form_expired(&user, &back_to) };
-    if !csrf_matches(&user, form.csrf.as_deref()) {
-        return form_expired(&user, &back_to);
-    }
-    let scope = match store_scope(&app, &user, &store_key).await {
+    let form = match form {
+        Ok(Form(form)) if csrf_matches(&user, form.csrf.as_deref()) => form,
+        _ => return form_expired_at(&user, back_to),
+    };
+    let scope = match scope_or_refusal(&app, &user, &store_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
     let body = json!({
         "username": form.username, "first_name": form.first_name, "last_name": form.last_name,
         "role": form.role, "phone": form.phone, "position": form.position,
     });
-    let created = match api_body(body) {
-        Ok(body) => api::create_employee(State(app), scope, ApiJson(body)).await,
-        Err(error) => Err(error),
-    };
+    let created = async { api::create_employee(State(app), scope, ApiJson(api_body(body)?)).await }.await;
     match created {
         Ok(created) => {
             let credentials = ((created.0).1).0.data.credentials;
-            let page = CredentialsPage {
-                t: texts(current_lang()),
-                signed_in,
-                store_key,
-                store_name,
-                heading: texts(current_lang()).employee_added,
+            let shown = Shown {
+                heading: |t| t.employee_added,
                 username: credentials.username,
                 password: credentials.password,
             };
-            render(StatusCode::CREATED, &page)
+            show_once(StatusCode::CREATED, &user, (store_key, store_name), shown)
         }
-        Err(error) => refusal_to(&error, signed_in, back_to),
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
     }
 }
 
@@ -164,11 +183,11 @@ pub async fn edit_employee_form(
     user: ConsoleUser,
     Path((store_key, id)): Path<(String, i64)>,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
-    let scope = match store_scope(&app, &user, &store_key).await {
+    let scope = match scope_or_refusal(&app, &user, &store_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
+    let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let roles = match scope.begin().await {
         Ok(tenant) => {
@@ -176,11 +195,11 @@ pub async fn edit_employee_form(
             let _ = tenant.rollback().await;
             roles
         }
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
     };
     let employee = match api::get_employee(scope, ApiPath(id)).await {
         Ok(found) => found.0.employee,
-        Err(error) => return refusal_to(&error, signed_in, format!("/console/s/{store_key}/staff/")),
+        Err(error) => return refusal_at(&error, signed_in, format!("/console/s/{store_key}/staff/")),
     };
     let lang = current_lang();
     let roles = roles
@@ -226,27 +245,26 @@ pub async fn update_employee(
     Path((store_key, id)): Path<(String, i64)>,
     form: Result<Form<EditEmployeeForm>, FormRejection>,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
     let back_to = format!("/console/s/{store_key}/staff/{id}/edit/");
-    let Ok(Form(form)) = form else { return form_expired(&user, &back_to) };
-    if !csrf_matches(&user, form.csrf.as_deref()) {
-        return form_expired(&user, &back_to);
-    }
-    let scope = match store_scope(&app, &user, &store_key).await {
+    let form = match form {
+        Ok(Form(form)) if csrf_matches(&user, form.csrf.as_deref()) => form,
+        _ => return form_expired_at(&user, back_to),
+    };
+    let scope = match scope_or_refusal(&app, &user, &store_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
     let change = json!({
         "first_name": form.first_name, "last_name": form.last_name, "role": form.role,
         "phone": form.phone, "position": form.position,
     });
-    let saved = match (api_body(change), scope.begin().await) {
-        (Ok(body), Ok(tenant)) => api::update_employee(tenant, ApiPath(id), ApiJson(body)).await.map(|_| ()),
-        (Err(error), _) | (_, Err(error)) => Err(error),
+    let saved = async {
+        let body = api_body(change)?;
+        api::update_employee(scope.begin().await?, ApiPath(id), ApiJson(body)).await
     };
-    match saved {
-        Ok(()) => see_other(&format!("/console/s/{store_key}/staff/")),
-        Err(error) => refusal_to(&error, signed_in, back_to),
+    match saved.await {
+        Ok(_) => see_other(&format!("/console/s/{store_key}/staff/")),
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
     }
 }
 
@@ -263,74 +281,50 @@ pub async fn staff_action(
     Path((store_key, id, action)): Path<(String, i64, String)>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
     let back_to = format!("/console/s/{store_key}/staff/");
     let sent = form.ok().and_then(|Form(form)| form.csrf);
     if !csrf_matches(&user, sent.as_deref()) {
-        return form_expired(&user, &back_to);
+        return form_expired_at(&user, back_to);
     }
-    let scope = match store_scope(&app, &user, &store_key).await {
+    let scope = match scope_or_refusal(&app, &user, &store_key).await {
         Ok(scope) => scope,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
+        Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
-    let done = match action.as_str() {
+    let done: ApiResult<()> = match action.as_str() {
         "deactivate" | "activate" => {
-            let change = json!({"is_active": action == "activate"});
-            match (api_body(change), scope.begin().await) {
-                (Ok(body), Ok(tenant)) => {
-                    api::update_employee(tenant, ApiPath(id), ApiJson(body)).await.map(|_| ())
-                }
-                (Err(error), _) | (_, Err(error)) => Err(error),
+            async {
+                let body = api_body(json!({"is_active": action == "activate"}))?;
+                api::update_employee(scope.begin().await?, ApiPath(id), ApiJson(body)).await.map(|_| ())
             }
+            .await
         }
-        "remove" => match scope.begin().await {
-            Ok(tenant) => api::remove_employee(tenant, ApiPath(id)).await.map(|_| ()),
-            Err(error) => Err(error),
-        },
-        "clear-pin" => match scope.begin().await {
-            Ok(tenant) => crate::tills::pins::clear_pin(tenant, ApiPath(id)).await.map(|_| ()),
-            Err(error) => Err(error),
-        },
+        "remove" => async { api::remove_employee(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await,
+        "clear-pin" => {
+            async { crate::tills::pins::clear_pin(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await
+        }
         "reset-password" => {
-            let reset = match api_body(json!({})) {
-                Ok(body) => api::reset_employee_password(State(app), scope, ApiPath(id), ApiJson(body)).await,
-                Err(error) => Err(error),
-            };
+            let body = api_body(json!({}));
+            let reset =
+                async { api::reset_employee_password(State(app), scope, ApiPath(id), ApiJson(body?)).await }
+                    .await;
             return match reset {
                 Ok(reset) => {
                     let data = (reset.0).0.data;
-                    let page = CredentialsPage {
-                        t: texts(current_lang()),
-                        signed_in,
-                        store_key,
-                        store_name,
-                        heading: texts(current_lang()).password_reset,
+                    let shown = Shown {
+                        heading: |t| t.password_reset,
                         username: data.username,
                         password: data.new_password,
                     };
-                    render(StatusCode::OK, &page)
+                    show_once(StatusCode::OK, &user, (store_key, store_name), shown)
                 }
-                Err(error) => refusal_to(&error, signed_in, back_to),
+                Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
             };
         }
         _ => Err(ApiError::NotFound),
     };
     match done {
         Ok(()) => see_other(&back_to),
-        Err(error) => refusal_to(&error, signed_in, back_to),
+        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
     }
-}
-
-/// `value` as the API's request body type, as `ApiJson` would read it.
-fn api_body<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|_| ApiError::Validation(Default::default()))
-}
-
-fn refusal_to(error: &ApiError, signed_in: Option<SignedInView>, back_to: String) -> Response {
-    crate::console::pages::refusal_at(error, signed_in, back_to)
-}
-
-fn form_expired(user: &ConsoleUser, back_to: &str) -> Response {
-    crate::console::pages::form_expired_at(user, back_to.to_owned())
 }

@@ -12,11 +12,13 @@ use serde_json::{Value, json};
 
 use crate::audit::AuditAction;
 use crate::auth::queries;
-use crate::console::pages::{SignedInView, form_expired_at, refusal_at, render, see_other, store_scope};
+use crate::console::pages::{
+    SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
+};
 use crate::console::session::{ConsoleUser, csrf_matches, session_cookie};
 use crate::console::texts::{Texts, texts};
 use crate::db::Session;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
@@ -42,13 +44,6 @@ impl Fields {
     }
 }
 
-/// The scope of a store page, or the page that explains why there is none.
-async fn scope_or_refusal(app: &AppState, user: &ConsoleUser, key: &str) -> Result<StoreScope, Response> {
-    store_scope(app, user, key)
-        .await
-        .map_err(|error| refusal_at(&error, Some(SignedInView::from(user)), "/console/stores/".to_owned()))
-}
-
 /// Checks the form's CSRF token and opens the store's scope: what every store form does first.
 async fn posted(
     app: &AppState,
@@ -61,11 +56,6 @@ async fn posted(
         return Err(form_expired_at(user, back_to.to_owned()));
     }
     scope_or_refusal(app, user, key).await
-}
-
-/// A value the API reads as a request body.
-fn api_body<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|_| ApiError::Validation(Default::default()))
 }
 
 // --- Tills ----------------------------------------------------------------------------------
@@ -114,10 +104,7 @@ pub async fn devices(State(app): State<AppState>, user: ConsoleUser, Path(key): 
         Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
-    let listed = match scope.begin().await {
-        Ok(tenant) => crate::tills::devices::list_devices(tenant).await,
-        Err(error) => Err(error),
-    };
+    let listed = async { crate::tills::devices::list_devices(scope.begin().await?).await }.await;
     let devices = match listed {
         Ok(listed) => listed.0.results,
         Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
@@ -157,12 +144,11 @@ pub async fn create_pairing_code(
         Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
-    let made = match (api_body(json!({"name": fields.get("name")})), scope.begin().await) {
-        (Ok(request), Ok(tenant)) => {
-            crate::tills::devices::create_pairing_code(tenant, ApiJson(request)).await
-        }
-        (Err(error), _) | (_, Err(error)) => Err(error),
-    };
+    let made = async {
+        let request = api_body(json!({"name": fields.get("name")}))?;
+        crate::tills::devices::create_pairing_code(scope.begin().await?, ApiJson(request)).await
+    }
+    .await;
     match made {
         Ok(made) => {
             let made = ((made.0).1).0;
@@ -194,10 +180,8 @@ pub async fn revoke_device(
         Ok(scope) => scope,
         Err(page) => return page,
     };
-    let revoked = match scope.begin().await {
-        Ok(tenant) => crate::tills::devices::revoke_device(tenant, ApiPath(id)).await,
-        Err(error) => Err(error),
-    };
+    let revoked =
+        async { crate::tills::devices::revoke_device(scope.begin().await?, ApiPath(id)).await }.await;
     match revoked {
         Ok(_) => see_other(&back_to),
         Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
@@ -321,6 +305,20 @@ fn posted_rank(fields: &Fields) -> Value {
     }
 }
 
+/// The body of a role's edit form as the API's PATCH reads it. A blank name keeps the
+/// role's name (a built-in one stays localized); a blank rank keeps the rank.
+fn role_changes(fields: &Fields) -> Value {
+    let mut body = json!({"permissions": posted_permissions(fields)});
+    if let Some(name) = fields.get("name").filter(|name| !name.trim().is_empty()) {
+        body["name"] = json!(name);
+    }
+    let rank = posted_rank(fields);
+    if !rank.is_null() {
+        body["rank"] = rank;
+    }
+    body
+}
+
 /// Adds, changes (`edit`) or deletes (`delete`) a role, as the owner.
 pub async fn change_role(
     State(app): State<AppState>,
@@ -334,46 +332,27 @@ pub async fn change_role(
         Ok(scope) => scope,
         Err(page) => return page,
     };
-    let tenant = match scope.begin().await {
-        Ok(tenant) => tenant,
-        Err(error) => return refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    };
     let code = fields.get("code").unwrap_or_default().to_owned();
-    let done = match action.as_str() {
-        "create" => {
-            let body = json!({
-                "code": code, "name": fields.get("name"), "rank": posted_rank(&fields),
-                "permissions": posted_permissions(&fields),
-            });
-            match api_body(body) {
-                Ok(body) => {
-                    crate::store_roles::handlers::create_store_role(tenant, ApiJson(body)).await.map(|_| ())
-                }
-                Err(error) => Err(error),
+    let done: ApiResult<()> = async {
+        use crate::store_roles::handlers as api;
+        match action.as_str() {
+            "create" => {
+                let body = json!({
+                    "code": code, "name": fields.get("name"), "rank": posted_rank(&fields),
+                    "permissions": posted_permissions(&fields),
+                });
+                let body = api_body(body)?;
+                api::create_store_role(scope.begin().await?, ApiJson(body)).await.map(|_| ())
             }
+            "edit" => {
+                let body = api_body(role_changes(&fields))?;
+                api::update_store_role(scope.begin().await?, ApiPath(code), ApiJson(body)).await.map(|_| ())
+            }
+            "delete" => api::delete_store_role(scope.begin().await?, ApiPath(code)).await.map(|_| ()),
+            _ => Err(ApiError::NotFound),
         }
-        "edit" => {
-            let mut body = json!({"permissions": posted_permissions(&fields)});
-            // A blank name keeps the role's name (a built-in one stays localized).
-            if let Some(name) = fields.get("name").filter(|name| !name.trim().is_empty()) {
-                body["name"] = json!(name);
-            }
-            let rank = posted_rank(&fields);
-            if !rank.is_null() {
-                body["rank"] = rank;
-            }
-            match api_body(body) {
-                Ok(body) => {
-                    crate::store_roles::handlers::update_store_role(tenant, ApiPath(code), ApiJson(body))
-                        .await
-                        .map(|_| ())
-                }
-                Err(error) => Err(error),
-            }
-        }
-        "delete" => crate::store_roles::handlers::delete_store_role(tenant, ApiPath(code)).await.map(|_| ()),
-        _ => Err(ApiError::NotFound),
-    };
+    }
+    .await;
     match done {
         Ok(()) => see_other(&back_to),
         Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
@@ -421,10 +400,8 @@ pub async fn audit(
         Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
-    let listed = match scope.begin().await {
-        Ok(tenant) => crate::audit::handlers::list_audit_events(tenant, query.clone()).await,
-        Err(error) => Err(error),
-    };
+    let listed =
+        async { crate::audit::handlers::list_audit_events(scope.begin().await?, query.clone()).await }.await;
     let listed = match listed {
         Ok(listed) => listed.0,
         Err(error) => return refusal_at(&error, signed_in, format!("/console/s/{key}/audit/")),
