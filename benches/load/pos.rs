@@ -453,7 +453,8 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
     let mut pins = Vec::with_capacity(cashiers.len());
     let mut approvals = Vec::with_capacity(cashiers.len());
     for (store_id, key, user_id, employee_id, owner_employee_id) in cashiers {
-        let (device_token, token_hash) = kassa::tills::device_auth::new_device_token();
+        let token = kassa::auth::tokens::OpaqueToken::generate();
+        let (device_token, token_hash) = (token.expose().to_owned(), token.digest());
         let session: uuid::Uuid = sqlx::query_scalar(
             "with device as (insert into public.devices (store_id, name, token_hash) values ($1, 'Касса', $2) returning id)
              insert into public.sessions (id, user_id, refresh_token_hash, expires_at, device_id, store_id)

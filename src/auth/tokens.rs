@@ -136,22 +136,26 @@ impl AccessTokens {
     }
 }
 
-/// An opaque refresh token as handed to the client.
-pub struct RefreshToken(SecretString);
+/// An opaque secret as handed to a client: a session's refresh token, a till's device
+/// token, an approval. Stored only as its digest.
+pub struct OpaqueToken(SecretString);
 
-impl RefreshToken {
+/// The refresh token of a session.
+pub type RefreshToken = OpaqueToken;
+
+impl OpaqueToken {
     /// 256 bits from the OS CSPRNG, base64url without padding (43 characters).
     #[must_use]
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::fill(&mut bytes);
-        RefreshToken(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
+        OpaqueToken(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
     /// Wraps a token a client presented.
     #[must_use]
     pub fn presented(token: String) -> Self {
-        RefreshToken(SecretString::from(token))
+        OpaqueToken(SecretString::from(token))
     }
 
     /// What the database stores: SHA-256 of the token. The token has 256 bits of entropy,
@@ -218,6 +222,8 @@ mod tests {
     fn refresh_tokens_are_long_random_and_stored_as_digests() {
         let (a, b) = (RefreshToken::generate(), RefreshToken::generate());
         assert_eq!(a.expose().len(), 43);
+        assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 32);
+        assert_eq!(a.digest(), Sha256::digest(a.expose().as_bytes()).to_vec());
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.digest(), RefreshToken::presented(a.expose().to_owned()).digest());
         assert_eq!(a.digest().len(), 32);

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use crate::audit::queries::{NewAuditEvent, record_in};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
+use crate::auth::tokens::OpaqueToken;
 use crate::db::schema::SchemaName;
 use crate::employees::queries::find_employee_by_user;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -27,7 +28,7 @@ use crate::i18n::Message;
 use crate::roles::{PermissionCode, is_permission};
 use crate::state::AppState;
 use crate::tenant::conn::{StoreScope, TenantConn};
-use crate::tills::device_auth::{TillDevice, new_device_token, secret_hash};
+use crate::tills::device_auth::TillDevice;
 use crate::tills::sign_in::{PinMember, TypedPin, check_pin};
 
 /// How long an approval may wait to be redeemed.
@@ -133,7 +134,8 @@ pub async fn grant_approval(
         tx.commit().await?;
         return Err(refused);
     }
-    let (token, token_hash) = new_device_token();
+    let token = OpaqueToken::generate();
+    let token_hash = token.digest();
     let schema = &till.store.schema;
     let grant = Grant { token_hash: &token_hash, asked: &asked, requester: &requester, approver: &approver };
     let expires_at = insert_approval(&mut tx, schema, &grant, till.device.id).await?;
@@ -148,7 +150,12 @@ pub async fn grant_approval(
         requester.employee_id
     );
     let approver = ApprovalPerson { employee_id: approver.employee_id, full_name: approver.full_name };
-    let body = ApprovalGranted { approval_token: token, expires_at, permission: asked.permission, approver };
+    let body = ApprovalGranted {
+        approval_token: token.expose().to_owned(),
+        expires_at,
+        permission: asked.permission,
+        approver,
+    };
     Ok(NoStore((StatusCode::CREATED, Json(body))))
 }
 
@@ -171,7 +178,7 @@ pub async fn redeem_approval(
 ) -> ApiResult<Json<ApprovalRedeemed>> {
     let (token, permission) = parse_redeem(body)?;
     let user_id = tenant.member.user_id;
-    let used = use_approval(tenant.conn(), &secret_hash(&token), &permission, user_id)
+    let used = use_approval(tenant.conn(), &OpaqueToken::presented(token).digest(), &permission, user_id)
         .await?
         .ok_or(ApiError::ApprovalInvalid)?;
     let mut changes = Changes::default();

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use crate::auth::tokens::OpaqueToken;
 use crate::db::{Db, Session};
 use crate::error::ApiError;
 use crate::roles::directory::RoleDirectory;
@@ -49,23 +48,6 @@ pub fn pairing_code_hash(typed: &str) -> Option<Vec<u8>> {
     (symbols.len() == PAIRING_CODE_SYMBOLS).then(|| Sha256::digest(symbols.as_bytes()).to_vec())
 }
 
-/// A new opaque secret for a device or an approval (256 random bits, base64url) and the
-/// hash that is stored ([`secret_hash`]).
-#[must_use]
-pub fn new_device_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = secret_hash(&token);
-    (token, hash)
-}
-
-/// What is stored of an opaque secret: its SHA-256 (256 random bits need no slow hash).
-#[must_use]
-pub fn secret_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 /// A request from a paired till of the store of `X-Tenant-Key`.
 #[derive(Debug, Clone)]
 pub struct TillDevice {
@@ -96,7 +78,7 @@ where
             .filter(|token| !token.is_empty() && token.len() <= 128)
             .ok_or(ApiError::DeviceInvalid)?;
         let db = Db::from_ref(state);
-        let hash = Sha256::digest(token.as_bytes());
+        let hash = OpaqueToken::presented(token.to_owned()).digest();
         // A session: under transaction pooling the lookup (which may mark the device seen)
         // runs and commits in one transaction.
         let mut session = Session::open(&db).await?;
@@ -130,13 +112,5 @@ mod tests {
         for bad in ["", "ABCD-EFG", "ABCD-EFGHJ", "ABCD-EFG!", "ABCD-EFGU"] {
             assert_eq!(pairing_code_hash(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn device_tokens_are_256_bits_and_stored_hashed() {
-        let (token, hash) = new_device_token();
-        assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
-        assert_eq!(hash, Sha256::digest(token.as_bytes()).to_vec());
-        assert_ne!(new_device_token().0, token);
     }
 }

@@ -8,6 +8,7 @@ use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::record as audit_record;
 use crate::audit::{AuditAction, Changes};
 use crate::auth::throttle;
+use crate::auth::tokens::OpaqueToken;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
@@ -18,7 +19,7 @@ use crate::http::path::ApiPath;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::TenantConn;
-use crate::tills::device_auth::{TillDevice, new_device_token, new_pairing_code, pairing_code_hash};
+use crate::tills::device_auth::{TillDevice, new_pairing_code, pairing_code_hash};
 use crate::tills::queries;
 use crate::tills::{
     DeviceListResponse, DeviceOut, PairRequest, PairedDevice, PairingCodeRequest, PairingCodeResponse,
@@ -84,9 +85,9 @@ pub async fn pair_device(
     let mut tx = app.db.begin().await?;
     let used = queries::use_pairing_code(&mut tx, &code_hash).await?.ok_or(ApiError::InvalidPairingCode)?;
     let store = queries::find_store(&mut tx, used.store_id).await?.ok_or(ApiError::InvalidPairingCode)?;
-    let (token, token_hash) = new_device_token();
+    let token = OpaqueToken::generate();
     let device =
-        queries::insert_device(&mut tx, used.store_id, &used.name, &token_hash, used.created_by).await?;
+        queries::insert_device(&mut tx, used.store_id, &used.name, &token.digest(), used.created_by).await?;
     let schema = crate::db::schema::SchemaName::parse(&store.schema_name).map_err(ApiError::internal)?;
     crate::db::schema::enter(&mut tx, &schema).await.map_err(ApiError::internal)?;
     let mut changes = Changes::default();
@@ -105,7 +106,7 @@ pub async fn pair_device(
     tracing::info!(store.id = used.store_id, device.id = device.id, "device {} paired", device.id);
     let body = PairedDevice {
         device: DeviceOut::from(device),
-        device_token: token,
+        device_token: token.expose().to_owned(),
         tenant: TenantEcho { tenant_key: store.tenant_key, store_name: store.name, store_slug: store.slug },
     };
     Ok(NoStore((StatusCode::CREATED, Json(body))))
