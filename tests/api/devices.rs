@@ -25,7 +25,7 @@ async fn pair(app: &TestApp, code: &str) -> TestResponse {
 }
 
 /// A paired till of `owner`'s store: its token.
-async fn paired_till(app: &TestApp, owner: &Owner, name: &str) -> String {
+pub async fn paired_till(app: &TestApp, owner: &Owner, name: &str) -> String {
     let code =
         pairing_code(app, owner, name).await.json(StatusCode::CREATED)["code"].as_str().unwrap().to_owned();
     pair(app, &code).await.json(StatusCode::CREATED)["device_token"].as_str().unwrap().to_owned()

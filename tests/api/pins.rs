@@ -19,7 +19,7 @@ fn pin_path(id: &Value) -> String {
     format!("/api/users/employees/{id}/pin/")
 }
 
-async fn set_pin(app: &TestApp, who: &Owner, pin: &str) -> crate::helpers::TestResponse {
+pub async fn set_pin(app: &TestApp, who: &Owner, pin: &str) -> crate::helpers::TestResponse {
     app.scoped(Method::PUT, PIN, &who.token, &who.key(), Some(&json!({"pin": pin}))).await
 }
 

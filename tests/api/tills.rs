@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
+use crate::devices::paired_till;
 use crate::helpers::{Owner, TestApp, TestResponse};
 use crate::tenant::assert_pools_are_neutral;
 
@@ -16,27 +17,8 @@ const APPROVALS: &str = "/api/users/approvals/";
 const REDEEM: &str = "/api/users/approvals/redeem/";
 const ROSTER: &str = "/api/users/devices/roster/";
 
-/// A paired till of `manager`'s store: its device token.
-async fn paired_till(app: &TestApp, manager: &Owner, name: &str) -> String {
-    let made = app
-        .scoped(
-            Method::POST,
-            "/api/users/devices/pairing-codes/",
-            &manager.token,
-            &manager.key(),
-            Some(&json!({"name": name})),
-        )
-        .await
-        .json(StatusCode::CREATED);
-    let paired =
-        app.json(Method::POST, "/api/users/devices/pair/", &json!({"code": made["code"]}), None).await;
-    paired.json(StatusCode::CREATED)["device_token"].as_str().unwrap().to_owned()
-}
-
 async fn set_pin(app: &TestApp, who: &Owner, pin: &str) {
-    let response = app
-        .scoped(Method::PUT, "/api/users/auth/pin/", &who.token, &who.key(), Some(&json!({"pin": pin})))
-        .await;
+    let response = crate::pins::set_pin(app, who, pin).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT, "{:?}", response.body);
 }
 
@@ -116,6 +98,11 @@ impl Shop {
 
     fn key(&self) -> String {
         self.owner.key()
+    }
+
+    /// The store's schema, for the test's own checks.
+    fn schema(&self) -> String {
+        self.owner.data["store"]["schema_name"].as_str().unwrap().to_owned()
     }
 }
 
@@ -268,7 +255,7 @@ async fn a_pin_failure_takes_as_long_whatever_its_cause() {
             .execute(&app.pool)
             .await
             .unwrap();
-        let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+        let schema = shop.schema();
         let reset = format!("update \"{schema}\".employee_pins set failures = 0");
         sqlx::query(sqlx::AssertSqlSafe(reset)).execute(&app.pool).await.unwrap();
     }
@@ -367,7 +354,7 @@ async fn ten_wrong_pins_for_one_person_in_a_day_clear_their_pin() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "tenth", "Лавка").await;
     let key = shop.key();
-    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let schema = shop.schema();
     let wrong = || pin_login(&app, &shop.till, &key, &shop.cashier_id, "111222");
     // Four wrong, then someone's right PIN (which resets the till's count), and again.
     for round in 0..3 {
@@ -482,7 +469,7 @@ async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
         assert_eq!(audit["results"][0]["actor_username"], actor, "{audit}");
         assert_eq!(audit["results"][0]["employee_id"], shop.cashier_id, "{audit}");
     }
-    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let schema = shop.schema();
     let stored: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select encode(token_hash, 'escape') from \"{schema}\".approvals"
     )))
@@ -547,7 +534,7 @@ async fn each_refused_approval_answers_its_error_and_grants_nothing() {
 }
 
 async fn approvals_in(app: &TestApp, shop: &Shop) -> i64 {
-    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let schema = shop.schema();
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from \"{schema}\".approvals")))
         .fetch_one(&app.pool)
         .await
@@ -582,7 +569,7 @@ async fn an_approval_expires_is_redeemed_once_under_concurrency_and_only_in_its_
 
     // Past its 60 seconds, an approval is refused.
     let token = grant().await;
-    let schema = shop.owner.data["store"]["schema_name"].as_str().unwrap_or_default().to_owned();
+    let schema = shop.schema();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "update \"{schema}\".approvals set expires_at = now() - interval '1 second' where redeemed_at is null"
     )))
