@@ -9,28 +9,31 @@
 //
 // Env: KASSA_URL, KASSA_USERNAME, KASSA_PASSWORD (required); SCREENSHOT_DIR (default
 //      <repo>/target/console); CHROMIUM (default /usr/bin/chromium).
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { check, harness } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 const STEP_TIMEOUT_MS = 15_000;
 const TOTAL_TIMEOUT_MS = 120_000;
 
-const started = Date.now();
-const log = (msg) => console.log(`[console-check +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+const ignoredUrl = (url) => /\/favicon[^/]*$/i.test(new URL(url, base).pathname);
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`[console-check] FAIL: env ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
+async function shotOf(target, name) {
+  mkdirSync(shots, { recursive: true });
+  const path = join(shots, `${name}.png`);
+  await target.screenshot({ path, fullPage: true, timeout: 10_000 });
+  return path;
 }
+
+const { log, requireEnv, problems, step, fail, launch, pass } = harness('console-check', {
+  totalTimeoutMs: TOTAL_TIMEOUT_MS,
+  ignoredUrl,
+  screenshotOnFailure: (target) => shotOf(target, 'failure'),
+});
 
 const base = requireEnv('KASSA_URL').replace(/\/+$/, '');
 const username = requireEnv('KASSA_USERNAME');
@@ -38,73 +41,19 @@ const password = requireEnv('KASSA_PASSWORD');
 const shots = resolve(repo, process.env.SCREENSHOT_DIR || 'target/console');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-class CheckFailure extends Error {}
-const check = (cond, msg) => {
-  if (!cond) throw new CheckFailure(msg);
-};
-
-const problems = [];
-const problem = (what) => {
-  problems.push(what);
-  log(`problem: ${what}`);
-};
-const ignoredUrl = (url) => /\/favicon[^/]*$/i.test(new URL(url, base).pathname);
-
-let context;
 let page;
-let userDataDir;
+const shot = (name) => shotOf(page, name);
 
-async function shot(name) {
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, timeout: 10_000 });
-}
-
-async function cleanup() {
-  try {
-    if (context) await context.close();
-  } catch {
-    /* already gone */
-  }
-  try {
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-  } catch (err) {
-    console.error(`[console-check] could not remove ${userDataDir}: ${err.message}`);
-  }
-}
-
-let failing = false;
-async function fail(message) {
-  if (failing) return;
-  failing = true;
-  console.error(`\n[console-check] FAIL: ${message}`);
-  for (const p of problems) console.error(`[console-check]   page problem: ${p}`);
-  try {
-    if (page) await shot('failure');
-    console.error(`[console-check] screenshot of the failure: ${join(shots, 'failure.png')}`);
-  } catch {
-    /* no screenshot */
-  }
-  await cleanup();
-  process.exit(1);
-}
-
-setTimeout(() => fail(`the whole check took longer than ${TOTAL_TIMEOUT_MS / 1000}s`), TOTAL_TIMEOUT_MS).unref();
-
-async function step(name, fn) {
-  log(name);
-  try {
-    return await fn();
-  } catch (err) {
-    const plain = String(err?.message ?? err).replace(/\x1b\[[0-9;]*m/g, '');
-    const detail = err instanceof CheckFailure ? plain : plain.split('\n').filter((l) => l.trim()).slice(0, 6).join('\n    ');
-    await fail(`${name}: ${detail}`);
-  }
+/// Clicks `target` and waits for the page it leads to. (Waiting for a load state instead
+/// returns at once on the page already loaded, and the next step's navigation then aborts
+/// the one the click started.)
+async function follow(target) {
+  await Promise.all([page.waitForEvent('load'), target.click()]);
 }
 
 /// Submits the form whose action ends with `action` (the first one on the page).
 async function submit(action) {
-  const form = page.locator(`form[action$="${action}"]`).first();
-  await Promise.all([page.waitForLoadState('domcontentloaded'), form.locator('button[type=submit]').click()]);
+  await follow(page.locator(`form[action$="${action}"]`).first().locator('button[type=submit]'));
 }
 
 async function expectText(selector, pattern, what) {
@@ -134,7 +83,7 @@ async function round(lang, suffix) {
   await step(`[${lang}] pick the store`, async () => {
     const link = page.locator('a[href^="/console/s/"][href$="/staff/"]').first();
     store = (await link.getAttribute('href')).replace(/staff\/$/, '');
-    await Promise.all([page.waitForLoadState('domcontentloaded'), link.click()]);
+    await follow(link);
     await expectText('h1', words.staff, 'the staff page');
   });
 
@@ -187,7 +136,7 @@ async function round(lang, suffix) {
     const cashier = page.locator('form[action$="/roles/edit/"]').filter({ has: page.locator('input[name=code][value=cashier]') });
     const box = cashier.locator(`input[name=permissions][value=${lang === 'en' ? 'refund_sales' : 'void_sales'}]`);
     await box.check();
-    await Promise.all([page.waitForLoadState('domcontentloaded'), cashier.locator('button[type=submit]').click()]);
+    await follow(cashier.locator('button[type=submit]'));
     check(new URL(page.url()).pathname === `${store}roles/`, `after saving the role: ${page.url()}`);
     check(await page.locator('form[action$="/roles/edit/"]').filter({ has: page.locator('input[name=code][value=cashier]') })
       .locator(`input[name=permissions][value=${lang === 'en' ? 'refund_sales' : 'void_sales'}]`).isChecked(), 'the permission did not stay ticked');
@@ -222,36 +171,12 @@ async function round(lang, suffix) {
 }
 
 async function main() {
-  userDataDir = mkdtempSync(join(tmpdir(), 'kassa-console-check-'));
-  context = await step(`launch ${executablePath}`, () =>
-    chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      timeout: 30_000,
-      viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-    }),
-  );
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (err) => problem(`uncaught exception in the page: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !ignoredUrl(msg.location()?.url || base)) problem(`console error: ${msg.text()}`);
-  });
-  page.on('requestfailed', (req) => {
-    if (!ignoredUrl(req.url())) problem(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400 && !ignoredUrl(res.url())) problem(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
-  });
-
+  page = await launch(executablePath, STEP_TIMEOUT_MS);
   const suffix = Date.now().toString(36);
   await round('ru', suffix);
   await round('en', suffix);
   await step('nothing failed on the way', async () => check(problems.length === 0, problems.join('; ')));
-  await cleanup();
-  log(`PASS: both rounds; screenshots in ${shots}`);
-  process.exit(0);
+  await pass(`both rounds; screenshots in ${shots}`);
 }
 
 main().catch((err) => fail(String(err?.stack ?? err)));

@@ -8,11 +8,11 @@
 //
 // Env: KASSA_URL, KASSA_TOKEN, KASSA_TENANT_KEY, KASSA_USERNAME (required);
 //      SCREENSHOT (default <repo>/target/swagger-check.png); CHROMIUM (default /usr/bin/chromium).
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { check, harness } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -26,17 +26,26 @@ const TENANT_HEADER = 'x-tenant-key';
 const STEP_TIMEOUT_MS = 15_000; // any one wait
 const TOTAL_TIMEOUT_MS = 50_000; // the whole check, browser start to screenshot
 
-const started = Date.now();
-const log = (msg) => console.log(`[swagger-check +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+// Ignored: favicons (cosmetic), and Swagger's online-validator badge, a third-party image that
+// cannot load on a closed network (Swagger UI only shows it for non-localhost spec URLs).
+const ignoredUrl = (url) => /\/favicon[^/]*$/i.test(new URL(url, base).pathname) || /validator\.swagger\.io/i.test(url);
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`[swagger-check] FAIL: env ${name} is not set`);
-    process.exit(2);
+async function saveScreenshot(page) {
+  try {
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot, fullPage: true, timeout: 10_000 });
+    return screenshot;
+  } catch (err) {
+    console.error(`[swagger-check] could not save a screenshot: ${err.message.split('\n')[0]}`);
+    return null;
   }
-  return value;
 }
+
+const { log, requireEnv, problems, step, fail, launch, pass } = harness('swagger-check', {
+  totalTimeoutMs: TOTAL_TIMEOUT_MS,
+  ignoredUrl,
+  screenshotOnFailure: saveScreenshot,
+});
 
 const base = requireEnv('KASSA_URL').replace(/\/+$/, '');
 const token = requireEnv('KASSA_TOKEN');
@@ -46,119 +55,8 @@ const screenshot = resolve(repo, process.env.SCREENSHOT || 'target/swagger-check
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const origin = new URL(base).origin;
 
-class CheckFailure extends Error {}
-const check = (cond, msg) => {
-  if (!cond) throw new CheckFailure(msg);
-};
-
-// --- what the page did that matters --------------------------------------------------------
-// Ignored: favicons (cosmetic), and Swagger's online-validator badge, a third-party image that
-// cannot load on a closed network (Swagger UI only shows it for non-localhost spec URLs).
-const ignoredUrl = (url) => /\/favicon[^/]*$/i.test(new URL(url, base).pathname) || /validator\.swagger\.io/i.test(url);
-const problems = [];
-const problem = (what) => {
-  problems.push(what);
-  log(`problem: ${what}`);
-};
-
-let browser; // the persistent context: closing it ends Chromium
-let page;
-let userDataDir;
-
-async function saveScreenshot() {
-  if (!page) return false;
-  try {
-    mkdirSync(dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot, fullPage: true, timeout: 10_000 });
-    return true;
-  } catch (err) {
-    console.error(`[swagger-check] could not save a screenshot: ${err.message.split('\n')[0]}`);
-    return false;
-  }
-}
-
-async function cleanup() {
-  try {
-    if (browser) await browser.close();
-  } catch {
-    /* the browser may already be gone */
-  }
-  try {
-    // Chromium's last writes can race the removal (ENOTEMPTY): retry a little.
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-  } catch (err) {
-    console.error(`[swagger-check] could not remove ${userDataDir}: ${err.message}`);
-  }
-}
-
-let failing = false;
-async function fail(message) {
-  if (failing) return; // a second failure (the watchdog, a late rejection) while reporting the first
-  failing = true;
-  console.error(`\n[swagger-check] FAIL: ${message}`);
-  for (const p of problems) console.error(`[swagger-check]   page problem: ${p}`);
-  if (await saveScreenshot()) console.error(`[swagger-check] screenshot of the failure: ${screenshot}`);
-  await cleanup();
-  process.exit(1);
-}
-
-// A bound on the whole run, whatever hangs (a browser that never starts, a wait without timeout).
-const watchdog = setTimeout(() => {
-  fail(`the whole check took longer than ${TOTAL_TIMEOUT_MS / 1000}s`);
-}, TOTAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-  log(name);
-  try {
-    return await fn();
-  } catch (err) {
-    // Playwright's call logs carry terminal colour codes: drop them for CI logs.
-    const plain = String(err?.message ?? err).replace(/\x1b\[[0-9;]*m/g, '');
-    const detail = err instanceof CheckFailure ? plain : plain.split('\n').filter((l) => l.trim()).slice(0, 6).join('\n    ');
-    await fail(`${name}: ${detail}`);
-  }
-}
-
 async function main() {
-  // A fresh, empty profile every run (Playwright takes it as launchPersistentContext's
-  // argument, not as a --user-data-dir flag); removed again in cleanup().
-  userDataDir = mkdtempSync(join(tmpdir(), 'kassa-swagger-check-'));
-  const context = await step(`launch ${executablePath}`, () =>
-    chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      timeout: 30_000,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
-  );
-  browser = context;
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page = context.pages()[0] ?? (await context.newPage());
-
-  page.on('pageerror', (err) => problem(`uncaught exception in the page: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = msg.location()?.url || '';
-    if (url && ignoredUrl(url)) return;
-    problem(`console error: ${msg.text()}${url ? ` (${url})` : ''}`);
-  });
-  page.on('requestfailed', (req) => {
-    if (ignoredUrl(req.url())) return;
-    problem(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400 && !ignoredUrl(res.url())) problem(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
-  });
+  const page = await launch(executablePath, STEP_TIMEOUT_MS);
 
   // 1. The page and the spec.
   await step(`open ${base}/swagger/`, async () => {
@@ -265,13 +163,11 @@ async function main() {
 
   // Let late console messages or requests arrive before judging the page.
   await page.waitForTimeout(300);
-  check(await saveScreenshot(), `could not save the screenshot to ${screenshot}`);
+  check(await saveScreenshot(page), `could not save the screenshot to ${screenshot}`);
   log(`screenshot: ${screenshot}`);
   if (problems.length) await fail(`the page had ${problems.length} problem(s) that matter`);
 
-  clearTimeout(watchdog);
-  await cleanup();
-  log(`PASS: Swagger UI authorized, executed GET ${ME_PATH} and showed 200 with the caller's username`);
+  await pass(`Swagger UI authorized, executed GET ${ME_PATH} and showed 200 with the caller's username`);
 }
 
 main().catch((err) => fail(err.stack || String(err)));
