@@ -63,6 +63,10 @@ pub struct PosArgs {
     /// while working on the read path.
     #[arg(long)]
     reads_only: bool,
+    /// Only the paced `me` readers, idle and beside flat-out logins and PIN sign-ins: the
+    /// quick loop while working on reader latency under hashing.
+    #[arg(long, conflicts_with = "reads_only")]
+    sign_ins_only: bool,
 }
 
 /// One wrk run, as `tills.lua` reports it.
@@ -128,6 +132,34 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let warm = Wrk { seconds: args.warm_up_seconds, ..wrk.clone() };
     warm.run("me", &data.staff, flat_out(args.clients))?;
     warm.run("employees", &data.owners, flat_out(args.clients))?;
+    if args.sign_ins_only {
+        let me_idle = wrk.run("me", &data.staff, paced)?;
+        let (login, me_during_login) =
+            wrk.run_beside(("login", &data.logins, flat_out(args.clients)), ("me", &data.staff, paced))?;
+        let (pin_login, me_during_pins) =
+            wrk.run_beside(("pin-login", &data.pins, flat_out(args.clients)), ("me", &data.staff, paced))?;
+        println!(
+            "pgbench -S: {pgbench_tps:.0} tps; one argon2id hash: {hash_ms:.1} ms; {}",
+            autogroup_note()
+        );
+        for (name, run) in [
+            ("me, paced, idle", me_idle),
+            ("login", login),
+            ("me, paced, during logins", me_during_login),
+            ("pin-login", pin_login),
+            ("me, paced, during PIN sign-ins", me_during_pins),
+        ] {
+            println!(
+                "{name}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, non-2xx {}",
+                run.rate(),
+                run.p50_ms,
+                run.p99_ms,
+                run.max_ms,
+                run.non_2xx
+            );
+        }
+        return db.drop_database().await;
+    }
     let postgres = CpuMeter::of(&backend_pids(&pool).await?);
     let kassa = CpuMeter::of(&[server.pid()]);
     let before = (kassa.seconds(), postgres.seconds());
@@ -152,12 +184,13 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         println!("pgbench -S: {pgbench_tps:.0} tps");
         for (name, run) in [("me", me), ("employees", employees)] {
             println!(
-                "{name}: {:.0}/s ({:.0}% of pgbench -S), p50 {:.1} ms, p99 {:.1} ms, non-2xx {}",
+                "{name}: {:.0}/s ({:.0}% of pgbench -S), p50 {:.1} ms, p99 {:.1} ms, non-2xx {}, server peak RSS {:.0} MiB",
                 run.rate(),
                 100.0 * run.rate() / pgbench_tps,
                 run.p50_ms,
                 run.p99_ms,
-                run.non_2xx
+                run.non_2xx,
+                run.peak_rss_mib
             );
         }
         print_backend_memory(&backends);
@@ -190,8 +223,11 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         cores
     );
     println!(
-        "pgbench -S -c {} -j {} -T {}: {pgbench_tps:.0} tps; one argon2id hash: {hash_ms:.1} ms",
-        args.clients, args.threads, args.seconds
+        "pgbench -S -c {} -j {} -T {}: {pgbench_tps:.0} tps; one argon2id hash: {hash_ms:.1} ms; {}",
+        args.clients,
+        args.threads,
+        args.seconds,
+        autogroup_note()
     );
     println!();
     println!(
@@ -290,6 +326,18 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     print_backend_memory(&backends);
     pool.close().await;
     db.drop_database().await
+}
+
+/// Whether Linux groups processes by session for CPU time (`kernel.sched_autogroup_enabled`).
+/// With it on, kassa and PostgreSQL (started in sessions of their own) get equal shares of
+/// the CPU as two groups, and the hashing threads' lower priority counts only inside kassa's
+/// group: the paced readers' latency during sign-ins depends on it (README "Performance").
+fn autogroup_note() -> &'static str {
+    match std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").as_deref().map(str::trim) {
+        Ok("1") => "autogroup on",
+        Ok("0") => "autogroup off",
+        _ => "autogroup unknown",
+    }
 }
 
 /// CPU time of a set of processes, read from /proc (user + system).
@@ -426,20 +474,28 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
     anyhow::ensure!(!pin_hash.contains('\''), "a PHC string never holds a quote");
     // Everything on one connection: the temporary table of who is where lives in its session.
     let mut conn = pool.acquire().await?;
+    sqlx::raw_sql(
+        "create temporary table bench_members (store_id bigint, tenant_key text, user_id bigint, employee_id bigint, role text)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // Committed every 100 stores: one transaction over 10,000 schemas would hold a lock on
+    // 20,000 tables at once, more than PostgreSQL's lock table has room for.
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "create temporary table bench_members (store_id bigint, tenant_key text, user_id bigint, employee_id bigint, role text);
-         do $$
-         declare s record;
+        "do $$
+         declare s record; done integer := 0;
          begin
-             for s in select id, tenant_key, schema_name from public.stores loop
+             for s in select id, tenant_key, schema_name from public.stores order by id loop
                  execute format('insert into %I.employee_pins (employee_id, pin_hash)
                                  select id, %L from %I.employees where role in (''owner'', ''cashier'')',
                                 s.schema_name, '{pin_hash}', s.schema_name);
                  execute format('insert into bench_members select %s, %L, user_id, id, role
                                  from %I.employees where role in (''owner'', ''cashier'')',
                                 s.id, s.tenant_key, s.schema_name);
+                 done := done + 1;
+                 if done % 100 = 0 then commit; end if;
              end loop;
-         end $$;"
+         end $$"
     )))
     .execute(&mut *conn)
     .await?;

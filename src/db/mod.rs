@@ -11,7 +11,7 @@ pub mod schema;
 pub mod session;
 
 pub use pool::Db;
-pub use session::{Session, query, query_as, query_scalar};
+pub use session::{Session, query, query_as, query_once, query_scalar};
 
 /// True when `error` means the database cannot be reached right now (an outage, answered
 /// with 503), as opposed to a failing statement (a bug, answered with 500).

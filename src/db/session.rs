@@ -54,6 +54,13 @@ pub fn query<'q>(sql: impl SqlSafeStr) -> Query<'q, Postgres, PgArguments> {
     sqlx::query(sql).persistent(persistent())
 }
 
+/// `sqlx::query` as an unnamed statement always: for a statement a connection runs rarely
+/// (a store's roles, read once per version), which kept prepared would only push a hot
+/// statement out of the connection's bounded cache and hold a plan in the backend.
+pub fn query_once<'q>(sql: impl SqlSafeStr) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql).persistent(false)
+}
+
 /// `sqlx::query_as`, prepared unnamed under transaction pooling.
 pub fn query_as<'q, O>(sql: impl SqlSafeStr) -> QueryAs<'q, Postgres, O, PgArguments>
 where

@@ -113,7 +113,7 @@ impl RoleDirectory {
         schema: &SchemaName,
     ) -> sqlx::Result<Arc<StoreRoles>> {
         let rows =
-            crate::db::query(sqlx::AssertSqlSafe(roles_sql(schema))).bind(store_id).fetch_all(conn).await?;
+            crate::db::query_once(sqlx::AssertSqlSafe(roles_sql(schema))).bind(store_id).fetch_all(conn).await?;
         self.keep(store_id, &rows)
     }
 

@@ -115,7 +115,7 @@ impl StoreScope {
         if let Some(roles) = self.roles.at(self.store.id, version) {
             return Ok(roles);
         }
-        let select = crate::db::query(AssertSqlSafe(roles_sql(&self.store.schema))).bind(self.store.id);
+        let select = crate::db::query_once(AssertSqlSafe(roles_sql(&self.store.schema))).bind(self.store.id);
         let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, select).await?;
         Ok(self.roles.keep(self.store.id, &rows)?)
     }
