@@ -112,8 +112,10 @@ impl RoleDirectory {
         store_id: i64,
         schema: &SchemaName,
     ) -> sqlx::Result<Arc<StoreRoles>> {
-        let rows =
-            crate::db::query_once(sqlx::AssertSqlSafe(roles_sql(schema))).bind(store_id).fetch_all(conn).await?;
+        let rows = crate::db::query_once(sqlx::AssertSqlSafe(roles_sql(schema)))
+            .bind(store_id)
+            .fetch_all(conn)
+            .await?;
         self.keep(store_id, &rows)
     }
 
