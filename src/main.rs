@@ -9,6 +9,9 @@ use kassa::telemetry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.is_hashing_process() {
+        return kassa::auth::hasher::serve_hashing_process();
+    }
     if cli.is_offline() {
         cli::print_openapi();
         return ExitCode::SUCCESS;

@@ -38,12 +38,18 @@ impl AppState {
     /// The state for `config` on `db`, with the migrations embedded in this binary.
     #[must_use]
     pub fn new(config: Arc<Config>, db: PgPool) -> Self {
+        Self::with_hasher(config, db, PasswordHasher::for_this_machine())
+    }
+
+    /// [`AppState::new`] with `hasher` instead of hashing threads of its own.
+    #[must_use]
+    pub fn with_hasher(config: Arc<Config>, db: PgPool, hasher: PasswordHasher) -> Self {
         let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
         let db = Db::new(db, &config);
         AppState {
             config,
             db,
-            hasher: PasswordHasher::for_this_machine(),
+            hasher,
             tokens,
             tenant_migrations: TENANT_MIGRATIONS.migrations.iter().cloned().collect(),
             stores: Arc::new(StoreCache::default()),

@@ -158,6 +158,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
                 run.non_2xx
             );
         }
+        println!("{}", hashing_processes_note(server.pid()));
         return db.drop_database().await;
     }
     let postgres = CpuMeter::of(&backend_pids(&pool).await?);
@@ -206,6 +207,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let create = wrk.run("create", &data.owners, flat_out(args.clients))?;
     let register = wrk.run("register", &data.password, flat_out(args.light_clients))?;
     let burst = login_burst(&server, &data.logins, args.burst).await?;
+    let hashing = hashing_processes_note(server.pid());
     let backends = backend_memory(&pool).await?;
     drop(server);
 
@@ -323,6 +325,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         "\n{} sign-ins at once: {} answered 200, {} other, in {:.1} s (last answer); peak RSS {:.0} MiB",
         args.burst, burst.ok, burst.other, burst.seconds, burst.peak_rss_mib
     );
+    println!("{hashing}");
     print_backend_memory(&backends);
     pool.close().await;
     db.drop_database().await
@@ -746,6 +749,25 @@ fn parse(stdout: &[u8], peak_rss_mib: f64) -> anyhow::Result<Run> {
 /// Resets the process's peak resident set (Linux ≥ 4.0), so each scenario reports its own.
 fn reset_peak_rss(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+/// The server's hashing processes (`kassa hash-worker`, its children) and the largest peak
+/// RSS among them: their memory is not the server's, so it is reported beside it.
+fn hashing_processes_note(server: u32) -> String {
+    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{server}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    let peak = children.iter().map(|&pid| peak_rss_mib(pid)).fold(0.0_f64, f64::max);
+    format!("hashing processes: {}, the largest peak RSS {peak:.0} MiB", children.len())
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {

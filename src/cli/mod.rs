@@ -13,6 +13,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::auth::hasher::PasswordHasher;
 use crate::config::{Config, DatabaseTarget};
 use crate::db::{self, Database};
 use crate::error::ApiError;
@@ -59,6 +60,9 @@ pub enum Command {
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
+    /// Internal: a password-hashing process of `kassa serve`, which starts it (jobs on stdin).
+    #[command(name = "hash-worker", hide = true)]
+    HashWorker,
 }
 
 impl Cli {
@@ -66,6 +70,12 @@ impl Cli {
     #[must_use]
     pub fn is_offline(&self) -> bool {
         matches!(self.command, Some(Command::Openapi))
+    }
+
+    /// True when this process is a hashing process of a server.
+    #[must_use]
+    pub fn is_hashing_process(&self) -> bool {
+        matches!(self.command, Some(Command::HashWorker))
     }
 
     /// Where this command's log lines go.
@@ -90,6 +100,9 @@ pub async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()>
         Command::Openapi => {
             print_openapi();
             Ok(())
+        }
+        Command::HashWorker => {
+            anyhow::bail!("`kassa hash-worker` runs as a process of `kassa serve`, started by it")
         }
         operation => operate(operation, config).await,
     }
@@ -120,7 +133,7 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
             Command::Migrate(args) => migrate::migrate_all(&app, &args).await,
             Command::Tenants { command } => tenants::run(command, &app, &dump_target).await,
             Command::Users { command } => users::run(command, &app).await,
-            Command::Serve | Command::Openapi => unreachable!("handled by run"),
+            Command::Serve | Command::Openapi | Command::HashWorker => unreachable!("handled by run"),
         }
     })
     .await;
@@ -180,7 +193,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         header_read_timeout = ?limits.header_read_timeout,
         "connection limits"
     );
-    let state = AppState::new(config.into(), database.pool.clone());
+    // Hashing in processes of this binary (`auth::hasher`); where the binary cannot be found,
+    // in threads of this process.
+    let hasher = match std::env::current_exe() {
+        Ok(program) => PasswordHasher::in_processes(program),
+        Err(error) => {
+            tracing::warn!(%error, "hashing in threads: this binary's path is unknown");
+            PasswordHasher::for_this_machine()
+        }
+    };
+    let state = AppState::with_hasher(config.into(), database.pool.clone(), hasher);
     state.hasher.warm_up().await.context("password hashing does not work on this machine")?;
     server::serve(listener, build_router(state), limits, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");

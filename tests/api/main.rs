@@ -11,6 +11,7 @@ mod employees;
 mod errors;
 mod fleet;
 mod forwarded;
+mod hashing;
 mod health;
 mod helpers;
 mod hostile;
