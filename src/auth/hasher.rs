@@ -243,6 +243,17 @@ impl Executor {
     }
 }
 
+/// The program of a hashing process: this very binary. On Linux `/proc/self/exe`, which
+/// still names the running file after an upgrade replaced it on disk, so that a hashing
+/// process started later speaks this server's jobs; elsewhere the binary's path.
+pub fn this_binary() -> std::io::Result<std::path::PathBuf> {
+    #[cfg(target_os = "linux")]
+    if std::path::Path::new("/proc/self/exe").exists() {
+        return Ok(std::path::PathBuf::from("/proc/self/exe"));
+    }
+    std::env::current_exe()
+}
+
 /// The subcommand that makes this binary a hashing process.
 pub const HASHING_PROCESS_COMMAND: &str = "hash-worker";
 
@@ -303,6 +314,8 @@ impl RunningProcess {
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
+            // `ps` shows `kassa hash-worker` whatever path started it.
+            command.arg0("kassa");
             // SAFETY: between fork and exec the child only calls setsid, which is
             // async-signal-safe; a session of its own is a scheduling group of its own.
             unsafe {

@@ -195,7 +195,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // Hashing in processes of this binary (`auth::hasher`); where the binary cannot be found,
     // in threads of this process.
-    let hasher = match std::env::current_exe() {
+    let hasher = match crate::auth::hasher::this_binary() {
         Ok(program) => PasswordHasher::in_processes(program),
         Err(error) => {
             tracing::warn!(%error, "hashing in threads: this binary's path is unknown");
