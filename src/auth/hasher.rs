@@ -85,31 +85,33 @@ enum Done {
 impl Work {
     fn run(self) -> anyhow::Result<Done> {
         match self {
-            Work::Hash(password) => {
-                let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-                hash_in_thread_memory(&argon2(), password.expose_secret().as_bytes(), salt.as_salt())
-                    .map(|hash| Done::Hashed(hash.to_string()))
-                    .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
-            }
-            Work::Verify { password, stored } => {
-                let is_real = stored.is_some();
-                let stored = match stored {
-                    Some(stored) => stored,
-                    None => dummy_hash()?,
-                };
-                let Ok(parsed) = PasswordHash::new(&stored) else {
-                    return Ok(Done::Verified(Verified { matches: false, needs_rehash: false }));
-                };
-                let matches =
-                    verify_in_thread_memory(password.expose_secret().as_bytes(), &parsed) && is_real;
-                Ok(Done::Verified(Verified {
-                    matches,
-                    needs_rehash: matches && !uses_current_parameters(&parsed),
-                }))
-            }
+            Work::Hash(password) => hash_password(&password).map(Done::Hashed),
+            Work::Verify { password, stored } => verify_password(&password, stored).map(Done::Verified),
             Work::WarmUp => dummy_hash().map(|_| Done::WarmedUp),
         }
     }
+}
+
+/// A PHC string for `password` with a fresh random salt, in this thread's reused memory.
+fn hash_password(password: &SecretString) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    hash_in_thread_memory(&argon2(), password.expose_secret().as_bytes(), salt.as_salt())
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+}
+
+/// `password` against `stored`, or against the dummy hash when there is none (never a match).
+fn verify_password(password: &SecretString, stored: Option<String>) -> anyhow::Result<Verified> {
+    let is_real = stored.is_some();
+    let stored = match stored {
+        Some(stored) => stored,
+        None => dummy_hash()?,
+    };
+    let Ok(parsed) = PasswordHash::new(&stored) else {
+        return Ok(Verified { matches: false, needs_rehash: false });
+    };
+    let matches = verify_in_thread_memory(password.expose_secret().as_bytes(), &parsed) && is_real;
+    Ok(Verified { matches, needs_rehash: matches && !uses_current_parameters(&parsed) })
 }
 
 impl PasswordHasher {
