@@ -424,11 +424,9 @@ fn lower_process_priority() {
     {
         // Fails harmlessly where the kernel has no autogroups.
         let _ = std::fs::write("/proc/self/autogroup", HASHING_NICE.to_string());
-        // SAFETY: setpriority on this (single-threaded) process only changes its scheduling weight.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE);
-        }
     }
+    // The process has one thread: its priority is the process's.
+    lower_priority();
 }
 
 /// nice 10 for the calling thread (Linux: priorities are per thread); elsewhere a no-op.

@@ -61,7 +61,7 @@ pub enum Command {
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
     /// Internal: a password-hashing process of `kassa serve`, which starts it (jobs on stdin).
-    #[command(name = "hash-worker", hide = true)]
+    #[command(name = crate::auth::hasher::HASHING_PROCESS_COMMAND, hide = true)]
     HashWorker,
 }
 

@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{FromRow, PgConnection, Postgres};
 
 use super::StoreRole;
 use crate::db::schema::SchemaName;
@@ -104,7 +105,7 @@ impl RoleDirectory {
         }
     }
 
-    /// Reads the roles of the store in `schema` on `conn` ([`roles_sql`]) and holds them
+    /// Reads the roles of the store in `schema` on `conn` ([`roles_query`]) and holds them
     /// ([`RoleDirectory::keep`]).
     pub async fn load(
         &self,
@@ -112,14 +113,11 @@ impl RoleDirectory {
         store_id: i64,
         schema: &SchemaName,
     ) -> sqlx::Result<Arc<StoreRoles>> {
-        let rows = crate::db::query_once(sqlx::AssertSqlSafe(roles_sql(schema)))
-            .bind(store_id)
-            .fetch_all(conn)
-            .await?;
+        let rows = roles_query(schema, store_id).fetch_all(conn).await?;
         self.keep(store_id, &rows)
     }
 
-    /// Holds the roles that [`roles_sql`] read for store `store_id` and returns them (at the
+    /// Holds the roles that [`roles_query`] read for store `store_id` and returns them (at the
     /// version read with them, which may be newer than the one asked for: a change committed
     /// in between).
     pub fn keep(&self, store_id: i64, rows: &[PgRow]) -> sqlx::Result<Arc<StoreRoles>> {
@@ -133,16 +131,17 @@ impl RoleDirectory {
     }
 }
 
-/// The statement that reads the roles of the store in `schema` with their version, in one
-/// snapshot (`$1`: the store's id).
-#[must_use]
-pub fn roles_sql(schema: &SchemaName) -> String {
-    format!(
+/// The statement that reads the roles of store `store_id` (its schema `schema`) with their
+/// version, in one snapshot. Unnamed ([`crate::db::query_once`]): a connection runs it once
+/// per store and version, so kept prepared it would only take a hot statement's place.
+pub fn roles_query<'q>(schema: &SchemaName, store_id: i64) -> Query<'q, Postgres, PgArguments> {
+    let sql = format!(
         "select r.code as role, r.name as role_name, r.rank as role_rank, \
                 r.permissions as role_permissions, s.roles_version as version \
          from {} r cross join public.stores s where s.id = $1",
         schema.table("roles"),
-    )
+    );
+    crate::db::query_once(sqlx::AssertSqlSafe(sql)).bind(store_id)
 }
 
 #[cfg(test)]

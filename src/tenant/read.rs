@@ -44,7 +44,7 @@ use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
 use crate::auth::queries::SessionMember;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::roles::directory::{StoreRoles, roles_sql};
+use crate::roles::directory::{StoreRoles, roles_query};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
 
@@ -115,7 +115,7 @@ impl StoreScope {
         if let Some(roles) = self.roles.at(self.store.id, version) {
             return Ok(roles);
         }
-        let select = crate::db::query_once(AssertSqlSafe(roles_sql(&self.store.schema))).bind(self.store.id);
+        let select = roles_query(&self.store.schema, self.store.id);
         let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, select).await?;
         Ok(self.roles.keep(self.store.id, &rows)?)
     }
