@@ -22,53 +22,6 @@ pub const DEVICE_FAILURES_BEFORE_LOCK: i32 = 5;
 /// Wrong PINs for one employee, within 24 hours of the first, that clear their PIN.
 pub const EMPLOYEE_FAILURES_BEFORE_CLEARING: i32 = 10;
 
-/// Claims one PIN attempt on device `device_id`; 429 `too_many_attempts` with the seconds
-/// left while the device is locked. The claim that makes the fifth failure in a row locks
-/// the device at once (for `lock.first`, doubled for each lock in a row, at most
-/// `lock.max`), and is still checked: if its PIN is right, the success lifts the lock.
-pub async fn claim_device_attempt(conn: &mut PgConnection, device_id: i64, lock: PinLock) -> ApiResult<()> {
-    // The outer select reads the row as it was before the update: when the claim found the
-    // device locked, that is the lock.
-    let (claimed, locked_until): (bool, Option<DateTime<Utc>>) = crate::db::query_as(
-        "with claimed as (
-             update public.devices set
-                 pin_failures = case when pin_failures + 1 >= $2 then 0 else pin_failures + 1 end,
-                 pin_lockouts = case when pin_failures + 1 >= $2 then pin_lockouts + 1 else pin_lockouts end,
-                 pin_locked_until = case when pin_failures + 1 >= $2
-                     then now() + least($3 * power(2::float8, least(pin_lockouts, 40)), $4) * interval '1 second'
-                     else pin_locked_until end
-             where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
-             returning id
-         )
-         select exists (select 1 from claimed), d.pin_locked_until from public.devices d where d.id = $1",
-    )
-    .bind(device_id)
-    .bind(DEVICE_FAILURES_BEFORE_LOCK)
-    .bind(lock.first.as_secs_f64())
-    .bind(lock.max.as_secs_f64())
-    .fetch_one(conn)
-    .await?;
-    if claimed {
-        return Ok(());
-    }
-    let left = locked_until.map_or(1, |until| (until - Utc::now()).num_milliseconds());
-    // Whole seconds, rounded up: a client that waits that long finds the till open.
-    let retry_after_secs = u64::try_from((left + 999) / 1000).unwrap_or(1).max(1);
-    Err(ApiError::TooManyAttempts { retry_after_secs })
-}
-
-/// After a right PIN on device `device_id`: the failures in a row, the lock and its
-/// doubling start again from nothing.
-pub async fn clear_device_failures(conn: &mut PgConnection, device_id: i64) -> sqlx::Result<()> {
-    crate::db::query(
-        "update public.devices set pin_failures = 0, pin_lockouts = 0, pin_locked_until = null where id = $1",
-    )
-    .bind(device_id)
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
-
 /// An employee whose PIN may be checked: active, an active member of the store with an
 /// active account, with a PIN. Holds the PIN's hash, so it is never logged.
 #[derive(sqlx::FromRow)]
@@ -92,22 +45,49 @@ impl std::fmt::Debug for PinHolder {
     }
 }
 
-/// Claims one attempt at employee `employee_id`'s PIN in store `store_id` (schema
-/// `schema`) and reads what checking it needs; `None` when there is no such employee who
-/// may sign in, or they have no PIN.
-pub async fn claim_employee_attempt(
+/// What one PIN attempt claimed ([`claim_attempt`]).
+#[derive(Debug)]
+pub enum Claim {
+    /// The till is locked: nothing was counted or read. Whole seconds until it opens.
+    TillLocked { retry_after_secs: u64 },
+    /// The attempt counts on the till and, when there is an employee who may sign in with a
+    /// PIN, on them too (`Some`, with what checking it needs).
+    Counted(Option<PinHolder>),
+}
+
+/// Claims one PIN attempt for employee `employee_id` of store `store_id` (schema `schema`)
+/// on device `device_id`, in one statement (one round trip, one commit): the device's
+/// failure in a row first, then, only if the device was open, the employee's. The claim
+/// that makes the fifth failure in a row locks the device at once (for `lock.first`,
+/// doubled for each lock in a row, at most `lock.max`), and is still checked: if its PIN
+/// is right, the success lifts the lock ([`settle_right_pin`]). A PIN out of attempts for
+/// the day is not checked again (it is about to be cleared).
+pub async fn claim_attempt(
     conn: &mut PgConnection,
+    device_id: i64,
+    lock: PinLock,
     schema: &SchemaName,
-    store_id: i64,
-    employee_id: i64,
-) -> sqlx::Result<Option<PinHolder>> {
+    (store_id, employee_id): (i64, i64),
+) -> ApiResult<Claim> {
+    // The outer select reads the device's row as it was before the update: when the claim
+    // found the device locked, that is the lock. Every CTE sees the same snapshot, and the
+    // employee's claim runs only when the device's returned a row.
     let sql = format!(
-        "with holder as (
+        "with device as (
+             update public.devices set
+                 pin_failures = case when pin_failures + 1 >= $2 then 0 else pin_failures + 1 end,
+                 pin_lockouts = case when pin_failures + 1 >= $2 then pin_lockouts + 1 else pin_lockouts end,
+                 pin_locked_until = case when pin_failures + 1 >= $2
+                     then now() + least($3 * power(2::float8, least(pin_lockouts, 40)), $4) * interval '1 second'
+                     else pin_locked_until end
+             where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
+             returning id
+         ), holder as (
              select e.id, e.user_id, e.first_name, e.last_name, m.role
              from {employees} e
-             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $2 and m.is_active
+             join public.store_memberships m on m.user_id = e.user_id and m.store_id = $6 and m.is_active
              join public.users u on u.id = e.user_id and u.is_active
-             where e.id = $1 and e.is_active
+             where e.id = $5 and e.is_active and exists (select 1 from device)
          ), claimed as (
              update {pins} p set
                  failures = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
@@ -116,35 +96,97 @@ pub async fn claim_employee_attempt(
                                        then now() else p.failures_since end
              from holder
              where p.employee_id = holder.id
-               -- A PIN out of attempts is about to be cleared: no more checks of it.
-               and (p.failures < $3 or p.failures_since <= now() - interval '24 hours')
+               and (p.failures < $7 or p.failures_since <= now() - interval '24 hours')
              returning p.employee_id, p.pin_hash, p.failures
+         ), employee as (
+             select h.id as employee_id, h.user_id, h.first_name, h.last_name, h.role, c.pin_hash, c.failures,
+                    st.roles_version
+             from holder h join claimed c on c.employee_id = h.id join public.stores st on st.id = $6
          )
-         select h.id as employee_id, h.user_id, h.first_name, h.last_name, h.role, c.pin_hash, c.failures,
-                st.roles_version
-         from holder h join claimed c on c.employee_id = h.id join public.stores st on st.id = $2",
+         select exists (select 1 from device) as device_claimed, d.pin_locked_until, e.*
+         from public.devices d left join employee e on true
+         where d.id = $1",
         employees = schema.table("employees"),
         pins = schema.table("employee_pins"),
     );
-    crate::db::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<ClaimRow> = crate::db::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(device_id)
+        .bind(DEVICE_FAILURES_BEFORE_LOCK)
+        .bind(lock.first.as_secs_f64())
+        .bind(lock.max.as_secs_f64())
         .bind(employee_id)
         .bind(store_id)
         .bind(EMPLOYEE_FAILURES_BEFORE_CLEARING)
         .fetch_optional(conn)
-        .await
+        .await?;
+    // The device was revoked since its token was checked.
+    let row = row.ok_or(ApiError::DeviceInvalid)?;
+    if !row.device_claimed {
+        return Ok(Claim::TillLocked { retry_after_secs: seconds_until(row.pin_locked_until) });
+    }
+    Ok(Claim::Counted(row.holder()))
 }
 
-/// Gives back an employee's claim after their PIN was right: only failures count.
-pub async fn release_employee_attempt(
+/// Whole seconds until `until`, rounded up (a client that waits that long finds the till
+/// open); at least 1.
+fn seconds_until(until: Option<DateTime<Utc>>) -> u64 {
+    let left = until.map_or(1, |until| (until - Utc::now()).num_milliseconds());
+    u64::try_from((left + 999) / 1000).unwrap_or(1).max(1)
+}
+
+/// [`claim_attempt`]'s row: the employee's columns are null when there was none to claim.
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    device_claimed: bool,
+    pin_locked_until: Option<DateTime<Utc>>,
+    employee_id: Option<i64>,
+    user_id: Option<i64>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: Option<String>,
+    pin_hash: Option<String>,
+    failures: Option<i32>,
+    roles_version: Option<i64>,
+}
+
+impl ClaimRow {
+    fn holder(self) -> Option<PinHolder> {
+        Some(PinHolder {
+            employee_id: self.employee_id?,
+            user_id: self.user_id?,
+            first_name: self.first_name?,
+            last_name: self.last_name?,
+            role: self.role?,
+            pin_hash: self.pin_hash?,
+            failures: self.failures?,
+            roles_version: self.roles_version?,
+        })
+    }
+}
+
+/// After a right PIN on device `device_id` for employee `employee_id` (schema `schema`), in
+/// one statement: the device's failures in a row, its lock and the lock's doubling start
+/// again from nothing, and the employee gets their claim back (only failures count).
+pub async fn settle_right_pin(
     conn: &mut PgConnection,
+    device_id: i64,
     schema: &SchemaName,
     employee_id: i64,
 ) -> sqlx::Result<()> {
     let sql = format!(
-        "update {pins} set failures = failures - 1 where employee_id = $1 and failures > 0",
+        "with device as (
+             update public.devices set pin_failures = 0, pin_lockouts = 0, pin_locked_until = null
+             where id = $1
+         )
+         update {pins} set failures = failures - 1 where employee_id = $2 and failures > 0",
         pins = schema.table("employee_pins"),
     );
-    crate::db::query(sqlx::AssertSqlSafe(sql)).bind(employee_id).execute(conn).await.map(|_| ())
+    crate::db::query(sqlx::AssertSqlSafe(sql))
+        .bind(device_id)
+        .bind(employee_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Clears employee `employee_id`'s PIN if it has run out of attempts (the tenth failure in

@@ -20,7 +20,7 @@ use crate::i18n::Message;
 use crate::roles::StoreRole;
 use crate::state::AppState;
 use crate::tills::device_auth::TillDevice;
-use crate::tills::lockout::{self, PinHolder};
+use crate::tills::lockout::{self, Claim, PinHolder};
 
 /// Longest PIN field read; a longer one is a wrong PIN like any other.
 const MAX_PIN_FIELD_CHARS: usize = 64;
@@ -97,10 +97,14 @@ pub async fn check_pin(
     // Both claims are kept whatever follows, and the connection goes back to the pool while
     // argon2 runs.
     let mut session = Session::open(&app.db).await?;
-    lockout::claim_device_attempt(&mut session, till.device.id, app.config.pin_lock).await?;
-    let holder =
-        lockout::claim_employee_attempt(&mut session, schema, till.store.id, typed.employee_id).await?;
+    let attempt = (till.store.id, typed.employee_id);
+    let claim =
+        lockout::claim_attempt(&mut session, till.device.id, app.config.pin_lock, schema, attempt).await?;
     session.finish().await?;
+    let holder = match claim {
+        Claim::TillLocked { retry_after_secs } => return Err(ApiError::TooManyAttempts { retry_after_secs }),
+        Claim::Counted(holder) => holder,
+    };
 
     let stored = holder.as_ref().map(|holder| holder.pin_hash.clone());
     let verified = app.hasher.verify(typed.pin, stored).await.map_err(ApiError::internal)?;
@@ -111,8 +115,7 @@ pub async fn check_pin(
     };
 
     let mut tx = app.db.begin().await?;
-    lockout::clear_device_failures(&mut tx, till.device.id).await?;
-    lockout::release_employee_attempt(&mut tx, schema, holder.employee_id).await?;
+    lockout::settle_right_pin(&mut tx, till.device.id, schema, holder.employee_id).await?;
     let roles = app.roles.current(&mut tx, till.store.id, schema, holder.roles_version).await?;
     let role = roles.resolve(&holder.role).map_err(ApiError::internal)?;
     let member = PinMember {
