@@ -151,7 +151,7 @@ pub fn manages_rank(actor: i16, other: i16) -> bool {
 /// A role as one store defines it, read beside whoever holds it: the columns `role` (the
 /// code), `role_name`, `role_rank` and `role_permissions` of a query that joins the
 /// store's `roles` on the member's code.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, sqlx::FromRow)]
 pub struct StoreRole {
     #[sqlx(rename = "role")]
     pub code: String,
