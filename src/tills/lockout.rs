@@ -50,30 +50,22 @@ impl std::fmt::Debug for PinHolder {
     }
 }
 
-/// What one PIN attempt claimed ([`claim_attempt`]).
-#[derive(Debug)]
-pub enum Claim {
-    /// The till is locked: nothing was counted or read. Whole seconds until it opens.
-    TillLocked { retry_after_secs: u64 },
-    /// The attempt counts on the till and, when there is an employee who may sign in with a
-    /// PIN, on them too (`Some`, with what checking it needs).
-    Counted(Option<PinHolder>),
-}
-
 /// Claims one PIN attempt for employee `employee_id` of store `store_id` (schema `schema`)
 /// on device `device_id`, in one statement (one round trip, one commit): the device's
-/// failure in a row first, then, only if the device was open, the employee's. The claim
+/// failure in a row first, then, only if the device was open, the employee's; 429
+/// `too_many_attempts` with the seconds left while the device is locked. The claim
 /// that makes the fifth failure in a row locks the device at once (for `lock.first`,
 /// doubled for each lock in a row, at most `lock.max`), and is still checked: if its PIN
-/// is right, the success lifts the lock ([`settle_right_pin`]). A PIN out of attempts for
-/// the day is not checked again (it is about to be cleared).
+/// is right, the success lifts the lock ([`settle_right_pin`]). The employee with what
+/// checking their PIN needs; `None` when there is no such employee who may sign in, they
+/// have no PIN, or it is out of attempts for the day (about to be cleared).
 pub async fn claim_attempt(
     conn: &mut PgConnection,
     device_id: i64,
     lock: PinLock,
     schema: &SchemaName,
     (store_id, employee_id): (i64, i64),
-) -> ApiResult<Claim> {
+) -> ApiResult<Option<PinHolder>> {
     // The outer select reads the device's row as it was before the update: when the claim
     // found the device locked, that is the lock. Every CTE sees the same snapshot, and the
     // employee's claim runs only when the device's returned a row.
@@ -127,9 +119,9 @@ pub async fn claim_attempt(
     // The device was revoked since its token was checked.
     let row = row.ok_or(ApiError::DeviceInvalid)?;
     if !row.device_claimed {
-        return Ok(Claim::TillLocked { retry_after_secs: seconds_until(row.pin_locked_until) });
+        return Err(ApiError::TooManyAttempts { retry_after_secs: seconds_until(row.pin_locked_until) });
     }
-    Ok(Claim::Counted(row.holder()))
+    Ok(row.holder())
 }
 
 /// Whole seconds until `until`, rounded up (a client that waits that long finds the till

@@ -20,7 +20,7 @@ use crate::i18n::Message;
 use crate::roles::StoreRole;
 use crate::state::AppState;
 use crate::tills::device_auth::TillDevice;
-use crate::tills::lockout::{self, Claim, PinHolder};
+use crate::tills::lockout::{self, PinHolder};
 
 /// Longest PIN field read; a longer one is a wrong PIN like any other.
 const MAX_PIN_FIELD_CHARS: usize = 64;
@@ -98,13 +98,9 @@ pub async fn check_pin(
     // argon2 runs.
     let mut session = Session::open(&app.db).await?;
     let attempt = (till.store.id, typed.employee_id);
-    let claim =
+    let holder =
         lockout::claim_attempt(&mut session, till.device.id, app.config.pin_lock, schema, attempt).await?;
     session.finish().await?;
-    let holder = match claim {
-        Claim::TillLocked { retry_after_secs } => return Err(ApiError::TooManyAttempts { retry_after_secs }),
-        Claim::Counted(holder) => holder,
-    };
 
     let stored = holder.as_ref().map(|holder| holder.pin_hash.clone());
     let verified = app.hasher.verify(typed.pin, stored).await.map_err(ApiError::internal)?;
