@@ -52,6 +52,10 @@ pub enum ApiError {
     NotAMember,
     #[error("permission denied")]
     PermissionDenied,
+    /// An account-wide action on someone who also belongs to a store where the caller does
+    /// not outrank them.
+    #[error("account belongs elsewhere")]
+    AccountElsewhere,
     #[error("password change required")]
     PasswordChangeRequired,
     #[error("not found")]
@@ -143,6 +147,7 @@ impl ApiError {
             | E::InactiveTenant
             | E::NotAMember
             | E::PermissionDenied
+            | E::AccountElsewhere
             | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -173,6 +178,7 @@ impl ApiError {
             E::InactiveTenant => "inactive_tenant",
             E::NotAMember => "not_a_member",
             E::PermissionDenied => "permission_denied",
+            E::AccountElsewhere => "account_elsewhere",
             E::PasswordChangeRequired => "password_change_required",
             E::NotFound | E::PageNotFound => "not_found",
             E::MethodNotAllowed => "method_not_allowed",
@@ -206,6 +212,7 @@ impl ApiError {
             E::InactiveTenant => Message::InactiveTenant,
             E::NotAMember => Message::NotAMember,
             E::PermissionDenied => Message::PermissionDenied,
+            E::AccountElsewhere => Message::AccountElsewhere,
             E::PasswordChangeRequired => Message::PasswordChangeRequired,
             E::NotFound => Message::NotFound,
             E::PageNotFound => Message::PageNotFound,

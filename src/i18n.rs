@@ -87,6 +87,7 @@ pub enum Message {
     InactiveTenant,
     NotAMember,
     PermissionDenied,
+    AccountElsewhere,
     PasswordChangeRequired,
     NotFound,
     PageNotFound,
@@ -178,6 +179,10 @@ impl Message {
             M::PermissionDenied => (
                 "У вас недостаточно прав для выполнения данного действия.",
                 "You do not have permission to perform this action.",
+            ),
+            M::AccountElsewhere => (
+                "Этот сотрудник работает и в другом магазине, где у вас нет старшинства: изменить его учётную запись может он сам или тот, кто старше его во всех его магазинах.",
+                "This person also works in a store where you do not outrank them: they change their account themselves, or someone who outranks them in every store does.",
             ),
             M::PasswordChangeRequired => ("Необходимо сменить пароль.", "You must change your password."),
             M::NotFound => ("Не найдено.", "Not found."),

@@ -587,7 +587,7 @@ async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<C
     .await?;
     rows.into_iter()
         .map(|(session_id, user_id, tenant_key)| {
-            Ok(Caller { token: state.tokens.issue(user_id, session_id)?, tenant_key })
+            Ok(Caller { token: state.tokens.issue(user_id, session_id, None)?, tenant_key })
         })
         .collect()
 }

@@ -525,7 +525,7 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
-        let access = state.tokens.issue(user_id, session)?;
+        let access = state.tokens.issue(user_id, session, Some(store_id))?;
         pins.push(vec![device_token.clone(), key.clone(), employee_id.to_string(), PIN.to_owned()]);
         approvals.push(vec![access, key, device_token, owner_employee_id.to_string(), PIN.to_owned()]);
     }
@@ -557,7 +557,7 @@ impl DataFiles {
             .fetch_all(pool)
             .await?;
             rows.into_iter()
-                .map(|(session, user, key)| Ok(vec![state.tokens.issue(user, session)?, key]))
+                .map(|(session, user, key)| Ok(vec![state.tokens.issue(user, session, None)?, key]))
                 .collect::<anyhow::Result<Vec<_>>>()
         };
         let staff = write("staff.tsv", &callers("cashier").await?)?;

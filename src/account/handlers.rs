@@ -15,7 +15,7 @@ use crate::account::{
     Registered, SessionListResponse, SessionOut, UserOut,
 };
 use crate::auth::extractor::SignedIn;
-use crate::auth::queries;
+use crate::auth::queries::{self, SessionProof};
 use crate::auth::sessions::{TokenPair, start_session, successor_of};
 use crate::auth::throttle;
 use crate::employees::queries::{EmployeeRow, caller_employee_sql};
@@ -66,7 +66,9 @@ pub async fn register(
     let mut tx = app.db.begin().await?;
     let (user, provisioned) =
         insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
-    let tokens = start_session(&mut tx, (&app.tokens, &app.config), user.id, &client).await?;
+    let tokens =
+        start_session(&mut tx, (&app.tokens, &app.config), user.id, &client, SessionProof::InTransaction)
+            .await?;
     tx.commit().await?;
 
     tracing::info!(user.id = user.id, store.slug = %provisioned.store.slug, "registered a store owner");
@@ -150,24 +152,35 @@ pub async fn sign_in_with_password(
     };
 
     let mut tx = app.db.begin().await?;
+    // The session is recorded only if the password just checked is still the account's.
+    // First, so this transaction takes the account's row before the throttle's, in the
+    // order a password change takes them.
+    let proof = SessionProof::PasswordHash(&account.password_hash);
+    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client, proof).await?;
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
     throttle::release_account_attempt(&mut tx, &username, account_claim).await?;
-    if let Some(hash) = &upgraded_hash {
-        queries::update_password_hash(&mut tx, account.id, hash, account.must_change_password).await?;
-        tracing::info!(
-            user.id = account.id,
-            "upgraded the password hash of user {} to current parameters",
-            account.id
-        );
-    }
-    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client).await?;
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
         .map(MemberStore::from)
         .collect();
     tx.commit().await?;
+    if let Some(hash) = &upgraded_hash {
+        upgrade_hash(app, &account, hash).await?;
+    }
     Ok(PasswordSignIn { account, tokens, stores })
+}
+
+/// Stores the same password under current parameters, unless the hash changed since it
+/// was checked (a password change, or a parallel sign-in's upgrade, came first). After the
+/// session's commit, so parallel sign-ins never refuse each other over it.
+async fn upgrade_hash(app: &AppState, account: &queries::UserForLogin, new_hash: &str) -> ApiResult<()> {
+    let mut conn = Session::open(&app.db).await?;
+    if queries::upgrade_password_hash(&mut conn, account.id, &account.password_hash, new_hash).await? {
+        tracing::info!(user.id = account.id, "upgraded a password hash to current parameters");
+    }
+    conn.finish().await?;
+    Ok(())
 }
 
 /// Passwords longer than any we accept cannot be right; checked after hashing so the
@@ -207,7 +220,7 @@ pub async fn refresh_token(
         queries::rotate_refresh_token(&mut conn, &presented, &successor.digest(), idle_secs, grace_secs)
             .await?;
     let outcome = match rotated {
-        Some((session_id, user_id)) => Ok((session_id, user_id)),
+        Some(session) => Ok(session),
         None if queries::revoke_session_of_retired_token(&mut conn, &presented).await? => {
             tracing::warn!("a retired refresh token was presented again: its session is revoked");
             Err(ApiError::TokenReused)
@@ -219,8 +232,8 @@ pub async fn refresh_token(
     };
     // Both the rotation and a reuse's revocation are kept.
     conn.finish().await?;
-    let (session_id, user_id) = outcome?;
-    let access = app.tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
+    let (session_id, user_id, bound_store_id) = outcome?;
+    let access = app.tokens.issue(user_id, session_id, bound_store_id).map_err(ApiError::internal)?;
     Ok(NoStore(Json(TokenPair { access, refresh: successor.expose().to_owned() })))
 }
 
@@ -274,7 +287,13 @@ pub async fn list_sessions(
 ) -> ApiResult<Json<SessionListResponse>> {
     let mut conn = Session::open(&app.db).await?;
     let sessions = queries::list_live_sessions(&mut conn, user.user_id).await?;
-    let data = sessions.into_iter().map(|row| SessionOut::new(row, user.session_id)).collect();
+    // A till's session stands for the person at that counter, not for their account: it
+    // sees itself alone.
+    let data = sessions
+        .into_iter()
+        .filter(|row| user.bound_store_id.is_none() || row.id == user.session_id)
+        .map(|row| SessionOut::new(row, user.session_id))
+        .collect();
     Ok(Json(SessionListResponse { status: "success", data }))
 }
 

@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use crate::db::Db;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, MatchedPath};
 use axum::http::header;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::auth::queries;
+use crate::auth::reach::store_bound_may_call;
 use crate::auth::tokens::AccessTokens;
 use crate::error::ApiError;
 
@@ -26,6 +27,8 @@ pub struct AuthUser {
     pub session_id: Uuid,
     pub username: String,
     pub must_change_password: bool,
+    /// The store a session opened on a paired till belongs to (`auth::reach`).
+    pub bound_store_id: Option<i64>,
 }
 
 /// The authenticated caller, even one who must change their password.
@@ -63,12 +66,25 @@ where
 }
 
 /// The (user id, session id) of a valid bearer access token; the session itself is checked
-/// by the caller, against the database.
+/// by the caller, against the database. A token of a store-bound session is refused here on
+/// every route `auth::reach` does not list.
 pub(crate) fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Result<(i64, Uuid), ApiError> {
     let token = bearer_token(parts)?;
     let claims = tokens.verify(token)?;
     let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
+    if claims.bound_store_id.is_some() {
+        check_store_bound_reach(parts)?;
+    }
     Ok((user_id, claims.sid))
+}
+
+/// 403 `permission_denied` unless a store-bound session may call this route.
+fn check_store_bound_reach(parts: &Parts) -> Result<(), ApiError> {
+    let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+    match store_bound_may_call(&parts.method, route) {
+        true => Ok(()),
+        false => Err(ApiError::PermissionDenied),
+    }
 }
 
 async fn authenticate<S>(parts: &Parts, state: &S) -> Result<AuthUser, ApiError>
@@ -82,11 +98,16 @@ where
         .await?
         .ok_or(ApiError::TokenInvalid)?;
     tracing::Span::current().record("user.id", user.user_id);
+    // The session row decides, also for a till's token signed before tokens named the store.
+    if user.bound_store_id.is_some() {
+        check_store_bound_reach(parts)?;
+    }
     Ok(AuthUser {
         user_id: user.user_id,
         session_id,
         username: user.username,
         must_change_password: user.must_change_password,
+        bound_store_id: user.bound_store_id,
     })
 }
 

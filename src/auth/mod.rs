@@ -6,6 +6,7 @@ pub mod extractor;
 pub mod generate;
 pub mod hasher;
 pub mod queries;
+pub mod reach;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -92,12 +92,39 @@ pub struct TillBinding {
     pub store_id: i64,
 }
 
-/// Records a session.
+/// What a new session's credential is proved by, in the statement that records it.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionProof<'a> {
+    /// The account's password hash as the sign-in checked it: the session is recorded only
+    /// if the account is still active with that very hash. The account's row stays locked
+    /// (`for share`) until the transaction ends, so a password change or reset that has
+    /// not committed yet waits for it and then ends the session, and one that has committed
+    /// refuses it.
+    PasswordHash(&'a str),
+    /// Proved by the transaction already: a registration's new account, or a PIN sign-in
+    /// whose credentials `tills::lockout::settle_right_pin` holds locked.
+    InTransaction,
+}
+
+/// Records a session, if its credential is still current; false when it no longer is.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id), err)]
-pub async fn insert_session(conn: &mut PgConnection, new: &NewSession<'_>) -> sqlx::Result<()> {
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    new: &NewSession<'_>,
+    proof: SessionProof<'_>,
+) -> sqlx::Result<bool> {
+    let password_hash = match proof {
+        SessionProof::PasswordHash(hash) => Some(hash),
+        SessionProof::InTransaction => None,
+    };
     crate::db::query(
-        "insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent, device_id, store_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "with account as (
+             select id from public.users
+             where id = $2 and ($9::text is null or (is_active and password_hash = $9))
+             for share
+         )
+         insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent, device_id, store_id)
+         select $1, account.id, $3, $4, $5, $6, $7, $8 from account",
     )
     .bind(new.id)
     .bind(new.user_id)
@@ -107,9 +134,10 @@ pub async fn insert_session(conn: &mut PgConnection, new: &NewSession<'_>) -> sq
     .bind(new.user_agent)
     .bind(new.till.map(|till| till.device_id))
     .bind(new.till.map(|till| till.store_id))
+    .bind(password_hash)
     .execute(conn)
     .await
-    .map(|_| ())
+    .map(|done| done.rows_affected() == 1)
 }
 
 /// The signed-in user behind a live session: the session is not revoked or past its
@@ -119,6 +147,8 @@ pub struct SessionUser {
     pub user_id: i64,
     pub username: String,
     pub must_change_password: bool,
+    /// The store of a session opened on a paired till.
+    pub bound_store_id: Option<i64>,
 }
 
 /// The user of session `session_id` if it is live and belongs to `user_id`.
@@ -129,7 +159,7 @@ pub async fn find_live_session_user(
     user_id: i64,
 ) -> sqlx::Result<Option<SessionUser>> {
     crate::db::query_as(
-        "select u.id as user_id, u.username, u.must_change_password
+        "select u.id as user_id, u.username, u.must_change_password, s.store_id as bound_store_id
          from public.sessions s join public.users u on u.id = s.user_id
          where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now() and u.is_active",
     )
@@ -194,6 +224,24 @@ pub async fn update_password_hash(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// Replaces user `id`'s hash `old` with `new` (the same password under current
+/// parameters); false when the hash is no longer `old` (the password changed meanwhile).
+#[tracing::instrument(skip_all, fields(user.id = id), err)]
+pub async fn upgrade_password_hash(
+    conn: &mut PgConnection,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    crate::db::query("update public.users set password_hash = $3 where id = $1 and password_hash = $2")
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected() == 1)
 }
 
 /// Revokes session `session_id` of `user_id`; false when there was no such live session.
@@ -292,8 +340,9 @@ pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::
 }
 
 /// Refreshes the session holding `presented`: `successor` (derived from `presented`, see
-/// `auth::sessions::successor_of`) becomes its token, and `presented` is retired. `None`
-/// when no live session of an active user accepts `presented`.
+/// `auth::sessions::successor_of`) becomes its token, and `presented` is retired: the
+/// session's id, its user and the store it is bound to, if any. `None` when no live session
+/// of an active user accepts `presented`.
 ///
 /// A retry is `presented` again after it was rotated away, within `grace_secs` of that
 /// rotation, while its successor is still the current token: the row is left as it is
@@ -311,7 +360,7 @@ pub async fn rotate_refresh_token(
     successor: &[u8],
     idle_timeout_secs: f64,
     grace_secs: f64,
-) -> sqlx::Result<Option<(Uuid, i64)>> {
+) -> sqlx::Result<Option<(Uuid, i64, Option<i64>)>> {
     crate::db::query_as(
         "with rotated as (
              update public.sessions s set
@@ -327,13 +376,13 @@ pub async fn rotate_refresh_token(
                and (s.refresh_token_hash = $1
                     or ($4 > 0 and s.previous_refresh_token_hash = $1 and s.refresh_token_hash = $2
                         and s.rotated_at > now() - make_interval(secs => $4)))
-             returning s.id, s.user_id, s.previous_refresh_token_hash
+             returning s.id, s.user_id, s.store_id, s.previous_refresh_token_hash
          ), retired as (
              insert into public.retired_refresh_tokens (token_hash, session_id)
              select previous_refresh_token_hash, id from rotated
              on conflict (token_hash) do nothing
          )
-         select id, user_id from rotated",
+         select id, user_id, store_id from rotated",
     )
     .bind(presented)
     .bind(successor)

@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::queries::{self, NewSession, TillBinding};
+use crate::auth::queries::{self, NewSession, SessionProof, TillBinding};
 use crate::auth::tokens::{AccessTokens, RefreshToken};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -28,18 +28,21 @@ pub struct TokenPair {
 }
 
 /// Opens a session for `user_id` on `conn` (inside the caller's transaction, so a failed
-/// registration leaves no session behind) and signs its first access token.
+/// registration leaves no session behind) and signs its first access token. `proof` says
+/// what shows the credential is still current (`queries::SessionProof`); 401
+/// `authentication_failed` when it no longer is.
 pub async fn start_session(
     conn: &mut PgConnection,
     signing: (&AccessTokens, &Config),
     user_id: i64,
     client: &ClientInfo,
+    proof: SessionProof<'_>,
 ) -> ApiResult<TokenPair> {
-    open_session(conn, signing, user_id, client, None).await
+    open_session(conn, signing, (user_id, proof), client, None).await
 }
 
 /// Like [`start_session`], for a member who signed in by PIN on a paired till: the session
-/// is bound to `till`.
+/// is bound to `till`, in a transaction that holds its credentials locked.
 pub async fn start_till_session(
     conn: &mut PgConnection,
     signing: (&AccessTokens, &Config),
@@ -47,33 +50,33 @@ pub async fn start_till_session(
     client: &ClientInfo,
     till: TillBinding,
 ) -> ApiResult<TokenPair> {
-    open_session(conn, signing, user_id, client, Some(till)).await
+    open_session(conn, signing, (user_id, SessionProof::InTransaction), client, Some(till)).await
 }
 
 async fn open_session(
     conn: &mut PgConnection,
     (tokens, config): (&AccessTokens, &Config),
-    user_id: i64,
+    (user_id, proof): (i64, SessionProof<'_>),
     client: &ClientInfo,
     till: Option<TillBinding>,
 ) -> ApiResult<TokenPair> {
     let session_id = Uuid::new_v4();
     let refresh = RefreshToken::generate();
     let lifetime = chrono::Duration::from_std(config.refresh_token_ttl).map_err(ApiError::internal)?;
-    queries::insert_session(
-        conn,
-        &NewSession {
-            id: session_id,
-            user_id,
-            refresh_token_hash: &refresh.digest(),
-            expires_at: Utc::now() + lifetime,
-            ip: client.ip,
-            user_agent: &client.user_agent,
-            till,
-        },
-    )
-    .await?;
-    let access = tokens.issue(user_id, session_id).map_err(ApiError::internal)?;
+    let new = NewSession {
+        id: session_id,
+        user_id,
+        refresh_token_hash: &refresh.digest(),
+        expires_at: Utc::now() + lifetime,
+        ip: client.ip,
+        user_agent: &client.user_agent,
+        till,
+    };
+    if !queries::insert_session(conn, &new, proof).await? {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let bound_store_id = till.map(|till| till.store_id);
+    let access = tokens.issue(user_id, session_id, bound_store_id).map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
 }
 

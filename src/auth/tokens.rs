@@ -37,6 +37,10 @@ pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
     pub typ: String,
+    /// The one store a session opened on a paired till belongs to; absent for a session
+    /// opened with a password. What such a session may call is `auth::reach`'s list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_store_id: Option<i64>,
 }
 
 impl AccessClaims {
@@ -105,8 +109,14 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// A signed access token for `user_id` in session `session_id`.
-    pub fn issue(&self, user_id: i64, session_id: Uuid) -> anyhow::Result<String> {
+    /// A signed access token for `user_id` in session `session_id`, bound to the store
+    /// `bound_store_id` when the session is.
+    pub fn issue(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        bound_store_id: Option<i64>,
+    ) -> anyhow::Result<String> {
         let now = unix_now();
         let claims = AccessClaims {
             sub: user_id.to_string(),
@@ -116,6 +126,7 @@ impl AccessTokens {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             typ: ACCESS_TYPE.to_owned(),
+            bound_store_id,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -191,14 +202,14 @@ mod tests {
     fn an_issued_token_verifies_with_its_claims() {
         let keys = keys();
         let sid = Uuid::new_v4();
-        let claims = keys.verify(&keys.issue(42, sid).unwrap()).unwrap();
+        let claims = keys.verify(&keys.issue(42, sid, None).unwrap()).unwrap();
         assert_eq!((claims.user_id(), claims.sid, claims.typ.as_str()), (Some(42), sid, "access"));
     }
 
     #[test]
     fn tokens_signed_otherwise_or_tampered_are_invalid() {
         let keys = keys();
-        let token = keys.issue(42, Uuid::new_v4()).unwrap();
+        let token = keys.issue(42, Uuid::new_v4(), None).unwrap();
         let other = AccessTokens::new(
             &SecretString::from("another-secret-another-secret-000".to_owned()),
             Duration::from_secs(900),

@@ -16,6 +16,7 @@ use crate::audit::record;
 use crate::auth::queries::{self as account_queries, NewUser};
 use crate::db::error::ResultExt;
 use crate::db::page::Counted;
+use crate::employees::accounts;
 use crate::employees::forms::{self, NewStaffMember, PasswordReset};
 use crate::employees::history;
 use crate::employees::queries::{
@@ -34,6 +35,7 @@ use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::StoreRole;
+use crate::roles::grants;
 use crate::roles::policy::{self, Action, Target};
 use crate::roles::queries::lock_role;
 use crate::state::AppState;
@@ -137,6 +139,7 @@ pub async fn create_employee(
     let new = NewStaffMember::parse(body, &app.config.password_policy, role.is_some())?;
     let role = role.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))?;
     policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
+    require_may_give(&tenant, &role)?;
     if account_queries::username_exists(tenant.conn(), &new.username).await? {
         return Err(ApiError::UsernameTaken);
     }
@@ -148,6 +151,7 @@ pub async fn create_employee(
     let mut tenant = scope.begin().await?;
     let role = store_role(&mut tenant, &new.role).await?;
     policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
+    require_may_give(&tenant, &role)?;
     let member = insert_staff_member(&mut tenant, &new, role, &password_hash).await?;
     let store_id = tenant.store.id;
     let tenant_echo = TenantEcho::from(&tenant.store);
@@ -284,9 +288,10 @@ pub async fn update_employee(
     change_employee(tenant, id, body, Replace::GivenFields).await
 }
 
-/// Takes an employee off the store's staff: their membership ends and they are signed out
-/// everywhere; the employee row stays, inactive, for the history that refers to it. The
-/// account remains (it may work in other stores).
+/// Takes an employee off the store's staff: their membership ends, and with it their access
+/// to this store (the sessions opened on its tills end; every session, when they work in no
+/// other store); the employee row stays, inactive, for the history that refers to it. The
+/// account remains, and so does its access to other stores.
 ///
 /// **Permissions**: the owner on everyone else, managers on cashiers and stockkeepers.
 #[utoipa::path(delete, path = "/api/users/employees/{id}/", tag = "employees",
@@ -304,7 +309,7 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
 
     queries::remove_staff_member(tenant.conn(), store_id, id).await?;
     clear_pin_of(&mut tenant, id).await?;
-    let ended = account_queries::revoke_user_sessions(tenant.conn(), current.employee.user_id, None).await?;
+    let ended = accounts::end_access_here(&mut tenant, current.employee.user_id).await?;
     let changes = history::removed(&current.employee);
     record::by_caller(&mut tenant, AuditAction::EmployeeRemoved, id, changes).await?;
     tenant.commit().await?;
@@ -316,7 +321,9 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
 /// them out everywhere. The password is in the response once (`Cache-Control: no-store`).
 ///
 /// **Permissions**: the owner on everyone else, managers on cashiers and stockkeepers;
-/// nobody on themselves (change-password is for that).
+/// nobody on themselves (change-password is for that). The password is the account's in
+/// every store: 403 `account_elsewhere` when they also belong to a store where the caller
+/// does not outrank them.
 #[utoipa::path(post, path = "/api/users/employees/{id}/reset-password/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = i64, Path, description = "Employee id (numbered per store)")),
@@ -339,6 +346,7 @@ pub async fn reset_employee_password(
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let target = staff_member(&mut tenant, id, false).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
+    accounts::require_reach_over_account(&mut tenant, target.employee.user_id).await?;
     let reset = PasswordReset::parse(body, &app.config.password_policy, &target.username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;
@@ -347,6 +355,7 @@ pub async fn reset_employee_password(
     let target = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     let user_id = target.employee.user_id;
+    accounts::require_reach_over_account(&mut tenant, user_id).await?;
     let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotFound)?;
     account_queries::update_password_hash(tenant.conn(), user_id, &password_hash, reset.must_change).await?;
     let ended = account_queries::revoke_user_sessions(tenant.conn(), user_id, None).await?;
@@ -394,6 +403,7 @@ async fn change_employee(
         true => {
             let role = store_role(&mut tenant, &after.role).await?;
             policy::authorize(actor, Action::ChangeRole { to: role.rank }, Some(target))?;
+            require_may_give(&tenant, &role)?;
             Arc::new(role)
         }
         false => current.role.clone(),
@@ -409,7 +419,7 @@ async fn change_employee(
     let row = queries::update_staff_member(tenant.conn(), store_id, id, &after).await?;
     if !after.is_active && before.is_active {
         clear_pin_of(&mut tenant, id).await?;
-        let ended = account_queries::revoke_user_sessions(tenant.conn(), row.user_id, None).await?;
+        let ended = accounts::end_access_here(&mut tenant, row.user_id).await?;
         tracing::info!(
             store.id = store_id,
             employee.id = id,
@@ -422,6 +432,15 @@ async fn change_employee(
     }
     let member = StaffMember { employee: row, role, ..current };
     respond_with(tenant, member).await
+}
+
+/// 403 `permission_denied` unless the caller may give `role`: nobody grants a permission
+/// they do not hold (`roles::grants`).
+fn require_may_give(tenant: &TenantConn, role: &StoreRole) -> ApiResult<()> {
+    match grants::may_give(&tenant.member.role, role) {
+        true => Ok(()),
+        false => Err(ApiError::PermissionDenied),
+    }
 }
 
 /// The policy's view of `member` as the target of the caller's action.
@@ -437,10 +456,12 @@ pub async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiRe
     row.with_role(&tenant.roles).map_err(ApiError::internal)
 }
 
-/// Clears employee `id`'s PIN, if any, with its audit event (SPEC §11: a password reset,
-/// a deactivation or a removal ends the PIN too).
+/// Clears employee `id`'s PIN, if any, with its audit event (a password reset, a
+/// deactivation or a removal ends the PIN too), and ends the sessions it opened.
 pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
     if queries::clear_pin(tenant.conn(), id).await? {
+        let store_id = tenant.store.id;
+        queries::revoke_pin_sessions(tenant.conn(), store_id, id).await?;
         record::by_caller(tenant, AuditAction::PinCleared, id, history::pin_changed(true, false)).await?;
     }
     Ok(())

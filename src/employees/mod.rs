@@ -6,6 +6,7 @@
 //! three in one transaction, records an audit event with each change, and keeps role and
 //! status of membership and profile equal. Who may do what is [`policy`].
 
+pub mod accounts;
 pub mod forms;
 pub mod handlers;
 pub mod history;
@@ -118,7 +119,7 @@ pub enum OneEmployeeRefusals {
     NotAuthenticated(ErrorBody),
     #[response(
         status = 403,
-        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required"
+        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required"
     )]
     Refused(ErrorBody),
     #[response(status = 404, description = "not_found: no such employee in this store")]

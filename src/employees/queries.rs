@@ -358,13 +358,15 @@ pub async fn insert_membership(
         .map(|_| ())
 }
 
-/// Sets employee `id`'s PIN hash for the store's tills (SPEC §11); whether they had one.
+/// Sets employee `id`'s PIN hash for the store's tills (SPEC §11); whether they had one. A
+/// new PIN starts with no failures.
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
 pub async fn set_pin(conn: &mut PgConnection, id: i64, pin_hash: &str) -> sqlx::Result<bool> {
     // `xmax <> 0` on the returned row: it was updated, so a PIN was there before.
     crate::db::query_scalar(
         "insert into employee_pins (employee_id, pin_hash) values ($1, $2)
-         on conflict (employee_id) do update set pin_hash = excluded.pin_hash, set_at = now()
+         on conflict (employee_id) do update
+             set pin_hash = excluded.pin_hash, set_at = now(), failures = 0, failures_since = null
          returning xmax <> 0",
     )
     .bind(id)
@@ -381,6 +383,23 @@ pub async fn clear_pin(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
         .execute(conn)
         .await
         .map(|done| done.rows_affected() > 0)
+}
+
+/// Ends the sessions employee `id` opened by PIN on store `store_id`'s tills, after their
+/// PIN was set, replaced or cleared (in the same transaction, after the PIN's row: a PIN
+/// sign-in holds that row until it commits, so its session is here to be ended).
+#[tracing::instrument(skip_all, fields(employee.id = id), err)]
+pub async fn revoke_pin_sessions(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<u64> {
+    crate::db::query(
+        "update public.sessions set revoked_at = now()
+         where store_id = $1 and device_id is not null and revoked_at is null
+           and user_id = (select user_id from employees where id = $2)",
+    )
+    .bind(store_id)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod directory;
+pub mod grants;
 pub mod policy;
 pub mod queries;
 

@@ -41,9 +41,11 @@ pub async fn list_store_roles(scope: StoreScope) -> ApiResult<Json<StoreRoleList
     let select = role_list_sql(&scope.store.schema);
     let read = scope.read::<RoleRow>(&select, |statement| statement).await?;
     let lang = current_lang();
+    let roles: Vec<StoreRole> = read.rows.iter().map(|row| row.role.clone()).collect();
+    let givers: Vec<&StoreRole> = roles.iter().collect();
     Ok(Json(StoreRoleListResponse {
         status: "success",
-        data: read.rows.into_iter().map(|row| StoreRoleOut::new(row, lang)).collect(),
+        data: read.rows.into_iter().map(|row| StoreRoleOut::new(row, &givers, lang)).collect(),
         tenant: TenantEcho::from(&read.store),
     }))
 }
@@ -175,10 +177,12 @@ fn role_changes(before: &StoreRole, after: &StoreRole) -> Changes {
 /// Commits and answers with `row` and the tenant echo.
 async fn respond_with(tenant: TenantConn, row: RoleRow) -> ApiResult<Json<StoreRoleResponse>> {
     let tenant_echo = TenantEcho::from(&tenant.store);
+    // The store's roles as the caller check read them, with this one as just written.
+    let others = tenant.roles.by_rank();
+    let mut givers: Vec<&StoreRole> =
+        others.iter().map(AsRef::as_ref).filter(|role| role.code != row.role.code).collect();
+    givers.push(&row.role);
+    let data = StoreRoleOut::new(row.clone(), &givers, current_lang());
     tenant.commit().await?;
-    Ok(Json(StoreRoleResponse {
-        status: "success",
-        data: StoreRoleOut::new(row, current_lang()),
-        tenant: tenant_echo,
-    }))
+    Ok(Json(StoreRoleResponse { status: "success", data, tenant: tenant_echo }))
 }

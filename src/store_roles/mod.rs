@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::error::ErrorBody;
 use crate::i18n::Lang;
 use crate::roles::queries::RoleRow;
-use crate::roles::{PermissionCode, RoleCode};
+use crate::roles::{PermissionCode, RoleCode, StoreRole, grants};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 
@@ -42,12 +42,22 @@ pub struct StoreRoleOut {
     pub built_in: bool,
     /// Members holding it (deactivated ones included, removed ones not).
     pub member_count: i64,
+    /// The store's roles whose holders may give this one: ranked above it, holding every
+    /// one of its permissions (a permission a built-in role is shipped with counts as held
+    /// for giving it). Adding a permission managers lack to the cashier role, say, leaves
+    /// only the owner here.
+    pub given_by: Vec<RoleCode>,
 }
 
 impl StoreRoleOut {
-    /// `row` described in `lang`.
+    /// `row` described in `lang`, given by those of `roles` (the store's) who may.
     #[must_use]
-    pub fn new(row: RoleRow, lang: Lang) -> Self {
+    pub fn new(row: RoleRow, roles: &[&StoreRole], lang: Lang) -> Self {
+        let given_by = roles
+            .iter()
+            .filter(|giver| grants::may_give(giver, &row.role))
+            .map(|giver| RoleCode(giver.code.clone()))
+            .collect();
         StoreRoleOut {
             name: row.role.display(lang),
             code: RoleCode(row.role.code),
@@ -55,6 +65,7 @@ impl StoreRoleOut {
             permissions: row.role.permissions,
             built_in: row.built_in,
             member_count: row.member_count,
+            given_by,
         }
     }
 }

@@ -62,7 +62,11 @@ async fn member_store_list(
     filter: StoreFilter,
 ) -> ApiResult<Json<StoreListResponse>> {
     let mut conn = Session::open(&app.db).await?;
-    let rows = queries::list_member_stores(&mut conn, user.user_id, filter).await?;
+    let mut rows = queries::list_member_stores(&mut conn, user.user_id, filter).await?;
+    // A till's session belongs to its store alone (`auth::reach`).
+    if let Some(bound) = user.bound_store_id {
+        rows.retain(|row| row.store.id == bound);
+    }
     Ok(Json(StoreListResponse::from(rows)))
 }
 

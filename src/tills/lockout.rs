@@ -3,8 +3,10 @@
 //!
 //! - per till: a PIN attempt is claimed (counted as a failure) before the PIN is checked, in
 //!   one `update` of the device's row, so 50 parallel guesses from one till check at most
-//!   [`DEVICE_FAILURES_BEFORE_LOCK`] PINs: the row lock orders them, the fifth claim locks the
-//!   till, and the rest find it locked. A success clears the count, the lock and its doubling.
+//!   [`DEVICE_FAILURES_BEFORE_LOCK`] PINs: the row lock orders them, the fifth claim within
+//!   [`DEVICE_FAILURE_WINDOW_SECS`] locks the till, and the rest find it locked. A success
+//!   gives back its own claim only: one member's right PINs do not clear the wrong ones typed
+//!   against a colleague's.
 //! - per employee: the same claim on the employee's PIN row, which also reads the hash to
 //!   check; within 24 hours of the first, the tenth failure clears the PIN. A success gives
 //!   its claim back.
@@ -23,6 +25,9 @@ use crate::error::{ApiError, ApiResult};
 
 /// Wrong PINs in a row on one till that lock PIN sign-in there.
 pub const DEVICE_FAILURES_BEFORE_LOCK: i32 = 5;
+
+/// How long a till's wrong PINs count from the first of them: five within it lock the till.
+pub const DEVICE_FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 /// Wrong PINs for one employee, within 24 hours of the first, that clear their PIN.
 pub const EMPLOYEE_FAILURES_BEFORE_CLEARING: i32 = 10;
@@ -56,7 +61,7 @@ impl std::fmt::Debug for PinHolder {
 /// `too_many_attempts` with the seconds left while the device is locked. The claim
 /// that makes the fifth failure in a row locks the device at once (for `lock.first`,
 /// doubled for each lock in a row, at most `lock.max`), and is still checked: if its PIN
-/// is right, the success lifts the lock ([`settle_right_pin`]). The employee with what
+/// is right, giving its claim back lifts the lock ([`settle_right_pin`]). The employee with what
 /// checking their PIN needs; `None` when there is no such employee who may sign in, they
 /// have no PIN, or it is out of attempts for the day (about to be cleared).
 pub async fn claim_attempt(
@@ -71,12 +76,7 @@ pub async fn claim_attempt(
     // employee's claim runs only when the device's returned a row.
     let sql = format!(
         "with device as (
-             update public.devices set
-                 pin_failures = case when pin_failures + 1 >= $2 then 0 else pin_failures + 1 end,
-                 pin_lockouts = case when pin_failures + 1 >= $2 then pin_lockouts + 1 else pin_lockouts end,
-                 pin_locked_until = case when pin_failures + 1 >= $2
-                     then now() + least($3 * power(2::float8, least(pin_lockouts, 40)), $4) * interval '1 second'
-                     else pin_locked_until end
+             update public.devices set {device_claim}
              where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
              returning id
          ), holder as (
@@ -103,6 +103,7 @@ pub async fn claim_attempt(
          select exists (select 1 from device) as device_claimed, d.pin_locked_until, e.*
          from public.devices d left join employee e on true
          where d.id = $1",
+        device_claim = device_claim_assignments(),
         employees = schema.table("employees"),
         pins = schema.table("employee_pins"),
     );
@@ -122,6 +123,32 @@ pub async fn claim_attempt(
         return Err(ApiError::TooManyAttempts { retry_after_secs: seconds_until(row.pin_locked_until) });
     }
     Ok(row.holder())
+}
+
+/// The `set` list of a claim on a till's row: one more attempt in the window (a new window
+/// when none is open, it has passed, or it ended in a lock), and the lock when this is the
+/// window's fifth. Every expression reads the row as it was before the claim, the row the
+/// update has locked, so parallel claims count one after another. Locks in a row (each
+/// doubles the next) are forgotten once a window opens more than a window after the last
+/// lock ended. `$2`: [`DEVICE_FAILURES_BEFORE_LOCK`], `$3`/`$4`: the first and longest lock.
+fn device_claim_assignments() -> String {
+    let window = format!("make_interval(secs => {DEVICE_FAILURE_WINDOW_SECS})");
+    let fresh = format!(
+        "(pin_failures_since is null or pin_failures >= $2 or pin_failures_since <= now() - {window})"
+    );
+    let claimed = format!("(case when {fresh} then 1 else pin_failures + 1 end)");
+    let lockouts = format!(
+        "(case when {fresh} and (pin_locked_until is null or pin_locked_until <= now() - {window}) \
+              then 0 else pin_lockouts end)"
+    );
+    format!(
+        "pin_failures = {claimed},
+         pin_failures_since = case when {fresh} then now() else pin_failures_since end,
+         pin_lockouts = {lockouts} + case when {claimed} >= $2 then 1 else 0 end,
+         pin_locked_until = case when {claimed} >= $2
+             then now() + least($3 * power(2::float8, least({lockouts}, 40)), $4) * interval '1 second'
+             else pin_locked_until end"
+    )
 }
 
 /// Whole seconds until `until`, rounded up (a client that waits that long finds the till
@@ -161,29 +188,78 @@ impl ClaimRow {
     }
 }
 
-/// After a right PIN on device `device_id` for employee `employee_id` (schema `schema`), in
-/// one statement: the device's failures in a row, its lock and the lock's doubling start
-/// again from nothing, and the employee gets their claim back (only failures count).
+/// The credentials a right PIN was checked against, as the claim read them.
+pub struct CheckedPin<'a> {
+    pub store_id: i64,
+    pub user_id: i64,
+    pub employee_id: i64,
+    /// The hash the typed PIN matched: a PIN replaced since no longer has it.
+    pub pin_hash: &'a str,
+}
+
+/// After a right PIN on device `device_id` (schema `schema`), in one statement of the
+/// transaction that opens the session: the attempt claimed on the till and on the employee
+/// is given back (only wrong PINs count; when this attempt was the one that locked the till,
+/// the lock goes with it), after proving that every credential the sign-in rests on is still
+/// the one it checked: the account active, the membership active, the till not revoked, the
+/// PIN the same. Those rows stay locked until the transaction ends, in the order every
+/// change takes them (account, membership, till, PIN), so a change that commits first is
+/// seen here and refuses the sign-in, and one that commits after finds the session and ends
+/// it. `device_invalid` when the till was revoked meanwhile, `invalid_pin` when anything else
+/// changed.
 pub async fn settle_right_pin(
     conn: &mut PgConnection,
     device_id: i64,
     schema: &SchemaName,
-    employee_id: i64,
-) -> sqlx::Result<()> {
+    checked: &CheckedPin<'_>,
+) -> ApiResult<()> {
     let sql = format!(
-        "with device as (
-             update public.devices set pin_failures = 0, pin_lockouts = 0, pin_locked_until = null
-             where id = $1
+        "with member as (
+             select u.id from public.users u
+             join public.store_memberships m on m.user_id = u.id and m.store_id = $3 and m.is_active
+             where u.id = $4 and u.is_active
+             for share of u, m
+         ), device as (
+             update public.devices set
+                 pin_failures = greatest(pin_failures - 1, 0),
+                 pin_locked_until = case when pin_failures >= $6 and pin_locked_until > now()
+                                         then null else pin_locked_until end,
+                 pin_lockouts = case when pin_failures >= $6 and pin_locked_until > now()
+                                     then greatest(pin_lockouts - 1, 0) else pin_lockouts end
+             where id = $1 and revoked_at is null and exists (select 1 from member)
+             returning id
+         ), pin as (
+             update {pins} set failures = greatest(failures - 1, 0)
+             where employee_id = $2 and pin_hash = $5 and exists (select 1 from device)
+             returning employee_id
          )
-         update {pins} set failures = failures - 1 where employee_id = $2 and failures > 0",
+         select exists (select 1 from device) as device_current, exists (select 1 from pin) as pin_current",
         pins = schema.table("employee_pins"),
     );
-    crate::db::query(sqlx::AssertSqlSafe(sql))
+    let (device_current, pin_current): (bool, bool) = crate::db::query_as(sqlx::AssertSqlSafe(sql))
         .bind(device_id)
-        .bind(employee_id)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        .bind(checked.employee_id)
+        .bind(checked.store_id)
+        .bind(checked.user_id)
+        .bind(checked.pin_hash)
+        .bind(DEVICE_FAILURES_BEFORE_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    match (device_current, pin_current) {
+        (_, true) => Ok(()),
+        (false, false) if device_revoked(conn, device_id).await? => Err(ApiError::DeviceInvalid),
+        _ => Err(ApiError::InvalidPin),
+    }
+}
+
+/// Whether till `device_id` is revoked (or gone): why a settled sign-in found no till.
+async fn device_revoked(conn: &mut PgConnection, device_id: i64) -> sqlx::Result<bool> {
+    let active: Option<bool> =
+        crate::db::query_scalar("select revoked_at is null from public.devices where id = $1")
+            .bind(device_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(active != Some(true))
 }
 
 /// Clears employee `employee_id`'s PIN if it has run out of attempts (the tenth failure in

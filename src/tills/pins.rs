@@ -53,9 +53,10 @@ pub async fn set_own_pin(
     let user_id = tenant.member.user_id;
     let employee = find_employee_by_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
     let had_pin = queries::set_pin(tenant.conn(), employee.id, &pin_hash).await?;
+    let store_id = tenant.store.id;
+    queries::revoke_pin_sessions(tenant.conn(), store_id, employee.id).await?;
     record::by_caller(&mut tenant, AuditAction::PinSet, employee.id, history::pin_changed(had_pin, true))
         .await?;
-    let store_id = tenant.store.id;
     tenant.commit().await?;
     tracing::info!(store.id = store_id, employee.id = employee.id, "employee {} set a PIN", employee.id);
     Ok(StatusCode::NO_CONTENT)

@@ -20,7 +20,7 @@ use crate::i18n::Message;
 use crate::roles::StoreRole;
 use crate::state::AppState;
 use crate::tills::device_auth::TillDevice;
-use crate::tills::lockout::{self, PinHolder};
+use crate::tills::lockout::{self, CheckedPin, PinHolder};
 
 /// Longest PIN field read; a longer one is a wrong PIN like any other.
 const MAX_PIN_FIELD_CHARS: usize = 64;
@@ -86,8 +86,10 @@ impl TypedPin {
 }
 
 /// Checks `typed` on `till`: the device lock first (429), then the PIN (401 `invalid_pin`).
-/// On success, the open transaction that has already cleared the device's failures and
-/// given back the employee's claim: the caller does its work in it and commits.
+/// On success, the open transaction that has given back both claims and holds the
+/// credentials it proved current locked (`lockout::settle_right_pin`): the caller opens its
+/// session or grants its approval in it and commits, so no change to those credentials can
+/// slip between the check and the commit.
 pub async fn check_pin(
     app: &AppState,
     till: &TillDevice,
@@ -111,7 +113,13 @@ pub async fn check_pin(
     };
 
     let mut tx = app.db.begin().await?;
-    lockout::settle_right_pin(&mut tx, till.device.id, schema, holder.employee_id).await?;
+    let checked = CheckedPin {
+        store_id: till.store.id,
+        user_id: holder.user_id,
+        employee_id: holder.employee_id,
+        pin_hash: &holder.pin_hash,
+    };
+    lockout::settle_right_pin(&mut tx, till.device.id, schema, &checked).await?;
     let roles = app.roles.current(&mut tx, till.store.id, schema, holder.roles_version).await?;
     let role = roles.resolve(&holder.role).map_err(ApiError::internal)?;
     let member = PinMember {

@@ -87,7 +87,7 @@ async fn owner_tokens(pool: &PgPool) -> Vec<FleetStore> {
     .unwrap();
     let tokens = AccessTokens::new(&SecretString::from(TEST_JWT_SECRET), Duration::from_secs(3600));
     rows.into_iter()
-        .map(|(session, user, key)| FleetStore { key, token: tokens.issue(user, session).unwrap() })
+        .map(|(session, user, key)| FleetStore { key, token: tokens.issue(user, session, None).unwrap() })
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! The integration suite: the real application against a real PostgreSQL, one fresh
 //! database per test (see `helpers`).
 
+mod account_reach;
 mod account_throttle;
 mod auth;
 mod cli;
@@ -15,6 +16,7 @@ mod hashing;
 mod health;
 mod helpers;
 mod hostile;
+mod in_flight;
 mod layers;
 mod links;
 mod logging;
@@ -23,6 +25,7 @@ mod operations;
 mod outage;
 mod permissions;
 mod pins;
+mod reach;
 mod registration;
 mod roles;
 mod store_roles;

@@ -699,8 +699,10 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     hire(&app, &lead, "by_lead", "cashier").await.error(StatusCode::FORBIDDEN, "permission_denied");
     assert_eq!(app.count("select count(*) from users where username = 'by_lead'").await, 0);
 
-    // A rank-60 role, with no permissions at all, manages managers and everyone below.
-    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60, "permissions": []});
+    // A rank-60 role manages managers and everyone below, and gives the roles whose
+    // permissions it holds (the manager role as shipped counts as held).
+    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
+                      "permissions": ["view_all", "manage_employees"]});
     create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
     let (deputy, _) = app.member(&owner, "deputy1", "deputy").await;
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None).await.json(StatusCode::OK);
@@ -721,7 +723,10 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
 
-    // A manager gives only roles ranked below 50.
+    // A manager gives only roles ranked below 50, and only those whose every permission
+    // they hold: floor_lead's `manage_employees` is not a manager's, until the owner drops it.
+    hire(&app, &manager, "lead2", "floor_lead").await.error(StatusCode::FORBIDDEN, "permission_denied");
+    patch_role(&app, &owner, "floor_lead", &json!({"permissions": ["view_all"]})).await.json(StatusCode::OK);
     let hired = hire(&app, &manager, "lead2", "floor_lead").await.json(StatusCode::CREATED);
     assert_eq!(hired["data"]["employee"]["role"], "floor_lead");
     for role in ["deputy", "manager"] {
