@@ -15,7 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::{Config, CorsOrigins};
 use crate::error::ApiError;
-use crate::http::{envelope, request_id, request_log};
+use crate::http::{drain, envelope, request_id, request_log};
 
 /// Request bodies larger than this are refused with 413 (SPEC §7).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -53,6 +53,9 @@ pub fn with_middleware(router: Router, config: &Config) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
         // A panicking handler becomes a 500 envelope; the connection and the server live on.
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outside everything that can answer before the body is read (the size limit, a
+        // refused token, a timeout, a panic), so the client reads that answer, not a reset.
+        .layer(from_fn(drain::drain_unread_body))
         // Picks the language and turns any bare error status below into the JSON envelope.
         .layer(from_fn_with_state(config.default_language, envelope::localized_envelopes))
         // Sees the final status of everything below, panics and timeouts included.

@@ -79,7 +79,11 @@ pub fn build_router(state: AppState) -> Router {
         api_routes(|routes| routes.route_layer(from_fn_with_state(registry, resolve_tenant)))
             .split_for_parts();
     let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
-    let routes = if state.config.console_enabled { routes.merge(crate::console::router()) } else { routes };
+    let routes = if state.config.console_enabled {
+        routes.merge(crate::console::router(std::sync::Arc::clone(&state.config)))
+    } else {
+        routes
+    };
     let config = std::sync::Arc::clone(&state.config);
     let app = with_middleware(routes.fallback(not_found).with_state(state), &config);
     // Runs before routing (a layer on a router's fallback does), so `/api/…/me` finds `/api/…/me/`.

@@ -102,7 +102,7 @@ pub async fn login(
     client: ClientInfo,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<NoStore<Json<LoginResponse>>> {
-    let signed_in = sign_in_with_password(&app, &client, Credentials::parse(body)?).await?;
+    let signed_in = sign_in_with_password(&app, &client, Credentials::parse(body)?, None).await?;
     Ok(NoStore(Json(LoginResponse {
         access: signed_in.tokens.access,
         refresh: signed_in.tokens.refresh,
@@ -123,19 +123,38 @@ pub struct PasswordSignIn {
 
 /// Checks `credentials` under the sign-in throttle (SPEC §4) and opens a session: the one
 /// way to sign in with a password, for the API's login and the console's sign-in form.
+///
+/// `known_device` is the id of a valid device cookie naming this username (the console's
+/// browsers that signed in before): while that cookie's own failure allowance lasts, the
+/// attempt is claimed against it instead of the account-wide cap, which strangers can use up.
 pub async fn sign_in_with_password(
     app: &AppState,
     client: &ClientInfo,
     Credentials { username, password }: Credentials,
+    known_device: Option<&str>,
 ) -> ApiResult<PasswordSignIn> {
     let client_ip = client.ip_key();
 
     let mut conn = Session::open(&app.db).await?;
     throttle::claim_attempt(&mut conn, &username, &client_ip, app.config.login_rate_limit_per_minute).await?;
+    let device_claim = match known_device {
+        Some(device_id) => {
+            throttle::claim_device_attempt(&mut conn, device_id).await?.map(|c| (device_id, c))
+        }
+        None => None,
+    };
     // After the per-IP claim, so one address's refused requests do not spend the account's budget.
-    let account_claim =
-        throttle::claim_account_attempt(&mut conn, &username, app.config.login_account_limit_per_15_minutes)
-            .await?;
+    let account_claim = match device_claim {
+        Some(_) => None,
+        None => Some(
+            throttle::claim_account_attempt(
+                &mut conn,
+                &username,
+                app.config.login_account_limit_per_15_minutes,
+            )
+            .await?,
+        ),
+    };
     // The one read of the account: its hash, and what the answer shows of it.
     let account = queries::find_user_for_login(&mut conn, &username).await?;
     // The claimed attempt is kept, and the connection goes back to the pool while argon2 runs.
@@ -158,7 +177,12 @@ pub async fn sign_in_with_password(
     let proof = SessionProof::PasswordHash(&account.password_hash);
     let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client, proof).await?;
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
-    throttle::release_account_attempt(&mut tx, &username, account_claim).await?;
+    if let Some(claim) = account_claim {
+        throttle::release_account_attempt(&mut tx, &username, claim).await?;
+    }
+    if let Some((device_id, claim)) = device_claim {
+        throttle::release_device_attempt(&mut tx, device_id, claim).await?;
+    }
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()

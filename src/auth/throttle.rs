@@ -164,3 +164,58 @@ fn within_limit(
     let retry_after_secs = (window_ends - Utc::now()).num_seconds().clamp(1, window_secs);
     Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1) })
 }
+
+/// Failed sign-ins one device cookie may make in 15 minutes before it stops counting as a
+/// known device: room for a person mistyping, little for someone guessing.
+pub const DEVICE_FAILURES_PER_15_MINUTES: u32 = 10;
+
+/// A sign-in attempt claimed against a device cookie's window, to give back if it succeeds.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct DeviceClaim {
+    window_started_at: DateTime<Utc>,
+}
+
+/// Claims one sign-in attempt for the device cookie `device_id` (a browser that signed in
+/// before), before the password is checked: `Some` while the cookie's own allowance of
+/// [`DEVICE_FAILURES_PER_15_MINUTES`] lasts, `None` once it is spent (the cookie then counts
+/// as absent and the account's cap applies). Atomic and shared by every instance, like the
+/// other claims; a success gives its claim back, so only failures use the allowance.
+pub async fn claim_device_attempt(
+    conn: &mut PgConnection,
+    device_id: &str,
+) -> ApiResult<Option<DeviceClaim>> {
+    let (failures, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
+        "insert into public.login_device_throttle as t (device_id, window_started_at, failures)
+         values ($1, now(), 1)
+         on conflict (device_id) do update set
+             failures = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
+                             else t.failures + 1 end,
+             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
+                                      else t.window_started_at end
+         returning failures, window_started_at",
+    )
+    .bind(device_id)
+    .bind(ACCOUNT_WINDOW_MINUTES)
+    .fetch_one(conn)
+    .await?;
+    let within = i64::from(failures) <= i64::from(DEVICE_FAILURES_PER_15_MINUTES);
+    Ok(within.then_some(DeviceClaim { window_started_at }))
+}
+
+/// Gives back `claim` after a successful sign-in, if its window is still the current one.
+pub async fn release_device_attempt(
+    conn: &mut PgConnection,
+    device_id: &str,
+    claim: DeviceClaim,
+) -> sqlx::Result<()> {
+    crate::db::query(
+        "update public.login_device_throttle set failures = failures - 1
+         where device_id = $1 and window_started_at = $2 and failures > 0",
+    )
+    .bind(device_id)
+    .bind(claim.window_started_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -9,11 +9,17 @@
 //!   accepting until one closes: waiting clients queue in the kernel's listen backlog
 //!   rather than being accepted and dropped, and the process keeps descriptors for its
 //!   database connections and for the next client once a slot frees.
+//! - A connection the application answered while its client was still sending a body too
+//!   large to read ([`CloseGracefully`]) is closed gracefully: its write side first, then
+//!   what the client still sends is read and discarded for a moment. Closed at once, the
+//!   kernel would answer those bytes with a reset that can destroy the answer unread.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -22,11 +28,14 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Sleep;
 use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::http::drain::CloseGracefully;
 
 /// File descriptors kept free of client connections: the database pool, the embedded
 /// cluster's pipes, log files, and headroom for the runtime.
@@ -39,6 +48,11 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// At most one "connection bound reached" warning this often, however often it is hit.
 const SATURATION_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A graceful close waits this long at most for the client to stop sending and close…
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// …and reads (and discards) at most this much of what it still sends.
+const LINGER_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The bounds the server holds its clients to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,8 +196,11 @@ async fn serve_connection(
     mut stopping: watch::Receiver<()>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let close_gracefully = CloseGracefully::default();
+    let stream = ClientStream { stream, close_gracefully: close_gracefully.clone(), lingering: None };
     let service = router.map_request(move |mut request: axum::http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(close_gracefully.clone());
         request
     });
     let mut builder = http1::Builder::new();
@@ -206,6 +223,89 @@ async fn serve_connection(
                 draining = true;
                 connection.as_mut().graceful_shutdown();
             }
+        }
+    }
+}
+
+/// A client's socket, closed gracefully when the application asked for it: hyper closes a
+/// connection by shutting its write side down, and here that waits, after the shutdown,
+/// until the client closes its side or [`LINGER_TIMEOUT`] or [`LINGER_LIMIT_BYTES`] is
+/// reached, discarding what it still sends.
+struct ClientStream {
+    stream: TcpStream,
+    close_gracefully: CloseGracefully,
+    /// Set once the write side is shut down and the close lingers.
+    lingering: Option<Lingering>,
+}
+
+struct Lingering {
+    deadline: Pin<Box<Sleep>>,
+    discarded: u64,
+}
+
+impl Lingering {
+    fn start() -> Self {
+        Self { deadline: Box::pin(tokio::time::sleep(LINGER_TIMEOUT)), discarded: 0 }
+    }
+
+    /// Reads and discards until the client closes, gives up, or a bound is reached.
+    fn poll_discard(&mut self, stream: &mut TcpStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 8 * 1024];
+        loop {
+            if self.discarded >= LINGER_LIMIT_BYTES || self.deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+                // The end of the client's stream, or an error: nothing left to protect.
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => self.discarded += buf.filled().len() as u64,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.lingering.is_none() {
+            ready!(Pin::new(&mut this.stream).poll_shutdown(cx))?;
+            if !this.close_gracefully.requested() {
+                return Poll::Ready(Ok(()));
+            }
+            this.lingering = Some(Lingering::start());
+        }
+        match &mut this.lingering {
+            Some(lingering) => lingering.poll_discard(&mut this.stream, cx),
+            None => Poll::Ready(Ok(())),
         }
     }
 }

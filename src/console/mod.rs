@@ -15,16 +15,20 @@ pub mod staff;
 pub mod store_pages;
 pub mod texts;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, header::X_CONTENT_TYPE_OPTIONS};
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::config::Config;
 use crate::console::session::{LANG_COOKIE, cookie, lang_cookie};
 use crate::i18n::{Lang, current_lang, with_lang};
 use crate::state::AppState;
@@ -33,8 +37,8 @@ use crate::state::AppState;
 const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// `/console/…`, to merge beside the API.
-pub fn router() -> Router<AppState> {
+/// `/console/…`, to merge beside the API; `config` decides how its cookies are set.
+pub fn router(config: Arc<Config>) -> Router<AppState> {
     Router::new()
         .route("/console", get(pages::home))
         .route("/console/", get(pages::home))
@@ -60,12 +64,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/sessions/", get(store_pages::sessions))
         .route("/console/sessions/{id}/revoke/", post(store_pages::revoke_session))
         .route("/console/assets/console.css", get(pages::stylesheet))
-        .layer(from_fn(console_headers))
+        .layer(from_fn_with_state(config, console_headers))
 }
 
 /// The page's language (a `?lang=` switch, kept in a cookie; else the cookie; else
 /// `Accept-Language`) and the console's security headers.
-async fn console_headers(request: Request, next: Next) -> Response {
+async fn console_headers(State(config): State<Arc<Config>>, request: Request, next: Next) -> Response {
     let switched = request
         .uri()
         .query()
@@ -73,7 +77,7 @@ async fn console_headers(request: Request, next: Next) -> Response {
         .and_then(|(_, value)| value.parse::<Lang>().ok());
     let kept = cookie(request.headers(), LANG_COOKIE).and_then(|value| value.parse::<Lang>().ok());
     let lang = switched.or(kept).unwrap_or_else(current_lang);
-    let remember = switched.map(|lang| lang_cookie(request.headers(), lang_tag(lang)));
+    let remember = switched.map(|lang| lang_cookie(&config, request.headers(), lang_tag(lang)));
     let mut response = with_lang(lang, next.run(request)).await;
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));

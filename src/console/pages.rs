@@ -13,7 +13,8 @@ use crate::account::handlers::sign_in_with_password;
 use crate::account::parse::Credentials;
 use crate::auth::queries;
 use crate::console::session::{
-    ConsoleUser, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, session_cookie, sign_in_cookie,
+    ConsoleUser, KnownDevice, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, device_cookie,
+    session_cookie, sign_in_cookie,
 };
 use crate::console::texts::{Texts, texts};
 use crate::db::Session;
@@ -159,14 +160,19 @@ pub async fn home(user: Result<ConsoleUser, NoConsoleUser>) -> Response {
 }
 
 /// The sign-in form, with a fresh CSRF token in a cookie of its own.
-pub async fn sign_in_form(headers: HeaderMap, user: Result<ConsoleUser, NoConsoleUser>) -> Response {
+pub async fn sign_in_form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    user: Result<ConsoleUser, NoConsoleUser>,
+) -> Response {
     if user.is_ok() {
         return see_other("/console/stores/");
     }
-    sign_in_page(&headers, StatusCode::OK, String::new(), None)
+    sign_in_page(&app, &headers, StatusCode::OK, String::new(), None)
 }
 
 fn sign_in_page(
+    app: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     username: String,
@@ -175,7 +181,7 @@ fn sign_in_page(
     let csrf = crate::random::random_hex(16);
     let page = SignInPage { t: texts(current_lang()), signed_in: None, csrf: csrf.clone(), username, error };
     let mut response = render(status, &page);
-    response.headers_mut().append(SET_COOKIE, sign_in_cookie(headers, &csrf));
+    response.headers_mut().append(SET_COOKIE, sign_in_cookie(&app.config, headers, &csrf));
     response
 }
 
@@ -188,7 +194,9 @@ pub struct SignInForm {
 }
 
 /// Signs in with a password, like `POST /auth/login/` (the same throttle), and keeps the
-/// new session's refresh token in the console cookie.
+/// new session's refresh token in the console cookie. A browser that signed in as this
+/// username before carries a device cookie and is held to that cookie's own allowance of
+/// failures instead of the account's cap; each success gives it a fresh one.
 pub async fn sign_in(
     State(app): State<AppState>,
     client: ClientInfo,
@@ -197,6 +205,7 @@ pub async fn sign_in(
 ) -> Response {
     let Ok(Form(form)) = form else {
         return sign_in_page(
+            &app,
             &headers,
             StatusCode::BAD_REQUEST,
             String::new(),
@@ -207,6 +216,7 @@ pub async fn sign_in(
     if expected.is_none() || expected != form.csrf.as_deref() {
         let message = texts(current_lang()).form_expired.to_owned();
         return sign_in_page(
+            &app,
             &headers,
             StatusCode::FORBIDDEN,
             form.username.unwrap_or_default(),
@@ -216,20 +226,30 @@ pub async fn sign_in(
     let username = form.username.clone().unwrap_or_default();
     let body = crate::account::LoginRequest { username: form.username, password: form.password };
     let signed_in = match Credentials::parse(body) {
-        Ok(credentials) => sign_in_with_password(&app, &client, credentials).await,
+        Ok(credentials) => {
+            let device = KnownDevice::presented(&app.config, &headers)
+                .filter(|device| device.is_for(&credentials.username));
+            sign_in_with_password(&app, &client, credentials, device.as_ref().map(|d| d.id.as_str())).await
+        }
         Err(invalid) => Err(invalid),
     };
     match signed_in {
         Ok(signed_in) => {
             let max_age = app.config.refresh_token_ttl.as_secs();
             let mut response = see_other("/console/stores/");
-            response
-                .headers_mut()
-                .append(SET_COOKIE, session_cookie(&headers, &signed_in.tokens.refresh, max_age));
+            let cookies = response.headers_mut();
+            cookies.append(
+                SET_COOKIE,
+                session_cookie(&app.config, &headers, &signed_in.tokens.refresh, max_age),
+            );
+            // Signing cannot fail; were it to, the browser would merely stay unknown.
+            if let Ok(device) = device_cookie(&app.config, &headers, &signed_in.account.username) {
+                cookies.append(SET_COOKIE, device);
+            }
             response
         }
         Err(error) => {
-            let mut response = sign_in_page(&headers, error.status(), username, Some(error.describe()));
+            let mut response = sign_in_page(&app, &headers, error.status(), username, Some(error.describe()));
             if let ApiError::TooManyAttempts { retry_after_secs } = error
                 && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
             {
@@ -267,7 +287,7 @@ pub async fn sign_out(
         return refusal(&error, Some(SignedInView::from(&user)), "/console/");
     }
     let mut response = see_other("/console/sign-in/");
-    response.headers_mut().append(SET_COOKIE, session_cookie(&headers, "", 0));
+    response.headers_mut().append(SET_COOKIE, session_cookie(&app.config, &headers, "", 0));
     response
 }
 

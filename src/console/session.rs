@@ -1,6 +1,7 @@
 //! The console's cookie session: an ordinary kassa session (listed in `/auth/sessions/`,
 //! ended by logout, logout-all, a password change or deactivation) whose refresh token the
-//! browser keeps in an `HttpOnly`, `SameSite=Strict` cookie, and the CSRF token of its forms.
+//! browser keeps in an `HttpOnly`, `SameSite=Strict` cookie, and the CSRF token of its forms;
+//! and the device cookie of a browser that signed in before ([`KnownDevice`]).
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::{COOKIE, HOST};
@@ -13,8 +14,9 @@ use secrecy::ExposeSecret;
 use crate::auth::queries::{CookieSession, find_cookie_session};
 use crate::auth::sessions::hmac_sha256;
 use crate::auth::tokens::RefreshToken;
+use crate::config::Config;
 use crate::db::Session;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The cookie that holds the session's refresh token.
@@ -24,6 +26,8 @@ pub const SESSION_COOKIE: &str = "kassa_console";
 pub const SIGN_IN_COOKIE: &str = "kassa_sign_in";
 /// The cookie that holds the language picked with the switch.
 pub const LANG_COOKIE: &str = "kassa_lang";
+/// The cookie that marks a browser which signed in before ([`KnownDevice`]).
+pub const DEVICE_COOKIE: &str = "kassa_device";
 /// The console's path: its cookies go nowhere else.
 pub const CONSOLE_PATH: &str = "/console";
 
@@ -94,38 +98,128 @@ pub fn csrf_token(app: &AppState, session: &CookieSession) -> Result<String, Api
 /// Whether `sent` is the CSRF token of `user`'s session, compared in constant time.
 #[must_use]
 pub fn csrf_matches(user: &ConsoleUser, sent: Option<&str>) -> bool {
-    let Some(sent) = sent else { return false };
-    let (a, b) = (user.csrf.as_bytes(), sent.as_bytes());
+    sent.is_some_and(|sent| same_bytes(user.csrf.as_bytes(), sent.as_bytes()))
+}
+
+/// `a == b` in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// How long a browser stays known after signing in: 180 days.
+pub const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 180 * 24 * 60 * 60;
+
+/// What the device cookie's key is derived for: it keeps device cookies apart from
+/// anything else the `JWT_SECRET` signs.
+const DEVICE_KEY_LABEL: &[u8] = b"kassa console device cookie key v1";
+
+/// Longest device cookie read: a 150-character username in base64url and the rest.
+const MAX_DEVICE_COOKIE_CHARS: usize = 1024;
+
+/// A browser that signed in successfully as `username` before (OWASP "device cookies"): its
+/// sign-ins are held to an allowance of failures of its own (counted by `id`), not to the
+/// account's cap that strangers guessing the password may have used up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownDevice {
+    /// The account's username as it was when the cookie was issued.
+    pub username: String,
+    /// This cookie's own random id.
+    pub id: String,
+}
+
+impl KnownDevice {
+    /// The device the request's cookie names, if its signature is ours and it is not older
+    /// than [`DEVICE_COOKIE_MAX_AGE_SECS`] (a copied value does not outlive the cookie).
+    #[must_use]
+    pub fn presented(config: &Config, headers: &HeaderMap) -> Option<Self> {
+        let value = cookie(headers, DEVICE_COOKIE).filter(|value| value.len() <= MAX_DEVICE_COOKIE_CHARS)?;
+        let (payload, signature) = value.rsplit_once('.')?;
+        let expected = device_signature(config, payload).ok()?;
+        if !same_bytes(expected.as_bytes(), signature.as_bytes()) {
+            return None;
+        }
+        let mut fields = payload.split('.');
+        let (username, issued_at, id) = (fields.next()?, fields.next()?, fields.next()?);
+        let age = chrono::Utc::now().timestamp().checked_sub(issued_at.parse::<i64>().ok()?)?;
+        if !(0..=i64::try_from(DEVICE_COOKIE_MAX_AGE_SECS).ok()?).contains(&age) {
+            return None;
+        }
+        let username = String::from_utf8(URL_SAFE_NO_PAD.decode(username).ok()?).ok()?;
+        Some(KnownDevice { username, id: id.to_owned() })
+    }
+
+    /// Whether this device signed in as `username` (in any letter case, as sign-in compares).
+    #[must_use]
+    pub fn is_for(&self, username: &str) -> bool {
+        self.username.to_lowercase() == username.to_lowercase()
+    }
+}
+
+/// The `Set-Cookie` value that makes this browser known as `username`'s for
+/// [`DEVICE_COOKIE_MAX_AGE_SECS`]: base64url(username) `.` issued-at `.` random id `.`
+/// HMAC-SHA256(K, what precedes), K = HMAC-SHA256(`JWT_SECRET`, label).
+pub fn device_cookie(config: &Config, headers: &HeaderMap, username: &str) -> ApiResult<HeaderValue> {
+    let payload = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(username),
+        chrono::Utc::now().timestamp(),
+        crate::random::random_hex(16)
+    );
+    let signature = device_signature(config, &payload)?;
+    let attributes = attributes(config, headers, DEVICE_COOKIE_MAX_AGE_SECS);
+    HeaderValue::from_str(&format!("{DEVICE_COOKIE}={payload}.{signature}; HttpOnly; {attributes}"))
+        .map_err(ApiError::internal)
+}
+
+fn device_signature(config: &Config, payload: &str) -> ApiResult<String> {
+    let key = hmac_sha256(config.jwt_secret.expose_secret().as_bytes(), DEVICE_KEY_LABEL)?;
+    Ok(URL_SAFE_NO_PAD.encode(hmac_sha256(&key, payload.as_bytes())?))
 }
 
 /// The `Set-Cookie` value that keeps `refresh_token` for `max_age_secs` (0: forget it).
 #[must_use]
-pub fn session_cookie(headers: &HeaderMap, refresh_token: &str, max_age_secs: u64) -> HeaderValue {
-    let value = format!("{SESSION_COOKIE}={refresh_token}; HttpOnly; {}", attributes(headers, max_age_secs));
+pub fn session_cookie(
+    config: &Config,
+    headers: &HeaderMap,
+    refresh_token: &str,
+    max_age_secs: u64,
+) -> HeaderValue {
+    let value =
+        format!("{SESSION_COOKIE}={refresh_token}; HttpOnly; {}", attributes(config, headers, max_age_secs));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_console=; Max-Age=0"))
 }
 
 /// The `Set-Cookie` value that keeps the sign-in form's CSRF token for an hour.
 #[must_use]
-pub fn sign_in_cookie(headers: &HeaderMap, token: &str) -> HeaderValue {
-    let value = format!("{SIGN_IN_COOKIE}={token}; HttpOnly; {}", attributes(headers, 3600));
+pub fn sign_in_cookie(config: &Config, headers: &HeaderMap, token: &str) -> HeaderValue {
+    let value = format!("{SIGN_IN_COOKIE}={token}; HttpOnly; {}", attributes(config, headers, 3600));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_sign_in=; Max-Age=0"))
 }
 
 /// The `Set-Cookie` value that keeps the language picked with the switch for a year.
 #[must_use]
-pub fn lang_cookie(headers: &HeaderMap, lang: &str) -> HeaderValue {
-    let value = format!("{LANG_COOKIE}={lang}; {}", attributes(headers, 31_536_000));
+pub fn lang_cookie(config: &Config, headers: &HeaderMap, lang: &str) -> HeaderValue {
+    let value = format!("{LANG_COOKIE}={lang}; {}", attributes(config, headers, 31_536_000));
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("kassa_lang=ru"))
 }
 
 /// What every console cookie says besides its value: only for `/console`, never sent from
-/// another site, kept `max_age_secs`, and `Secure` unless the page was asked for on a
-/// loopback host (a developer's `cargo run`), where browsers would refuse it over plain HTTP.
-fn attributes(headers: &HeaderMap, max_age_secs: u64) -> String {
-    let secure = if is_loopback(headers) { "" } else { "; Secure" };
+/// another site, kept `max_age_secs`, and `Secure` when [`secure_cookies`] says so.
+fn attributes(config: &Config, headers: &HeaderMap, max_age_secs: u64) -> String {
+    let secure = if secure_cookies(config, headers) { "; Secure" } else { "" };
     format!("Path={CONSOLE_PATH}; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+}
+
+/// Whether the console's cookies are `Secure`. With `PUBLIC_URL` its scheme decides: the
+/// `Host` a proxy forwards (often `127.0.0.1`) says nothing of what the browser used.
+/// Without it they are, unless the page was asked for on a loopback host (a developer's
+/// `cargo run`), where browsers would refuse them over plain HTTP.
+#[must_use]
+pub fn secure_cookies(config: &Config, headers: &HeaderMap) -> bool {
+    match config.public_url.as_deref() {
+        Some(public_url) => public_url.starts_with("https://"),
+        None => !is_loopback(headers),
+    }
 }
 
 fn is_loopback(headers: &HeaderMap) -> bool {
@@ -146,17 +240,82 @@ mod tests {
         assert_eq!(cookie(&headers, "missing"), None);
     }
 
+    fn config(public_url: Option<&str>) -> Config {
+        Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("postgres://localhost/kassa".to_owned()),
+            "JWT_SECRET" => Some("9d4f0b8e2a6c1e7f3b5d9a0c4e8f2b6d".to_owned()),
+            "PUBLIC_URL" => public_url.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    fn host(host: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static(host));
+        headers
+    }
+
     #[test]
     fn the_session_cookie_is_secure_except_on_loopback() {
-        let mut headers = HeaderMap::new();
-        headers.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        let local = session_cookie(&headers, "t", 60);
+        let config = config(None);
+        let local = session_cookie(&config, &host("127.0.0.1:8080"), "t", 60);
         assert!(!local.to_str().unwrap().contains("Secure"));
-        headers.insert(HOST, HeaderValue::from_static("shop.example.com"));
-        let remote = session_cookie(&headers, "t", 60);
+        let remote = session_cookie(&config, &host("shop.example.com"), "t", 60);
         let remote = remote.to_str().unwrap();
         assert!(
             remote.contains("; Secure") && remote.contains("HttpOnly") && remote.contains("SameSite=Strict")
+        );
+    }
+
+    #[test]
+    fn with_a_public_url_its_scheme_decides_whatever_the_host() {
+        let https = config(Some("https://pos.example.com"));
+        let http = config(Some("http://pos.example.com"));
+        for forwarded in ["127.0.0.1:8080", "localhost", "pos.example.com"] {
+            assert!(secure_cookies(&https, &host(forwarded)), "{forwarded}");
+            assert!(!secure_cookies(&http, &host(forwarded)), "{forwarded}");
+        }
+    }
+
+    /// The request headers of a browser that keeps `set` (a `Set-Cookie` value).
+    fn presenting(set: &HeaderValue) -> HeaderMap {
+        let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_device_cookie_names_its_username_and_nothing_else_passes_for_one() {
+        let config = config(Some("https://pos.example.com"));
+        let set = device_cookie(&config, &host("127.0.0.1"), "Иван.Petrov").unwrap();
+        let text = set.to_str().unwrap();
+        for attribute in ["HttpOnly", "SameSite=Strict", "; Secure", "Max-Age=15552000", "Path=/console"] {
+            assert!(text.contains(attribute), "{attribute}: {text}");
+        }
+        let device = KnownDevice::presented(&config, &presenting(&set)).expect("its own cookie is valid");
+        assert_eq!(device.username, "Иван.Petrov");
+        assert!(device.is_for("иван.petrov") && !device.is_for("ivan"));
+        assert_eq!(device.id.len(), 32);
+
+        // Another secret's cookie, a changed username, a stale issue date: none is known.
+        let other =
+            Config { jwt_secret: "another-secret-another-secret-0000".to_owned().into(), ..config.clone() };
+        assert_eq!(KnownDevice::presented(&other, &presenting(&set)), None);
+        let value = text.split(';').next().unwrap().strip_prefix("kassa_device=").unwrap();
+        let (_, rest) = value.split_once('.').unwrap();
+        let forged = format!("kassa_device={}.{rest}", URL_SAFE_NO_PAD.encode("admin"));
+        assert_eq!(
+            KnownDevice::presented(&config, &presenting(&HeaderValue::from_str(&forged).unwrap())),
+            None
+        );
+        let stale_payload = format!("{}.{}.{}", URL_SAFE_NO_PAD.encode("admin"), 1_000, device.id);
+        let stale =
+            format!("kassa_device={stale_payload}.{}", device_signature(&config, &stale_payload).unwrap());
+        assert_eq!(
+            KnownDevice::presented(&config, &presenting(&HeaderValue::from_str(&stale).unwrap())),
+            None
         );
     }
 }

@@ -510,7 +510,9 @@ pub async fn revoke_session(
     match revoked.await {
         Ok(true) if id == user.session.session_id => {
             let mut response = see_other("/console/sign-in/");
-            response.headers_mut().append(axum::http::header::SET_COOKIE, session_cookie(&headers, "", 0));
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, session_cookie(&app.config, &headers, "", 0));
             response
         }
         Ok(true) => see_other("/console/sessions/"),
