@@ -154,11 +154,7 @@ pub async fn sign_in_with_password(
     throttle::release_account_attempt(&mut tx, &username, account_claim).await?;
     if let Some(hash) = &upgraded_hash {
         queries::update_password_hash(&mut tx, account.id, hash, account.must_change_password).await?;
-        tracing::info!(
-            user.id = account.id,
-            "upgraded the password hash of user {} to current parameters",
-            account.id
-        );
+        tracing::info!(user.id = account.id, "upgraded a password hash to current parameters");
     }
     let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client).await?;
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
@@ -339,12 +335,7 @@ pub async fn change_password(
     let ended = queries::revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;
     throttle::clear_attempts(&mut tx, &user.username, &client_ip).await?;
     tx.commit().await?;
-    tracing::info!(
-        user.id = user.user_id,
-        sessions.revoked = ended,
-        "user {} changed their password",
-        user.user_id
-    );
+    tracing::info!(user.id = user.user_id, sessions.revoked = ended, "a user changed their password");
     Ok(Json(message(Message::PasswordChanged)))
 }
 

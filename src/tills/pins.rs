@@ -57,7 +57,7 @@ pub async fn set_own_pin(
         .await?;
     let store_id = tenant.store.id;
     tenant.commit().await?;
-    tracing::info!(store.id = store_id, employee.id = employee.id, "employee {} set a PIN", employee.id);
+    tracing::info!(store.id = store_id, employee.id = employee.id, "an employee set a PIN");
     Ok(StatusCode::NO_CONTENT)
 }
 
