@@ -113,6 +113,7 @@ pub enum Message {
     BodyNotObject,
     FieldBlank,
     FieldTooLong { max: usize },
+    ControlCharacters,
     FieldImmutable,
     PositiveIntegerExpected,
     BooleanExpected,
@@ -274,6 +275,10 @@ impl Message {
                 ("Тело запроса должно быть JSON-объектом.", "The request body must be a JSON object.")
             }
             M::FieldBlank => ("Это поле не может быть пустым.", "This field may not be blank."),
+            M::ControlCharacters => (
+                "Поле не может содержать управляющие символы, переводы строки или знаки направления текста.",
+                "This field may not contain control characters, line breaks or text direction marks.",
+            ),
             M::FieldImmutable => ("Это поле нельзя изменить.", "This field cannot be changed."),
             M::PositiveIntegerExpected => {
                 ("Введите целое положительное число.", "Enter a positive whole number.")

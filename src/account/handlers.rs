@@ -382,12 +382,7 @@ pub async fn change_password(
     let ended = queries::revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;
     throttle::clear_attempts(&mut tx, &user.username, &client_ip).await?;
     tx.commit().await?;
-    tracing::info!(
-        user.id = user.user_id,
-        sessions.revoked = ended,
-        "user {} changed their password",
-        user.user_id
-    );
+    tracing::info!(user.id = user.user_id, sessions.revoked = ended, "a user changed their password");
     Ok(Json(message(Message::PasswordChanged)))
 }
 

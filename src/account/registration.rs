@@ -89,7 +89,7 @@ pub async fn insert_owner_with_store(
         },
     )
     .await
-    .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
+    .on_any_constraint(queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
     let provisioned = provision_store(
         tx,
         &StoreOwner::from(&user),

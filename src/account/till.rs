@@ -55,9 +55,7 @@ pub async fn pin_login(
         store.id = store_id,
         device.id = till.device.id,
         employee.id = member.employee_id,
-        "employee {} signed in by PIN on device {}",
-        member.employee_id,
-        till.device.id
+        "an employee signed in by PIN on a till"
     );
 
     let store = MemberStore::from(store);

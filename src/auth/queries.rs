@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db::inline::Inline;
+use crate::validate::username;
 
 /// An account as shown to its owner (never with the hash).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,24 +33,123 @@ pub struct NewUser<'a> {
     pub phone: &'a str,
 }
 
-/// True when an account already uses `username`, in any letter case.
+/// The unique indexes a new account's username can violate: one letter case
+/// (`users_username_key`, which the previous release relies on too) and one look-alike key
+/// (`users_username_lookalike_key`, see [`username::key`]). Either means 409 `username_taken`.
+pub const USERNAME_CONSTRAINTS: &[&str] = &["users_username_key", "users_username_lookalike_key"];
+
+/// True when an account already uses `username` or one that looks like it: the same key, or
+/// the same letters in another case. Accounts without a key yet (written by the previous
+/// release) are compared here by their keys computed in Rust.
 #[tracing::instrument(skip_all, err)]
 pub async fn username_exists(conn: &mut PgConnection, username: &str) -> sqlx::Result<bool> {
-    crate::db::query_scalar("select exists (select 1 from public.users where lower(username) = lower($1))")
-        .bind(username)
-        .fetch_one(conn)
-        .await
+    let key = username::key(username);
+    let taken: bool = crate::db::query_scalar(
+        "select exists (select 1 from public.users where username_key = $1 or lower(username) = lower($2))",
+    )
+    .bind(&key)
+    .bind(username)
+    .fetch_one(&mut *conn)
+    .await?;
+    if taken {
+        return Ok(true);
+    }
+    // Normally none: `fill_username_keys` keys them before this release serves.
+    let mut after_id = 0;
+    loop {
+        let batch = unkeyed_accounts_after(conn, after_id).await?;
+        if batch.iter().any(|(_, name)| username::key(name) == key) {
+            return Ok(true);
+        }
+        match batch.last() {
+            Some(&(last_id, _)) => after_id = last_id,
+            None => return Ok(false),
+        }
+    }
 }
 
-/// Creates an account. A taken username violates `users_username_key`.
+/// Most unkeyed accounts read at once.
+const UNKEYED_BATCH: i64 = 1000;
+
+/// Accounts whose look-alike key is not stored yet, after id `after_id`, oldest first: ids
+/// and usernames, at most [`UNKEYED_BATCH`].
+async fn unkeyed_accounts_after(conn: &mut PgConnection, after_id: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    crate::db::query_as(
+        "select id, username from public.users where username_key is null and id > $1 order by id limit $2",
+    )
+    .bind(after_id)
+    .bind(UNKEYED_BATCH)
+    .fetch_all(conn)
+    .await
+}
+
+/// What [`fill_username_keys`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KeyFill {
+    /// Accounts that got their key.
+    pub keyed: u64,
+    /// Accounts left without one: an older account already holds a key they look like
+    /// (both existed before look-alikes were refused). They keep signing in by their own
+    /// name; no new account can look like either.
+    pub look_alikes: Vec<i64>,
+}
+
+/// Stores the look-alike key of every account that has none: those made before keys
+/// existed and those the previous release made during a rollout. Run after the public
+/// migrations (`kassa migrate`, MIGRATE_ON_START). Oldest first, so of two look-alikes that
+/// both already exist the older keeps the key. Each account is its own statement: a key a
+/// registration took meanwhile leaves that account unkeyed instead of failing the run.
+#[tracing::instrument(skip_all, err)]
+pub async fn fill_username_keys(pool: &sqlx::PgPool) -> sqlx::Result<KeyFill> {
+    let mut conn = pool.acquire().await?;
+    let conn = &mut *conn;
+    let mut fill = KeyFill::default();
+    let mut after_id = 0;
+    loop {
+        let batch = unkeyed_accounts_after(conn, after_id).await?;
+        let Some(&(last_id, _)) = batch.last() else { break };
+        for (id, name) in batch {
+            let written = crate::db::query(
+                "update public.users set username_key = $2
+                 where id = $1 and username_key is null
+                   and not exists (select 1 from public.users where username_key = $2)",
+            )
+            .bind(id)
+            .bind(username::key(&name))
+            .execute(&mut *conn)
+            .await;
+            let keyed = match written {
+                Ok(done) => done.rows_affected() == 1,
+                // Taken by a registration between the check and the write.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => false,
+                Err(error) => return Err(error),
+            };
+            match keyed {
+                true => fill.keyed += 1,
+                false => fill.look_alikes.push(id),
+            }
+        }
+        after_id = last_id;
+    }
+    if !fill.look_alikes.is_empty() {
+        tracing::warn!(
+            user.ids = ?fill.look_alikes,
+            "accounts whose usernames look like older accounts' keep their names but hold no look-alike key"
+        );
+    }
+    Ok(fill)
+}
+
+/// Creates an account. A taken username violates one of [`USERNAME_CONSTRAINTS`].
 #[tracing::instrument(skip_all, err)]
 pub async fn insert_user(conn: &mut PgConnection, new: &NewUser<'_>) -> sqlx::Result<UserRow> {
     crate::db::query_as(
-        "insert into public.users (username, password_hash, first_name, last_name, email, phone)
-         values ($1, $2, $3, $4, $5, $6)
+        "insert into public.users (username, username_key, password_hash, first_name, last_name, email, phone)
+         values ($1, $2, $3, $4, $5, $6, $7)
          returning id, username, first_name, last_name, email, phone, is_active, must_change_password",
     )
     .bind(new.username)
+    .bind(username::key(new.username))
     .bind(new.password_hash)
     .bind(new.first_name)
     .bind(new.last_name)
@@ -183,19 +283,44 @@ pub struct UserForLogin {
     pub must_change_password: bool,
 }
 
-/// The account signing in as `username` (any letter case).
+/// The `where` and `order by` that find the accounts a typed `$2` (whose key is `$1`) may
+/// name: those with its look-alike key, and any with the same letters in another case (an
+/// account without a key yet, or one whose key newer Unicode data would compute otherwise),
+/// the latter first. [`named`] picks the account among them.
+macro_rules! accounts_named {
+    () => {
+        "where username_key = $1 or lower(username) = lower($2) order by lower(username) = lower($2) desc, id"
+    };
+}
+
+/// The account signing in as `username`: the one whose name is `username` after NFKC and
+/// case folding (`ADMIN` and `ａｄｍｉｎ` find `admin`), never a mere look-alike.
 #[tracing::instrument(skip_all, err)]
 pub async fn find_user_for_login(
     conn: &mut PgConnection,
     username: &str,
 ) -> sqlx::Result<Option<UserForLogin>> {
-    crate::db::query_as(
+    let candidates: Vec<UserForLogin> = crate::db::query_as(concat!(
         "select id, username, first_name, last_name, email, password_hash, is_active, must_change_password
-         from public.users where lower(username) = lower($1)",
-    )
+         from public.users ",
+        accounts_named!()
+    ))
+    .bind(username::key(username))
     .bind(username)
-    .fetch_optional(conn)
-    .await
+    .fetch_all(conn)
+    .await?;
+    Ok(named(candidates, username, |account| &account.username))
+}
+
+/// Of `candidates` (in [`accounts_named`] order), the account `typed` names: the first whose
+/// name folds (NFKC, case) to what `typed` folds to, or is `typed` in another case.
+fn named<T>(candidates: Vec<T>, typed: &str, name_of: impl Fn(&T) -> &str) -> Option<T> {
+    let folded = username::folded(typed);
+    let lower = typed.to_lowercase();
+    candidates.into_iter().find(|account| {
+        let name = name_of(account);
+        username::folded(name) == folded || name.to_lowercase() == lower
+    })
 }
 
 /// The hash of user `id`, for checking a current password.
@@ -501,18 +626,42 @@ pub async fn list_accounts(pool: &sqlx::PgPool, search: Option<&str>) -> sqlx::R
     .await
 }
 
-/// Lets the account `username` (any letter case) sign in, or stops it; its id, if it exists.
+/// Lets the account `username` names (as sign-in finds it) sign in, or stops it; its id, if
+/// it exists.
 #[tracing::instrument(skip_all, fields(active), err)]
 pub async fn set_account_active(
     conn: &mut PgConnection,
     username: &str,
     active: bool,
 ) -> sqlx::Result<Option<i64>> {
-    crate::db::query_scalar(
-        "update public.users set is_active = $2, updated_at = now() where lower(username) = lower($1) returning id",
-    )
-    .bind(username)
-    .bind(active)
-    .fetch_optional(conn)
-    .await
+    let candidates: Vec<(i64, String)> =
+        crate::db::query_as(concat!("select id, username from public.users ", accounts_named!()))
+            .bind(username::key(username))
+            .bind(username)
+            .fetch_all(&mut *conn)
+            .await?;
+    let Some((id, _)) = named(candidates, username, |(_, name)| name) else {
+        return Ok(None);
+    };
+    crate::db::query("update public.users set is_active = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(conn)
+        .await?;
+    Ok(Some(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_names_the_account_by_folded_name_and_never_a_mere_look_alike() {
+        let accounts = || vec![(1, "admin".to_owned()), (2, "ａｄｍｉｎ２".to_owned())];
+        let found = |typed: &str| named(accounts(), typed, |(_, name)| name).map(|(id, _)| id);
+        assert_eq!(found("ADMIN"), Some(1));
+        assert_eq!(found("ａｄｍｉｎ"), Some(1));
+        assert_eq!(found("admin2"), Some(2));
+        assert_eq!(found("аdmin"), None, "Cyrillic а: a look-alike, not the name");
+    }
 }

@@ -12,11 +12,16 @@
 //! way. A success gives back only its own claim: the failures stay until the window ends, so
 //! the owner signing in cannot reopen the account to whoever is guessing, and the owner's own
 //! sign-ins do not use up the budget.
+//!
+//! A username is counted by its folded form (NFKC and case folding, `validate::username`),
+//! the form sign-in compares: every spelling that reaches one account (`ADMIN`, `ａｄｍｉｎ`)
+//! spends that account's budget. A client is its `ClientInfo::ip_key`: an IPv6 client's /64.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::error::{ApiError, ApiResult};
+use crate::validate::username;
 
 /// Length of the per-account window.
 const ACCOUNT_WINDOW_MINUTES: i32 = 15;
@@ -33,7 +38,7 @@ pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, li
                                       else t.window_started_at end
          returning attempts, window_started_at",
     )
-    .bind(username)
+    .bind(username::folded(username))
     .bind(ip)
     .fetch_one(conn)
     .await?;
@@ -43,7 +48,7 @@ pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, li
 /// Forgets the attempts of (`username`, `ip`) after a successful sign-in.
 pub async fn clear_attempts(conn: &mut PgConnection, username: &str, ip: &str) -> sqlx::Result<()> {
     crate::db::query("delete from public.login_throttle where username_key = lower($1) and client_ip = $2")
-        .bind(username)
+        .bind(username::folded(username))
         .bind(ip)
         .execute(conn)
         .await
@@ -74,7 +79,7 @@ pub async fn claim_account_attempt(
                                       else t.window_started_at end
          returning attempts, window_started_at",
     )
-    .bind(username)
+    .bind(username::folded(username))
     .bind(ACCOUNT_WINDOW_MINUTES)
     .fetch_one(conn)
     .await?;
@@ -93,7 +98,7 @@ pub async fn release_account_attempt(
         "update public.login_account_throttle set attempts = attempts - 1
          where username_key = lower($1) and window_started_at = $2 and attempts > 0",
     )
-    .bind(username)
+    .bind(username::folded(username))
     .bind(claim.window_started_at)
     .execute(conn)
     .await

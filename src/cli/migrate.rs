@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::auth::queries::fill_username_keys;
 use crate::db::fleet::{FleetProgress, FleetReport, SchemaResult, migrate_schemas};
 use crate::db::migrate::{list_tenant_schemas, migrate_public};
 use crate::state::AppState;
@@ -30,6 +31,10 @@ pub fn default_jobs() -> usize {
 /// `kassa migrate`: public migrations, then every store schema.
 pub async fn migrate_all(app: &AppState, args: &MigrateArgs) -> anyhow::Result<()> {
     migrate_public(&app.db).await.context("applying migrations/public")?;
+    let keys = fill_username_keys(&app.db).await.context("storing the look-alike keys of usernames")?;
+    if keys.keyed > 0 {
+        println!("look-alike keys stored for {} existing usernames", keys.keyed);
+    }
     println!("public schema up to date");
     let schemas = list_tenant_schemas(&app.db).await.context("listing store schemas")?;
     run_fleet(app, schemas, args).await

@@ -214,20 +214,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// `kassa migrate`, logged instead of printed.
 async fn migrate_everything(database: &Database, jobs: usize) -> anyhow::Result<()> {
     db::migrate::migrate_public(&database.pool).await.context("applying migrations/public")?;
+    let keys = crate::auth::queries::fill_username_keys(&database.pool)
+        .await
+        .context("storing the look-alike keys of usernames")?;
+    tracing::info!(accounts = keys.keyed, "look-alike keys stored for existing usernames");
     let schemas = db::migrate::list_tenant_schemas(&database.pool).await.context("listing tenant schemas")?;
     let migrations = &db::migrate::TENANT_MIGRATIONS.migrations;
     let stop = AtomicBool::new(false);
     let report = db::fleet::migrate_schemas(&database.pool, schemas, migrations, jobs, &(), &stop).await;
     for failure in &report.failed {
         tracing::error!(schema = %failure.schema, version = failure.version, error = %failure.error,
-            "tenant schema {} did not migrate", failure.schema);
+            "a tenant schema did not migrate");
     }
     tracing::info!(
         migrated = report.migrated,
         current = report.current,
         failed = report.failed.len(),
-        "migrations applied: public and {} tenant schemas",
-        report.total
+        tenant_schemas = report.total,
+        "migrations applied: public and the tenant schemas"
     );
     anyhow::ensure!(report.failed.is_empty(), "{} tenant schemas failed to migrate", report.failed.len());
     Ok(())

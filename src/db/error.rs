@@ -15,7 +15,7 @@ impl From<sqlx::Error> for ApiError {
         } else if let Some(sqlstate) = unstorable_text(&error) {
             // A backstop: `ApiJson` and the query parsers refuse NUL first, so this means
             // some input path lacks that guard. Logged here, where it is handled.
-            tracing::warn!(sqlstate, "the database refused text from a request: {error}");
+            tracing::warn!(sqlstate, %error, "the database refused text from a request");
             ApiError::field(NON_FIELD_ERRORS, Message::FieldInvalid)
         } else {
             ApiError::Internal(error.into())

@@ -200,7 +200,7 @@ async fn insert_staff_member(
         },
     )
     .await
-    .on_constraint("users_username_key", |_| ApiError::UsernameTaken)?;
+    .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
     queries::insert_membership(tenant.conn(), user.id, store_id, &role.code).await?;
     let employee = queries::insert_employee(
         tenant.conn(),

@@ -6,7 +6,7 @@
 //! only as far left as the trusted proxies vouch for it.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
@@ -27,10 +27,28 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// The address as text, `unknown` when there is none (in-process calls).
+    /// Who per-address throttles count this client as: an IPv4 address as it is, an IPv6
+    /// client by its /64 (`2001:db8:1:2::/64`), `unknown` when there is none (in-process
+    /// calls). One IPv6 subscriber is routinely handed a whole /64, so counting single IPv6
+    /// addresses would give each attacker 2^64 fresh budgets.
     #[must_use]
     pub fn ip_key(&self) -> String {
-        self.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        self.ip.map_or_else(|| "unknown".to_owned(), network_key)
+    }
+}
+
+/// Bits of an IPv6 address that name the network one client holds.
+const IPV6_CLIENT_PREFIX: u32 = 64;
+
+/// The network that counts as one client: an IPv4 address (an IPv4-mapped IPv6 one too) by
+/// itself, an IPv6 address by its /64.
+fn network_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & (u128::MAX << (128 - IPV6_CLIENT_PREFIX));
+            format!("{}/{IPV6_CLIENT_PREFIX}", Ipv6Addr::from(network))
+        }
     }
 }
 
@@ -56,7 +74,10 @@ where
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())
+            // A header value may hold tabs; the stored agent is shown as one line of text.
+            .map(|ua| {
+                ua.chars().take(MAX_USER_AGENT_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect()
+            })
             .unwrap_or_default();
         Ok(ClientInfo { ip, user_agent })
     }
@@ -204,6 +225,19 @@ mod tests {
     fn a_chain_of_trusted_proxies_only_began_at_the_left_most_and_no_header_is_absent() {
         assert_eq!(client(&[b"10.0.0.2, 10.0.0.1"]), Forwarded::Client(ip(EDGE)));
         assert_eq!(client(&[]), Forwarded::Absent);
+    }
+
+    #[test]
+    fn throttles_count_ipv6_clients_by_their_64_and_ipv4_clients_by_address() {
+        let key = |text: &str| ClientInfo { ip: Some(ip(text)), user_agent: String::new() }.ip_key();
+        assert_eq!(key("2001:db8:1:2::a"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::a"), key("2001:db8:1:2::a"));
+        assert_eq!(key("::1"), "::/64");
+        assert_eq!(key("198.51.100.7"), "198.51.100.7");
+        assert_ne!(key("198.51.100.8"), key("198.51.100.7"));
+        assert_eq!(key("::ffff:198.51.100.7"), "198.51.100.7", "IPv4-mapped IPv6 is IPv4");
+        assert_eq!(ClientInfo::default().ip_key(), "unknown");
     }
 
     #[test]

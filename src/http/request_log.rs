@@ -40,10 +40,10 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     let _entered = span.enter();
     match response.extensions().get::<ErrorCause>() {
         Some(ErrorCause(cause)) => {
-            tracing::error!(status, duration_ms, error = %format!("{cause:#}"), "{method} {route} failed: {status}");
+            tracing::error!(status, duration_ms, error = %format!("{cause:#}"), "request failed");
         }
-        None if status >= 500 => tracing::warn!(status, duration_ms, "{method} {route} answered {status}"),
-        None => tracing::info!(status, duration_ms, "{method} {route} {status}"),
+        None if status >= 500 => tracing::warn!(status, duration_ms, "request answered with a server error"),
+        None => tracing::info!(status, duration_ms, "request answered"),
     }
     response
 }

@@ -77,7 +77,7 @@ pub async fn create_store_role(
     changes.created("rank", &created.rank);
     changes.created("permissions", &created.permissions);
     record::store_change_by_caller(&mut tenant, AuditAction::RoleCreated, changes).await?;
-    tracing::info!(store.id = tenant.store.id, role = created.code, "store role {} created", created.code);
+    tracing::info!(store.id = tenant.store.id, role = created.code, "store role created");
     let row = RoleRow { role: created, built_in: false, member_count: 0 };
     Ok((StatusCode::CREATED, respond_with(tenant, row).await?))
 }
@@ -115,7 +115,7 @@ pub async fn update_store_role(
     if !changes.is_empty() {
         queries::update_role(tenant.conn(), &after).await?;
         record::store_change_by_caller(&mut tenant, AuditAction::RoleUpdated, changes).await?;
-        tracing::info!(store.id = store_id, role = after.code, "store role {} changed", after.code);
+        tracing::info!(store.id = store_id, role = after.code, "store role changed");
     }
     respond_with(tenant, RoleRow { role: after, ..current }).await
 }
@@ -153,7 +153,7 @@ pub async fn delete_store_role(
     changes.field("permissions", &Some(&current.role.permissions), &None);
     record::store_change_by_caller(&mut tenant, AuditAction::RoleDeleted, changes).await?;
     tenant.commit().await?;
-    tracing::info!(store.id = store_id, role = code, "store role {code} deleted");
+    tracing::info!(store.id = store_id, role = code, "store role deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -90,7 +90,7 @@ pub async fn provision_store(
         },
     )
     .await?;
-    tracing::info!(store.slug = %slug, "provisioned store {slug} in schema {schema}");
+    tracing::info!(store.slug = %slug, store.schema = %schema, "provisioned a store");
     Ok(ProvisionedStore { store, owner_employee })
 }
 

@@ -144,10 +144,9 @@ pub async fn grant_approval(
     tracing::info!(
         store.id = till.store.id,
         employee.id = requester.employee_id,
-        "employee {} approved {} for employee {}",
-        approver.employee_id,
-        asked.permission,
-        requester.employee_id
+        approver.employee_id = approver.employee_id,
+        permission = asked.permission.as_str(),
+        "an approval granted"
     );
     let approver = ApprovalPerson { employee_id: approver.employee_id, full_name: approver.full_name };
     let body = ApprovalGranted {

@@ -54,7 +54,7 @@ pub async fn create_pairing_code(
     let expires_at = queries::insert_pairing_code(tenant.conn(), &hash, store_id, &name, user_id).await?;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
-    tracing::info!(store.id = store_id, "pairing code made for device {name}");
+    tracing::info!(store.id = store_id, device.name = name.as_str(), "pairing code made");
     let body = PairingCodeResponse { code, name, expires_at, tenant: tenant_echo };
     Ok(NoStore((StatusCode::CREATED, Json(body))))
 }
@@ -103,7 +103,7 @@ pub async fn pair_device(
     throttle::release_pairing_attempt(&mut tx, &ip, claim).await?;
     tx.commit().await?;
 
-    tracing::info!(store.id = used.store_id, device.id = device.id, "device {} paired", device.id);
+    tracing::info!(store.id = used.store_id, device.id = device.id, "device paired");
     let body = PairedDevice {
         device: DeviceOut::from(device),
         device_token: token.expose().to_owned(),
@@ -163,7 +163,7 @@ pub async fn revoke_device(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) ->
         audit_record::store_change_by_caller(&mut tenant, AuditAction::DeviceRevoked, changes).await?;
     }
     tenant.commit().await?;
-    tracing::info!(store.id = store_id, device.id = id, "device {id} revoked");
+    tracing::info!(store.id = store_id, device.id = id, "device revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -58,7 +58,7 @@ pub async fn set_own_pin(
     record::by_caller(&mut tenant, AuditAction::PinSet, employee.id, history::pin_changed(had_pin, true))
         .await?;
     tenant.commit().await?;
-    tracing::info!(store.id = store_id, employee.id = employee.id, "employee {} set a PIN", employee.id);
+    tracing::info!(store.id = store_id, employee.id = employee.id, "an employee set a PIN");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,10 +2,14 @@
 //!
 //! A [`Form`] collects [`Message`]s per field while a request is parsed into a validated
 //! value; `finish` hands the value over only when nothing was wrong. Text is trimmed (as DRF
-//! does) except passwords, which are compared exactly (SPEC §4).
+//! does) except passwords, which are compared exactly (SPEC §4). Every text field, whatever
+//! it names, is refused when it holds layout controls ([`text::holds_control`]): that rule
+//! lives here, in the one path all of them take.
 
 pub mod password;
 pub mod pin;
+pub mod text;
+pub mod username;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -58,7 +62,8 @@ impl Form {
         self.errors.contains_key(field)
     }
 
-    /// A required text field: present, not blank, at most `max` characters. Trimmed.
+    /// A required text field: present, not blank, at most `max` characters, no layout
+    /// controls. Trimmed.
     pub fn required(&mut self, field: &str, value: Option<String>, max: usize) -> String {
         match value.map(|v| v.trim().to_owned()) {
             None => {
@@ -73,7 +78,8 @@ impl Form {
         }
     }
 
-    /// An optional text field; absent means empty. Trimmed, at most `max` characters.
+    /// An optional text field; absent means empty. Trimmed, at most `max` characters, no
+    /// layout controls.
     pub fn optional(&mut self, field: &str, value: Option<String>, max: usize) -> String {
         let value = value.map(|v| v.trim().to_owned()).unwrap_or_default();
         self.bounded(field, value, max)
@@ -115,7 +121,7 @@ impl Form {
     /// A Django-style username: letters, digits and `@.+-_`, at most 150 characters.
     pub fn username(&mut self, field: &str, value: Option<String>) -> String {
         let username = self.required(field, value, MAX_USERNAME_CHARS);
-        if !username.is_empty() && !is_valid_username(&username) {
+        if !username.is_empty() && !self.has_error(field) && !is_valid_username(&username) {
             self.add(field, Message::UsernameInvalid);
         }
         username
@@ -198,9 +204,13 @@ impl Form {
         if self.errors.is_empty() { Ok(value) } else { Err(ApiError::Validation(self.errors)) }
     }
 
+    /// Every text field ends here: its length, and that it is text and not control.
     fn bounded(&mut self, field: &str, value: String, max: usize) -> String {
         if value.chars().count() > max {
             self.add(field, Message::FieldTooLong { max });
+        }
+        if text::holds_control(&value) {
+            self.add(field, Message::ControlCharacters);
         }
         value
     }
@@ -270,6 +280,19 @@ mod tests {
             (email.as_str(), phone.as_str(), password.as_str()),
             ("ivan@example.uz", "+998901234567", "  spaced  ")
         );
+    }
+
+    #[test]
+    fn every_text_field_refuses_layout_controls_by_name() {
+        let mut form = Form::new();
+        form.required("name", Some("Касса\nERROR forged".into()), 64);
+        form.optional("reason", Some("\u{202E}gpj.exe".into()), 200);
+        form.username("username", Some("iv\u{2028}an".into()));
+        form.email("email", Some("ivan\t@example.uz".into()));
+        let Err(ApiError::Validation(errors)) = form.finish(()) else { panic!("expected errors") };
+        for field in ["name", "reason", "username", "email"] {
+            assert_eq!(errors[field], [Message::ControlCharacters], "{field}");
+        }
     }
 
     #[test]
