@@ -102,6 +102,7 @@ pub enum Message {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
+    StoreLimitReached { max: u32 },
     InternalError,
     ServiceUnavailable,
     RequestTimeout,
@@ -113,6 +114,7 @@ pub enum Message {
     FieldBlank,
     FieldTooLong { max: usize },
     FieldImmutable,
+    FieldUnknown,
     PositiveIntegerExpected,
     BooleanExpected,
     DateExpected,
@@ -233,6 +235,12 @@ impl Message {
             ),
             M::FieldRequired => ("Обязательное поле.", "This field is required."),
             M::FieldInvalid => ("Некорректное значение.", "Invalid value."),
+            M::StoreLimitReached { max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Один аккаунт может владеть не более чем {max} магазинами."),
+                    Lang::En => format!("An account may own at most {max} stores."),
+                });
+            }
             M::FieldTooLong { max } => {
                 return Cow::Owned(match lang {
                     Lang::Ru => format!("Убедитесь, что это значение содержит не более {max} символов."),
@@ -270,6 +278,7 @@ impl Message {
             }
             M::FieldBlank => ("Это поле не может быть пустым.", "This field may not be blank."),
             M::FieldImmutable => ("Это поле нельзя изменить.", "This field cannot be changed."),
+            M::FieldUnknown => ("Такого поля нет.", "There is no such field."),
             M::PositiveIntegerExpected => {
                 ("Введите целое положительное число.", "Enter a positive whole number.")
             }
