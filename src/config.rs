@@ -93,6 +93,11 @@ pub struct Config {
     pub login_rate_limit_per_minute: u32,
     /// Sign-in attempts at one account from all addresses per 15 minutes.
     pub login_account_limit_per_15_minutes: u32,
+    /// Registrations one client address may attempt per hour: each provisions a schema, so
+    /// the public endpoint must not let one client fill the database.
+    pub registration_limit_per_hour: u32,
+    /// Stores one account may own, deactivated ones included.
+    pub max_stores_per_owner: u32,
     /// How long a till's PIN sign-in stays locked after five wrong PINs in a row; each
     /// further lock in a row doubles it, up to `pin_lock_max` (SPEC §11: 30 s, 15 minutes).
     pub pin_lock: PinLock,
@@ -221,6 +226,8 @@ impl Config {
             },
             login_rate_limit_per_minute,
             login_account_limit_per_15_minutes: login_account_limit(&env, login_rate_limit_per_minute)?,
+            registration_limit_per_hour: at_least_one(&env, "REGISTRATION_LIMIT_PER_HOUR", 10)?,
+            max_stores_per_owner: at_least_one(&env, "MAX_STORES_PER_OWNER", 20)?,
             pin_lock: pin_lock(&env)?,
             trusted_proxies: trusted_proxies(&env)?,
             cors_allowed_origins: cors_origins(&env)?,
@@ -358,6 +365,16 @@ fn login_account_limit(env: &Env<'_>, per_ip_per_minute: u32) -> Result<u32, Con
         return Err(env.invalid(VAR, "must be at least 1"));
     }
     Ok(limit)
+}
+
+/// A count that must allow at least one (a limit of zero would shut the feature off, which
+/// is not what a limit is for).
+fn at_least_one(env: &Env<'_>, variable: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let value = env.parsed(variable, default)?;
+    if value == 0 {
+        return Err(env.invalid(variable, "must be at least 1"));
+    }
+    Ok(value)
 }
 
 /// `PUBLIC_URL`: an http(s) URL with a host and at most a path, kept without its trailing
@@ -573,6 +590,7 @@ mod tests {
         assert!(config.migrate_on_start && config.swagger_enabled);
         assert_eq!(config.cors_allowed_origins, CorsOrigins::None);
         assert_eq!(config.login_account_limit_per_15_minutes, 50);
+        assert_eq!((config.registration_limit_per_hour, config.max_stores_per_owner), (10, 20));
         assert_eq!(config.public_url, None);
         assert_eq!(config.allowed_hosts, ["localhost", "127.0.0.1", "[::1]"]);
     }
@@ -588,6 +606,10 @@ mod tests {
             ("LOGIN_RATE_LIMIT_PER_MINUTE", "-1"),
             ("LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES", "0"),
             ("LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES", "many"),
+            ("REGISTRATION_LIMIT_PER_HOUR", "0"),
+            ("REGISTRATION_LIMIT_PER_HOUR", "-3"),
+            ("MAX_STORES_PER_OWNER", "0"),
+            ("MAX_STORES_PER_OWNER", "lots"),
             ("PUBLIC_URL", "pos.example.com"),
             ("PUBLIC_URL", "ftp://pos.example.com"),
             ("PUBLIC_URL", "https://pos.example.com/?next=1"),

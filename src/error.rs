@@ -89,6 +89,9 @@ pub enum ApiError {
     /// A store role that members still hold cannot be deleted (SPEC §10).
     #[error("role in use")]
     RoleInUse,
+    /// The caller owns `MAX_STORES_PER_OWNER` stores already (`max`), deactivated ones included.
+    #[error("store limit reached")]
+    StoreLimitReached { max: u32 },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -148,7 +151,8 @@ impl ApiError {
             | E::NotAMember
             | E::PermissionDenied
             | E::AccountElsewhere
-            | E::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            | E::PasswordChangeRequired
+            | E::StoreLimitReached { .. } => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::UsernameTaken | E::SlugTaken { .. } | E::RoleTaken | E::RoleInUse | E::ApprovalInvalid => {
@@ -190,6 +194,7 @@ impl ApiError {
             E::ApprovalInvalid => "approval_invalid",
             E::RoleTaken => "role_taken",
             E::RoleInUse => "role_in_use",
+            E::StoreLimitReached { .. } => "store_limit_reached",
             E::PayloadTooLarge => "payload_too_large",
             E::UnsupportedMediaType => "unsupported_media_type",
             E::TooManyAttempts { .. } => "too_many_attempts",
@@ -225,6 +230,7 @@ impl ApiError {
             E::ApprovalInvalid => Message::ApprovalInvalid,
             E::RoleTaken => Message::RoleTaken,
             E::RoleInUse => Message::RoleInUse,
+            E::StoreLimitReached { max } => Message::StoreLimitReached { max: *max },
             E::PayloadTooLarge => Message::PayloadTooLarge,
             E::UnsupportedMediaType => Message::UnsupportedMediaType,
             E::TooManyAttempts { .. } => Message::TooManyAttempts,

@@ -103,6 +103,7 @@ pub enum Message {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
+    StoreLimitReached { max: u32 },
     InternalError,
     ServiceUnavailable,
     RequestTimeout,
@@ -115,6 +116,7 @@ pub enum Message {
     FieldTooLong { max: usize },
     ControlCharacters,
     FieldImmutable,
+    FieldUnknown,
     PositiveIntegerExpected,
     BooleanExpected,
     DateExpected,
@@ -239,6 +241,12 @@ impl Message {
             ),
             M::FieldRequired => ("Обязательное поле.", "This field is required."),
             M::FieldInvalid => ("Некорректное значение.", "Invalid value."),
+            M::StoreLimitReached { max } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Один аккаунт может владеть не более чем {max} магазинами."),
+                    Lang::En => format!("An account may own at most {max} stores."),
+                });
+            }
             M::FieldTooLong { max } => {
                 return Cow::Owned(match lang {
                     Lang::Ru => format!("Убедитесь, что это значение содержит не более {max} символов."),
@@ -280,6 +288,7 @@ impl Message {
                 "This field may not contain control characters, line breaks or text direction marks.",
             ),
             M::FieldImmutable => ("Это поле нельзя изменить.", "This field cannot be changed."),
+            M::FieldUnknown => ("Такого поля нет.", "There is no such field."),
             M::PositiveIntegerExpected => {
                 ("Введите целое положительное число.", "Enter a positive whole number.")
             }

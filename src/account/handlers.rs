@@ -38,6 +38,8 @@ use crate::validate::password::MAX_PASSWORD_CHARS;
 /// employee profile there, and a session, all in one transaction (nothing is left behind
 /// when any step fails). The slug comes from `store_slug`, or from `store_name`
 /// transliterated (`Мой Магазин` → `moi-magazin`) with a `-2`, `-3`… suffix when taken.
+/// One client address may attempt `REGISTRATION_LIMIT_PER_HOUR` registrations an hour
+/// (successful or not); beyond that: 429.
 ///
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/register/", tag = "auth", request_body = RegisterRequest,
@@ -45,6 +47,7 @@ use crate::validate::password::MAX_PASSWORD_CHARS;
         (status = 201, description = "Registered: the owner, the store, the owner's employee profile and a session's tokens", body = RegisterResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 409, description = "username_taken or slug_taken", body = ErrorBody),
+        (status = 429, description = "too_many_attempts: this address's registrations for the hour are used up; Retry-After says when to try again", body = ErrorBody),
         BodyRejections,
     ))]
 pub async fn register(
@@ -53,14 +56,18 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<NoStore<(StatusCode, Json<RegisterResponse>)>> {
     let registration = Registration::parse(body, &app.config.password_policy)?;
-    // Answer a taken username before paying for the hash; the unique index still decides races.
     let mut conn = Session::open(&app.db).await?;
-    if queries::username_exists(&mut conn, &registration.username).await? {
-        return Err(ApiError::UsernameTaken);
-    }
+    // Claimed before the username is looked at: the probe below tells whether a username
+    // exists, so it is throttled with the rest. The claim is kept whatever happens next.
+    throttle::claim_registration(&mut conn, &client.ip_key(), app.config.registration_limit_per_hour).await?;
+    // Answer a taken username before paying for the hash; the unique index still decides races.
+    let taken = queries::username_exists(&mut conn, &registration.username).await?;
     // No pooled connection is held while argon2 runs (or waits for a hashing permit): a
     // registration burst must not starve every other request of connections.
-    drop(conn);
+    conn.finish().await?;
+    if taken {
+        return Err(ApiError::UsernameTaken);
+    }
     let password_hash = app.hasher.hash(registration.password.clone()).await.map_err(ApiError::internal)?;
 
     let mut tx = app.db.begin().await?;

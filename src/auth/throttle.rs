@@ -16,6 +16,11 @@
 //! A username is counted by its folded form (NFKC and case folding, `validate::username`),
 //! the form sign-in compares: every spelling that reaches one account (`ADMIN`, `ａｄｍｉｎ`)
 //! spends that account's budget. A client is its `ClientInfo::ip_key`: an IPv6 client's /64.
+//!
+//! Registrations are counted per client address in fixed one-hour windows, claimed the same
+//! way before the username is even looked at: each one provisions a schema, so a client may
+//! not fill the database, nor probe for usernames, faster than the operator allows. Every
+//! attempt counts, a successful one too, since a success is what costs a schema.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -152,6 +157,30 @@ pub async fn release_pairing_attempt(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// Length of the registration window.
+const REGISTRATION_WINDOW_MINUTES: i32 = 60;
+
+/// Claims one registration from `ip` before anything else is done for it; 429
+/// `too_many_attempts` with the seconds until the hour's window ends once `limit`
+/// registrations were attempted in it.
+pub async fn claim_registration(conn: &mut PgConnection, ip: &str, limit: u32) -> ApiResult<()> {
+    let (attempts, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
+        "insert into public.registration_throttle as t (client_ip, window_started_at, attempts)
+         values ($1, now(), 1)
+         on conflict (client_ip) do update set
+             attempts = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
+                             else t.attempts + 1 end,
+             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
+                                      else t.window_started_at end
+         returning attempts, window_started_at",
+    )
+    .bind(ip)
+    .bind(REGISTRATION_WINDOW_MINUTES)
+    .fetch_one(conn)
+    .await?;
+    within_limit(attempts, limit, window_started_at, i64::from(REGISTRATION_WINDOW_MINUTES) * 60)
 }
 
 /// `Ok` while `attempts` is within `limit`, else 429 with the seconds left of the window of

@@ -3,7 +3,9 @@
 //! Access tokens are HS256 JWTs with `sub`, `sid`, `exp`, `iat`, `iss`, `aud` and
 //! `typ=access`; the algorithm is pinned and every claim is checked, so a token signed with
 //! another algorithm, for another audience, or of another type never passes. They carry no
-//! store: the tenant middleware checks membership per request.
+//! store: the tenant middleware checks membership per request. A token is not accepted
+//! before its time: one issued in the future (`iat`) or not yet valid (`nbf`), beyond the
+//! clock leeway, was not made by a kassa whose clock agrees with ours.
 //!
 //! Refresh tokens are 256 random bits, handed out once and stored only as their SHA-256.
 
@@ -69,6 +71,10 @@ impl From<TokenError> for crate::error::ApiError {
     }
 }
 
+/// Seconds by which clocks of one deployment may disagree: `exp`, `nbf` and `iat` are checked
+/// with this much grace. A minute would be too generous for a 15-minute token.
+const LEEWAY_SECS: u64 = 5;
+
 /// Signs and verifies access tokens with the `JWT_SECRET`.
 pub struct AccessTokens {
     encoding: EncodingKey,
@@ -92,9 +98,8 @@ impl AccessTokens {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        // Clocks of one deployment agree to within seconds; a minute of grace is too generous
-        // for a 15-minute token.
-        validation.leeway = 5;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
         AccessTokens {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
@@ -140,7 +145,9 @@ impl AccessTokens {
             },
         )?;
         let claims = data.claims;
-        if claims.typ != ACCESS_TYPE || claims.user_id().is_none() {
+        // jsonwebtoken checks `exp` and `nbf` but not `iat`.
+        let issued_in_the_future = claims.iat > unix_now().saturating_add(LEEWAY_SECS);
+        if claims.typ != ACCESS_TYPE || claims.user_id().is_none() || issued_in_the_future {
             return Err(TokenError::Invalid);
         }
         Ok(claims)
@@ -227,6 +234,37 @@ mod tests {
         let unsigned = format!("{none_header}.{}.", token.split('.').nth(1).unwrap());
         assert_eq!(keys.verify(&unsigned), Err(TokenError::Invalid));
         assert_eq!(keys.verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    /// A token signed with the test secret, with `claims` over a valid token's.
+    fn signed(keys: &AccessTokens, claims: serde_json::Value) -> String {
+        let valid = keys.verify(&keys.issue(42, Uuid::new_v4(), None).unwrap()).unwrap();
+        let mut payload = serde_json::to_value(valid).unwrap();
+        payload.as_object_mut().unwrap().extend(claims.as_object().unwrap().clone());
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &keys.encoding).unwrap()
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_invalid() {
+        let keys = keys();
+        let now = unix_now();
+        let refused = signed(&keys, serde_json::json!({"iat": now + 60, "exp": now + 960}));
+        assert_eq!(keys.verify(&refused), Err(TokenError::Invalid));
+        let within_leeway = signed(&keys, serde_json::json!({"iat": now + 3}));
+        assert!(keys.verify(&within_leeway).is_ok(), "clocks a few seconds apart still agree");
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_invalid() {
+        let keys = keys();
+        let now = unix_now();
+        let refused = signed(&keys, serde_json::json!({"nbf": now + 60}));
+        assert_eq!(keys.verify(&refused), Err(TokenError::Invalid));
+        let malformed = signed(&keys, serde_json::json!({"nbf": "soon"}));
+        assert_eq!(keys.verify(&malformed), Err(TokenError::Invalid));
+        for fine in [now - 60, now + 3] {
+            assert!(keys.verify(&signed(&keys, serde_json::json!({"nbf": fine}))).is_ok(), "nbf {fine}");
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use crate::cli::migrate::{MigrateArgs, migrate_tenants};
 use crate::cli::print_table;
 use crate::db::schema::SchemaName;
 use crate::state::AppState;
-use crate::stores::queries::{StoreOverview, find_overview_by_key, fleet_overview};
+use crate::stores::queries::{
+    StoreOverview, find_overview_by_key, find_overview_by_key_or_slug, fleet_overview,
+};
 
 /// `kassa tenants …`.
 #[derive(Debug, Subcommand)]
@@ -45,8 +47,20 @@ pub enum TenantsCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Drop a deactivated store for good: its schema and its registry rows (accounts stay).
-    /// Refuses an active store.
+    /// Bring back a deactivated store, with everything it held: its key works again at once.
+    Activate {
+        /// The store's X-Tenant-Key, or its slug.
+        key_or_slug: String,
+    },
+    /// Deactivate a store, as its owner's DELETE does: its key answers 403 `inactive_tenant`
+    /// and no data is dropped (`activate` brings it back).
+    Deactivate {
+        /// The store's X-Tenant-Key, or its slug.
+        key_or_slug: String,
+    },
+    /// Drop a deactivated store for good: its schema and everything of it in the public
+    /// registry (tills, pairing codes, till sessions, memberships). Accounts stay. Refuses an
+    /// active store.
     Purge {
         /// The store's X-Tenant-Key.
         key: String,
@@ -63,6 +77,8 @@ pub async fn run(command: TenantsCommand, app: &AppState, database: &PgDumpTarge
         TenantsCommand::Status => status(app).await,
         TenantsCommand::Migrate { keys, args } => migrate_tenants(app, &keys, &args).await,
         TenantsCommand::Export { key, output, force } => export(app, &key, output, force, database).await,
+        TenantsCommand::Activate { key_or_slug } => set_active(app, &key_or_slug, true).await,
+        TenantsCommand::Deactivate { key_or_slug } => set_active(app, &key_or_slug, false).await,
         TenantsCommand::Purge { key, yes } => purge(app, &key, yes).await,
     }
 }
@@ -111,6 +127,37 @@ async fn status(app: &AppState) -> anyhow::Result<()> {
 
 async fn store_by_key(app: &AppState, key: &str) -> anyhow::Result<StoreOverview> {
     find_overview_by_key(&app.db, key).await?.with_context(|| format!("no store has the key {key:?}"))
+}
+
+/// `activate` and `deactivate`: store `key_or_slug` made active or not. This process's
+/// store cache forgets the store once the change is committed; servers see it within their
+/// cache's few seconds.
+async fn set_active(app: &AppState, key_or_slug: &str, active: bool) -> anyhow::Result<()> {
+    let store = find_overview_by_key_or_slug(&app.db, key_or_slug)
+        .await?
+        .with_context(|| format!("no store has the key or slug {key_or_slug:?}"))?;
+    let state = if active { "active" } else { "deactivated" };
+    if store.is_active == active {
+        println!("store {} ({}) is already {state}", store.slug, store.tenant_key);
+        return Ok(());
+    }
+    let mut conn = crate::db::Session::open(&app.db).await?;
+    if active {
+        crate::stores::queries::activate_store(&mut conn, store.id).await?;
+    } else {
+        crate::stores::queries::deactivate_store(&mut conn, store.id).await?;
+    }
+    // Committed before the cache forgets the store, so a re-read cannot find the old state.
+    conn.finish().await?;
+    app.stores.invalidate(&store.tenant_key);
+    tracing::info!(
+        store.id = store.id,
+        store.is_active = active,
+        "store {} {state} by the operator",
+        store.id
+    );
+    println!("store {} ({}) is now {state}", store.slug, store.tenant_key);
+    Ok(())
 }
 
 async fn export(
@@ -298,8 +345,10 @@ async fn purge(app: &AppState, key: &str, yes: bool) -> anyhow::Result<()> {
     let store = store_by_key(app, key).await?;
     if store.is_active {
         bail!(
-            "store {} is active: deactivate it first (DELETE /api/users/stores/{}/ as its owner)",
+            "store {} is active: deactivate it first (`kassa tenants deactivate {}`, or DELETE \
+             /api/users/stores/{}/ as its owner)",
             store.slug,
+            store.tenant_key,
             store.id
         );
     }

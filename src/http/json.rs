@@ -2,8 +2,9 @@
 //!
 //! axum's own rejections answer in plain text; this one answers with the SPEC §7 envelope:
 //! 415 when the body is not declared as JSON, 413 past the body limit, and 400
-//! `validation_error` with per-field messages for malformed JSON, wrong types, missing and
-//! repeated fields (the field is found with `serde_path_to_error`).
+//! `validation_error` with per-field messages for malformed JSON, wrong types, missing,
+//! repeated and (where a body refuses them) unknown fields (the field is found with
+//! `serde_path_to_error`).
 //!
 //! It also refuses what JSON allows but the database cannot hold, so no handler meets it:
 //! bytes that are not UTF-8 (RFC 8259 §8.1; serde_json checks only the strings it keeps),
@@ -62,6 +63,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_deep_nesting(text)?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        // What is wrong with the body as a whole is reported before what its members get
+        // wrong: not JSON at all, then a NUL. Both may hide in a member the body refuses,
+        // where deserialising stops before it looks.
+        if error.inner().classify() == serde_json::error::Category::Data {
+            if let Err(malformed) = serde_json::from_str::<de::IgnoredAny>(text) {
+                return field_error(".", &malformed);
+            }
+            if let Some(field) = nul_field(text) {
+                return ApiError::field(&field, Message::FieldInvalid);
+            }
+        }
         let path = error.path().to_string();
         field_error(&path, error.inner())
     })?;
@@ -122,8 +134,16 @@ fn refuse_deep_nesting(text: &str) -> Result<(), ApiError> {
 /// the field it sits in. JSON can spell NUL only as the escape `\u0000` (a raw NUL byte is
 /// a syntax error), so bodies without one, nearly all, are not walked at all.
 fn refuse_nul(text: &str) -> Result<(), ApiError> {
+    match nul_field(text) {
+        None => Ok(()),
+        Some(field) => Err(ApiError::field(&field, Message::FieldInvalid)),
+    }
+}
+
+/// The field of `text` that holds a NUL, if one does (see [`refuse_nul`]).
+fn nul_field(text: &str) -> Option<String> {
     if !has_nul_escape(text) {
-        return Ok(());
+        return None;
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let field = match serde_path_to_error::deserialize::<_, NulFree>(&mut deserializer) {
@@ -132,7 +152,7 @@ fn refuse_nul(text: &str) -> Result<(), ApiError> {
         // large for it, say): still refused, as a whole.
         _ => NON_FIELD_ERRORS.to_owned(),
     };
-    Err(ApiError::field(&field, Message::FieldInvalid))
+    Some(field)
 }
 
 /// `path` written as `field.nested[0]`, up to a member name holding the NUL itself (which
@@ -236,6 +256,10 @@ fn field_error(path: &str, error: &serde_json::Error) -> ApiError {
                 ApiError::field(&nested(field), Message::FieldRequired)
             } else if let Some(field) = named_field(&text, "duplicate field `") {
                 ApiError::field(&nested(field), Message::FieldInvalid)
+            } else if let Some(field) = named_field(&text, "unknown field `") {
+                // Bodies that refuse fields they do not know (`deny_unknown_fields`); the
+                // path already ends at the unknown member.
+                ApiError::field(if at_root { field } else { path }, Message::FieldUnknown)
             } else if at_root || body_is_array {
                 ApiError::field(NON_FIELD_ERRORS, Message::BodyNotObject)
             } else {
@@ -289,6 +313,39 @@ mod tests {
         assert_eq!(errors_of(r#" ["a", 1]"#), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of(&"[".repeat(10_000)), [NON_FIELD_ERRORS]);
         assert_eq!(errors_of(""), [NON_FIELD_ERRORS]);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        name: Option<String>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: Option<u32>,
+    }
+
+    fn strict_errors_of(body: &str) -> Vec<String> {
+        match parse_json::<Strict>(body.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors.keys().cloned().collect(),
+            other => panic!("expected a validation error for {body}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_that_refuses_unknown_members_names_them() {
+        assert_eq!(strict_errors_of(r#"{"name":"a","colour":"red"}"#), ["colour"]);
+        assert_eq!(strict_errors_of(r#"{"inner":{"count":1,"size":2}}"#), ["inner.size"]);
+        // A NUL is named where it sits, even inside a member the body refuses, and a body
+        // that is not JSON is told so, even past one.
+        assert_eq!(strict_errors_of(r#"{"colour":{"a":["b","\u0000"]}}"#), ["colour.a[1]"]);
+        assert_eq!(strict_errors_of("{\"colour\":\"\u{0}\"}"), [NON_FIELD_ERRORS]);
+        assert_eq!(strict_errors_of(r#"{"colour":1} trailing"#), [NON_FIELD_ERRORS]);
     }
 
     #[test]

@@ -71,7 +71,8 @@ async fn member_store_list(
 }
 
 /// Opens another store: its own schema, with the caller as owner (same provisioning as
-/// registration, all-or-nothing).
+/// registration, all-or-nothing). An account owns at most `MAX_STORES_PER_OWNER` stores,
+/// deactivated ones included; beyond that: 403 `store_limit_reached`.
 ///
 /// **Permissions**: any signed-in user; they become the new store's owner.
 #[utoipa::path(post, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
@@ -80,7 +81,7 @@ async fn member_store_list(
         (status = 201, description = "Created, with the caller as its owner", body = StoreCreatedResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        (status = 403, description = "store_limit_reached: the caller owns `MAX_STORES_PER_OWNER` stores already; or password_change_required", body = ErrorBody),
         (status = 409, description = "slug_taken", body = ErrorBody),
         BodyRejections,
     ))]
@@ -92,6 +93,7 @@ pub async fn create_store(
     let (slug_choice, profile) = parse_new_store(body)?;
 
     let mut tx = app.db.begin().await?;
+    ensure_room_for_a_store(&mut tx, user.user_id, app.config.max_stores_per_owner).await?;
     let owner = find_user(&mut tx, user.user_id).await?.ok_or(ApiError::TokenInvalid)?;
     let provisioned =
         provision_store(&mut tx, &StoreOwner::from(&owner), &profile, &slug_choice, &app.tenant_migrations)
@@ -102,6 +104,18 @@ pub async fn create_store(
     let message = Message::StoreCreated.text(current_lang()).into_owned();
     let data = CreatedStore { store };
     Ok((StatusCode::CREATED, Json(StoreCreatedResponse { status: "success", message, data })))
+}
+
+/// Refuses a new store when `owner_id` owns `max` already. Holds the owner's row until the
+/// caller's transaction ends, so parallel creations are counted one after another and never
+/// pass the limit together.
+async fn ensure_room_for_a_store(conn: &mut PgConnection, owner_id: i64, max: u32) -> ApiResult<()> {
+    queries::lock_owner_for_new_store(conn, owner_id).await?;
+    let owned = queries::count_owned_stores(conn, owner_id).await?;
+    if owned >= i64::from(max) {
+        return Err(ApiError::StoreLimitReached { max });
+    }
+    Ok(())
 }
 
 /// One store the caller works in.
@@ -126,7 +140,8 @@ pub async fn get_store(
     Ok(Json(StoreResponse { status: "success", message: None, data: store }))
 }
 
-/// Replaces a store's profile: fields left out become empty. `name` is required.
+/// Replaces a store's profile: fields left out become empty. `name` is required;
+/// `is_active`, when given, is applied as in `PATCH`.
 ///
 /// **Permissions**: the store's owner.
 #[utoipa::path(put, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
@@ -145,7 +160,9 @@ pub async fn replace_store(
     change_store(&app, &user, id, body, Replace::Everything).await
 }
 
-/// Changes the given fields of a store's profile.
+/// Changes the given fields of a store: its profile, and `is_active` (`true` brings back a
+/// deactivated store, `false` deactivates it). Every field sent is applied or refused (400):
+/// the ones that cannot change are accepted only as they were read.
 ///
 /// **Permissions**: the store's owner.
 #[utoipa::path(patch, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
@@ -203,12 +220,16 @@ async fn change_store(
     let mut conn = Session::open(&app.db).await?;
     let current = member_store(&mut conn, user, id).await?;
     ensure_owner(&current, user)?;
-    let changes = parse_changes(body, &current.store, replace)?;
-    queries::update_store(&mut conn, id, &changes).await?;
+    let change = parse_changes(body, &current, replace)?;
+    queries::update_store(&mut conn, id, &change.profile, change.is_active).await?;
     let store = member_store(&mut conn, user, id).await?;
     // Committed before the cache forgets the store, so a re-read cannot find the old profile.
     conn.finish().await?;
     app.stores.invalidate(&current.store.tenant_key);
+    if let Some(is_active) = change.is_active.filter(|now| *now != current.store.is_active) {
+        let state = if is_active { "reactivated" } else { "deactivated" };
+        tracing::info!(store.id = id, store.is_active = is_active, "store {id} {state} by its owner");
+    }
     let message = Some(Message::StoreUpdated.text(current_lang()).into_owned());
     Ok(Json(StoreResponse { status: "success", message, data: store }))
 }

@@ -125,49 +125,122 @@ pub struct CreateStoreRequest {
 
 /// `PATCH /stores/{id}/` (and, deserialised, `PUT`): the fields given change.
 ///
-/// `slug`, `tenant_key` and `schema_name` cannot change. Apps send them back with the rest of
-/// the store, so they are accepted when equal to the current values (400 `validation_error`
-/// otherwise); being no input, they are left out of the OpenAPI schema.
+/// Every field given is either applied or refused, never passed over in silence. The fields
+/// a client cannot set (`slug`, `tenant_key`, `schema_name`, and what the store's answer
+/// reports: `id`, `owner`, `created_at`, …) may be sent back as they were read, with the
+/// rest of the store, and are refused otherwise (400 `validation_error`); being no input,
+/// they are left out of the OpenAPI schema. A field the store does not have is refused too.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateStoreRequest {
     #[schema(
         max_length = 150,
         pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
-    pub name: Option<String>,
+    /// Never `null`: a store always has a name.
+    #[schema(value_type = String)]
+    #[serde(default, deserialize_with = "given")]
+    pub name: Option<Option<String>>,
     #[schema(max_length = 1000)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub description: Option<Option<String>>,
     #[schema(max_length = 1000)]
-    pub address: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub address: Option<Option<String>>,
     #[schema(max_length = 150)]
-    pub city: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub city: Option<Option<String>>,
     #[schema(max_length = 150)]
-    pub region: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub region: Option<Option<String>>,
     /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
     #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
-    pub phone: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub phone: Option<Option<String>>,
     #[schema(
         max_length = 254,
         pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
     )]
-    pub email: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub email: Option<Option<String>>,
     #[schema(max_length = 1000)]
-    pub legal_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub legal_name: Option<Option<String>>,
     #[schema(max_length = 32)]
-    pub tax_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "given")]
+    pub tax_id: Option<Option<String>>,
+    /// `false` deactivates the store (as `DELETE` does); `true` brings a deactivated store
+    /// back, data and all.
+    #[schema(value_type = bool)]
+    #[serde(default, deserialize_with = "given")]
+    pub is_active: Option<Option<bool>>,
+    // What the store's answer reports and no request sets: see `parse::read_only_fields`.
     #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub id: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
     pub slug: Option<serde_json::Value>,
     #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
     pub tenant_key: Option<serde_json::Value>,
     #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
     pub schema_name: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub owner: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub owner_name: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub created_at: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub updated_at: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub employee_count: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub active_employee_count: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub role: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub role_display: Option<serde_json::Value>,
+    #[schema(ignore)]
+    #[serde(default, deserialize_with = "given")]
+    pub permissions: Option<serde_json::Value>,
+}
+
+/// A field that was sent, `null` included (`Some(None)` for a nullable `T`, `Some(Null)` for
+/// a JSON value); with `#[serde(default)]`, `None` means it was left out. Plain `Option`
+/// reads `null` as left out, and a field sent must never be passed over in silence.
+fn given<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `PUT /stores/{id}/`: the whole profile; `name` is required and the fields left out
-/// become empty. The handler reads it as an [`UpdateStoreRequest`] (so `slug`, `tenant_key`
-/// and `schema_name` are taken back unchanged here too); this type only documents what PUT
-/// requires.
+/// become empty. The handler reads it as an [`UpdateStoreRequest`] (so the fields that cannot
+/// change are taken back unchanged here too, and unknown ones refused); this type only
+/// documents what PUT requires.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ReplaceStoreRequest {
     #[schema(
@@ -197,6 +270,10 @@ pub struct ReplaceStoreRequest {
     legal_name: Option<String>,
     #[schema(max_length = 32)]
     tax_id: Option<String>,
+    /// `false` deactivates the store (as `DELETE` does); `true` brings a deactivated store
+    /// back, data and all. Left out: unchanged.
+    #[schema(nullable = false)]
+    is_active: Option<bool>,
 }
 
 /// `{status, data: [store]}`.

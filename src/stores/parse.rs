@@ -6,11 +6,11 @@
 //! in [`RawProfile::check_each`]; creating, registering, replacing and patching differ only
 //! in which fields count as given.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::i18n::Message;
 use crate::stores::provision::SlugChoice;
 use crate::stores::queries::{StoreChanges, StoreFields, StoreProfile};
-use crate::stores::{CreateStoreRequest, StoreDetails, UpdateStoreRequest, slug};
+use crate::stores::{CreateStoreRequest, MemberStore, UpdateStoreRequest, slug};
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS, Replace};
 
 /// Longest taxpayer id (INN and its foreign equivalents, with room to spare).
@@ -87,53 +87,89 @@ pub fn parse_slug_choice(form: &mut Form, field: &'static str, value: Option<Str
     }
 }
 
-/// The profile of a store endpoint's request body, whose fields carry their plain names
-/// (registration's carry a `store_` prefix and are mapped by hand). A macro because the
-/// create and update bodies are different types, each with its own OpenAPI schema.
-macro_rules! raw_profile_of {
-    ($body:ident) => {
-        RawProfile(StoreFields {
-            name: $body.name,
-            description: $body.description,
-            address: $body.address,
-            city: $body.city,
-            region: $body.region,
-            phone: $body.phone,
-            email: $body.email,
-            legal_name: $body.legal_name,
-            tax_id: $body.tax_id,
-        })
-    };
-}
-
 /// `POST /stores/`: how the slug is chosen, and the profile.
 pub fn parse_new_store(body: CreateStoreRequest) -> ApiResult<(SlugChoice, StoreProfile)> {
     let mut form = Form::new();
     let slug_choice = parse_slug_choice(&mut form, "slug", body.slug);
-    let profile = raw_profile_of!(body).parse(&mut form, "");
+    let raw = RawProfile(StoreFields {
+        name: body.name,
+        description: body.description,
+        address: body.address,
+        city: body.city,
+        region: body.region,
+        phone: body.phone,
+        email: body.email,
+        legal_name: body.legal_name,
+        tax_id: body.tax_id,
+    });
+    let profile = raw.parse(&mut form, "");
     form.finish((slug_choice, profile))
 }
 
-/// `PUT` or `PATCH /stores/{id}/` on `current`. The fields that cannot change are accepted
-/// only when they repeat the current value (apps send the whole store back).
+/// A validated `PUT` or `PATCH /stores/{id}/`.
+#[derive(Debug)]
+pub struct StoreChange {
+    pub profile: StoreChanges,
+    /// The store's new state, when the body names one.
+    pub is_active: Option<bool>,
+}
+
+/// `PUT` or `PATCH /stores/{id}/` on `current`, as the caller reads it. The fields that
+/// cannot change are accepted only when they repeat the current value (apps send the whole
+/// store back); a `null` text field is emptied, as if sent empty.
 pub fn parse_changes(
     body: UpdateStoreRequest,
-    current: &StoreDetails,
+    current: &MemberStore,
     replace: Replace,
-) -> ApiResult<StoreChanges> {
+) -> ApiResult<StoreChange> {
     let mut form = Form::new();
-    let immutable = [
-        ("slug", body.slug, &current.slug),
-        ("tenant_key", body.tenant_key, &current.tenant_key),
-        ("schema_name", body.schema_name, &current.schema_name),
-    ];
-    for (field, given, actual) in immutable {
-        if given.is_some_and(|value| value.as_str() != Some(actual.as_str())) {
+    let as_read = serde_json::to_value(current).map_err(ApiError::internal)?;
+    for (field, given) in read_only_fields(&body) {
+        if given.is_some_and(|value| as_read.get(field) != Some(value)) {
             form.add(field, Message::FieldImmutable);
         }
     }
-    let changes = raw_profile_of!(body).parse_changes(&mut form, replace);
-    form.finish(changes)
+    let is_active = match body.is_active {
+        Some(None) => {
+            form.add("is_active", Message::BooleanExpected);
+            None
+        }
+        given => given.flatten(),
+    };
+    let emptied_when_null = |value: Option<Option<String>>| value.map(Option::unwrap_or_default);
+    let raw = RawProfile(StoreFields {
+        name: emptied_when_null(body.name),
+        description: emptied_when_null(body.description),
+        address: emptied_when_null(body.address),
+        city: emptied_when_null(body.city),
+        region: emptied_when_null(body.region),
+        phone: emptied_when_null(body.phone),
+        email: emptied_when_null(body.email),
+        legal_name: emptied_when_null(body.legal_name),
+        tax_id: emptied_when_null(body.tax_id),
+    });
+    let profile = raw.parse_changes(&mut form, replace);
+    form.finish(StoreChange { profile, is_active })
+}
+
+/// The fields of `body` that the store's answer reports but no request sets, by their names
+/// in that answer.
+fn read_only_fields(body: &UpdateStoreRequest) -> [(&'static str, Option<&serde_json::Value>); 13] {
+    [
+        ("id", body.id.as_ref()),
+        ("slug", body.slug.as_ref()),
+        ("tenant_key", body.tenant_key.as_ref()),
+        ("schema_name", body.schema_name.as_ref()),
+        ("owner", body.owner.as_ref()),
+        ("owner_name", body.owner_name.as_ref()),
+        ("created_at", body.created_at.as_ref()),
+        ("updated_at", body.updated_at.as_ref()),
+        ("employee_count", body.employee_count.as_ref()),
+        ("active_employee_count", body.active_employee_count.as_ref()),
+        ("role", body.role.as_ref()),
+        ("role_display", body.role_display.as_ref()),
+        ("permissions", body.permissions.as_ref()),
+    ]
 }
 
 #[cfg(test)]

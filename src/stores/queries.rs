@@ -150,6 +150,29 @@ pub async fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> sqlx
     sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(conn).await.map(|_| ())
 }
 
+/// Holds the account `owner_id` against other store creations until the transaction ends,
+/// so counting its stores and adding one cannot interleave with a parallel creation. `no key
+/// update`: sign-ins (foreign keys into `users`) are not held up by it.
+#[tracing::instrument(skip_all, fields(user.id = owner_id), err)]
+pub async fn lock_owner_for_new_store(conn: &mut PgConnection, owner_id: i64) -> sqlx::Result<()> {
+    crate::db::query("select 1 from public.users where id = $1 for no key update")
+        .bind(owner_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// How many stores `owner_id` owns, deactivated ones included (they can come back).
+/// Run after [`lock_owner_for_new_store`], in a statement of its own: a statement that waited
+/// for the lock would still count with the snapshot it started with.
+#[tracing::instrument(skip_all, fields(user.id = owner_id), err)]
+pub async fn count_owned_stores(conn: &mut PgConnection, owner_id: i64) -> sqlx::Result<i64> {
+    crate::db::query_scalar("select count(*) from public.stores where owner_id = $1")
+        .bind(owner_id)
+        .fetch_one(conn)
+        .await
+}
+
 /// Registers a store. Taken slugs, keys or schema names violate `stores_*_key`.
 #[tracing::instrument(skip_all, fields(store.slug = slug), err)]
 pub async fn insert_store(
@@ -235,12 +258,13 @@ pub async fn find_member_store(
         .await
 }
 
-/// Applies `changes` to store `store_id`.
+/// Applies `changes` to store `store_id`, and makes it active or not when `is_active` says.
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn update_store(
     conn: &mut PgConnection,
     store_id: i64,
     changes: &StoreChanges,
+    is_active: Option<bool>,
 ) -> sqlx::Result<()> {
     // `$1`…`$9` are the fields in `bind_store_fields` order.
     let update = crate::db::query(
@@ -248,16 +272,27 @@ pub async fn update_store(
              name = coalesce($1, name), description = coalesce($2, description),
              address = coalesce($3, address), city = coalesce($4, city), region = coalesce($5, region),
              phone = coalesce($6, phone), email = coalesce($7, email),
-             legal_name = coalesce($8, legal_name), tax_id = coalesce($9, tax_id), updated_at = now()
+             legal_name = coalesce($8, legal_name), tax_id = coalesce($9, tax_id),
+             is_active = coalesce($11, is_active), updated_at = now()
          where id = $10",
     );
-    bind_store_fields!(update, changes).bind(store_id).execute(conn).await.map(|_| ())
+    bind_store_fields!(update, changes).bind(store_id).bind(is_active).execute(conn).await.map(|_| ())
 }
 
 /// Deactivates store `store_id`; its schema and rows stay (SPEC §6).
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn deactivate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
     crate::db::query("update public.stores set is_active = false, updated_at = now() where id = $1")
+        .bind(store_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Brings back deactivated store `store_id`, as it was.
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn activate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
+    crate::db::query("update public.stores set is_active = true, updated_at = now() where id = $1")
         .bind(store_id)
         .execute(conn)
         .await
@@ -321,6 +356,22 @@ pub async fn find_overview_by_key(pool: &sqlx::PgPool, key: &str) -> sqlx::Resul
         .await
 }
 
+/// The store whose tenant key, or else whose slug, is `key_or_slug`, active or not. A key
+/// wins when both match (a slug may be spelt like another store's key).
+#[tracing::instrument(skip_all, err)]
+pub async fn find_overview_by_key_or_slug(
+    pool: &sqlx::PgPool,
+    key_or_slug: &str,
+) -> sqlx::Result<Option<StoreOverview>> {
+    crate::db::query_as(concat!(
+        overview_select!(),
+        " where s.tenant_key = $1 or s.slug = $1 order by s.tenant_key = $1 desc limit 1"
+    ))
+    .bind(key_or_slug)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Store `store_id`'s rows in the public registry as SQL that recreates them: its members'
 /// (and owner's) accounts, the store, the memberships. PostgreSQL quotes every value
 /// (`format('%L')`). Rows that exist are left alone (`on conflict do nothing`), and the
@@ -356,12 +407,22 @@ pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::R
     Ok(statements.join("\n") + "\n")
 }
 
-/// Deletes store `store_id`'s memberships and registry row (its schema is the caller's).
+/// Deletes everything of store `store_id` in `public` (its schema is the caller's): the
+/// sessions opened on its tills, its tills, its pairing codes, its memberships and its
+/// registry row, in that order (each points at the next). The accounts stay.
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn delete_store_rows(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
-    crate::db::query("delete from public.store_memberships where store_id = $1")
-        .bind(store_id)
-        .execute(&mut *conn)
-        .await?;
-    crate::db::query("delete from public.stores where id = $1").bind(store_id).execute(conn).await.map(|_| ())
+    const DELETES: [&str; 5] = [
+        // `store_id` is copied onto till sessions without a foreign key; `device_id` has one.
+        "delete from public.sessions
+         where store_id = $1 or device_id in (select id from public.devices where store_id = $1)",
+        "delete from public.devices where store_id = $1",
+        "delete from public.pairing_codes where store_id = $1",
+        "delete from public.store_memberships where store_id = $1",
+        "delete from public.stores where id = $1",
+    ];
+    for delete in DELETES {
+        crate::db::query(delete).bind(store_id).execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -151,8 +151,13 @@ pub fn pooler_url() -> Option<String> {
 
 /// Test configuration: the defaults of SPEC §1 plus what a test cannot do without.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<&str, &str> =
-        HashMap::from([("DATABASE_URL", "postgres://set-by-the-harness"), ("JWT_SECRET", TEST_JWT_SECRET)]);
+    let mut vars: HashMap<&str, &str> = HashMap::from([
+        ("DATABASE_URL", "postgres://set-by-the-harness"),
+        ("JWT_SECRET", TEST_JWT_SECRET),
+        // Every test registers its owners from the one test address; the registration
+        // throttle's own tests set the limit low.
+        ("REGISTRATION_LIMIT_PER_HOUR", "1000000"),
+    ]);
     if pooler_url().is_some() {
         vars.extend([("DATABASE_TRANSACTION_POOLING", "true"), ("MIGRATE_ON_START", "false")]);
     }
