@@ -23,14 +23,20 @@ async fn accounts(app: &TestApp) -> i64 {
 async fn a_look_alike_of_a_taken_username_is_refused_and_sign_in_folds_case_and_width() {
     let app = TestApp::spawn().await;
     let admin = app.register_owner("admin", "Лавка").await;
-    let before = app.footprint().await;
+    // Besides the registration throttle, which counts every attempt that reaches it.
+    let footprint = || async {
+        let mut footprint = app.footprint().await;
+        footprint.tables.remove("public.registration_throttle");
+        footprint
+    };
+    let before = footprint().await;
     // Cyrillic а; fullwidth; another case; Cyrillic і; Greek Α; fullwidth capitals.
     for look_alike in ["аdmin", "ａｄｍｉｎ", "ADMIN", "admіn", "ΑDMIN", "ＡＤＭＩＮ"] {
         let response = app.register(&registration(look_alike, "Другая лавка")).await;
         let body = response.error(StatusCode::CONFLICT, "username_taken");
         assert!(body["errors"]["username"].is_array(), "{look_alike}: {body}");
     }
-    assert_eq!(app.footprint().await, before, "a refused registration wrote something");
+    assert_eq!(footprint().await, before, "a refused registration wrote something");
 
     for spelling in ["ADMIN", "ＡＤＭＩＮ", "ａｄｍｉｎ", " Admin "] {
         let body = login(&app, spelling).await.json(StatusCode::OK);
