@@ -6,14 +6,14 @@
 
 use axum::Router;
 use axum::middleware::{from_fn_with_state, map_request};
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::AuditAction;
 use crate::error::{ApiError, ErrorBody};
 use crate::http::health;
-use crate::http::openapi::{self, SecuritySchemes};
+use crate::http::openapi::{self, SecuritySchemes, TextRule};
 use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
@@ -67,7 +67,13 @@ fn api_routes(
 /// The OpenAPI document of everything [`build_router`] serves.
 #[must_use]
 pub fn openapi_spec() -> utoipa::openapi::OpenApi {
-    api_routes(|routes| routes).into_openapi()
+    finished(api_routes(|routes| routes).into_openapi())
+}
+
+/// The document with what is stated across all of its routes at once (`TextRule`).
+fn finished(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    TextRule.modify(&mut spec);
+    spec
 }
 
 /// The whole HTTP application: routes, Swagger UI, the JSON 404, and the middleware stack.
@@ -78,6 +84,7 @@ pub fn build_router(state: AppState) -> Router {
     let (routes, spec) =
         api_routes(|routes| routes.route_layer(from_fn_with_state(registry, resolve_tenant)))
             .split_for_parts();
+    let spec = finished(spec);
     let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
     let routes = if state.config.console_enabled {
         routes.merge(crate::console::router(std::sync::Arc::clone(&state.config)))

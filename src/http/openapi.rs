@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
@@ -157,4 +159,87 @@ pub fn to_pretty_json(spec: &utoipa::openapi::OpenApi) -> String {
     let mut json = spec.to_pretty_json().expect("the OpenAPI document serialises");
     json.push('\n');
     json
+}
+
+/// What the text rule (`validate::text::is_control`) refuses, as a character-class body:
+/// control characters (Cc), the line and paragraph separators, and the bidi controls.
+const CONTROL_CHARACTERS: &str = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069";
+
+/// The white space a "not blank" field may not consist of, as the request schemas write it.
+const WHITE_SPACE: &str = r"\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// Opaque tokens typed or pasted by machines, not stored text: the rule does not apply.
+const OPAQUE_FIELDS: [&str; 2] = ["code", "approval_token"];
+
+/// States the text rule in every request body's text fields, so a client generated from the
+/// document (or a fuzzer) knows that no stored name, label or reason may hold a control
+/// character, a line separator or a bidi control. One pass over the finished document,
+/// rather than the same pattern spelled in each field's attribute: a "not blank" field's
+/// pattern becomes "not blank, and no control anywhere"; an email's classes exclude them
+/// too; free text gets "no control anywhere". Passwords, dates and other formatted strings,
+/// enums and patterns already stricter than the rule are left alone. Applied to the whole
+/// document once every route has added its schemas (`router`).
+pub struct TextRule;
+
+impl Modify for TextRule {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let bodies = request_body_schemas(openapi);
+        let Some(components) = openapi.components.as_mut() else { return };
+        for name in bodies {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+                for (field, property) in object.properties.iter_mut() {
+                    if let RefOr::T(Schema::Object(text)) = property
+                        && !OPAQUE_FIELDS.contains(&field.as_str())
+                    {
+                        apply_text_rule(text);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The component schemas that are request bodies.
+fn request_body_schemas(openapi: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let mut names = Vec::new();
+    for item in openapi.paths.paths.values() {
+        let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+        for body in operations.into_iter().flatten().filter_map(|operation| operation.request_body.as_ref()) {
+            let RefOr::T(body) = body else { continue };
+            for content in body.content.values() {
+                if let RefOr::T(content) = content
+                    && let Some(RefOr::Ref(reference)) = &content.schema
+                {
+                    names.extend(reference.ref_location.rsplit('/').next().map(str::to_owned));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The text rule on one string property (see [`TextRule`]).
+fn apply_text_rule(property: &mut utoipa::openapi::schema::Object) {
+    let is_text = match &property.schema_type {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(types) => types.contains(&Type::String),
+        _ => false,
+    };
+    if !is_text || property.format.is_some() || property.enum_values.is_some() {
+        return;
+    }
+    let not_blank = format!("[^{WHITE_SPACE}]");
+    property.pattern = match property.pattern.take() {
+        None => Some(format!("^[^{CONTROL_CHARACTERS}]*$")),
+        Some(pattern) if pattern == not_blank => Some(format!(
+            "^[^{CONTROL_CHARACTERS}]*[^{CONTROL_CHARACTERS}{WHITE_SPACE}][^{CONTROL_CHARACTERS}]*$"
+        )),
+        // An email's classes: every character but `@` (and `.`) and white space, now not a
+        // control either.
+        Some(pattern) if pattern.contains('@') => {
+            Some(pattern.replace(WHITE_SPACE, &format!("{WHITE_SPACE}{CONTROL_CHARACTERS}")))
+        }
+        // Phones, slugs, PINs, dates: patterns that already allow no control at all.
+        Some(pattern) => Some(pattern),
+    };
 }
