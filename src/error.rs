@@ -67,6 +67,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("username taken")]
     UsernameTaken,
+    /// An account-wide action (a password reset) on an employee who has no account.
+    #[error("employee has no account")]
+    NoAccount,
     /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
     SlugTaken { field: &'static str },
@@ -155,9 +158,12 @@ impl ApiError {
             | E::StoreLimitReached { .. } => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            E::UsernameTaken | E::SlugTaken { .. } | E::RoleTaken | E::RoleInUse | E::ApprovalInvalid => {
-                StatusCode::CONFLICT
-            }
+            E::UsernameTaken
+            | E::NoAccount
+            | E::SlugTaken { .. }
+            | E::RoleTaken
+            | E::RoleInUse
+            | E::ApprovalInvalid => StatusCode::CONFLICT,
             E::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             E::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -187,6 +193,7 @@ impl ApiError {
             E::NotFound | E::PageNotFound => "not_found",
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
+            E::NoAccount => "no_account",
             E::SlugTaken { .. } => "slug_taken",
             E::DeviceInvalid => "device_invalid",
             E::InvalidPairingCode => "invalid_pairing_code",
@@ -223,6 +230,7 @@ impl ApiError {
             E::PageNotFound => Message::PageNotFound,
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
+            E::NoAccount => Message::NoAccount,
             E::SlugTaken { .. } => Message::SlugTaken,
             E::DeviceInvalid => Message::DeviceInvalid,
             E::InvalidPairingCode => Message::InvalidPairingCode,

@@ -93,6 +93,7 @@ pub enum Message {
     PageNotFound,
     MethodNotAllowed,
     UsernameTaken,
+    NoAccount,
     SlugTaken,
     RoleTaken,
     RoleInUse,
@@ -131,6 +132,10 @@ pub enum Message {
     TooManyPermissions { max: usize },
     ChoiceInvalid { choices: &'static [&'static str] },
     UsernameInvalid,
+    UsernameRequiredForRole,
+    UsernameRequiredWithPassword,
+    SexMale,
+    SexFemale,
     EmailInvalid,
     PhoneInvalid,
     SlugInvalid,
@@ -150,6 +155,7 @@ pub enum Message {
     PasswordChanged,
     LoggedOut,
     EmployeeCreated,
+    UserCreated,
     EmployeePasswordReset,
     WrongCurrentPassword,
 }
@@ -388,6 +394,20 @@ impl Message {
             M::PasswordChanged => ("Пароль успешно изменен", "Password changed"),
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
             M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
+            M::UserCreated => ("Сотрудник создан", "Employee created"),
+            M::NoAccount => (
+                "У этого сотрудника нет учётной записи: сначала создайте её",
+                "This employee has no account: give them one first",
+            ),
+            M::UsernameRequiredForRole => (
+                "Для этой роли требуется username",
+                "This role needs a username: only cashiers may be added without an account",
+            ),
+            M::UsernameRequiredWithPassword => {
+                ("Если указан password, необходимо указать username", "A password needs a username")
+            }
+            M::SexMale => ("Мужской", "Male"),
+            M::SexFemale => ("Женский", "Female"),
             M::EmployeePasswordReset => {
                 ("Пароль сотрудника успешно сброшен", "The employee's password was reset")
             }

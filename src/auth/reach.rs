@@ -25,6 +25,7 @@ const STORE_BOUND_ROUTES: &[(Method, &str)] = &[
     // The store's staff, by the member's role there.
     (Method::GET, "/api/users/employees/"),
     (Method::POST, "/api/users/employees/"),
+    (Method::GET, "/api/users/employees/cashiers/"),
     (Method::GET, "/api/users/employees/{id}/"),
     (Method::PUT, "/api/users/employees/{id}/"),
     (Method::PATCH, "/api/users/employees/{id}/"),

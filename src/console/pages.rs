@@ -371,7 +371,7 @@ pub async fn staff(
         .map(|e| StaffLine {
             id: e.id,
             full_name: e.full_name,
-            username: e.username,
+            username: e.username.unwrap_or_default(),
             role: e.access.role_display,
             position: e.position,
             phone: e.phone,

@@ -147,15 +147,18 @@ pub async fn create_employee(
     });
     let created = async { api::create_employee(State(app), scope, ApiJson(api_body(body)?)).await }.await;
     match created {
-        Ok(created) => {
-            let credentials = ((created.0).1).0.data.credentials;
-            let shown = Shown {
-                heading: |t| t.employee_added,
-                username: credentials.username,
-                password: credentials.password,
-            };
-            show_once(StatusCode::CREATED, &user, (store_key, store_name), shown)
-        }
+        Ok(created) => match ((created.0).1).0.data.credentials {
+            Some(credentials) => {
+                let shown = Shown {
+                    heading: |t| t.employee_added,
+                    username: credentials.username,
+                    password: credentials.password,
+                };
+                show_once(StatusCode::CREATED, &user, (store_key, store_name), shown)
+            }
+            // A cashier without an account: nothing to hand over.
+            None => see_other(&format!("/console/s/{store_key}/staff/")),
+        },
         Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
     }
 }
@@ -217,7 +220,7 @@ pub async fn edit_employee_form(
         store_name,
         csrf: user.csrf.clone(),
         id,
-        username: employee.username,
+        username: employee.username.unwrap_or(employee.full_name),
         first_name: employee.first_name,
         last_name: employee.last_name,
         phone: employee.phone,

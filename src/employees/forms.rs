@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::auth::generate::generate_password;
 use crate::config::PasswordPolicy;
 use crate::employees::queries::{EmployeeFilter, EmployeeState, StaffMember};
-use crate::employees::{CreateEmployeeRequest, ResetPasswordRequest, UpdateEmployeeRequest};
+use crate::employees::{CreateEmployeeRequest, ResetPasswordRequest, Sex, UpdateEmployeeRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
@@ -36,19 +36,30 @@ pub fn list_filter(query: &ListQuery, form: &mut Form) -> EmployeeFilter {
     }
 }
 
+/// The role that may be given without an account: a cashier who never signs in (the till
+/// names them), as the apps add them.
+pub const ROLE_WITHOUT_ACCOUNT: &str = "cashier";
+
 /// A create request that passed validation.
 pub struct NewStaffMember {
-    pub username: String,
-    /// Given, or generated when the body has none.
-    pub password: SecretString,
+    /// The account to make; none for a cashier without one.
+    pub account: Option<NewAccount>,
     /// A well-formed role code; whether the store has it is the handler's check.
     pub role: String,
     pub first_name: String,
     pub last_name: String,
-    pub email: String,
     pub phone: String,
     pub position: String,
+    pub sex: Option<Sex>,
     pub hired_at: Option<chrono::NaiveDate>,
+}
+
+/// The account of a new employee.
+pub struct NewAccount {
+    pub username: String,
+    /// Given, or generated when the body has none.
+    pub password: SecretString,
+    pub email: String,
 }
 
 impl NewStaffMember {
@@ -68,36 +79,76 @@ impl NewStaffMember {
         role_defined: bool,
     ) -> ApiResult<Self> {
         let mut form = Form::new();
-        let username = form.username("username", body.username);
         let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
         let mut role = required_role(&mut form, "role", non_blank(body.role));
         if role.is_some() && !role_defined {
             form.add("role", Message::RoleInvalid);
             role = None;
         }
+        let account = match non_blank(body.username.clone()) {
+            Some(_) => Some(new_account(&mut form, body.username, body.password, body.email, policy)),
+            None => {
+                without_account(&mut form, role.as_deref(), body.password.is_some(), body.email.as_deref());
+                None
+            }
+        };
         let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
-        let email = form.email("email", body.email);
         let phone = form.phone("phone", body.phone);
         let position = form.optional("position", body.position, MAX_NAME_CHARS);
-        let password = match body.password {
-            Some(given) => {
-                SecretString::from(form.new_password("password", Some(given), policy, &[&username]))
-            }
-            None => generate_password(policy, &[&username]),
-        };
+        let sex = sex(&mut form, "sex", body.sex.as_ref());
         // A missing or unknown role is an error `finish` has answered, so `None` stops there.
         let role = form.finish(role)?.ok_or_else(|| ApiError::field("role", Message::FieldRequired))?;
         Ok(NewStaffMember {
-            username,
-            password,
+            account,
             role,
             first_name,
             last_name,
-            email,
             phone,
             position,
+            sex,
             hired_at: body.hired_at,
         })
+    }
+}
+
+/// The account of a new employee whose body names a username.
+fn new_account(
+    form: &mut Form,
+    username: Option<String>,
+    password: Option<String>,
+    email: Option<String>,
+    policy: &PasswordPolicy,
+) -> NewAccount {
+    let username = form.username("username", username);
+    let email = form.email("email", email);
+    let password = match password {
+        Some(given) => SecretString::from(form.new_password("password", Some(given), policy, &[&username])),
+        None => generate_password(policy, &[&username]),
+    };
+    NewAccount { username, password, email }
+}
+
+/// The checks of a body without a username: only a cashier may go without an account, and
+/// a password or an email would belong to an account, so they need a username too (a blank
+/// password is refused as one too short, not dropped).
+fn without_account(form: &mut Form, role: Option<&str>, has_password: bool, email: Option<&str>) {
+    if role.is_some_and(|role| role != ROLE_WITHOUT_ACCOUNT) {
+        form.add("username", Message::UsernameRequiredForRole);
+    }
+    if has_password || email.is_some_and(|email| !email.trim().is_empty()) {
+        form.add("username", Message::UsernameRequiredWithPassword);
+    }
+}
+
+/// `sex`: `male`, `female`, or null (not given); anything else is a validation error.
+pub fn sex(form: &mut Form, field: &str, value: Option<&serde_json::Value>) -> Option<Sex> {
+    match value {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) if Sex::parse(Some(text)).is_some() => Sex::parse(Some(text)),
+        Some(_) => {
+            form.add(field, Message::ChoiceInvalid { choices: &["male", "female"] });
+            None
+        }
     }
 }
 
@@ -139,6 +190,10 @@ pub fn parse_changes(
         (Replace::GivenFields, None) => before.phone.clone(),
         (_, phone) => form.phone("phone", phone),
     };
+    let sex = match (replace, body.sex) {
+        (Replace::GivenFields, None) => before.sex.clone(),
+        (_, given) => sex(&mut form, "sex", given.as_ref()).map(|sex| sex.as_str().to_owned()),
+    };
     let role = match (replace, non_blank(body.role)) {
         (Replace::GivenFields, None) => Some(before.role.clone()),
         (_, role) => required_role(&mut form, "role", role),
@@ -150,6 +205,7 @@ pub fn parse_changes(
         last_name,
         phone,
         position,
+        sex,
         is_active: body.is_active.unwrap_or(before.is_active),
         hired_at: body.hired_at.unwrap_or(before.hired_at),
     })

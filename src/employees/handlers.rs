@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::AuditAction;
 use crate::audit::record;
@@ -25,7 +25,7 @@ use crate::employees::queries::{
 use crate::employees::{
     CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
     EmployeeResponse, OneEmployeeRefusals, PasswordResetResponse, ResetCredentials, ResetPasswordRequest,
-    UpdateEmployeeRequest,
+    Sex, UpdateEmployeeRequest,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -129,6 +129,48 @@ pub async fn create_employee(
     scope: StoreScope,
     ApiJson(body): ApiJson<CreateEmployeeRequest>,
 ) -> ApiResult<NoStore<(StatusCode, Json<EmployeeCreatedResponse>)>> {
+    let added = add_staff_member(&app, &scope, body).await?;
+    let lang = current_lang();
+    let body = EmployeeCreatedResponse {
+        status: "success",
+        message: Message::EmployeeCreated.text(lang).into_owned(),
+        data: CreatedEmployee {
+            credentials: added.credentials(),
+            employee: EmployeeOut::new(added.member, added.store_id, lang),
+            is_existing_user: false,
+        },
+        tenant: added.tenant,
+    };
+    Ok(NoStore((StatusCode::CREATED, Json(body))))
+}
+
+/// A member of staff just added, with the password of their new account (none without one).
+pub struct AddedStaffMember {
+    pub member: StaffMember,
+    pub password: Option<SecretString>,
+    pub store_id: i64,
+    pub tenant: TenantEcho,
+}
+
+impl AddedStaffMember {
+    /// The sign-in details handed over once, when an account was made.
+    #[must_use]
+    pub fn credentials(&self) -> Option<Credentials> {
+        let username = self.member.username.clone()?;
+        let password = self.password.as_ref()?.expose_secret().to_owned();
+        Some(Credentials { username, password })
+    }
+}
+
+/// Adds the employee `body` describes, for `POST /employees/` and `POST /users/`: a new
+/// account (usernames are unique across kassa in any letter case), its membership and the
+/// employee profile, or a cashier's profile alone when the body names no username. One
+/// transaction writes it all.
+pub async fn add_staff_member(
+    app: &AppState,
+    scope: &StoreScope,
+    body: CreateEmployeeRequest,
+) -> ApiResult<AddedStaffMember> {
     // Check first (rights, input, username) on a short transaction…
     let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
@@ -140,19 +182,26 @@ pub async fn create_employee(
     let role = role.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))?;
     policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
     require_may_give(&tenant, &role)?;
-    if account_queries::username_exists(tenant.conn(), &new.username).await? {
-        return Err(ApiError::UsernameTaken);
-    }
-    tenant.rollback().await?;
-    // …hash with no pooled connection held…
-    let password_hash = app.hasher.hash(new.password.clone()).await.map_err(ApiError::internal)?;
-    // …then write, checking the caller's rights and the role again: either may have
-    // changed meanwhile (the role stays locked until commit).
-    let mut tenant = scope.begin().await?;
-    let role = store_role(&mut tenant, &new.role).await?;
-    policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
-    require_may_give(&tenant, &role)?;
-    let member = insert_staff_member(&mut tenant, &new, role, &password_hash).await?;
+    let (mut tenant, role, password_hash) = match &new.account {
+        // Nothing to hash: write on this transaction, the role still locked.
+        None => (tenant, role, None),
+        Some(account) => {
+            if account_queries::username_exists(tenant.conn(), &account.username).await? {
+                return Err(ApiError::UsernameTaken);
+            }
+            tenant.rollback().await?;
+            // …hash with no pooled connection held…
+            let hash = app.hasher.hash(account.password.clone()).await.map_err(ApiError::internal)?;
+            // …then write, checking the caller's rights and the role again: either may have
+            // changed meanwhile (the role stays locked until commit).
+            let mut tenant = scope.begin().await?;
+            let role = store_role(&mut tenant, &new.role).await?;
+            policy::authorize(tenant.member.role.rank, Action::Create { rank: role.rank }, None)?;
+            require_may_give(&tenant, &role)?;
+            (tenant, role, Some(hash))
+        }
+    };
+    let member = insert_staff_member(&mut tenant, &new, role, password_hash.as_deref()).await?;
     let store_id = tenant.store.id;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
@@ -164,58 +213,58 @@ pub async fn create_employee(
         member.employee.id,
         new.role
     );
-    let body = EmployeeCreatedResponse {
-        status: "success",
-        message: Message::EmployeeCreated.text(current_lang()).into_owned(),
-        data: CreatedEmployee {
-            credentials: Credentials {
-                username: member.username.clone(),
-                password: new.password.expose_secret().to_owned(),
-            },
-            employee: EmployeeOut::new(member, store_id, current_lang()),
-            is_existing_user: false,
-        },
-        tenant: tenant_echo,
-    };
-    Ok(NoStore((StatusCode::CREATED, Json(body))))
+    let password = new.account.map(|account| account.password);
+    Ok(AddedStaffMember { member, password, store_id, tenant: tenant_echo })
 }
 
-/// Writes the account, membership, employee row and audit event of `new`.
+/// Writes the account (when `new` has one, with `password_hash`), membership, employee row
+/// and audit event of `new`.
 async fn insert_staff_member(
     tenant: &mut TenantConn,
     new: &NewStaffMember,
     role: StoreRole,
-    password_hash: &str,
+    password_hash: Option<&str>,
 ) -> ApiResult<StaffMember> {
     let store_id = tenant.store.id;
-    let user = account_queries::insert_user(
-        tenant.conn(),
-        &NewUser {
-            username: &new.username,
-            password_hash,
-            first_name: &new.first_name,
-            last_name: &new.last_name,
-            email: &new.email,
-            phone: &new.phone,
-        },
-    )
-    .await
-    .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
-    queries::insert_membership(tenant.conn(), user.id, store_id, &role.code).await?;
+    let user = match (&new.account, password_hash) {
+        (Some(account), Some(password_hash)) => {
+            let user = account_queries::insert_user(
+                tenant.conn(),
+                &NewUser {
+                    username: &account.username,
+                    password_hash,
+                    first_name: &new.first_name,
+                    last_name: &new.last_name,
+                    email: &account.email,
+                    phone: &new.phone,
+                },
+            )
+            .await
+            .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
+            queries::insert_membership(tenant.conn(), user.id, store_id, &role.code).await?;
+            Some(user)
+        }
+        _ => None,
+    };
     let employee = queries::insert_employee(
         tenant.conn(),
         &NewEmployee {
-            user_id: user.id,
+            user_id: user.as_ref().map(|user| user.id),
             role: &role.code,
             first_name: &new.first_name,
             last_name: &new.last_name,
             phone: &new.phone,
             position: &new.position,
+            sex: new.sex.map(Sex::as_str),
             hired_at: new.hired_at,
         },
     )
     .await?;
-    let member = StaffMember { employee, role: Arc::new(role), username: user.username, email: user.email };
+    let (username, email) = match user {
+        Some(user) => (Some(user.username), Some(user.email)),
+        None => (None, None),
+    };
+    let member = StaffMember { employee, role: Arc::new(role), username, email };
     record::by_caller(tenant, AuditAction::EmployeeCreated, member.employee.id, history::created(&member))
         .await?;
     Ok(member)
@@ -309,7 +358,10 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
 
     queries::remove_staff_member(tenant.conn(), store_id, id).await?;
     clear_pin_of(&mut tenant, id).await?;
-    let ended = accounts::end_access_here(&mut tenant, current.employee.user_id).await?;
+    let ended = match current.employee.user_id {
+        Some(user_id) => accounts::end_access_here(&mut tenant, user_id).await?,
+        None => 0,
+    };
     let changes = history::removed(&current.employee);
     record::by_caller(&mut tenant, AuditAction::EmployeeRemoved, id, changes).await?;
     tenant.commit().await?;
@@ -330,6 +382,7 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
     request_body = ResetPasswordRequest,
     responses(
         (status = 200, description = "Reset; the new password is in the body this once", body = PasswordResetResponse),
+        (status = 409, description = "no_account: the employee has no account to reset", body = ErrorBody),
         OneEmployeeRefusals,
         BodyRejections,
     ))]
@@ -346,15 +399,20 @@ pub async fn reset_employee_password(
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let target = staff_member(&mut tenant, id, false).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
-    accounts::require_reach_over_account(&mut tenant, target.employee.user_id).await?;
-    let reset = PasswordReset::parse(body, &app.config.password_policy, &target.username)?;
+    let (Some(user_id), Some(username)) = (target.employee.user_id, target.username.as_deref()) else {
+        return Err(ApiError::NoAccount);
+    };
+    accounts::require_reach_over_account(&mut tenant, user_id).await?;
+    let reset = PasswordReset::parse(body, &app.config.password_policy, username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;
 
     let mut tenant = scope.begin().await?;
     let target = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
-    let user_id = target.employee.user_id;
+    let (Some(user_id), Some(username)) = (target.employee.user_id, target.username) else {
+        return Err(ApiError::NoAccount);
+    };
     accounts::require_reach_over_account(&mut tenant, user_id).await?;
     let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotFound)?;
     account_queries::update_password_hash(tenant.conn(), user_id, &password_hash, reset.must_change).await?;
@@ -374,10 +432,7 @@ pub async fn reset_employee_password(
     let body = PasswordResetResponse {
         status: "success",
         message: Message::EmployeePasswordReset.text(current_lang()).into_owned(),
-        data: ResetCredentials {
-            username: target.username,
-            new_password: reset.password.expose_secret().to_owned(),
-        },
+        data: ResetCredentials { username, new_password: reset.password.expose_secret().to_owned() },
         tenant: tenant_echo,
     };
     Ok(NoStore(Json(body)))
@@ -419,7 +474,10 @@ async fn change_employee(
     let row = queries::update_staff_member(tenant.conn(), store_id, id, &after).await?;
     if !after.is_active && before.is_active {
         clear_pin_of(&mut tenant, id).await?;
-        let ended = accounts::end_access_here(&mut tenant, row.user_id).await?;
+        let ended = match row.user_id {
+            Some(user_id) => accounts::end_access_here(&mut tenant, user_id).await?,
+            None => 0,
+        };
         tracing::info!(
             store.id = store_id,
             employee.id = id,
@@ -445,7 +503,7 @@ fn require_may_give(tenant: &TenantConn, role: &StoreRole) -> ApiResult<()> {
 
 /// The policy's view of `member` as the target of the caller's action.
 pub fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
-    Target { rank: member.role.rank, is_self: member.employee.user_id == tenant.member.user_id }
+    Target { rank: member.role.rank, is_self: member.employee.user_id == Some(tenant.member.user_id) }
 }
 
 /// Employee `id` of the store with their role as the store defines it, locked with `lock`

@@ -10,14 +10,19 @@ use crate::employees::queries::{EmployeeRow, EmployeeState, StaffMember};
 pub fn created(member: &StaffMember) -> Changes {
     let employee = &member.employee;
     let mut changes = Changes::default();
-    changes.created("username", &member.username);
+    if let Some(username) = &member.username {
+        changes.created("username", username);
+    }
     changes.created("role", employee.role.as_str());
+    let email = member.email.as_deref().unwrap_or_default();
+    let sex = employee.sex.as_deref().unwrap_or_default();
     for (field, value) in [
-        ("first_name", &employee.first_name),
+        ("first_name", employee.first_name.as_str()),
         ("last_name", &employee.last_name),
-        ("email", &member.email),
+        ("email", email),
         ("phone", &employee.phone),
         ("position", &employee.position),
+        ("sex", sex),
     ] {
         if !value.is_empty() {
             changes.created(field, value);
@@ -49,6 +54,7 @@ pub fn changed(before: &EmployeeState, after: &EmployeeState) -> Vec<(AuditActio
     profile.field("last_name", &before.last_name, &after.last_name);
     profile.field("phone", &before.phone, &after.phone);
     profile.field("position", &before.position, &after.position);
+    profile.field("sex", &before.sex, &after.sex);
     profile.field("hired_at", &before.hired_at, &after.hired_at);
     if !profile.is_empty() {
         events.push((AuditAction::EmployeeUpdated, profile));

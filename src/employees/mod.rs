@@ -7,6 +7,7 @@
 //! status of membership and profile equal. Who may do what is [`policy`].
 
 pub mod accounts;
+pub mod cashiers;
 pub mod forms;
 pub mod handlers;
 pub mod history;
@@ -23,10 +24,11 @@ use crate::error::ErrorBody;
 use crate::http::openapi::RoleFilter;
 use crate::http::pagination::PageLinks;
 use crate::i18n::Lang;
+use crate::i18n::Message;
 use crate::roles::{RoleCode, RoleView};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
-use queries::StaffMember;
+use queries::{EmployeeRow, StaffMember};
 
 /// `/api/users/employees/…`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             handlers::remove_employee
         ))
         .routes(routes!(handlers::reset_employee_password))
+        .routes(routes!(cashiers::list_cashiers))
 }
 
 /// An employee as the apps receive one: the peer's fields, plus `first_name`, `last_name`
@@ -47,12 +50,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct EmployeeOut {
     /// Employee ids are numbered per store.
     pub id: i64,
-    /// The account's user id.
-    pub user: i64,
-    pub username: String,
-    pub email: String,
+    /// The account's user id; null for an employee without an account.
+    pub user: Option<i64>,
+    /// Null for an employee without an account.
+    pub username: Option<String>,
+    /// Null for an employee without an account.
+    pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
+    /// "First Last" for an employee with an account; "Last First" without one, as the
+    /// apps' cashier pickers show them.
     pub full_name: String,
     #[serde(flatten)]
     pub access: RoleView,
@@ -65,12 +72,9 @@ pub struct EmployeeOut {
     /// Always null: photos are not stored (kept for the apps that read it).
     #[schema(value_type = Option<String>)]
     pub photo: Option<()>,
-    /// Always null (kept for the apps that read it).
-    #[schema(value_type = Option<String>)]
-    pub sex: Option<()>,
-    /// Always null (kept for the apps that read it).
-    #[schema(value_type = Option<String>)]
-    pub sex_display: Option<()>,
+    pub sex: Option<Sex>,
+    /// `sex` in the caller's language.
+    pub sex_display: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -83,9 +87,9 @@ impl EmployeeOut {
         EmployeeOut {
             id: row.id,
             user: row.user_id,
+            full_name: employee_full_name(&row),
             username: member.username,
             email: member.email,
-            full_name: full_name(&row.first_name, &row.last_name),
             access: RoleView::new(&member.role, lang),
             first_name: row.first_name,
             last_name: row.last_name,
@@ -95,11 +99,59 @@ impl EmployeeOut {
             hired_at: row.hired_at,
             store: store_id,
             photo: None,
-            sex: None,
-            sex_display: None,
+            sex: Sex::parse(row.sex.as_deref()),
+            sex_display: Sex::parse(row.sex.as_deref()).map(|sex| sex.display(lang)),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
+    }
+}
+
+/// How the apps show an employee: "First Last" with an account, "Last First" without one.
+#[must_use]
+pub fn employee_full_name(row: &EmployeeRow) -> String {
+    match row.user_id {
+        Some(_) => full_name(&row.first_name, &row.last_name),
+        None => full_name(&row.last_name, &row.first_name),
+    }
+}
+
+/// An employee's sex, as the apps store it: `male`, `female`, or not given (null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+impl Sex {
+    /// The stored text: `male` or `female`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+        }
+    }
+
+    /// A stored or submitted value; anything else is none.
+    #[must_use]
+    pub fn parse(value: Option<&str>) -> Option<Sex> {
+        match value {
+            Some("male") => Some(Sex::Male),
+            Some("female") => Some(Sex::Female),
+            _ => None,
+        }
+    }
+
+    /// The value shown beside it (`sex_display`), in `lang`.
+    #[must_use]
+    pub fn display(self, lang: Lang) -> String {
+        let message = match self {
+            Sex::Male => Message::SexMale,
+            Sex::Female => Message::SexFemale,
+        };
+        message.text(lang).into_owned()
     }
 }
 
@@ -130,13 +182,13 @@ pub enum OneEmployeeRefusals {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEmployeeRequest {
     /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`
-    /// (a rule with no portable regular expression, so not stated as a `pattern`).
+    /// (a rule with no portable regular expression, so not stated as a `pattern`). Left out
+    /// or blank for a `cashier` without an account (one who never signs in: the till names
+    /// them); every other role needs one.
     #[schema(
         example = "kassir1",
-        required = true,
-        nullable = false,
         max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+        pattern = r"^$|[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub username: Option<String>,
     #[schema(
@@ -168,6 +220,9 @@ pub struct CreateEmployeeRequest {
     pub phone: Option<String>,
     #[schema(example = "Кассир", max_length = 150)]
     pub position: Option<String>,
+    /// `male`, `female`, or null.
+    #[schema(value_type = Option<Sex>, nullable = true)]
+    pub sex: Option<serde_json::Value>,
     /// Today when absent.
     #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub hired_at: Option<NaiveDate>,
@@ -200,6 +255,10 @@ pub struct UpdateEmployeeRequest {
     pub is_active: Option<bool>,
     #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub hired_at: Option<NaiveDate>,
+    /// `male`, `female`, or null to clear it.
+    #[schema(value_type = Option<Sex>, nullable = true)]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
+    pub sex: Option<serde_json::Value>,
     #[schema(ignore)]
     pub username: Option<serde_json::Value>,
     #[schema(ignore)]
@@ -240,6 +299,9 @@ pub struct ReplaceEmployeeRequest {
     /// Kept when left out.
     #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     hired_at: Option<NaiveDate>,
+    /// `male`, `female`, or null; left out clears it.
+    #[schema(value_type = Option<Sex>, nullable = true)]
+    sex: Option<String>,
 }
 
 /// `POST /employees/{id}/reset-password/`.
@@ -285,7 +347,8 @@ pub struct Credentials {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedEmployee {
     pub employee: EmployeeOut,
-    pub credentials: Credentials,
+    /// Null for an employee without an account.
+    pub credentials: Option<Credentials>,
     /// Always false: employee creation makes a new account (kept for the apps that read it).
     pub is_existing_user: bool,
 }

@@ -26,13 +26,16 @@ use crate::db::page::Counted;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EmployeeRow {
     pub id: i64,
-    pub user_id: i64,
+    /// The account's `public.users.id`; none for an employee without an account.
+    pub user_id: Option<i64>,
     /// The code of the store role the employee holds (`roles`).
     pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub phone: String,
     pub position: String,
+    /// `male`, `female`, or none.
+    pub sex: Option<String>,
     pub is_active: bool,
     pub hired_at: NaiveDate,
     pub created_at: DateTime<Utc>,
@@ -42,8 +45,8 @@ pub struct EmployeeRow {
 /// The columns of [`EmployeeRow`], qualified with `e.`.
 macro_rules! employee_columns {
     () => {
-        "e.id, e.user_id, e.role, e.first_name, e.last_name, e.phone, e.position, e.is_active, e.hired_at, \
-         e.created_at, e.updated_at"
+        "e.id, e.user_id, e.role, e.first_name, e.last_name, e.phone, e.position, e.sex, e.is_active, \
+         e.hired_at, e.created_at, e.updated_at"
     };
 }
 
@@ -54,8 +57,9 @@ macro_rules! employee_columns {
 pub struct StaffRow {
     #[sqlx(flatten)]
     pub employee: EmployeeRow,
-    pub username: String,
-    pub email: String,
+    /// None for an employee without an account.
+    pub username: Option<String>,
+    pub email: Option<String>,
 }
 
 impl StaffRow {
@@ -73,19 +77,22 @@ impl StaffRow {
 pub struct StaffMember {
     pub employee: EmployeeRow,
     pub role: Arc<StoreRole>,
-    pub username: String,
-    pub email: String,
+    /// None for an employee without an account.
+    pub username: Option<String>,
+    pub email: Option<String>,
 }
 
 /// What a new employee row holds.
 #[derive(Debug, Clone)]
 pub struct NewEmployee<'a> {
-    pub user_id: i64,
+    /// None for an employee without an account.
+    pub user_id: Option<i64>,
     pub role: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub phone: &'a str,
     pub position: &'a str,
+    pub sex: Option<&'a str>,
     /// Today when absent.
     pub hired_at: Option<NaiveDate>,
 }
@@ -94,8 +101,8 @@ pub struct NewEmployee<'a> {
 #[tracing::instrument(skip_all, fields(user.id = new.user_id, role = new.role), err)]
 pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
     crate::db::query_as(concat!(
-        "insert into employees as e (user_id, role, first_name, last_name, phone, position, hired_at)
-         values ($1, $2, $3, $4, $5, $6, coalesce($7, current_date))
+        "insert into employees as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
+         values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
          returning ",
         employee_columns!()
     ))
@@ -105,6 +112,7 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .bind(new.last_name)
     .bind(new.phone)
     .bind(new.position)
+    .bind(new.sex)
     .bind(new.hired_at)
     .fetch_one(conn)
     .await
@@ -142,37 +150,36 @@ pub struct EmployeeFilter {
     pub search: Option<String>,
 }
 
-/// `from …` of every staff read: the employee, their account, and their membership, which
-/// the query restricts to one store (`m.store_id = …`; removed employees have none).
-macro_rules! staff_from {
-    () => {
-        concat!("from employees e ", staff_joins!())
-    };
-}
-
-/// The account and the membership joined to each employee row `e`.
+/// The account and the membership in store `$store` joined to each employee row `e`. Both
+/// are outer joins: an employee without an account has neither.
 macro_rules! staff_joins {
-    () => {
-        "join public.users u on u.id = e.user_id
-         join public.store_memberships m on m.user_id = e.user_id"
+    ($store:literal) => {
+        concat!(
+            "left join public.users u on u.id = e.user_id
+             left join public.store_memberships m on m.user_id = e.user_id and m.store_id = ",
+            $store
+        )
     };
 }
 
-/// `from …` of a store read of the staff of `schema`: as [`staff_from!`], with the tenant
-/// table named in full.
+/// Whether the employee `e` (joined by [`staff_joins!`]) is on the store's staff: with an
+/// account while their membership exists, without one until their removal.
+macro_rules! on_staff {
+    () => {
+        "(m.user_id is not null or (e.user_id is null and e.removed_at is null))"
+    };
+}
+
+/// `from …` of a store read of the staff of `schema` (the store's id is `$3`).
 fn staff_from_sql(schema: &SchemaName) -> String {
-    format!(concat!("from {} e ", staff_joins!()), schema.table("employees"))
+    format!(concat!("from {} e ", staff_joins!("$3")), schema.table("employees"))
 }
 
 /// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
 #[must_use]
 pub fn staff_member_sql(schema: &SchemaName) -> String {
     format!(
-        concat!(
-            "select ",
-            employee_columns!(),
-            ", u.username, u.email {} where m.store_id = $3 and e.id = $4"
-        ),
+        concat!("select ", employee_columns!(), ", u.username, u.email {} where e.id = $4 and ", on_staff!()),
         staff_from_sql(schema)
     )
 }
@@ -198,7 +205,9 @@ impl StaffPage<'_> {
                 "select ",
                 employee_columns!(),
                 ", u.username, u.email, count(*) over () as total {}
-                 where m.store_id = $3
+                 where ",
+                on_staff!(),
+                "
                    and ($4::text is null or e.role = $4)
                    and ($5::boolean is null or e.is_active = $5)
                    and ($6::text is null or u.username ilike $6 or e.first_name ilike $6
@@ -220,6 +229,29 @@ impl StaffPage<'_> {
     }
 }
 
+/// One of the store's cashiers without an account, as the till's picker lists them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CashierRow {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub role: String,
+}
+
+/// A store read ([`crate::tenant::read`]) of the store's active cashiers and stockkeepers
+/// without an account, newest first: who a till signed in as the store may name.
+#[must_use]
+pub fn cashiers_sql(schema: &SchemaName) -> String {
+    format!(
+        "select e.id, e.first_name, e.last_name, e.phone, e.role from {} e
+         where e.user_id is null and e.removed_at is null and e.is_active
+           and e.role in ('cashier', 'stockkeeper')
+         order by e.created_at desc, e.id desc",
+        schema.table("employees")
+    )
+}
+
 /// `%text%` for ILIKE, with the user's own `%`, `_` and `\` matched literally.
 fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -234,8 +266,9 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// Employee `id` of store `store_id`, if still on the staff. With `lock`, the row is locked
-/// until the transaction ends, so concurrent changes to one employee apply one after another.
+/// Employee `id` of store `store_id`, if still on the staff. With `lock`, the employee row
+/// and the membership are locked until the transaction ends, so concurrent changes to one
+/// employee apply one after another.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
 pub async fn find_staff_member(
     conn: &mut PgConnection,
@@ -248,14 +281,33 @@ pub async fn find_staff_member(
             concat!(
                 "select ",
                 employee_columns!(),
-                ", u.username, u.email ",
-                staff_from!(),
-                " where m.store_id = $1 and e.id = $2"
+                ", u.username, u.email from employees e ",
+                staff_joins!("$1"),
+                " where e.id = $2 and ",
+                on_staff!()
             )
         };
     }
-    let query = if lock { concat!(by_id!(), " for update of e, m") } else { by_id!() };
-    crate::db::query_as(query).bind(store_id).bind(id).fetch_optional(conn).await
+    if !lock {
+        return crate::db::query_as(by_id!()).bind(store_id).bind(id).fetch_optional(conn).await;
+    }
+    // PostgreSQL locks no row on the outer side of a join: the employee row here, then the
+    // membership by itself, then the read again (the membership may have gone meanwhile).
+    let locked: Option<Option<i64>> =
+        crate::db::query_scalar("select user_id from employees where id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(Some(user_id)) = locked {
+        crate::db::query(
+            "select 1 from public.store_memberships where user_id = $1 and store_id = $2 for update",
+        )
+        .bind(user_id)
+        .bind(store_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    crate::db::query_as(by_id!()).bind(store_id).bind(id).fetch_optional(conn).await
 }
 
 /// An employee's editable state, written whole.
@@ -267,6 +319,7 @@ pub struct EmployeeState {
     pub last_name: String,
     pub phone: String,
     pub position: String,
+    pub sex: Option<String>,
     pub is_active: bool,
     pub hired_at: NaiveDate,
 }
@@ -279,6 +332,7 @@ impl From<&EmployeeRow> for EmployeeState {
             last_name: row.last_name.clone(),
             phone: row.phone.clone(),
             position: row.position.clone(),
+            sex: row.sex.clone(),
             is_active: row.is_active,
             hired_at: row.hired_at,
         }
@@ -296,7 +350,7 @@ pub async fn update_staff_member(
 ) -> sqlx::Result<EmployeeRow> {
     let row: EmployeeRow = crate::db::query_as(concat!(
         "update employees e set role = $2, first_name = $3, last_name = $4, phone = $5, position = $6,
-             is_active = $7, hired_at = $8, updated_at = now()
+             is_active = $7, hired_at = $8, sex = $9, updated_at = now()
          where e.id = $1 returning ",
         employee_columns!()
     ))
@@ -308,8 +362,10 @@ pub async fn update_staff_member(
     .bind(&state.position)
     .bind(state.is_active)
     .bind(state.hired_at)
+    .bind(state.sex.as_deref())
     .fetch_one(&mut *conn)
     .await?;
+    // No membership row matches an employee without an account.
     crate::db::query(
         "update public.store_memberships set role = $3, is_active = $4, updated_at = now()
          where user_id = $1 and store_id = $2",
@@ -324,11 +380,12 @@ pub async fn update_staff_member(
 }
 
 /// Takes employee `id` off the staff of store `store_id`: the membership goes, the employee
-/// row stays, inactive, for the history that refers to it.
+/// row stays, inactive and marked removed, for the history that refers to it.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
 pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<()> {
-    let user_id: i64 = crate::db::query_scalar(
-        "update employees set is_active = false, updated_at = now() where id = $1 returning user_id",
+    let user_id: Option<i64> = crate::db::query_scalar(
+        "update employees set is_active = false, removed_at = now(), updated_at = now()
+         where id = $1 returning user_id",
     )
     .bind(id)
     .fetch_one(&mut *conn)

@@ -57,6 +57,17 @@ fn has_json_content_type(headers: &HeaderMap) -> bool {
         || essence.strip_prefix("application/").is_some_and(|subtype| subtype.ends_with("+json"))
 }
 
+/// A field that was sent, `null` included (`Some(Null)` for a JSON value, `Some(None)` for a
+/// nullable `T`); with `#[serde(default)]`, `None` means it was left out. Plain `Option`
+/// reads `null` as left out, and a field sent to clear a value must not be passed over.
+pub fn given<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Deserialises `bytes` into `T`, turning serde's complaint into per-field messages.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|error| malformed_at(bytes, error.valid_up_to()))?;

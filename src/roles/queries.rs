@@ -32,8 +32,9 @@ macro_rules! role_row_columns {
             "r.code as role, r.name as role_name, r.rank as role_rank, r.permissions as role_permissions, \
              r.built_in, \
              (select count(*) from {employees} e \
-              join public.store_memberships m on m.user_id = e.user_id and m.store_id = {store} \
-              where e.role = r.code) as member_count",
+              left join public.store_memberships m on m.user_id = e.user_id and m.store_id = {store} \
+              where e.role = r.code \
+                and (m.user_id is not null or (e.user_id is null and e.removed_at is null))) as member_count",
             employees = $employees,
             store = $store,
         )

@@ -80,12 +80,13 @@ pub async fn provision_store(
     let owner_employee = insert_employee(
         tx,
         &NewEmployee {
-            user_id: owner.user_id,
+            user_id: Some(owner.user_id),
             role: Role::Owner.as_str(),
             first_name: owner.first_name,
             last_name: owner.last_name,
             phone: owner.phone,
             position: "",
+            sex: None,
             hired_at: None,
         },
     )

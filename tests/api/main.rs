@@ -4,6 +4,7 @@
 mod account_reach;
 mod account_throttle;
 mod auth;
+mod cashiers;
 mod cli;
 mod connections;
 mod console;

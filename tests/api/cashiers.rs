@@ -1,0 +1,211 @@
+//! Cashiers without an account: added by the POS app's back office with a name and a role,
+//! named by the till that sells for them, never signing in themselves; and the `sex` field.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Owner, TestApp, TestResponse};
+
+const EMPLOYEES: &str = "/api/users/employees/";
+const CASHIERS: &str = "/api/users/employees/cashiers/";
+
+async fn create(app: &TestApp, owner: &Owner, body: &Value) -> TestResponse {
+    app.scoped(Method::POST, EMPLOYEES, &owner.token, &owner.key(), Some(body)).await
+}
+
+async fn patch(app: &TestApp, owner: &Owner, id: &Value, body: &Value) -> TestResponse {
+    app.scoped(Method::PATCH, &format!("{EMPLOYEES}{id}/"), &owner.token, &owner.key(), Some(body)).await
+}
+
+async fn cashiers(app: &TestApp, caller: &Owner) -> TestResponse {
+    app.scoped(Method::GET, CASHIERS, &caller.token, &caller.key(), None).await
+}
+
+/// The back office's own body for a cashier without an account.
+fn anna() -> Value {
+    json!({"first_name": "Анна", "last_name": "Кассирова", "phone": "+998901110001", "role": "cashier",
+           "position": "Кассир", "sex": "female"})
+}
+
+#[tokio::test]
+async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let accounts_before = app.count("select count(*) from users").await;
+    let memberships_before = app.count("select count(*) from store_memberships").await;
+
+    let response = create(&app, &owner, &anna()).await;
+
+    let created = response.json(StatusCode::CREATED);
+    assert_eq!(created["data"]["credentials"], Value::Null);
+    assert_eq!(created["data"]["is_existing_user"], false);
+    let employee = &created["data"]["employee"];
+    for field in ["user", "username", "email"] {
+        assert_eq!(employee[field], Value::Null, "{field}");
+    }
+    assert_eq!(employee["full_name"], "Кассирова Анна", "last name first, as the till shows it");
+    assert_eq!(employee["role"], "cashier");
+    assert_eq!(employee["phone"], "+998901110001");
+    assert_eq!(employee["sex"], "female");
+    assert_eq!(employee["sex_display"], "Женский");
+    assert_eq!(app.count("select count(*) from users").await, accounts_before, "no account");
+    assert_eq!(app.count("select count(*) from store_memberships").await, memberships_before);
+
+    let listed =
+        app.scoped(Method::GET, EMPLOYEES, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    assert_eq!(listed["count"], 2);
+    assert_eq!(listed["results"][0]["full_name"], "Кассирова Анна");
+    let read = app
+        .scoped(Method::GET, &format!("{EMPLOYEES}{}/", employee["id"]), &owner.token, &owner.key(), None)
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(read["username"], Value::Null);
+}
+
+#[tokio::test]
+async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_username() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let employees_before = app.count("select count(*) from tenant_alfa.employees").await;
+
+    for role in ["stockkeeper", "manager"] {
+        let errors = create(&app, &owner, &json!({"first_name": "Склад", "role": role}))
+            .await
+            .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+            .clone();
+        assert_eq!(errors["username"][0], "Для этой роли требуется username", "{role}");
+    }
+    for extra in [json!({"password": "Kassa-Till-2026"}), json!({"password": ""}), json!({"email": "a@b.uz"})]
+    {
+        let mut body = json!({"first_name": "Гули", "role": "cashier", "username": " "});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let errors =
+            create(&app, &owner, &body).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+                .clone();
+        assert!(errors["username"].is_array(), "{body}: {errors}");
+    }
+    let errors = create(&app, &owner, &json!({"role": "cashier"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+        .clone();
+    assert!(errors["first_name"].is_array(), "a name is all that tells them apart: {errors}");
+    assert_eq!(app.count("select count(*) from tenant_alfa.employees").await, employees_before);
+
+    // A blank username counts as none.
+    let blank = json!({"first_name": "Гули", "last_name": "Пустая", "role": "cashier", "username": ""});
+    let created = create(&app, &owner, &blank).await.json(StatusCode::CREATED);
+    assert_eq!(created["data"]["employee"]["username"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_cashier_list_holds_active_cashiers_and_stockkeepers_without_accounts_newest_first() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let bobur = create(&app, &owner, &json!({"first_name": "Бобур", "role": "cashier"}))
+        .await
+        .json(StatusCode::CREATED)["data"]["employee"]
+        .clone();
+    let gone = create(&app, &owner, &json!({"first_name": "Ушёл", "role": "cashier"}))
+        .await
+        .json(StatusCode::CREATED)["data"]["employee"]
+        .clone();
+    let (cashier, _) = app.member(&owner, "petr", "cashier").await;
+    patch(&app, &owner, &bobur["id"], &json!({"role": "stockkeeper"})).await.json(StatusCode::OK);
+    patch(&app, &owner, &gone["id"], &json!({"is_active": false})).await.json(StatusCode::OK);
+
+    for caller in [&owner, &cashier] {
+        let list = cashiers(&app, caller).await.json(StatusCode::OK);
+        assert_eq!(list["status"], "success");
+        assert_eq!(list["tenant_key"], owner.key().as_str());
+        assert_eq!(
+            list["data"],
+            json!([
+                {"id": bobur["id"], "full_name": "Бобур", "phone": "", "role": "stockkeeper"},
+                {"id": anna["id"], "full_name": "Кассирова Анна", "phone": "+998901110001", "role": "cashier"},
+            ]),
+            "employees with an account (petr) and deactivated ones are not listed"
+        );
+    }
+    patch(&app, &owner, &gone["id"], &json!({"is_active": true})).await.json(StatusCode::OK);
+    assert_eq!(cashiers(&app, &owner).await.json(StatusCode::OK)["data"][0]["id"], gone["id"]);
+    let removed = app
+        .scoped(Method::DELETE, &format!("{EMPLOYEES}{}/", gone["id"]), &owner.token, &owner.key(), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(cashiers(&app, &owner).await.json(StatusCode::OK)["data"].as_array().unwrap().len(), 2);
+    let staff =
+        app.scoped(Method::GET, EMPLOYEES, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    assert!(staff["results"].as_array().unwrap().iter().all(|e| e["id"] != gone["id"]), "removed: {staff}");
+}
+
+#[tokio::test]
+async fn the_cashier_list_is_for_members_of_the_store_alone() {
+    let app = TestApp::spawn().await;
+    let alfa = app.register_owner("ivan", "Альфа").await;
+    let beta = app.register_owner("olga", "Бета").await;
+    create(&app, &alfa, &anna()).await.json(StatusCode::CREATED);
+
+    let stranger = Owner { token: beta.token.clone(), ..alfa.clone() };
+    cashiers(&app, &stranger).await.error(StatusCode::FORBIDDEN, "not_a_member");
+    assert_eq!(cashiers(&app, &beta).await.json(StatusCode::OK)["data"], json!([]), "nothing crosses stores");
+    let no_key = app.get_as(CASHIERS, &alfa.token).await;
+    no_key.error(StatusCode::BAD_REQUEST, "missing_tenant_key");
+    let no_token = app.scoped(Method::GET, CASHIERS, "", &alfa.key(), None).await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_reset() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+
+    let renamed =
+        patch(&app, &owner, &anna["id"], &json!({"first_name": "Анна-Мария"})).await.json(StatusCode::OK);
+    assert_eq!(renamed["full_name"], "Кассирова Анна-Мария");
+    let reset = app
+        .scoped(
+            Method::POST,
+            &format!("{EMPLOYEES}{}/reset-password/", anna["id"]),
+            &owner.token,
+            &owner.key(),
+            Some(&json!({})),
+        )
+        .await;
+    reset.error(StatusCode::CONFLICT, "no_account");
+}
+
+#[tokio::test]
+async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let employee = app.add_employee(&owner, "petr", "cashier").await;
+    assert_eq!(employee["sex"], Value::Null);
+    assert_eq!(employee["sex_display"], Value::Null);
+
+    let male = patch(&app, &owner, &employee["id"], &json!({"sex": "male"})).await.json(StatusCode::OK);
+    assert_eq!((male["sex"].clone(), male["sex_display"].clone()), (json!("male"), json!("Мужской")));
+    let unchanged =
+        patch(&app, &owner, &employee["id"], &json!({"position": "Старший"})).await.json(StatusCode::OK);
+    assert_eq!(unchanged["sex"], "male", "left out keeps it");
+    let cleared = patch(&app, &owner, &employee["id"], &json!({"sex": null})).await.json(StatusCode::OK);
+    assert_eq!(cleared["sex"], Value::Null);
+
+    for bad in [json!("x"), json!("unknown"), json!("abcdefghijkl"), json!(1), json!("Male")] {
+        let errors = patch(&app, &owner, &employee["id"], &json!({"sex": bad}))
+            .await
+            .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+            .clone();
+        assert!(errors["sex"].is_array(), "{bad}: {errors}");
+        let mut body = anna();
+        body["sex"] = bad.clone();
+        create(&app, &owner, &body).await.error(StatusCode::BAD_REQUEST, "validation_error");
+    }
+    let sex: Option<String> = sqlx::query_scalar("select sex from tenant_alfa.employees where id = $1")
+        .bind(employee["id"].as_i64().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sex, None, "refused values change nothing");
+}
