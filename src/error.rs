@@ -70,6 +70,9 @@ pub enum ApiError {
     /// An account-wide action (a password reset) on an employee who has no account.
     #[error("employee has no account")]
     NoAccount,
+    /// An account for an employee who already has one.
+    #[error("employee already has an account")]
+    AccountExists,
     /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
     SlugTaken { field: &'static str },
@@ -160,6 +163,7 @@ impl ApiError {
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::UsernameTaken
             | E::NoAccount
+            | E::AccountExists
             | E::SlugTaken { .. }
             | E::RoleTaken
             | E::RoleInUse
@@ -194,6 +198,7 @@ impl ApiError {
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
             E::NoAccount => "no_account",
+            E::AccountExists => "account_exists",
             E::SlugTaken { .. } => "slug_taken",
             E::DeviceInvalid => "device_invalid",
             E::InvalidPairingCode => "invalid_pairing_code",
@@ -231,6 +236,7 @@ impl ApiError {
             E::MethodNotAllowed => Message::MethodNotAllowed,
             E::UsernameTaken => Message::UsernameTaken,
             E::NoAccount => Message::NoAccount,
+            E::AccountExists => Message::AccountExists,
             E::SlugTaken { .. } => Message::SlugTaken,
             E::DeviceInvalid => Message::DeviceInvalid,
             E::InvalidPairingCode => Message::InvalidPairingCode,

@@ -94,6 +94,7 @@ pub enum Message {
     MethodNotAllowed,
     UsernameTaken,
     NoAccount,
+    AccountExists,
     SlugTaken,
     RoleTaken,
     RoleInUse,
@@ -156,6 +157,7 @@ pub enum Message {
     LoggedOut,
     EmployeeCreated,
     UserCreated,
+    AccountGiven,
     EmployeePasswordReset,
     WrongCurrentPassword,
 }
@@ -395,6 +397,10 @@ impl Message {
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
             M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
             M::UserCreated => ("Сотрудник создан", "Employee created"),
+            M::AccountGiven => ("Учётная запись сотрудника создана", "The employee's account was created"),
+            M::AccountExists => {
+                ("У этого сотрудника уже есть учётная запись", "This employee already has an account")
+            }
             M::NoAccount => (
                 "У этого сотрудника нет учётной записи: сначала создайте её",
                 "This employee has no account: give them one first",

@@ -8,7 +8,9 @@ use secrecy::SecretString;
 use crate::auth::generate::generate_password;
 use crate::config::PasswordPolicy;
 use crate::employees::queries::{EmployeeFilter, EmployeeState, StaffMember};
-use crate::employees::{CreateEmployeeRequest, ResetPasswordRequest, Sex, UpdateEmployeeRequest};
+use crate::employees::{
+    CreateEmployeeRequest, NewAccountRequest, ResetPasswordRequest, Sex, UpdateEmployeeRequest,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
@@ -109,6 +111,13 @@ impl NewStaffMember {
             hired_at: body.hired_at,
         })
     }
+}
+
+/// The account for an employee who has none (`POST /employees/{id}/account/`).
+pub fn account_for_employee(body: NewAccountRequest, policy: &PasswordPolicy) -> ApiResult<NewAccount> {
+    let mut form = Form::new();
+    let account = new_account(&mut form, body.username, body.password, body.email, policy);
+    form.finish(account)
 }
 
 /// The account of a new employee whose body names a username.

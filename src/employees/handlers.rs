@@ -23,9 +23,10 @@ use crate::employees::queries::{
     self, EmployeeState, NewEmployee, StaffMember, StaffPage, StaffRow, find_staff_member, staff_member_sql,
 };
 use crate::employees::{
-    CreateEmployeeRequest, CreatedEmployee, Credentials, EmployeeCreatedResponse, EmployeeOut, EmployeePage,
-    EmployeeResponse, OneEmployeeRefusals, PasswordResetResponse, ResetCredentials, ResetPasswordRequest,
-    Sex, UpdateEmployeeRequest,
+    AccountGiven, AccountGivenResponse, CreateEmployeeRequest, CreatedEmployee, Credentials,
+    EmployeeCreatedResponse, EmployeeOut, EmployeePage, EmployeeResponse, NewAccountRequest,
+    OneEmployeeRefusals, PasswordResetResponse, ResetCredentials, ResetPasswordRequest, Sex,
+    UpdateEmployeeRequest,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -541,4 +542,89 @@ async fn respond_with(tenant: TenantConn, member: StaffMember) -> ApiResult<Json
         employee: EmployeeOut::new(member, store_id, current_lang()),
         tenant: tenant_echo,
     }))
+}
+
+/// Gives an employee without an account (a cashier the till names) an account of their own,
+/// so they can sign in: a username, and a password (generated when absent) handed over
+/// once (`Cache-Control: no-store`). Their profile, role and status stay; the account
+/// becomes a member of this store alone.
+///
+/// **Permissions**: the owner on everyone else, managers on cashiers and stockkeepers.
+#[utoipa::path(post, path = "/api/users/employees/{id}/account/", tag = "employees",
+    security(("bearerAuth" = [], "tenantKey" = [])),
+    params(("id" = i64, Path, description = "Employee id (numbered per store)")),
+    request_body = NewAccountRequest,
+    responses(
+        (status = 201, description = "Created; the password is in `credentials` this once", body = AccountGivenResponse),
+        (status = 409, description = "username_taken, or account_exists: the employee has an account", body = ErrorBody),
+        OneEmployeeRefusals,
+        BodyRejections,
+    ))]
+pub async fn give_account(
+    State(app): State<AppState>,
+    scope: StoreScope,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewAccountRequest>,
+) -> ApiResult<NoStore<(StatusCode, Json<AccountGivenResponse>)>> {
+    // Check rights and input on a short transaction, hash with no connection held, then
+    // write after checking again (see add_staff_member).
+    let mut tenant = scope.begin().await?;
+    account_less_target(&mut tenant, id, false).await?;
+    let account = forms::account_for_employee(body, &app.config.password_policy)?;
+    if account_queries::username_exists(tenant.conn(), &account.username).await? {
+        return Err(ApiError::UsernameTaken);
+    }
+    tenant.rollback().await?;
+    let password_hash = app.hasher.hash(account.password.clone()).await.map_err(ApiError::internal)?;
+
+    let mut tenant = scope.begin().await?;
+    let target = account_less_target(&mut tenant, id, true).await?;
+    let new_user = NewUser {
+        username: &account.username,
+        password_hash: &password_hash,
+        first_name: &target.employee.first_name,
+        last_name: &target.employee.last_name,
+        email: &account.email,
+        phone: &target.employee.phone,
+    };
+    let user = account_queries::insert_user(tenant.conn(), &new_user)
+        .await
+        .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
+    let store_id = tenant.store.id;
+    let employee = queries::attach_account(tenant.conn(), store_id, id, user.id).await?;
+    let mut changes = crate::audit::Changes::default();
+    changes.field("username", &None, &Some(&user.username));
+    record::by_caller(&mut tenant, AuditAction::EmployeeUpdated, id, changes).await?;
+    let tenant_echo = TenantEcho::from(&tenant.store);
+    tenant.commit().await?;
+    tracing::info!(
+        store.id = store_id,
+        employee.id = id,
+        user.id = user.id,
+        "employee {id} given an account"
+    );
+
+    let credentials = Credentials {
+        username: user.username.clone(),
+        password: account.password.expose_secret().to_owned(),
+    };
+    let member = StaffMember { employee, username: Some(user.username), email: Some(user.email), ..target };
+    let body = AccountGivenResponse {
+        status: "success",
+        message: Message::AccountGiven.text(current_lang()).into_owned(),
+        data: AccountGiven { employee: EmployeeOut::new(member, store_id, current_lang()), credentials },
+        tenant: tenant_echo,
+    };
+    Ok(NoStore((StatusCode::CREATED, Json(body))))
+}
+
+/// Employee `id`, whom the caller may edit and who has no account yet (locked with `lock`).
+async fn account_less_target(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
+    let target = staff_member(tenant, id, lock).await?;
+    policy::authorize(tenant.member.role.rank, Action::EditProfile, Some(target_of(tenant, &target)))?;
+    match target.employee.user_id {
+        Some(_) => Err(ApiError::AccountExists),
+        None => Ok(target),
+    }
 }

@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(handlers::reset_employee_password))
         .routes(routes!(cashiers::list_cashiers))
+        .routes(routes!(handlers::give_account))
 }
 
 /// An employee as the apps receive one: the peer's fields, plus `first_name`, `last_name`
@@ -382,4 +383,46 @@ pub struct PasswordResetResponse {
     pub data: ResetCredentials,
     #[serde(flatten)]
     pub tenant: TenantEcho,
+}
+
+/// `POST /employees/{id}/account/`: an account for an employee who has none.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAccountRequest {
+    /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`.
+    #[schema(
+        example = "kassir1",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
+    pub username: Option<String>,
+    /// Generated (readable, from a CSPRNG) when absent; either way returned once in
+    /// `credentials`. At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a
+    /// common password, not containing the username.
+    #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
+    pub password: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
+    pub email: Option<String>,
+}
+
+/// `201 {status, message, data: {employee, credentials}, tenant…}`, with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountGivenResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: AccountGiven,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
+
+/// `data` of [`AccountGivenResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountGiven {
+    pub employee: EmployeeOut,
+    pub credentials: Credentials,
 }

@@ -398,6 +398,35 @@ pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64
         .map(|_| ())
 }
 
+/// Gives employee `id` (who has none) the account `user_id`, a member of store `store_id`
+/// with the employee's role and status.
+#[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id, user.id = user_id), err)]
+pub async fn attach_account(
+    conn: &mut PgConnection,
+    store_id: i64,
+    id: i64,
+    user_id: i64,
+) -> sqlx::Result<EmployeeRow> {
+    let row: EmployeeRow = crate::db::query_as(concat!(
+        "update employees e set user_id = $2, updated_at = now() where e.id = $1 and e.user_id is null returning ",
+        employee_columns!()
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    crate::db::query(
+        "insert into public.store_memberships (user_id, store_id, role, is_active) values ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(store_id)
+    .bind(&row.role)
+    .bind(row.is_active)
+    .execute(conn)
+    .await?;
+    Ok(row)
+}
+
 /// Makes `user_id` a member of `store_id` in `role`.
 #[tracing::instrument(skip_all, fields(user.id = user_id, role = role), err)]
 pub async fn insert_membership(

@@ -209,3 +209,60 @@ async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
         .unwrap();
     assert_eq!(sex, None, "refused values change nothing");
 }
+
+#[tokio::test]
+async fn a_cashier_without_an_account_can_be_given_one_later_and_then_signs_in() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let account_path = format!("{EMPLOYEES}{}/account/", anna["id"]);
+    let give = |body: Value| {
+        let (app, owner, path) = (&app, &owner, account_path.clone());
+        async move { app.scoped(Method::POST, &path, &owner.token, &owner.key(), Some(&body)).await }
+    };
+
+    give(json!({"username": "ivan"})).await.error(StatusCode::CONFLICT, "username_taken");
+    give(json!({"username": "anna", "password": "123"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+    let response = give(json!({"username": "anna", "email": "anna@example.uz"})).await;
+
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let given = response.json(StatusCode::CREATED);
+    let password = given["data"]["credentials"]["password"].as_str().unwrap().to_owned();
+    assert_eq!(given["data"]["credentials"]["username"], "anna");
+    let employee = &given["data"]["employee"];
+    assert_eq!((employee["id"].clone(), employee["username"].clone()), (anna["id"].clone(), json!("anna")));
+    assert_eq!(employee["full_name"], "Анна Кассирова", "with an account, first name first");
+    assert_eq!(employee["sex"], "female", "the profile stays");
+    give(json!({"username": "anna2"})).await.error(StatusCode::CONFLICT, "account_exists");
+
+    let login = app.sign_in("anna", &password).await;
+    assert_eq!(login["available_stores"][0]["role"], "cashier");
+    let list = cashiers(&app, &owner).await.json(StatusCode::OK);
+    assert_eq!(list["data"], json!([]), "with an account she signs in herself");
+    let token = login["access"].as_str().unwrap();
+    let me =
+        app.scoped(Method::GET, "/api/users/auth/me/", token, &owner.key(), None).await.json(StatusCode::OK);
+    assert_eq!(me["data"]["employee"]["id"], anna["id"]);
+}
+
+#[tokio::test]
+async fn a_manager_gives_accounts_to_cashiers_only() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let (manager, _) = app.member(&owner, "olga", "manager").await;
+    let (cashier, _) = app.member(&owner, "petr", "cashier").await;
+    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let path = format!("{EMPLOYEES}{}/account/", anna["id"]);
+
+    let refused = app
+        .scoped(Method::POST, &path, &cashier.token, &cashier.key(), Some(&json!({"username": "a1"})))
+        .await;
+    refused.error(StatusCode::FORBIDDEN, "permission_denied");
+    assert_eq!(app.count("select count(*) from users where username = 'a1'").await, 0);
+    let given = app
+        .scoped(Method::POST, &path, &manager.token, &manager.key(), Some(&json!({"username": "a1"})))
+        .await;
+    given.json(StatusCode::CREATED);
+}

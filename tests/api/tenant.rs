@@ -477,7 +477,7 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
             let foreign = &stores[(home + 1 + n / 12 % (count - 1)) % count];
             let url = |path: &str| format!("http://{addr}/api/users/{path}");
             let marker = &store.marker;
-            let (request, expect) = match n / count % 12 {
+            let (request, expect) = match n / count % 14 {
                 0 => (client.get(url("employees/")).bearer_auth(owner).header("x-tenant-key", &store.key), 200),
                 1 => (client.get(url("employees/2/")).bearer_auth(owner).header("x-tenant-key", &store.key), 200),
                 2 => (client.get(url("employees/2/")).bearer_auth(owner).header("x-tenant-key", &foreign.key), 403),
@@ -524,6 +524,13 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
                     client.post(url("employees/")).bearer_auth(owner).header("x-tenant-key", &store.key).json(
                         &json!({"username": format!("{marker}-new{n}"), "first_name": format!("{marker}-new"),
                                 "role": "stockkeeper", "password": "Storm-Secret-2026"}),
+                    ),
+                    201,
+                ),
+                12 => (client.get(url("employees/cashiers/")).bearer_auth(cashier).header("x-tenant-key", &store.key), 200),
+                13 => (
+                    client.post(url("employees/")).bearer_auth(owner).header("x-tenant-key", &store.key).json(
+                        &json!({"first_name": format!("{marker}-till{n}"), "role": "cashier"}),
                     ),
                     201,
                 ),
