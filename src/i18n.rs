@@ -105,17 +105,24 @@ pub enum Message {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyAttempts,
-    StoreLimitReached { max: u32 },
+    StoreLimitReached {
+        max: u32,
+    },
     InternalError,
     ServiceUnavailable,
     RequestTimeout,
     // Field-level messages.
     FieldRequired,
     FieldInvalid,
-    BodyNotJson { line: usize, column: usize },
+    BodyNotJson {
+        line: usize,
+        column: usize,
+    },
     BodyNotObject,
     FieldBlank,
-    FieldTooLong { max: usize },
+    FieldTooLong {
+        max: usize,
+    },
     ControlCharacters,
     FieldImmutable,
     FieldUnknown,
@@ -124,14 +131,21 @@ pub enum Message {
     DateExpected,
     RoleInvalid,
     RoleCodeInvalid,
-    PinFormat { min: usize, max: usize },
+    PinFormat {
+        min: usize,
+        max: usize,
+    },
     PinTooSimple,
     PinTooCommon,
     RoleRankOutOfRange,
     PermissionInvalid,
     PermissionRepeated,
-    TooManyPermissions { max: usize },
-    ChoiceInvalid { choices: &'static [&'static str] },
+    TooManyPermissions {
+        max: usize,
+    },
+    ChoiceInvalid {
+        choices: &'static [&'static str],
+    },
     UsernameInvalid,
     UsernameRequiredForRole,
     UsernameRequiredWithPassword,
@@ -141,8 +155,12 @@ pub enum Message {
     PhoneInvalid,
     SlugInvalid,
     PasswordsDoNotMatch,
-    PasswordTooShort { min: usize },
-    PasswordTooLong { max: usize },
+    PasswordTooShort {
+        min: usize,
+    },
+    PasswordTooLong {
+        max: usize,
+    },
     PasswordTooCommon,
     PasswordTooSimilar,
     PasswordNeedsUppercase,
@@ -160,6 +178,20 @@ pub enum Message {
     AccountGiven,
     EmployeePasswordReset,
     WrongCurrentPassword,
+    // The users API (`/users/`).
+    UserProfileUpdated,
+    UserEmployeeUpdated,
+    UserPasswordChanged {
+        username: String,
+    },
+    /// A PUT or PATCH of `/users/{id}/`: employees change through `update-employee`.
+    UsersChangeThroughUpdateEmployee,
+    /// The route to use instead, for the user id the request named.
+    UsersTryUpdateEmployee {
+        id: String,
+    },
+    /// A DELETE of `/users/{id}/`: employees are removed through the employee API.
+    UsersRemoveThroughEmployees,
 }
 
 impl Message {
@@ -418,6 +450,28 @@ impl Message {
                 ("Пароль сотрудника успешно сброшен", "The employee's password was reset")
             }
             M::WrongCurrentPassword => ("Неверный текущий пароль", "The current password is wrong"),
+            M::UserProfileUpdated => ("Профиль пользователя обновлен", "User profile updated"),
+            M::UserEmployeeUpdated => ("Информация о сотруднике обновлена", "Employee information updated"),
+            M::UserPasswordChanged { username } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Пароль для пользователя {username} успешно изменен"),
+                    Lang::En => format!("The password of user {username} was changed"),
+                });
+            }
+            M::UsersChangeThroughUpdateEmployee => (
+                "Для обновления сотрудника используйте PATCH /api/users/users/{id}/update-employee/",
+                "To update an employee, use PATCH /api/users/users/{id}/update-employee/",
+            ),
+            M::UsersTryUpdateEmployee { id } => {
+                return Cow::Owned(match lang {
+                    Lang::Ru => format!("Попробуйте: PATCH /api/users/users/{id}/update-employee/"),
+                    Lang::En => format!("Try: PATCH /api/users/users/{id}/update-employee/"),
+                });
+            }
+            M::UsersRemoveThroughEmployees => (
+                "Используйте /api/users/employees/{id}/ для удаления сотрудника",
+                "Use /api/users/employees/{id}/ to remove an employee",
+            ),
             M::InvalidCredentials => (
                 "Неверное имя пользователя или пароль.",
                 "No active account found with the given credentials",

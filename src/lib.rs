@@ -55,6 +55,8 @@ pub mod store_roles;
 pub mod stores;
 /// Shared tills: members' PINs.
 pub mod tills;
+/// The store's users as the POS apps address them: by account id.
+pub mod users;
 
 // Composition.
 /// The command line: serve, migrate, tenants, users, openapi.

@@ -121,7 +121,7 @@ pub async fn login(
 }
 
 /// A password sign-in that succeeded: the account, the new session's tokens, and the
-/// active stores the account works in, oldest first.
+/// active stores the account works in, newest first.
 pub struct PasswordSignIn {
     pub account: queries::UserForLogin,
     pub tokens: TokenPair,
@@ -335,9 +335,8 @@ pub async fn list_sessions(
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, description = "validation_error: `id` is not a UUID", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 404, description = "not_found: the caller has no live session with this id", body = ErrorBody),
+        (status = 404, description = "not_found: the caller has no live session with this id (or `id` is not a UUID)", body = ErrorBody),
     ))]
 pub async fn revoke_session(
     State(app): State<AppState>,
@@ -411,12 +410,34 @@ fn message(message: Message) -> MessageResponse {
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
 pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
+    caller_in_store(scope).await.map(Json)
+}
+
+/// The same as `GET /api/users/auth/me/`, at the path older apps call: who am I in this
+/// store.
+///
+/// **Permissions**: active members of the store (403 `not_a_member` otherwise); also
+/// answers for a member who must change their password.
+#[utoipa::path(get, path = "/api/users/profile/", tag = "auth",
+    security(("bearerAuth" = [], "tenantKey" = [])),
+    responses(
+        (status = 200, description = "The caller in the store of `X-Tenant-Key`, as `auth/me/` answers", body = MeResponse),
+        (status = 400, description = "missing_tenant_key (answered before the token is looked at, as the peer does)", body = ErrorBody),
+        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
+    ))]
+pub async fn profile(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
+    caller_in_store(scope).await.map(Json)
+}
+
+/// What `me` and `profile` answer: the account, the store, the role and the employee row.
+async fn caller_in_store(scope: StoreScope) -> ApiResult<MeResponse> {
     let select = caller_employee_sql(&scope.store.schema);
     let read = scope.read_own_account::<EmployeeRow>(&select, |statement| statement).await?;
     let employee = read.rows.into_iter().next();
     let (store, member) = (read.store, read.member);
 
-    Ok(Json(MeResponse {
+    Ok(MeResponse {
         status: "success",
         data: MeData {
             user: UserOut::new(
@@ -431,5 +452,5 @@ pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
             employee: employee.map(|row| MeEmployee::new(row, &member.role)),
         },
         tenant: TenantEcho::from(&store),
-    }))
+    })
 }

@@ -35,10 +35,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::change_password))
 }
 
-/// The store-scoped account routes, `me` and PIN sign-in on a till: mounted behind the
-/// tenant layer.
+/// The store-scoped account routes, `me` (also at `/profile/`, where older apps call it)
+/// and PIN sign-in on a till: mounted behind the tenant layer.
 pub fn store_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(handlers::me)).routes(routes!(till::pin_login))
+    OpenApiRouter::new()
+        .routes(routes!(handlers::me))
+        .routes(routes!(handlers::profile))
+        .routes(routes!(till::pin_login))
 }
 
 /// The store a store-scoped call ran against, as `me` shows it.
@@ -134,7 +137,8 @@ pub struct LoginRequest {
     pub password: Option<String>,
 }
 
-/// The store a POS app opens by default: the first of `available_stores`.
+/// The store a POS app opens by default: the first of `available_stores`, the newest store
+/// the user is an active member of, whatever their role there.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DefaultStore {
     pub tenant_key: String,
@@ -158,7 +162,7 @@ pub struct LoginResponse {
     pub access: String,
     pub refresh: String,
     pub user: UserOut,
-    /// Every active store the user works in, oldest first.
+    /// Every active store the user works in, newest first (by the store's creation).
     pub available_stores: Vec<MemberStore>,
     pub default_store: Option<DefaultStore>,
     /// True after an administrator's reset: only change-password, logout and the session

@@ -47,6 +47,9 @@ pub enum AuditAction {
     EmployeeRemoved,
     #[serde(rename = "employee.password_reset")]
     EmployeePasswordReset,
+    /// The employee's account (username, email, names) changed; it shows in every store.
+    #[serde(rename = "account.updated")]
+    AccountUpdated,
     /// A store role was added (SPEC §10); `changes` holds its code and fields.
     #[serde(rename = "role.created")]
     RoleCreated,
@@ -77,7 +80,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -85,6 +88,7 @@ impl AuditAction {
         AuditAction::EmployeeActivated,
         AuditAction::EmployeeRemoved,
         AuditAction::EmployeePasswordReset,
+        AuditAction::AccountUpdated,
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
         AuditAction::RoleDeleted,
@@ -106,6 +110,7 @@ impl AuditAction {
         "employee.activated",
         "employee.removed",
         "employee.password_reset",
+        "account.updated",
         "role.created",
         "role.updated",
         "role.deleted",

@@ -41,14 +41,27 @@ pub const USERNAME_CONSTRAINTS: &[&str] = &["users_username_key", "users_usernam
 /// True when an account already uses `username` or one that looks like it: the same key, or
 /// the same letters in another case. Accounts without a key yet (written by the previous
 /// release) are compared here by their keys computed in Rust.
-#[tracing::instrument(skip_all, err)]
 pub async fn username_exists(conn: &mut PgConnection, username: &str) -> sqlx::Result<bool> {
+    username_used_besides(conn, username, None).await
+}
+
+/// [`username_exists`] among the accounts other than `except`: whether account `except` may
+/// take `username` (a rename may change the letter case of one's own name).
+#[tracing::instrument(skip_all, err)]
+pub async fn username_used_besides(
+    conn: &mut PgConnection,
+    username: &str,
+    except: Option<i64>,
+) -> sqlx::Result<bool> {
     let key = username::key(username);
     let taken: bool = crate::db::query_scalar(
-        "select exists (select 1 from public.users where username_key = $1 or lower(username) = lower($2))",
+        "select exists (select 1 from public.users
+                        where (username_key = $1 or lower(username) = lower($2))
+                          and ($3::bigint is null or id <> $3))",
     )
     .bind(&key)
     .bind(username)
+    .bind(except)
     .fetch_one(&mut *conn)
     .await?;
     if taken {
@@ -58,7 +71,7 @@ pub async fn username_exists(conn: &mut PgConnection, username: &str) -> sqlx::R
     let mut after_id = 0;
     loop {
         let batch = unkeyed_accounts_after(conn, after_id).await?;
-        if batch.iter().any(|(_, name)| username::key(name) == key) {
+        if batch.iter().any(|(id, name)| Some(*id) != except && username::key(name) == key) {
             return Ok(true);
         }
         match batch.last() {

@@ -19,6 +19,7 @@ use axum::http::Method;
 const STORE_BOUND_ROUTES: &[(Method, &str)] = &[
     // The session itself.
     (Method::GET, "/api/users/auth/me/"),
+    (Method::GET, "/api/users/profile/"),
     (Method::GET, "/api/users/auth/my-stores/"),
     (Method::GET, "/api/users/auth/sessions/"),
     (Method::POST, "/api/users/auth/logout/"),
@@ -34,6 +35,17 @@ const STORE_BOUND_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/users/employees/{id}/account/"),
     (Method::DELETE, "/api/users/employees/{id}/pin/"),
     (Method::GET, "/api/users/audit-events/"),
+    // The store's users (its members with an account), by the member's role there. Their
+    // profile (names, email, username) belongs to the account, so it is not here.
+    (Method::GET, "/api/users/users/"),
+    (Method::POST, "/api/users/users/"),
+    (Method::GET, "/api/users/users/{id}/"),
+    (Method::PATCH, "/api/users/users/{id}/update-employee/"),
+    (Method::POST, "/api/users/users/{id}/change-password/"),
+    // Refused for everyone alike (405, naming the route to use instead).
+    (Method::PUT, "/api/users/users/{id}/"),
+    (Method::PATCH, "/api/users/users/{id}/"),
+    (Method::DELETE, "/api/users/users/{id}/"),
     (Method::GET, "/api/users/store-roles/"),
     (Method::POST, "/api/users/store-roles/"),
     (Method::PATCH, "/api/users/store-roles/{code}/"),

@@ -25,22 +25,27 @@ pub fn list_filter(query: &ListQuery, form: &mut Form) -> EmployeeFilter {
     EmployeeFilter {
         role: query.get("role").and_then(|role| parse_role(form, "role", role)),
         is_active: form.boolean("is_active", query.get("is_active")),
-        search: query.get("search").map(str::trim).filter(|s| !s.is_empty()).map(|search| {
-            if search.chars().count() > MAX_SEARCH_CHARS {
-                form.add("search", Message::FieldTooLong { max: MAX_SEARCH_CHARS });
-            }
-            // `%00` decodes to NUL, which PostgreSQL refuses in text (SQLSTATE 22021).
-            if search.contains('\0') {
-                form.add("search", Message::FieldInvalid);
-            }
-            search.to_owned()
-        }),
+        search: search_text(query, form, "search"),
     }
 }
 
 /// The role that may be given without an account: a cashier who never signs in (the till
 /// names them), as the apps add them.
 pub const ROLE_WITHOUT_ACCOUNT: &str = "cashier";
+
+/// The text to look for in list parameter `field` (trimmed; blank is none), its problems
+/// added to `form`.
+pub fn search_text(query: &ListQuery, form: &mut Form, field: &str) -> Option<String> {
+    let search = query.get(field).map(str::trim).filter(|s| !s.is_empty())?;
+    if search.chars().count() > MAX_SEARCH_CHARS {
+        form.add(field, Message::FieldTooLong { max: MAX_SEARCH_CHARS });
+    }
+    // `%00` decodes to NUL, which PostgreSQL refuses in text (SQLSTATE 22021).
+    if search.contains('\0') {
+        form.add(field, Message::FieldInvalid);
+    }
+    Some(search.to_owned())
+}
 
 /// A create request that passed validation.
 pub struct NewStaffMember {

@@ -313,7 +313,7 @@ pub async fn replace_employee(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateEmployeeRequest>,
 ) -> ApiResult<Json<EmployeeResponse>> {
-    change_employee(tenant, id, body, Replace::Everything).await
+    change_employee(tenant, id, body, Replace::Everything).await.map(Json)
 }
 
 /// Changes the given fields: profile fields, `role`, `is_active` (false deactivates and
@@ -335,7 +335,7 @@ pub async fn update_employee(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateEmployeeRequest>,
 ) -> ApiResult<Json<EmployeeResponse>> {
-    change_employee(tenant, id, body, Replace::GivenFields).await
+    change_employee(tenant, id, body, Replace::GivenFields).await.map(Json)
 }
 
 /// Takes an employee off the store's staff: their membership ends, and with it their access
@@ -393,6 +393,41 @@ pub async fn reset_employee_password(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<NoStore<Json<PasswordResetResponse>>> {
+    let policy = &app.config.password_policy;
+    let done =
+        set_password(&app, &scope, id, |username| PasswordReset::parse(body, policy, username)).await?;
+    let body = PasswordResetResponse {
+        status: "success",
+        message: Message::EmployeePasswordReset.text(current_lang()).into_owned(),
+        data: ResetCredentials {
+            username: done.username,
+            new_password: done.reset.password.expose_secret().to_owned(),
+        },
+        tenant: done.tenant,
+    };
+    Ok(NoStore(Json(body)))
+}
+
+/// A password that [`set_password`] wrote.
+pub struct PasswordSet {
+    /// The employee whose account it is, as read before the write.
+    pub target: StaffMember,
+    /// Their account's username.
+    pub username: String,
+    pub reset: PasswordReset,
+    pub tenant: TenantEcho,
+}
+
+/// Sets the password of employee `id`'s account to the one `parse` makes of the request
+/// (given the account's username), for a caller who outranks them here and in every store
+/// they belong to (nobody on themselves): every session of the account ends, and so does
+/// their PIN here; the event is audited. The one way staff set someone else's password.
+pub async fn set_password(
+    app: &AppState,
+    scope: &StoreScope,
+    id: i64,
+    parse: impl FnOnce(&str) -> ApiResult<PasswordReset>,
+) -> ApiResult<PasswordSet> {
     let store_id = scope.store.id;
     // Check rights and input on a short transaction, hash with no connection held, then
     // write after checking again (see create_employee).
@@ -404,14 +439,14 @@ pub async fn reset_employee_password(
         return Err(ApiError::NoAccount);
     };
     accounts::require_reach_over_account(&mut tenant, user_id).await?;
-    let reset = PasswordReset::parse(body, &app.config.password_policy, username)?;
+    let reset = parse(username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;
 
     let mut tenant = scope.begin().await?;
     let target = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
-    let (Some(user_id), Some(username)) = (target.employee.user_id, target.username) else {
+    let (Some(user_id), Some(username)) = (target.employee.user_id, target.username.clone()) else {
         return Err(ApiError::NoAccount);
     };
     accounts::require_reach_over_account(&mut tenant, user_id).await?;
@@ -430,21 +465,18 @@ pub async fn reset_employee_password(
         sessions.revoked = ended,
         "employee {id}'s password reset"
     );
-    let body = PasswordResetResponse {
-        status: "success",
-        message: Message::EmployeePasswordReset.text(current_lang()).into_owned(),
-        data: ResetCredentials { username, new_password: reset.password.expose_secret().to_owned() },
-        tenant: tenant_echo,
-    };
-    Ok(NoStore(Json(body)))
+    Ok(PasswordSet { target, username, reset, tenant: tenant_echo })
 }
 
-async fn change_employee(
+/// Applies `body` to employee `id` under the role rules (every consequence authorized, no
+/// role given that the caller does not hold), with its audit events, and commits: the one
+/// way an employee row changes, for the employee API and the users API alike.
+pub async fn change_employee(
     mut tenant: TenantConn,
     id: i64,
     body: UpdateEmployeeRequest,
     replace: Replace,
-) -> ApiResult<Json<EmployeeResponse>> {
+) -> ApiResult<EmployeeResponse> {
     let actor = tenant.member.role.rank;
     policy::authorize(actor, Action::View, None)?;
     let store_id = tenant.store.id;
@@ -534,14 +566,11 @@ async fn store_role(tenant: &mut TenantConn, code: &str) -> ApiResult<StoreRole>
 }
 
 /// Commits and answers with `member` and the tenant echo.
-async fn respond_with(tenant: TenantConn, member: StaffMember) -> ApiResult<Json<EmployeeResponse>> {
+async fn respond_with(tenant: TenantConn, member: StaffMember) -> ApiResult<EmployeeResponse> {
     let store_id = tenant.store.id;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
-    Ok(Json(EmployeeResponse {
-        employee: EmployeeOut::new(member, store_id, current_lang()),
-        tenant: tenant_echo,
-    }))
+    Ok(EmployeeResponse { employee: EmployeeOut::new(member, store_id, current_lang()), tenant: tenant_echo })
 }
 
 /// Gives an employee without an account (a cashier the till names) an account of their own,

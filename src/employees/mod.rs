@@ -160,10 +160,7 @@ impl Sex {
 /// `responses(…)`: the same four answers, described once.
 #[derive(utoipa::IntoResponses)]
 pub enum OneEmployeeRefusals {
-    #[response(
-        status = 400,
-        description = "validation_error, per field (`id` too, when it is not a whole number in range), or missing_tenant_key"
-    )]
+    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
     Invalid(ErrorBody),
     #[response(
         status = 401,
@@ -175,7 +172,10 @@ pub enum OneEmployeeRefusals {
         description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required"
     )]
     Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: no such employee in this store")]
+    #[response(
+        status = 404,
+        description = "not_found: no such employee in this store (or `id` is not a whole number in range)"
+    )]
     NotFound(ErrorBody),
 }
 

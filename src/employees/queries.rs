@@ -253,7 +253,8 @@ pub fn cashiers_sql(schema: &SchemaName) -> String {
 }
 
 /// `%text%` for ILIKE, with the user's own `%`, `_` and `\` matched literally.
-fn like_pattern(text: &str) -> String {
+#[must_use]
+pub fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.chars() {

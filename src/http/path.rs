@@ -2,18 +2,18 @@
 //!
 //! axum's `Path` answers a parameter that does not parse (`/employees/abc/`, an id past
 //! `i64::MAX`, a session id that is no UUID) with a plain-text 400 of its own, outside the
-//! SPEC §7 envelope. This one answers 400 `validation_error` with the message on the
-//! parameter's name, as a bad body field gets (`{"errors":{"id":["Invalid value."]}}`).
+//! error envelope. A path whose parameter cannot name anything is a path to nothing, so
+//! this one answers 404 `not_found` in the envelope, as an id no row has does: the apps
+//! already treat `/users/abc/` as "no such page", and a client probing ids learns nothing
+//! from telling malformed ones apart from unknown ones.
 
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path, RawPathParams};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::error::NON_FIELD_ERRORS;
-use crate::i18n::Message;
 
 /// Path parameters of type `T`, rejected with the error envelope.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,44 +29,32 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => {
-                // The route's parameter names, for errors that carry no key (a lone `{id}`).
-                let names: Vec<String> = match RawPathParams::from_request_parts(parts, state).await {
-                    Ok(params) => params.iter().map(|(name, _)| name.to_owned()).collect(),
-                    Err(_) => Vec::new(),
-                };
-                Err(rejection_error(rejection, &names))
-            }
+            Err(rejection) => Err(rejection_error(rejection)),
         }
     }
 }
 
-/// The validation error for `rejection`, on the parameter at fault.
-fn rejection_error(rejection: PathRejection, names: &[String]) -> ApiError {
+/// The answer to a path whose parameters do not parse: 404, unless the handler itself
+/// does not fit its route (our bug, found by the first request: 500).
+fn rejection_error(rejection: PathRejection) -> ApiError {
     let kind = match rejection {
         PathRejection::FailedToDeserializePathParams(failure) => failure.into_kind(),
         // The handler asked for parameters its route does not have: our bug, not the client's.
         other => return ApiError::internal(anyhow::anyhow!("path parameters unavailable: {other}")),
     };
-    let only = || match names {
-        [name] => name.as_str(),
-        _ => NON_FIELD_ERRORS,
-    };
-    let field = match &kind {
-        ErrorKind::ParseErrorAtKey { key, .. }
-        | ErrorKind::InvalidUtf8InPathParam { key }
-        | ErrorKind::DeserializeError { key, .. } => key.as_str(),
-        ErrorKind::ParseErrorAtIndex { index, .. } => {
-            names.get(index.to_owned()).map_or(NON_FIELD_ERRORS, String::as_str)
-        }
-        ErrorKind::ParseError { .. } | ErrorKind::Message(_) => only(),
+    match kind {
+        ErrorKind::ParseErrorAtKey { .. }
+        | ErrorKind::ParseErrorAtIndex { .. }
+        | ErrorKind::ParseError { .. }
+        | ErrorKind::InvalidUtf8InPathParam { .. }
+        | ErrorKind::DeserializeError { .. }
+        | ErrorKind::Message(_) => ApiError::NotFound,
         // The extractor's type does not fit the route (a tuple of the wrong length, a map):
         // our bug, found by the first request.
         ErrorKind::WrongNumberOfParameters { .. } | ErrorKind::UnsupportedType { .. } | _ => {
-            return ApiError::internal(anyhow::anyhow!("path parameters do not fit the handler: {kind}"));
+            ApiError::internal(anyhow::anyhow!("path parameters do not fit the handler: {kind}"))
         }
-    };
-    ApiError::field(field, Message::FieldInvalid)
+    }
 }
 
 #[cfg(test)]
@@ -108,18 +96,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_parameter_that_does_not_parse_is_a_validation_error_on_its_name() {
-        for uri in ["/things/99999999999999999999/", "/things/abc/", "/things/1.5/", "/things/%FF/"] {
+    async fn a_parameter_that_does_not_parse_names_nothing() {
+        for uri in [
+            "/things/99999999999999999999/",
+            "/things/abc/",
+            "/things/1.5/",
+            "/things/%FF/",
+            "/stores/x/sessions/5f0e3d2c-1b4a-4c6d-8e9f-0a1b2c3d4e5f/",
+            "/stores/1/sessions/not-a-uuid/",
+        ] {
             let (status, body) = call(uri).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
-            assert_eq!(body["code"], "validation_error", "{uri}: {body}");
-            assert!(body["errors"]["id"].is_array(), "{uri}: {body}");
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+            assert_eq!(body["code"], "not_found", "{uri}: {body}");
         }
-        let (status, body) = call("/stores/x/sessions/5f0e3d2c-1b4a-4c6d-8e9f-0a1b2c3d4e5f/").await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(body["errors"]["store"].is_array(), "{body}");
-        let (status, body) = call("/stores/1/sessions/not-a-uuid/").await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(body["errors"]["id"].is_array(), "{body}");
     }
 }

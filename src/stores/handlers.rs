@@ -25,7 +25,7 @@ use crate::stores::{
 };
 use crate::validate::Replace;
 
-/// The stores the caller works in, deactivated ones included, oldest first.
+/// The stores the caller works in, deactivated ones included, newest first.
 ///
 /// **Permissions**: any signed-in user.
 #[utoipa::path(get, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
@@ -125,10 +125,9 @@ async fn ensure_room_for_a_store(conn: &mut PgConnection, owner_id: i64, max: u3
     params(("id" = i64, Path, description = "Store id")),
     responses(
         (status = 200, description = "The store", body = StoreResponse),
-        (status = 400, description = "validation_error: `id` is not a whole number in range", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
-        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn get_store(
     State(app): State<AppState>,
@@ -188,10 +187,9 @@ pub async fn update_store(
     params(("id" = i64, Path, description = "Store id")),
     responses(
         (status = 204, description = "Deactivated"),
-        (status = 400, description = "validation_error: `id` is not a whole number in range", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: the caller works in no store with this id", body = ErrorBody),
+        (status = 404, description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn deactivate_store(
     State(app): State<AppState>,

@@ -318,10 +318,7 @@ pub struct CreatedStore {
 /// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
 #[derive(utoipa::IntoResponses)]
 pub enum StoreChangeRefusals {
-    #[response(
-        status = 400,
-        description = "validation_error, per field (`id` too, when it is not a whole number in range)"
-    )]
+    #[response(status = 400, description = "validation_error, per field")]
     Invalid(crate::error::ErrorBody),
     #[response(
         status = 401,
@@ -333,6 +330,9 @@ pub enum StoreChangeRefusals {
         description = "permission_denied (not the store's owner) or password_change_required"
     )]
     Refused(crate::error::ErrorBody),
-    #[response(status = 404, description = "not_found: the caller works in no store with this id")]
+    #[response(
+        status = 404,
+        description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)"
+    )]
     NotFound(crate::error::ErrorBody),
 }

@@ -225,7 +225,9 @@ pub enum StoreFilter {
     IncludingDeactivated,
 }
 
-/// The stores where `user_id` actively works, oldest first.
+/// The stores where `user_id` actively works, newest first (by the store's creation): the
+/// apps open the first one at sign-in, and a person's newest store is where they went to
+/// work last.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn list_member_stores(
     conn: &mut PgConnection,
@@ -236,7 +238,7 @@ pub async fn list_member_stores(
         "select ",
         store_columns!("s."),
         member_stores_from!(),
-        " and (s.is_active or $2) order by s.created_at, s.id"
+        " and (s.is_active or $2) order by s.created_at desc, s.id desc"
     ))
     .bind(user_id)
     .bind(filter == StoreFilter::IncludingDeactivated)

@@ -144,10 +144,10 @@ pub async fn list_devices(mut tenant: TenantConn) -> ApiResult<Json<DeviceListRe
     params(("id" = i64, Path, description = "Device id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, description = "validation_error (`id`) or missing_tenant_key", body = ErrorBody),
+        (status = 400, description = "missing_tenant_key", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "permission_denied (below rank 50), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: no such device in this store", body = ErrorBody),
+        (status = 404, description = "not_found: no such device in this store (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn revoke_device(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
     ensure_manager(&tenant)?;

@@ -343,7 +343,7 @@ async fn users_list_and_revoke_their_own_sessions_only() {
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.delete_as("/api/users/auth/sessions/not-a-uuid/", &phone)
         .await
-        .error(StatusCode::BAD_REQUEST, "validation_error");
+        .error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]

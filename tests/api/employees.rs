@@ -243,7 +243,7 @@ async fn employee_ids_are_numbered_per_store_and_never_cross() {
         .error(StatusCode::NOT_FOUND, "not_found");
     app.scoped(Method::GET, &format!("{EMPLOYEES}abc/"), &alpha.token, &alpha.key(), None)
         .await
-        .error(StatusCode::BAD_REQUEST, "validation_error");
+        .error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]

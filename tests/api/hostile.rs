@@ -698,8 +698,18 @@ async fn hostile_ids_in_paths_are_4xx_envelopes_and_write_nothing() {
     for id in HOSTILE_IDS {
         let employee = format!("/api/users/employees/{id}/");
         let store = format!("/api/users/stores/{id}/");
+        let user = format!("/api/users/users/{id}/");
         let change = json!({"position": "x"}).to_string();
         let requests = [
+            arena.scoped(Method::GET, &user).body(Body::empty()),
+            arena
+                .scoped(Method::PATCH, &format!("{user}update-employee/"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(change.clone())),
+            arena
+                .scoped(Method::POST, &format!("{user}change-password/"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"new_password":"Hostile-Guess-2026"}"#)),
             arena.scoped(Method::GET, &employee).body(Body::empty()),
             arena
                 .scoped(Method::PATCH, &employee)

@@ -30,6 +30,7 @@ const LAYERS: &[&str] = &[
     "audit",
     "store_roles",
     "employees",
+    "users",
     "tills",
     "stores",
     "account",

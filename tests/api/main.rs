@@ -42,3 +42,4 @@ mod tenant_keys;
 mod tills;
 mod token_clock;
 mod usernames;
+mod users;

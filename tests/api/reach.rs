@@ -28,6 +28,8 @@ fn store_bound_may_call(method: &Method, path: &str) -> bool {
         (Method::POST, "/api/users/auth/change-password/"),
         (Method::PUT, "/api/users/auth/pin/"),
         (Method::DELETE, "/api/users/auth/sessions/{id}/"),
+        // The account's own profile, which every store shows.
+        (Method::PATCH, "/api/users/users/{id}/update-profile/"),
     ];
     !path.starts_with("/api/users/stores/") && !account_wide.iter().any(|(m, p)| m == method && *p == path)
 }

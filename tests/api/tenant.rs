@@ -144,6 +144,8 @@ struct StormStore {
     key: String,
     marker: String,
     tokens: Vec<String>,
+    /// The account id of each of `tokens`.
+    user_ids: Vec<i64>,
 }
 
 async fn storm_store(app: &TestApp, index: usize) -> StormStore {
@@ -163,6 +165,7 @@ async fn storm_store(app: &TestApp, index: usize) -> StormStore {
     .await
     .unwrap();
     let mut tokens = vec![owner.token.clone()];
+    let mut user_ids = vec![owner.user_id];
     for member in 0..2 {
         let username = format!("{marker}-cashier{member}");
         let user_id: i64 = sqlx::query_scalar(
@@ -196,8 +199,9 @@ async fn storm_store(app: &TestApp, index: usize) -> StormStore {
             .await
             .json(StatusCode::OK);
         tokens.push(login["access"].as_str().unwrap().to_owned());
+        user_ids.push(user_id);
     }
-    StormStore { key: key_of(&owner), marker, tokens }
+    StormStore { key: key_of(&owner), marker, tokens, user_ids }
 }
 
 #[tokio::test]
@@ -225,7 +229,14 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
         async move {
             let count = stores.len();
             let home = &stores[n % count];
-            let token = &home.tokens[(n / count) % home.tokens.len()];
+            let member = (n / count) % home.tokens.len();
+            let token = &home.tokens[member];
+            // Who am I, the store's users, or one of them (oneself): each reads the store.
+            let read = match (n / 10) % 3 {
+                0 => Read::Me,
+                1 => Read::Users,
+                _ => Read::User(home.user_ids[member]),
+            };
             let foreign = (n % count + 1 + (n / 10) % (count - 1)) % count;
             // Mostly the member's own store; some another store (403 on purpose); some an
             // unknown key; some cut off by the client mid-flight.
@@ -236,7 +247,7 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
                 _ => (home.key.clone(), Expect::Own),
             };
             let mut request = client
-                .get(format!("http://{addr}/api/users/auth/me/"))
+                .get(format!("http://{addr}{}", read.path()))
                 .bearer_auth(token)
                 .header("x-tenant-key", key.as_str());
             if matches!(expect, Expect::Cancelled) {
@@ -249,13 +260,13 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
                 }
                 Err(_) => None,
             };
-            (n % stores.len(), expect, outcome)
+            (n % stores.len(), expect, read, outcome)
         }
     });
     let results = futures_util::future::join_all(requests).await;
 
     let mut served_own = 0;
-    for (home, expect, outcome) in results {
+    for (home, expect, read, outcome) in results {
         let Some((status, body)) = outcome else {
             assert!(matches!(expect, Expect::Cancelled), "only cancelled requests may fail to answer");
             continue;
@@ -271,12 +282,20 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
                 assert_eq!(status, 200, "{body}");
                 let body: Value = serde_json::from_str(&body).unwrap();
                 assert_eq!(body["tenant_key"], stores[home].key.as_str());
-                assert!(
-                    body["data"]["employee"]["first_name"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with(&stores[home].marker)
-                );
+                let names = match read {
+                    Read::Me => vec![body["data"]["employee"]["first_name"].clone()],
+                    Read::Users => {
+                        assert_eq!(body["count"], 3, "{body}");
+                        body["results"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect()
+                    }
+                    Read::User(id) => {
+                        assert_eq!(body["id"], id, "{body}");
+                        vec![body["username"].clone()]
+                    }
+                };
+                for name in names {
+                    assert!(name.as_str().unwrap().starts_with(&stores[home].marker), "{body}");
+                }
                 served_own += 1;
             }
             Expect::Foreign => assert!(status == 403 && body.contains("not_a_member"), "{status} {body}"),
@@ -289,6 +308,24 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
 
     // Every pooled connection is back to a neutral search_path and outside any transaction.
     assert_pools_are_neutral(&app.app_db).await;
+}
+
+/// What a storm request reads.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    Me,
+    Users,
+    User(i64),
+}
+
+impl Read {
+    fn path(self) -> String {
+        match self {
+            Read::Me => "/api/users/auth/me/".to_owned(),
+            Read::Users => "/api/users/users/".to_owned(),
+            Read::User(id) => format!("/api/users/users/{id}/"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
