@@ -175,6 +175,7 @@ pub enum Message {
     LoggedOut,
     EmployeeCreated,
     UserCreated,
+    EmployeeLinked,
     AccountGiven,
     EmployeePasswordReset,
     WrongCurrentPassword,
@@ -429,6 +430,7 @@ impl Message {
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
             M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
             M::UserCreated => ("Сотрудник создан", "Employee created"),
+            M::EmployeeLinked => ("Сотрудник добавлен в магазин", "The employee was added to the store"),
             M::AccountGiven => ("Учётная запись сотрудника создана", "The employee's account was created"),
             M::AccountExists => {
                 ("У этого сотрудника уже есть учётная запись", "This employee already has an account")

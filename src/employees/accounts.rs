@@ -26,6 +26,18 @@ pub async fn require_reach_over_account(tenant: &mut TenantConn, target_user_id:
     }
 }
 
+/// Whether the caller of `tenant` may add the existing account `user_id` to this store: it
+/// is not a member here yet, it works in at least one other store, and the caller outranks
+/// it in every one of them (the reach a password reset needs). Anyone else's account is
+/// not the caller's to add, and the answer does not say why.
+pub async fn may_add_existing_account(tenant: &mut TenantConn, user_id: i64) -> ApiResult<bool> {
+    let (caller, store_id) = (tenant.member.user_id, tenant.store.id);
+    let conn = tenant.conn();
+    Ok(!crate::employees::queries::is_member(conn, user_id, store_id).await?
+        && belongs_elsewhere(conn, user_id, store_id).await?
+        && !store_not_outranked(conn, caller, user_id, store_id).await?)
+}
+
 /// Ends account `user_id`'s access to the caller's store after a deactivation or removal
 /// there, and nothing of theirs elsewhere: the sessions opened on this store's tills, and,
 /// only when the account belongs to no other store, every session. The number ended.

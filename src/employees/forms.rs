@@ -66,6 +66,9 @@ pub struct NewAccount {
     pub username: String,
     /// Given, or generated when the body has none.
     pub password: SecretString,
+    /// Whether the body gave the password: a username with no password may name an
+    /// existing account, to add it to the store.
+    pub password_given: bool,
     pub email: String,
 }
 
@@ -135,11 +138,12 @@ fn new_account(
 ) -> NewAccount {
     let username = form.username("username", username);
     let email = form.email("email", email);
+    let password_given = password.is_some();
     let password = match password {
         Some(given) => SecretString::from(form.new_password("password", Some(given), policy, &[&username])),
         None => generate_password(policy, &[&username]),
     };
-    NewAccount { username, password, email }
+    NewAccount { username, password, password_given, email }
 }
 
 /// The checks of a body without a username: only a cashier may go without an account, and

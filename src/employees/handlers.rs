@@ -132,13 +132,14 @@ pub async fn create_employee(
 ) -> ApiResult<NoStore<(StatusCode, Json<EmployeeCreatedResponse>)>> {
     let added = add_staff_member(&app, &scope, body).await?;
     let lang = current_lang();
+    let message = if added.is_existing_user { Message::EmployeeLinked } else { Message::EmployeeCreated };
     let body = EmployeeCreatedResponse {
         status: "success",
-        message: Message::EmployeeCreated.text(lang).into_owned(),
+        message: message.text(lang).into_owned(),
         data: CreatedEmployee {
             credentials: added.credentials(),
+            is_existing_user: added.is_existing_user,
             employee: EmployeeOut::new(added.member, added.store_id, lang),
-            is_existing_user: false,
         },
         tenant: added.tenant,
     };
@@ -151,6 +152,8 @@ pub struct AddedStaffMember {
     pub password: Option<SecretString>,
     pub store_id: i64,
     pub tenant: TenantEcho,
+    /// Whether an existing account was added to the store (no password to hand over).
+    pub is_existing_user: bool,
 }
 
 impl AddedStaffMember {
@@ -187,6 +190,9 @@ pub async fn add_staff_member(
         // Nothing to hash: write on this transaction, the role still locked.
         None => (tenant, role, None),
         Some(account) => {
+            if let Some(existing) = queries::find_account_id(tenant.conn(), &account.username).await? {
+                return add_existing_account(tenant, &new, role, existing, account.password_given).await;
+            }
             if account_queries::username_exists(tenant.conn(), &account.username).await? {
                 return Err(ApiError::UsernameTaken);
             }
@@ -215,7 +221,62 @@ pub async fn add_staff_member(
         new.role
     );
     let password = new.account.map(|account| account.password);
-    Ok(AddedStaffMember { member, password, store_id, tenant: tenant_echo })
+    Ok(AddedStaffMember { member, password, store_id, tenant: tenant_echo, is_existing_user: false })
+}
+
+/// Adds the existing account `user_id` that `new` names to the store with `new`'s role and
+/// profile, when the caller may ([`accounts::may_add_existing_account`]) and the body gave
+/// no password (its password is its own); anything else is 409 `username_taken`, as for a
+/// new account. The account's names, email and password stay as they are.
+async fn add_existing_account(
+    mut tenant: TenantConn,
+    new: &NewStaffMember,
+    role: StoreRole,
+    user_id: i64,
+    password_given: bool,
+) -> ApiResult<AddedStaffMember> {
+    if password_given || !accounts::may_add_existing_account(&mut tenant, user_id).await? {
+        return Err(ApiError::UsernameTaken);
+    }
+    let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::UsernameTaken)?;
+    let store_id = tenant.store.id;
+    queries::insert_membership(tenant.conn(), user_id, store_id, &role.code).await?;
+    let employee = queries::rejoin_employee(
+        tenant.conn(),
+        &NewEmployee {
+            user_id: Some(user_id),
+            role: &role.code,
+            first_name: &account.first_name,
+            last_name: &account.last_name,
+            phone: &new.phone,
+            position: &new.position,
+            sex: new.sex.map(Sex::as_str),
+            hired_at: new.hired_at,
+        },
+    )
+    .await?;
+    let member = StaffMember {
+        employee,
+        role: Arc::new(role),
+        username: Some(account.username),
+        email: Some(account.email),
+    };
+    record::by_caller(
+        &mut tenant,
+        AuditAction::EmployeeCreated,
+        member.employee.id,
+        history::created(&member),
+    )
+    .await?;
+    let tenant_echo = TenantEcho::from(&tenant.store);
+    tenant.commit().await?;
+    tracing::info!(
+        store.id = store_id,
+        employee.id = member.employee.id,
+        "an existing account added as {}",
+        new.role
+    );
+    Ok(AddedStaffMember { member, password: None, store_id, tenant: tenant_echo, is_existing_user: true })
 }
 
 /// Writes the account (when `new` has one, with `password_hash`), membership, employee row

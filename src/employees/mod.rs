@@ -185,7 +185,9 @@ pub struct CreateEmployeeRequest {
     /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`
     /// (a rule with no portable regular expression, so not stated as a `pattern`). Left out
     /// or blank for a `cashier` without an account (one who never signs in: the till names
-    /// them); every other role needs one.
+    /// them); every other role needs one. The username of an existing account, with no
+    /// `password`, adds that account to this store, when the caller outranks it in every
+    /// store it works in (otherwise 409 `username_taken`).
     #[schema(
         example = "kassir1",
         max_length = 150,
@@ -350,7 +352,8 @@ pub struct CreatedEmployee {
     pub employee: EmployeeOut,
     /// Null for an employee without an account.
     pub credentials: Option<Credentials>,
-    /// Always false: employee creation makes a new account (kept for the apps that read it).
+    /// Whether an existing account (named by `username`, with no `password`) was added to
+    /// the store rather than a new one made.
     pub is_existing_user: bool,
 }
 

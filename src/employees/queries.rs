@@ -428,6 +428,54 @@ pub async fn attach_account(
     Ok(row)
 }
 
+/// The id of the account named `username` (in any letter case, never a look-alike).
+#[tracing::instrument(skip_all, err)]
+pub async fn find_account_id(conn: &mut PgConnection, username: &str) -> sqlx::Result<Option<i64>> {
+    crate::db::query_scalar("select id from public.users where lower(username) = lower($1)")
+        .bind(username)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Whether account `user_id` has a membership (active or not) in store `store_id`.
+#[tracing::instrument(skip_all, fields(store.id = store_id, user.id = user_id), err)]
+pub async fn is_member(conn: &mut PgConnection, user_id: i64, store_id: i64) -> sqlx::Result<bool> {
+    crate::db::query_scalar(
+        "select exists (select 1 from public.store_memberships where user_id = $1 and store_id = $2)",
+    )
+    .bind(user_id)
+    .bind(store_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Puts account `new.user_id` on the staff of the store whose schema the transaction is in:
+/// a new employee row, or, when they worked here before and were removed, their old row
+/// back, active, with the new role and profile (one row per account and store).
+#[tracing::instrument(skip_all, fields(user.id = new.user_id, role = new.role), err)]
+pub async fn rejoin_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
+    crate::db::query_as(concat!(
+        "insert into employees as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
+         values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
+         on conflict on constraint employees_user_id_key do update
+             set role = excluded.role, phone = excluded.phone, position = excluded.position,
+                 sex = excluded.sex, hired_at = excluded.hired_at, is_active = true, removed_at = null,
+                 updated_at = now()
+         returning ",
+        employee_columns!()
+    ))
+    .bind(new.user_id)
+    .bind(new.role)
+    .bind(new.first_name)
+    .bind(new.last_name)
+    .bind(new.phone)
+    .bind(new.position)
+    .bind(new.sex)
+    .bind(new.hired_at)
+    .fetch_one(conn)
+    .await
+}
+
 /// Makes `user_id` a member of `store_id` in `role`.
 #[tracing::instrument(skip_all, fields(user.id = user_id, role = role), err)]
 pub async fn insert_membership(

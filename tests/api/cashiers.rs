@@ -266,3 +266,103 @@ async fn a_manager_gives_accounts_to_cashiers_only() {
         .await;
     given.json(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let (manager, _) = app.member(&owner, "olga", "manager").await;
+    let second = app
+        .json(Method::POST, "/api/users/stores/", &json!({"name": "Бета"}), Some(&owner.token))
+        .await
+        .json(StatusCode::CREATED);
+    let beta = Owner {
+        data: second["data"].clone(),
+        store_id: second["data"]["store"]["id"].as_i64().unwrap(),
+        ..owner.clone()
+    };
+
+    let added = create(
+        &app,
+        &beta,
+        &json!({"username": "OLGA", "first_name": "x", "role": "cashier", "position": "Кассир"}),
+    )
+    .await
+    .json(StatusCode::CREATED);
+    assert_eq!(added["message"], "Сотрудник добавлен в магазин");
+    assert_eq!(added["data"]["is_existing_user"], true);
+    assert_eq!(added["data"]["credentials"], Value::Null);
+    assert_eq!(added["data"]["employee"]["username"], "olga");
+    assert_eq!(added["data"]["employee"]["role"], "cashier", "the role is the store's own");
+    let login = app.sign_in("olga", crate::helpers::EMPLOYEE_PASSWORD).await;
+    let roles: Vec<_> =
+        login["available_stores"].as_array().unwrap().iter().map(|s| s["role"].clone()).collect();
+    assert_eq!(roles, [json!("cashier"), json!("manager")], "newest store first");
+
+    // Again, with a password, or for an account the caller does not outrank everywhere: 409.
+    create(&app, &beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
+        .await
+        .error(StatusCode::CONFLICT, "username_taken");
+    let stranger = app.register_owner("petr", "Гамма").await;
+    for body in [
+        json!({"username": "petr", "first_name": "x", "role": "cashier"}),
+        json!({"username": "ivan", "first_name": "x", "role": "cashier"}),
+    ] {
+        create(&app, &manager, &body).await.error(StatusCode::CONFLICT, "username_taken");
+    }
+    create(&app, &owner, &json!({"username": "petr", "first_name": "x", "role": "cashier"}))
+        .await
+        .error(StatusCode::CONFLICT, "username_taken");
+    let memberships: i64 = sqlx::query_scalar("select count(*) from store_memberships where user_id = $1")
+        .bind(stranger.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(memberships, 1, "a stranger's account is nobody else's to add");
+}
+
+#[tokio::test]
+async fn someone_removed_from_a_store_comes_back_on_their_old_row() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let employee = app.add_employee(&owner, "olga", "cashier").await;
+    let second = app
+        .json(Method::POST, "/api/users/stores/", &json!({"name": "Бета"}), Some(&owner.token))
+        .await
+        .json(StatusCode::CREATED);
+    let beta = Owner {
+        data: second["data"].clone(),
+        store_id: second["data"]["store"]["id"].as_i64().unwrap(),
+        ..owner.clone()
+    };
+    create(&app, &beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
+        .await
+        .json(StatusCode::CREATED);
+    let path = format!("{EMPLOYEES}{}/", employee["id"]);
+    let removed = app.scoped(Method::DELETE, &path, &owner.token, &owner.key(), None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+
+    let back = create(&app, &owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
+        .await
+        .json(StatusCode::CREATED);
+
+    assert_eq!(back["data"]["employee"]["id"], employee["id"], "one row per account and store");
+    assert_eq!(back["data"]["employee"]["role"], "stockkeeper");
+    assert_eq!(back["data"]["employee"]["is_active"], true);
+    let read = app.scoped(Method::GET, &path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    assert_eq!(read["username"], "olga");
+}
+
+#[tokio::test]
+async fn an_account_that_works_nowhere_is_nobodys_to_add() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Альфа").await;
+    let employee = app.add_employee(&owner, "olga", "cashier").await;
+    let path = format!("{EMPLOYEES}{}/", employee["id"]);
+    let removed = app.scoped(Method::DELETE, &path, &owner.token, &owner.key(), None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+
+    create(&app, &owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
+        .await
+        .error(StatusCode::CONFLICT, "username_taken");
+}
