@@ -12,6 +12,8 @@
 // Base: no kassa module below these.
 /// Typed configuration from the environment.
 pub mod config;
+/// The master secret's derived keys, and sealing secrets kept at rest.
+pub mod secrets;
 /// The API error type and the JSON error envelope.
 pub mod error;
 /// Russian and English messages, `Accept-Language`.

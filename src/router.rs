@@ -53,7 +53,8 @@ fn api_routes(
         .merge(employees::router())
         .merge(audit::router())
         .merge(store_roles::router())
-        .merge(tills::store_router());
+        .merge(tills::store_router())
+        .merge(stores::store_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -16,7 +16,7 @@ use crate::account::{
 };
 use crate::auth::extractor::SignedIn;
 use crate::auth::queries::{self, SessionProof};
-use crate::auth::sessions::{TokenPair, start_session, successor_of};
+use crate::auth::sessions::{TokenPair, start_session, start_store_bound_session, successor_of};
 use crate::auth::throttle;
 use crate::employees::queries::{EmployeeRow, caller_employee_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -29,7 +29,10 @@ use crate::i18n::{Message, current_lang};
 use crate::roles::RoleView;
 use crate::state::AppState;
 use crate::stores::MemberStore;
+use crate::stores::provision::StaffSeed;
 use crate::stores::queries::{StoreFilter, list_member_stores};
+use crate::stores::staff_account::StaffPassword;
+use crate::stores::staff_account::queries::store_of_account;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 use crate::validate::password::MAX_PASSWORD_CHARS;
@@ -44,7 +47,7 @@ use crate::validate::password::MAX_PASSWORD_CHARS;
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/register/", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Registered: the owner, the store, the owner's employee profile and a session's tokens", body = RegisterResponse),
+        (status = 201, description = "Registered: the owner, the store, the owner's employee profile, a session's tokens, and the store's shared staff account with its password", body = RegisterResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 409, description = "username_taken or slug_taken", body = ErrorBody),
         (status = 429, description = "too_many_attempts: this address's registrations for the hour are used up; Retry-After says when to try again", body = ErrorBody),
@@ -69,10 +72,12 @@ pub async fn register(
         return Err(ApiError::UsernameTaken);
     }
     let password_hash = app.hasher.hash(registration.password.clone()).await.map_err(ApiError::internal)?;
+    let staff_password = StaffPassword::generate(&app.hasher, &app.config.password_policy).await?;
+    let staff = StaffSeed { password: &staff_password, sealer: &app.sealer };
 
     let mut tx = app.db.begin().await?;
     let (user, provisioned) =
-        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
+        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations, staff).await?;
     let tokens =
         start_session(&mut tx, (&app.tokens, &app.config), user.id, &client, SessionProof::InTransaction)
             .await?;
@@ -84,6 +89,7 @@ pub async fn register(
         user: UserOut::from(user),
         store: provisioned.store,
         tokens,
+        staff_credentials: provisioned.staff_credentials,
     };
     let message = Message::RegistrationSucceeded.text(current_lang()).into_owned();
     Ok(NoStore((StatusCode::CREATED, Json(RegisterResponse { status: "success", message, data }))))
@@ -182,7 +188,13 @@ pub async fn sign_in_with_password(
     // First, so this transaction takes the account's row before the throttle's, in the
     // order a password change takes them.
     let proof = SessionProof::PasswordHash(&account.password_hash);
-    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client, proof).await?;
+    let signing = (&*app.tokens, &*app.config);
+    // A store's shared staff account belongs to that store alone: its sessions are bound there.
+    let staff_store = store_of_account(&mut tx, account.id).await?;
+    let tokens = match staff_store {
+        Some(store_id) => start_store_bound_session(&mut tx, signing, (account.id, proof), client, store_id).await?,
+        None => start_session(&mut tx, signing, account.id, client, proof).await?,
+    };
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
     if let Some(claim) = account_claim {
         throttle::release_account_attempt(&mut tx, &username, claim).await?;
@@ -193,6 +205,7 @@ pub async fn sign_in_with_password(
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
+        .filter(|row| staff_store.is_none_or(|bound| row.store.id == bound))
         .map(MemberStore::from)
         .collect();
     tx.commit().await?;

@@ -377,6 +377,8 @@ pub struct Registered {
     pub store: StoreDetails,
     pub employee: OwnerEmployeeOut,
     pub tokens: TokenPair,
+    /// The store's shared staff account and its password (this answer is `no-store`).
+    pub staff_credentials: crate::stores::staff_account::StaffCredentials,
 }
 
 /// `201 {status, message, data: {user, store, employee, tokens}}`.

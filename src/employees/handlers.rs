@@ -347,6 +347,11 @@ pub async fn reset_employee_password(
     let target = staff_member(&mut tenant, id, false).await?;
     policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
     accounts::require_reach_over_account(&mut tenant, target.employee.user_id).await?;
+    // The shared staff account's password changes by rotation alone, which keeps the copy
+    // its owner reads back in step with it.
+    if account_queries::is_shared_staff_account(tenant.conn(), target.employee.user_id).await? {
+        return Err(ApiError::PermissionDenied);
+    }
     let reset = PasswordReset::parse(body, &app.config.password_policy, &target.username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;

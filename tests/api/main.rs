@@ -33,6 +33,7 @@ mod reach;
 mod refusals;
 mod registration;
 mod roles;
+mod staff_account;
 mod store_lifecycle;
 mod store_roles;
 mod stores;
