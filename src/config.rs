@@ -291,11 +291,10 @@ fn secret_key(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, 
             VAR,
             "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
         )),
-        (None, None, DatabaseTarget::Embedded { data_dir, .. }) => {
-            dev_secret(data_dir, "dev-secret-key").map_err(|e| {
+        (None, None, DatabaseTarget::Embedded { data_dir, .. }) => dev_secret(data_dir, "dev-secret-key")
+            .map_err(|e| {
                 env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))
-            })
-        }
+            }),
     }
 }
 

@@ -12,14 +12,14 @@
 // Base: no kassa module below these.
 /// Typed configuration from the environment.
 pub mod config;
-/// The master secret's derived keys, and sealing secrets kept at rest.
-pub mod secrets;
 /// The API error type and the JSON error envelope.
 pub mod error;
 /// Russian and English messages, `Accept-Language`.
 pub mod i18n;
 /// Randomness from the OS CSPRNG: hex and readable characters.
 pub mod random;
+/// The master secret's derived keys, and sealing secrets kept at rest.
+pub mod secrets;
 /// Logging setup.
 pub mod telemetry;
 /// Field-by-field request validation and the password policy.

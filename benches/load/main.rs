@@ -27,12 +27,12 @@ use kassa::config::Config;
 use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
 use kassa::db::{migrate, pool};
 use kassa::router::build_router;
-use kassa::state::AppState;
 use kassa::secrets::SecretSealer;
+use kassa::state::AppState;
 use kassa::stores::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
+use kassa::stores::queries::StoreProfile;
 use kassa::stores::staff_account::StaffPassword;
 use secrecy::SecretString;
-use kassa::stores::queries::StoreProfile;
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Acquire, AssertSqlSafe, Connection, PgConnection, PgPool, SqlSafeStr};
@@ -343,7 +343,8 @@ async fn seed_stores_at(
                 let profile = StoreProfile { name: format!("Seed store {n}"), ..StoreProfile::default() };
                 let staff_password =
                     StaffPassword { password: SecretString::from("Seed-Staff-2026"), hash: hash.clone() };
-                let sealer = SecretSealer::from_master(&SecretString::from("seed-master-secret-0123456789abcdef"));
+                let sealer =
+                    SecretSealer::from_master(&SecretString::from("seed-master-secret-0123456789abcdef"));
                 let staff = StaffSeed { password: &staff_password, sealer: &sealer };
                 provision_store(
                     &mut tx,

@@ -77,7 +77,8 @@ pub async fn register(
 
     let mut tx = app.db.begin().await?;
     let (user, provisioned) =
-        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations, staff).await?;
+        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations, staff)
+            .await?;
     let tokens =
         start_session(&mut tx, (&app.tokens, &app.config), user.id, &client, SessionProof::InTransaction)
             .await?;
@@ -192,7 +193,9 @@ pub async fn sign_in_with_password(
     // A store's shared staff account belongs to that store alone: its sessions are bound there.
     let staff_store = store_of_account(&mut tx, account.id).await?;
     let tokens = match staff_store {
-        Some(store_id) => start_store_bound_session(&mut tx, signing, (account.id, proof), client, store_id).await?,
+        Some(store_id) => {
+            start_store_bound_session(&mut tx, signing, (account.id, proof), client, store_id).await?
+        }
         None => start_session(&mut tx, signing, account.id, client, proof).await?,
     };
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;

@@ -10,13 +10,13 @@ use sqlx::{Acquire, PgConnection};
 
 use crate::account::RegisterRequest;
 use crate::account::registration::{Registration, insert_owner_with_store};
-use crate::stores::provision::StaffSeed;
-use crate::stores::staff_account::StaffPassword;
 use crate::audit::{AuditAction, Changes};
 use crate::auth::generate::generate_password;
 use crate::auth::queries as account_queries;
 use crate::cli::{describe_api_error, print_table};
 use crate::state::AppState;
+use crate::stores::provision::StaffSeed;
+use crate::stores::staff_account::StaffPassword;
 use crate::validate::Form;
 
 /// `kassa users …`.
@@ -146,8 +146,9 @@ async fn create_owner(app: &AppState, args: CreateOwnerArgs) -> anyhow::Result<(
     let registration =
         Registration::parse(request, &app.config.password_policy).map_err(describe_api_error)?;
     let password_hash = app.hasher.hash(registration.password.clone()).await?;
-    let staff_password =
-        StaffPassword::generate(&app.hasher, &app.config.password_policy).await.map_err(describe_api_error)?;
+    let staff_password = StaffPassword::generate(&app.hasher, &app.config.password_policy)
+        .await
+        .map_err(describe_api_error)?;
     let staff = StaffSeed { password: &staff_password, sealer: &app.sealer };
     let mut conn = app.db.acquire().await?;
     let mut tx = conn.begin().await?;

@@ -313,7 +313,10 @@ mod tests {
 
     #[test]
     fn owners_manage_everyone_else_managers_the_floor_and_peers_nobody() {
-        assert_eq!(Role::Owner.managed_roles(), [Role::Manager, Role::Cashier, Role::Stockkeeper, Role::Staff]);
+        assert_eq!(
+            Role::Owner.managed_roles(),
+            [Role::Manager, Role::Cashier, Role::Stockkeeper, Role::Staff]
+        );
         assert_eq!(Role::Manager.managed_roles(), [Role::Cashier, Role::Stockkeeper, Role::Staff]);
         assert!(Role::Cashier.managed_roles().is_empty());
         assert!(Role::Stockkeeper.managed_roles().is_empty());

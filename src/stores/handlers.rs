@@ -11,16 +11,16 @@ use crate::auth::queries::find_user;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
+use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::stores::parse::{parse_changes, parse_new_store};
-use crate::http::no_store::NoStore;
 use crate::stores::provision::{StaffSeed, StoreOwner, provision_store};
-use crate::stores::staff_account::StaffPassword;
 use crate::stores::queries::{self, StoreFilter};
+use crate::stores::staff_account::StaffPassword;
 use crate::stores::{
     CreateStoreRequest, CreatedStore, MemberStore, StoreChangeRefusals, StoreCreatedResponse,
     StoreListResponse, StoreResponse, UpdateStoreRequest,

@@ -17,9 +17,9 @@ use crate::random::random_hex;
 use crate::roles::Role;
 use crate::secrets::SecretSealer;
 use crate::stores::StoreDetails;
-use crate::stores::staff_account::{StaffCredentials, StaffPassword, create_staff_account};
 use crate::stores::queries::{self as store_queries, StoreProfile};
 use crate::stores::slug;
+use crate::stores::staff_account::{StaffCredentials, StaffPassword, create_staff_account};
 
 /// How the new store's slug is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]

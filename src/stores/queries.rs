@@ -247,10 +247,14 @@ pub async fn list_member_stores(
 /// Store `store_id`, its row held until the transaction ends.
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn lock_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<Option<StoreDetails>> {
-    crate::db::query_as(concat!("select ", store_columns!(""), " from public.stores where id = $1 for update"))
-        .bind(store_id)
-        .fetch_optional(conn)
-        .await
+    crate::db::query_as(concat!(
+        "select ",
+        store_columns!(""),
+        " from public.stores where id = $1 for update"
+    ))
+    .bind(store_id)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Store `store_id` if `user_id` works there.

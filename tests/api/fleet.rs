@@ -10,9 +10,9 @@ use kassa::auth::queries::{NewUser, insert_user};
 use kassa::auth::tokens::AccessTokens;
 use kassa::secrets::SecretSealer;
 use kassa::stores::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
+use kassa::stores::queries::StoreProfile;
 use kassa::stores::staff_account::StaffPassword;
 use secrecy::SecretString;
-use kassa::stores::queries::StoreProfile;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -66,7 +66,8 @@ async fn provision_one(pool: &PgPool, n: usize, hash: &str) {
     let owner = StoreOwner { user_id: user.id, first_name: &marker, last_name: "", phone: "" };
     let profile = StoreProfile { name: format!("Fleet {n}"), ..StoreProfile::default() };
     let migrations: Vec<_> = kassa::db::migrate::TENANT_MIGRATIONS.migrations.iter().cloned().collect();
-    let staff_password = StaffPassword { password: SecretString::from("Fleet-Staff-2026"), hash: hash.to_owned() };
+    let staff_password =
+        StaffPassword { password: SecretString::from("Fleet-Staff-2026"), hash: hash.to_owned() };
     let sealer = SecretSealer::from_master(&SecretString::from(crate::helpers::TEST_JWT_SECRET));
     let staff = StaffSeed { password: &staff_password, sealer: &sealer };
     provision_store(&mut tx, &owner, &profile, &SlugChoice::FromName { field: "name" }, &migrations, staff)

@@ -9,8 +9,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Owner, TestApp, registration, test_config};
 
-const STAFF_PERMISSIONS: [&str; 6] =
-    ["view_products", "create_sales", "view_customers", "create_customers", "update_products", "manage_inventory"];
+const STAFF_PERMISSIONS: [&str; 6] = [
+    "view_products",
+    "create_sales",
+    "view_customers",
+    "create_customers",
+    "update_products",
+    "manage_inventory",
+];
 
 fn credentials_of(owner: &Owner) -> (String, String) {
     let staff = &owner.data["staff_credentials"];
@@ -59,8 +65,9 @@ async fn registration_and_a_new_store_each_come_with_a_staff_account() {
 
     // A store opened later gets one of its own, handed over once, not cached.
     let owner_token = data["tokens"]["access"].as_str().unwrap();
-    let created =
-        app.json(Method::POST, "/api/users/stores/", &json!({"name": "Второй Склад"}), Some(owner_token)).await;
+    let created = app
+        .json(Method::POST, "/api/users/stores/", &json!({"name": "Второй Склад"}), Some(owner_token))
+        .await;
     assert_eq!(created.header("cache-control"), Some("no-store"));
     let created = created.json(StatusCode::CREATED)["data"].clone();
     let second = &created["staff_credentials"];
@@ -76,7 +83,10 @@ async fn registration_and_a_new_store_each_come_with_a_staff_account() {
     let staff_list = app.scoped(Method::GET, "/api/users/employees/", owner_token, key, None).await;
     let staff_list = staff_list.json(StatusCode::OK);
     let listed = staff_list["results"].as_array().unwrap();
-    assert!(listed.iter().any(|e| e["username"] == staff["username"] && e["role"] == "staff"), "{staff_list}");
+    assert!(
+        listed.iter().any(|e| e["username"] == staff["username"] && e["role"] == "staff"),
+        "{staff_list}"
+    );
 }
 
 #[tokio::test]
@@ -137,7 +147,9 @@ async fn only_the_owner_reads_it_back_uncached_and_each_read_is_audited() {
     let (username, password) = credentials_of(&owner);
     let (manager, _) = app.member(&owner, "reading_manager", "manager").await;
 
-    read_credentials(&app, &manager.token, &owner.key()).await.error(StatusCode::FORBIDDEN, "permission_denied");
+    read_credentials(&app, &manager.token, &owner.key())
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
     let none = app.get_as("/api/users/stores/my-stores-with-credentials/", &manager.token).await;
     assert_eq!(none.json(StatusCode::OK)["data"], json!({"count": 0, "stores": []}));
 
@@ -290,13 +302,20 @@ async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("switching_owner", "Выключатель").await;
     let (username, password) = credentials_of(&owner);
-    let access = login(&app, &username, &password).await.json(StatusCode::OK)["access"].as_str().unwrap().to_owned();
+    let access =
+        login(&app, &username, &password).await.json(StatusCode::OK)["access"].as_str().unwrap().to_owned();
     let switch = |active: bool| {
         let (app, owner) = (&app, &owner);
         async move {
             let body = json!({"is_active": active});
-            app.scoped(Method::PATCH, "/api/users/stores/staff-credentials/", &owner.token, &owner.key(), Some(&body))
-                .await
+            app.scoped(
+                Method::PATCH,
+                "/api/users/stores/staff-credentials/",
+                &owner.token,
+                &owner.key(),
+                Some(&body),
+            )
+            .await
         }
     };
 
@@ -309,7 +328,8 @@ async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
     login(&app, &username, &password).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
-    let listed = app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
+    let listed =
+        app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
     assert_eq!(listed["data"]["stores"][0]["staff_credentials"]["is_active"], false, "{listed}");
 
     switch(true).await.json(StatusCode::OK);
@@ -328,14 +348,20 @@ async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
         .await
         .json(StatusCode::OK)
         .to_string();
-    assert!(audit.contains("staff_account.deactivated") && audit.contains("staff_account.activated"), "{audit}");
+    assert!(
+        audit.contains("staff_account.deactivated") && audit.contains("staff_account.activated"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
 async fn usernames_ending_in_staff_are_reserved() {
     let app = TestApp::spawn().await;
     for taken in ["someone_staff", "Shop_STAFF", "shop_ѕtaff"] {
-        let refused = app.register(&registration(taken, "Захват")).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        let refused = app
+            .register(&registration(taken, "Захват"))
+            .await
+            .error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(refused["errors"]["username"].is_array(), "{taken}: {refused}");
     }
     let owner = app.register_owner("reserving_owner", "Резерв").await;
@@ -378,7 +404,8 @@ async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_n
         .await
         .unwrap();
     read_credentials(&app, &owner.token, &owner.key()).await.error(StatusCode::NOT_FOUND, "not_found");
-    let listed = app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
+    let listed =
+        app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
     assert_eq!(listed["data"]["stores"][0]["staff_credentials"], Value::Null, "{listed}");
     assert_eq!(listed["data"]["stores"][0]["staff_credentials_missing"], true, "{listed}");
 
@@ -393,7 +420,8 @@ async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_n
     assert_eq!(username, format!("{}_2_staff", slug_of(&owner)));
     assert_ne!(username, squatted);
     assert_eq!(read["data"]["full_name"], "Сотрудники Старый");
-    let signed_in = login(&app, username, read["data"]["password"].as_str().unwrap()).await.json(StatusCode::OK);
+    let signed_in =
+        login(&app, username, read["data"]["password"].as_str().unwrap()).await.json(StatusCode::OK);
     assert_eq!(signed_in["available_stores"][0]["role"], "staff");
     assert_eq!(signed_in["default_store"]["tenant_key"], owner.key().as_str());
 }

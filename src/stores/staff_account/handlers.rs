@@ -129,8 +129,13 @@ pub async fn rotate_staff_password(
     queries::replace_password(tenant.conn(), store_id, &password.hash, &sealed).await?;
     let ended = revoke_user_sessions(tenant.conn(), row.user_id, None).await?;
     record::store_change_by_caller(&mut tenant, AuditAction::StaffPasswordRotated, about(&row)).await?;
-    tracing::info!(store.id = store_id, sessions.ended = ended, "rotated the shared staff account's password");
-    let credentials = StaffCredentials::describe(&row, Some(secret_text(&password)), Message::StaffAccountNote);
+    tracing::info!(
+        store.id = store_id,
+        sessions.ended = ended,
+        "rotated the shared staff account's password"
+    );
+    let credentials =
+        StaffCredentials::describe(&row, Some(secret_text(&password)), Message::StaffAccountNote);
     respond(tenant, credentials, Some(Message::StaffPasswordRotated)).await
 }
 
@@ -158,13 +163,26 @@ pub async fn update_staff_account(
     if !active {
         revoke_user_sessions(tenant.conn(), row.user_id, None).await?;
     }
-    let action = if active { AuditAction::StaffAccountActivated } else { AuditAction::StaffAccountDeactivated };
+    let action =
+        if active { AuditAction::StaffAccountActivated } else { AuditAction::StaffAccountDeactivated };
     record::store_change_by_caller(&mut tenant, action, about(&row)).await?;
     tracing::info!(store.id = store_id, active, "switched the shared staff account");
     // Switched on, it signs in again only if it is also an active member of the store.
     row.is_active = active && member_is_active(&mut tenant, row.user_id).await?;
     let credentials = StaffCredentials::describe(&row, None, Message::StaffAccountNote);
     respond(tenant, credentials, Some(Message::StaffAccountSwitched)).await
+}
+
+/// The store's staff account without its password (nothing read back, so nothing audited):
+/// what the console shows before the owner asks for the password.
+///
+/// **Permissions**: the store's owner.
+pub async fn staff_account_overview(mut tenant: TenantConn) -> ApiResult<StaffCredentials> {
+    ensure_owner(&tenant)?;
+    let store_id = tenant.store.id;
+    let row = queries::find_by_store(tenant.conn(), store_id).await?.ok_or(ApiError::NotFound)?;
+    tenant.commit().await?;
+    Ok(StaffCredentials::describe(&row, None, Message::StaffAccountNote))
 }
 
 /// The stores the caller owns, active ones, newest first, each with its staff account and
@@ -190,7 +208,7 @@ pub async fn my_stores_with_credentials(
         .map(MemberStore::from)
         .filter(|store| store.store.owner == user.user_id && store.access.role.0 == Role::Owner.as_str())
         .collect();
-    owned.sort_by(|a, b| (b.store.created_at, b.store.id).cmp(&(a.store.created_at, a.store.id)));
+    owned.sort_by_key(|store| std::cmp::Reverse((store.store.created_at, store.store.id)));
     let ids: Vec<i64> = owned.iter().map(|store| store.store.id).collect();
     let accounts = queries::find_by_stores(&mut tx, &ids).await?;
     let mut stores = Vec::with_capacity(owned.len());
@@ -200,7 +218,11 @@ pub async fn my_stores_with_credentials(
             record_view_in(&mut tx, &store, user.user_id, row).await?;
         }
         let staff_credentials = account.map(|row| StaffCredentials::open(row, store.store.id, &app.sealer));
-        stores.push(StoreWithCredentials { staff_credentials_missing: account.is_none(), staff_credentials, store });
+        stores.push(StoreWithCredentials {
+            staff_credentials_missing: account.is_none(),
+            staff_credentials,
+            store,
+        });
     }
     tx.commit().await?;
     let data = StoresWithCredentials { count: stores.len(), stores };

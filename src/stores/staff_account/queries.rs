@@ -56,7 +56,10 @@ pub async fn find_by_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Resu
 
 /// The staff accounts of stores `store_ids`.
 #[tracing::instrument(skip_all, err)]
-pub async fn find_by_stores(conn: &mut PgConnection, store_ids: &[i64]) -> sqlx::Result<Vec<StaffAccountRow>> {
+pub async fn find_by_stores(
+    conn: &mut PgConnection,
+    store_ids: &[i64],
+) -> sqlx::Result<Vec<StaffAccountRow>> {
     crate::db::query_as(concat!(staff_account_from!(), " where a.store_id = any($1)"))
         .bind(store_ids)
         .fetch_all(conn)
@@ -126,7 +129,9 @@ pub struct StoreWithoutStaffAccount {
 
 /// Every store without a staff account, oldest first.
 #[tracing::instrument(skip_all, err)]
-pub async fn stores_without_staff_account(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StoreWithoutStaffAccount>> {
+pub async fn stores_without_staff_account(
+    pool: &sqlx::PgPool,
+) -> sqlx::Result<Vec<StoreWithoutStaffAccount>> {
     crate::db::query_as(
         "select s.id, s.schema_name from public.stores s
          where not exists (select 1 from public.staff_accounts a where a.store_id = s.id)
