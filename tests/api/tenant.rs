@@ -91,7 +91,11 @@ async fn hostile_tenant_keys_are_refused_without_reaching_sql() {
             .unwrap();
         app.send(request).await.error(StatusCode::FORBIDDEN, "invalid_tenant_key");
     }
-    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1);
+    assert_eq!(
+        app.count("select count(*) from tenant_lavka.employees").await,
+        2,
+        "the owner and the staff account"
+    );
 }
 
 #[tokio::test]
@@ -565,7 +569,9 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
             format!("tenant_storm_{}", stores.iter().position(|s| s.marker == store.marker).unwrap());
         let foreign_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select count(*) from {schema}.employees e join public.users u on u.id = e.user_id
-             where not (u.username like $1 and e.first_name like $1 and (e.position = '' or e.position like $1))"
+             where not (u.username like $1 and e.first_name like $1 and (e.position = '' or e.position like $1))
+               and not exists (select 1 from public.staff_accounts a join public.stores s on s.id = a.store_id
+                               where a.user_id = e.user_id and s.schema_name = '{schema}')"
         )))
         .bind(format!("{}%", store.marker))
         .fetch_one(&app.pool)
@@ -584,7 +590,8 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
         assert_eq!(foreign_events, 0, "{schema}'s audit trail names another store");
         let foreign_members: i64 = sqlx::query_scalar(
             "select count(*) from store_memberships m join stores s on s.id = m.store_id
-             join users u on u.id = m.user_id where s.schema_name = $1 and u.username not like $2",
+             join users u on u.id = m.user_id where s.schema_name = $1 and u.username not like $2
+               and not exists (select 1 from staff_accounts a where a.user_id = m.user_id and a.store_id = m.store_id)",
         )
         .bind(&schema)
         .bind(format!("{}%", store.marker))
