@@ -82,6 +82,9 @@ pub struct Config {
     pub migrate_on_start: bool,
     pub bind_addr: SocketAddr,
     pub jwt_secret: SecretString,
+    /// `SECRET_KEY`: the master secret every at-rest key is derived from (`secrets`);
+    /// `JWT_SECRET` when unset, so an upgrade needs no new setting.
+    pub secret_key: SecretString,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A session unused this long ends, even before `refresh_token_ttl`.
@@ -172,6 +175,7 @@ impl Config {
             },
         };
         let jwt_secret = jwt_secret(&env, &database)?;
+        let secret_key = secret_key(&env, &database)?;
         let pool_size = env.parsed("DATABASE_POOL_SIZE", 10u32)?;
         if pool_size == 0 {
             return Err(env.invalid("DATABASE_POOL_SIZE", "must be at least 1"));
@@ -213,6 +217,7 @@ impl Config {
             migrate_on_start,
             bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             jwt_secret,
+            secret_key,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
             session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", Duration::from_secs(7 * 86_400))?,
@@ -270,6 +275,29 @@ fn jwt_secret(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, 
     }
 }
 
+/// `SECRET_KEY`, the master secret: when set, at least 32 bytes and not repetitive; when
+/// unset, `JWT_SECRET` serves (an upgraded installation keeps working with its one secret);
+/// with neither on the embedded dev default, one is generated once and kept beside the
+/// cluster, so sealed values stay readable across restarts.
+fn secret_key(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, ConfigError> {
+    const VAR: &str = "SECRET_KEY";
+    match (env.string(VAR), env.string("JWT_SECRET"), database) {
+        (Some(secret), _, _) => match weakness(&secret) {
+            Some(problem) => Err(env.invalid(VAR, problem)),
+            None => Ok(SecretString::from(secret)),
+        },
+        (None, Some(jwt_secret), _) => Ok(SecretString::from(jwt_secret)),
+        (None, None, DatabaseTarget::Url(_)) => Err(env.invalid(
+            VAR,
+            "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
+        )),
+        (None, None, DatabaseTarget::Embedded { data_dir, .. }) => dev_secret(data_dir, "dev-secret-key")
+            .map_err(|e| {
+                env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))
+            }),
+    }
+}
+
 /// Why a secret is too weak to sign tokens, if it is.
 fn weakness(secret: &str) -> Option<&'static str> {
     let distinct = secret.bytes().collect::<std::collections::BTreeSet<_>>().len();
@@ -286,10 +314,15 @@ fn weakness(secret: &str) -> Option<&'static str> {
 
 /// Reads `<data_dir>/dev-jwt-secret`, creating it (mode 0600) with 32 random bytes if absent.
 fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
+    dev_secret(data_dir, "dev-jwt-secret")
+}
+
+/// Reads `<data_dir>/<file>`, creating it (mode 0600) with 32 random bytes if absent.
+fn dev_secret(data_dir: &Path, file: &str) -> std::io::Result<SecretString> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    let path = data_dir.join("dev-jwt-secret");
+    let path = data_dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim();
         if weakness(existing).is_none() {
@@ -727,6 +760,26 @@ mod tests {
         assert!(first.is_embedded());
         assert_eq!(first.jwt_secret.expose_secret().len(), 64);
         assert_eq!(first.jwt_secret.expose_secret(), second.jwt_secret.expose_secret());
+    }
+
+    #[test]
+    fn the_master_secret_is_its_own_or_the_jwt_secret() {
+        let fallback = load(&with_db(&[])).unwrap();
+        assert_eq!(fallback.secret_key.expose_secret(), STRONG);
+        let own = "7e1c5a9f3b2d4e6f8a0c1e3b5d7f9a2c";
+        let set = load(&with_db(&[("SECRET_KEY", own)])).unwrap();
+        assert_eq!(set.secret_key.expose_secret(), own);
+        for weak in ["short", "abababababababababababababababababab"] {
+            assert_eq!(failing_variable(&with_db(&[("SECRET_KEY", weak)])), "SECRET_KEY", "{weak}");
+        }
+        assert!(!format!("{set:?}").contains(own));
+
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let first = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
+        let second = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
+        assert_eq!(first.secret_key.expose_secret(), second.secret_key.expose_secret());
+        assert_ne!(first.secret_key.expose_secret(), first.jwt_secret.expose_secret());
     }
 
     #[test]

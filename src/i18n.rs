@@ -151,6 +151,7 @@ pub enum Message {
     UsernameRequiredWithPassword,
     SexMale,
     SexFemale,
+    UsernameReserved,
     EmailInvalid,
     PhoneInvalid,
     SlugInvalid,
@@ -193,6 +194,11 @@ pub enum Message {
     },
     /// A DELETE of `/users/{id}/`: employees are removed through the employee API.
     UsersRemoveThroughEmployees,
+    StaffAccountNote,
+    StaffCredentialsNote,
+    StaffPasswordUnreadable,
+    StaffPasswordRotated,
+    StaffAccountSwitched,
 }
 
 impl Message {
@@ -388,6 +394,10 @@ impl Message {
                 "Введите правильное имя пользователя. Оно может содержать только буквы, цифры и знаки @/./+/-/_.",
                 "Enter a valid username. It may contain only letters, numbers, and @/./+/-/_ characters.",
             ),
+            M::UsernameReserved => (
+                "Имена пользователей, оканчивающиеся на «_staff», зарезервированы для общих аккаунтов магазинов.",
+                "Usernames ending in “_staff” are reserved for stores' shared staff accounts.",
+            ),
             M::EmailInvalid => {
                 ("Введите правильный адрес электронной почты.", "Enter a valid email address.")
             }
@@ -474,6 +484,22 @@ impl Message {
                 "Используйте /api/users/employees/{id}/ для удаления сотрудника",
                 "Use /api/users/employees/{id}/ to remove an employee",
             ),
+            M::StaffAccountNote => {
+                ("Общий аккаунт для всех сотрудников магазина", "The shared account of the store's staff")
+            }
+            M::StaffCredentialsNote => (
+                "Общий аккаунт для всех сотрудников магазина. Используйте его для входа кассиров.",
+                "The shared account of the store's staff. Cashiers sign in with it.",
+            ),
+            M::StaffPasswordUnreadable => (
+                "Пароль нельзя прочитать: ключ шифрования (SECRET_KEY) сменился. Задайте новый пароль.",
+                "The password cannot be read: the encryption key (SECRET_KEY) changed. Rotate it.",
+            ),
+            M::StaffPasswordRotated => (
+                "Новый пароль общего аккаунта; прежние сеансы завершены",
+                "The shared account has a new password; its sessions have ended",
+            ),
+            M::StaffAccountSwitched => ("Общий аккаунт обновлён", "The shared account was updated"),
             M::InvalidCredentials => (
                 "Неверное имя пользователя или пароль.",
                 "No active account found with the given credentials",

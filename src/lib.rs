@@ -18,6 +18,8 @@ pub mod error;
 pub mod i18n;
 /// Randomness from the OS CSPRNG: hex and readable characters.
 pub mod random;
+/// The master secret's derived keys, and sealing secrets kept at rest.
+pub mod secrets;
 /// Logging setup.
 pub mod telemetry;
 /// Field-by-field request validation and the password policy.

@@ -55,7 +55,8 @@ fn api_routes(
         .merge(users::router())
         .merge(audit::router())
         .merge(store_roles::router())
-        .merge(tills::store_router());
+        .merge(tills::store_router())
+        .merge(stores::store_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

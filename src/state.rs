@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::migrate::TENANT_MIGRATIONS;
 use crate::roles::directory::RoleDirectory;
+use crate::secrets::SecretSealer;
 use crate::tenant::cache::StoreCache;
 
 /// Cheap to clone: everything inside is shared.
@@ -32,6 +33,9 @@ pub struct AppState {
     pub stores: Arc<StoreCache>,
     /// Each store's role definitions, by the version each request reads.
     pub roles: Arc<RoleDirectory>,
+    /// Seals the secrets kept at rest (stores' staff passwords) under a key derived from
+    /// `SECRET_KEY`.
+    pub sealer: Arc<SecretSealer>,
 }
 
 impl AppState {
@@ -46,7 +50,9 @@ impl AppState {
     pub fn with_hasher(config: Arc<Config>, db: PgPool, hasher: PasswordHasher) -> Self {
         let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
         let db = Db::new(db, &config);
+        let sealer = Arc::new(SecretSealer::from_master(&config.secret_key));
         AppState {
+            sealer,
             config,
             db,
             hasher,

@@ -27,9 +27,11 @@ use kassa::config::Config;
 use kassa::db::embedded::{EmbeddedCluster, EmbeddedOptions};
 use kassa::db::{migrate, pool};
 use kassa::router::build_router;
+use kassa::secrets::SecretSealer;
 use kassa::state::AppState;
-use kassa::stores::provision::{SlugChoice, StoreOwner, provision_store};
+use kassa::stores::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
 use kassa::stores::queries::StoreProfile;
+use kassa::stores::staff_account::StaffPassword;
 use secrecy::SecretString;
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::postgres::PgConnectOptions;
@@ -339,12 +341,18 @@ async fn seed_stores_at(
                 .await?;
                 let owner = StoreOwner { user_id: user.id, first_name: "Seed", last_name: "", phone: "" };
                 let profile = StoreProfile { name: format!("Seed store {n}"), ..StoreProfile::default() };
+                let staff_password =
+                    StaffPassword { password: SecretString::from("Seed-Staff-2026"), hash: hash.clone() };
+                let sealer =
+                    SecretSealer::from_master(&SecretString::from("seed-master-secret-0123456789abcdef"));
+                let staff = StaffSeed { password: &staff_password, sealer: &sealer };
                 provision_store(
                     &mut tx,
                     &owner,
                     &profile,
                     &SlugChoice::FromName { field: "name" },
                     &migrations,
+                    staff,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("provisioning seed store {n}: {e}"))?;

@@ -12,12 +12,15 @@ use crate::account::registration::{Registration, insert_owner_with_store};
 use crate::account::{
     ChangePasswordRequest, DefaultStore, LoginRequest, LoginResponse, MeData, MeEmployee, MeResponse,
     MeStore, MessageResponse, OwnerEmployeeOut, RefreshRequest, RegisterRequest, RegisterResponse,
-    Registered, SessionListResponse, SessionOut, UserOut,
+    Registered, SessionListResponse, SessionOut, SignInStore, UserOut,
 };
 use crate::auth::extractor::SignedIn;
 use crate::auth::queries::{self, SessionProof};
-use crate::auth::sessions::{TokenPair, start_session, successor_of};
+use crate::auth::sessions::{TokenPair, start_session, start_store_bound_session, successor_of};
 use crate::auth::throttle;
+use crate::db::schema::SchemaName;
+use crate::employees::cashiers::CashierOut;
+use crate::employees::queries::{CashierRow, cashiers_sql};
 use crate::employees::queries::{EmployeeRow, caller_employee_sql};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
@@ -26,13 +29,18 @@ use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
+use crate::roles::Role;
 use crate::roles::RoleView;
 use crate::state::AppState;
 use crate::stores::MemberStore;
+use crate::stores::provision::StaffSeed;
 use crate::stores::queries::{StoreFilter, list_member_stores};
+use crate::stores::staff_account::StaffPassword;
+use crate::stores::staff_account::queries::store_of_account;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 use crate::validate::password::MAX_PASSWORD_CHARS;
+use sqlx::AssertSqlSafe;
 
 /// Registers a store owner: their account, their first store with its own schema, their
 /// employee profile there, and a session, all in one transaction (nothing is left behind
@@ -44,7 +52,7 @@ use crate::validate::password::MAX_PASSWORD_CHARS;
 /// **Permissions**: none (public).
 #[utoipa::path(post, path = "/api/users/auth/register/", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Registered: the owner, the store, the owner's employee profile and a session's tokens", body = RegisterResponse),
+        (status = 201, description = "Registered: the owner, the store, the owner's employee profile, a session's tokens, and the store's shared staff account with its password", body = RegisterResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 409, description = "username_taken or slug_taken", body = ErrorBody),
         (status = 429, description = "too_many_attempts: this address's registrations for the hour are used up; Retry-After says when to try again", body = ErrorBody),
@@ -69,10 +77,13 @@ pub async fn register(
         return Err(ApiError::UsernameTaken);
     }
     let password_hash = app.hasher.hash(registration.password.clone()).await.map_err(ApiError::internal)?;
+    let staff_password = StaffPassword::generate(&app.hasher, &app.config.password_policy).await?;
+    let staff = StaffSeed { password: &staff_password, sealer: &app.sealer };
 
     let mut tx = app.db.begin().await?;
     let (user, provisioned) =
-        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations).await?;
+        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations, staff)
+            .await?;
     let tokens =
         start_session(&mut tx, (&app.tokens, &app.config), user.id, &client, SessionProof::InTransaction)
             .await?;
@@ -84,6 +95,7 @@ pub async fn register(
         user: UserOut::from(user),
         store: provisioned.store,
         tokens,
+        staff_credentials: provisioned.staff_credentials,
     };
     let message = Message::RegistrationSucceeded.text(current_lang()).into_owned();
     Ok(NoStore((StatusCode::CREATED, Json(RegisterResponse { status: "success", message, data }))))
@@ -110,14 +122,41 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<NoStore<Json<LoginResponse>>> {
     let signed_in = sign_in_with_password(&app, &client, Credentials::parse(body)?, None).await?;
+    let default_store = signed_in.stores.first().map(DefaultStore::from);
+    let available_stores = with_cashiers_for_staff(&app, signed_in.stores).await?;
     Ok(NoStore(Json(LoginResponse {
         access: signed_in.tokens.access,
         refresh: signed_in.tokens.refresh,
         password_change_required: signed_in.account.must_change_password,
         user: UserOut::from(signed_in.account),
-        default_store: signed_in.stores.first().map(DefaultStore::from),
-        available_stores: signed_in.stores,
+        default_store,
+        available_stores,
     })))
+}
+
+/// `stores` as sign-in lists them: where the role is `staff` (the store's shared account
+/// signs its tills in), with the cashiers those tills name, read now. Other sign-ins read
+/// nothing more.
+async fn with_cashiers_for_staff(app: &AppState, stores: Vec<MemberStore>) -> ApiResult<Vec<SignInStore>> {
+    let mut listed = Vec::with_capacity(stores.len());
+    for store in stores {
+        let cashiers = match store.access.role.0 == Role::Staff.as_str() {
+            true => Some(store_cashiers(app, &store).await?),
+            false => None,
+        };
+        listed.push(SignInStore { store, cashiers });
+    }
+    Ok(listed)
+}
+
+/// The cashiers without an account of `store`, newest first.
+async fn store_cashiers(app: &AppState, store: &MemberStore) -> ApiResult<Vec<CashierOut>> {
+    let schema = SchemaName::parse(&store.store.schema_name).map_err(ApiError::internal)?;
+    let mut conn = Session::open(&app.db).await?;
+    let rows: Vec<CashierRow> =
+        crate::db::query_as(AssertSqlSafe(cashiers_sql(&schema))).fetch_all(&mut *conn).await?;
+    conn.finish().await?;
+    Ok(rows.into_iter().map(CashierOut::from).collect())
 }
 
 /// A password sign-in that succeeded: the account, the new session's tokens, and the
@@ -182,7 +221,15 @@ pub async fn sign_in_with_password(
     // First, so this transaction takes the account's row before the throttle's, in the
     // order a password change takes them.
     let proof = SessionProof::PasswordHash(&account.password_hash);
-    let tokens = start_session(&mut tx, (&app.tokens, &app.config), account.id, client, proof).await?;
+    let signing = (&*app.tokens, &*app.config);
+    // A store's shared staff account belongs to that store alone: its sessions are bound there.
+    let staff_store = store_of_account(&mut tx, account.id).await?;
+    let tokens = match staff_store {
+        Some(store_id) => {
+            start_store_bound_session(&mut tx, signing, (account.id, proof), client, store_id).await?
+        }
+        None => start_session(&mut tx, signing, account.id, client, proof).await?,
+    };
     throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
     if let Some(claim) = account_claim {
         throttle::release_account_attempt(&mut tx, &username, claim).await?;
@@ -193,6 +240,7 @@ pub async fn sign_in_with_password(
     let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
+        .filter(|row| staff_store.is_none_or(|bound| row.store.id == bound))
         .map(MemberStore::from)
         .collect();
     tx.commit().await?;

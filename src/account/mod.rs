@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::auth::queries::{self, SessionRow, UserForLogin};
 use crate::auth::sessions::TokenPair;
+use crate::employees::cashiers::CashierOut;
 use crate::employees::queries::EmployeeRow;
 use crate::i18n::current_lang;
 use crate::roles::{Role, RoleCode, RoleView, StoreRole};
@@ -156,6 +157,24 @@ impl From<&MemberStore> for DefaultStore {
     }
 }
 
+/// A store of `available_stores`: where the user works, and, where they sign in as the
+/// store's shared staff account (role `staff`), the cashiers its till may name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInStore {
+    #[serde(flatten)]
+    pub store: MemberStore,
+    /// Only for role `staff`: the store's active cashiers and stockkeepers without an
+    /// account, newest first, as `GET /employees/cashiers/` lists them at sign-in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cashiers: Option<Vec<CashierOut>>,
+}
+
+impl From<MemberStore> for SignInStore {
+    fn from(store: MemberStore) -> Self {
+        SignInStore { store, cashiers: None }
+    }
+}
+
 /// `200 {access, refresh, user, available_stores, default_store, password_change_required}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
@@ -163,7 +182,7 @@ pub struct LoginResponse {
     pub refresh: String,
     pub user: UserOut,
     /// Every active store the user works in, newest first (by the store's creation).
-    pub available_stores: Vec<MemberStore>,
+    pub available_stores: Vec<SignInStore>,
     pub default_store: Option<DefaultStore>,
     /// True after an administrator's reset: only change-password, logout and the session
     /// list answer until the password is changed.
@@ -381,6 +400,8 @@ pub struct Registered {
     pub store: StoreDetails,
     pub employee: OwnerEmployeeOut,
     pub tokens: TokenPair,
+    /// The store's shared staff account and its password (this answer is `no-store`).
+    pub staff_credentials: crate::stores::staff_account::StaffCredentials,
 }
 
 /// `201 {status, message, data: {user, store, employee, tokens}}`.

@@ -12,7 +12,7 @@ use crate::db::error::ResultExt;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::Message;
 use crate::stores::parse::{RawProfile, parse_slug_choice};
-use crate::stores::provision::{ProvisionedStore, SlugChoice, StoreOwner, provision_store};
+use crate::stores::provision::{ProvisionedStore, SlugChoice, StaffSeed, StoreOwner, provision_store};
 use crate::stores::queries::{StoreFields, StoreProfile};
 use crate::validate::{Form, MAX_NAME_CHARS};
 
@@ -69,13 +69,14 @@ impl Registration {
 }
 
 /// Creates the owner's account and their first store (registry rows, schema, tenant tables,
-/// owner's employee row) inside the caller's transaction: all of it or, on any error,
+/// owner's employee row, the store's shared staff account) inside the caller's transaction: all of it or, on any error,
 /// nothing once the caller rolls back.
 pub async fn insert_owner_with_store(
     tx: &mut PgConnection,
     registration: &Registration,
     password_hash: &str,
     tenant_migrations: &[Migration],
+    staff: StaffSeed<'_>,
 ) -> ApiResult<(UserRow, ProvisionedStore)> {
     let user = queries::insert_user(
         tx,
@@ -96,6 +97,7 @@ pub async fn insert_owner_with_store(
         &registration.store,
         &registration.slug,
         tenant_migrations,
+        staff,
     )
     .await?;
     Ok((user, provisioned))

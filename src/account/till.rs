@@ -65,6 +65,6 @@ pub async fn pin_login(
         password_change_required: account.must_change_password,
         user: UserOut::from(account),
         default_store: Some(DefaultStore::from(&store)),
-        available_stores: vec![store],
+        available_stores: vec![store.into()],
     })))
 }

@@ -77,10 +77,21 @@ pub enum AuditAction {
     /// An approval was used; the actor is whoever redeemed it.
     #[serde(rename = "approval.redeemed")]
     ApprovalRedeemed,
+    /// The owner read the store's shared staff password back; it never appears in the event.
+    #[serde(rename = "staff_account.password_viewed")]
+    StaffPasswordViewed,
+    /// The owner gave the shared staff account a new password; its sessions ended.
+    #[serde(rename = "staff_account.password_rotated")]
+    StaffPasswordRotated,
+    /// The owner switched the shared staff account off; its sessions ended.
+    #[serde(rename = "staff_account.deactivated")]
+    StaffAccountDeactivated,
+    #[serde(rename = "staff_account.activated")]
+    StaffAccountActivated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -99,6 +110,10 @@ impl AuditAction {
         AuditAction::PinLocked,
         AuditAction::ApprovalGranted,
         AuditAction::ApprovalRedeemed,
+        AuditAction::StaffPasswordViewed,
+        AuditAction::StaffPasswordRotated,
+        AuditAction::StaffAccountDeactivated,
+        AuditAction::StaffAccountActivated,
     ];
 
     /// Every name, for error messages.
@@ -121,6 +136,10 @@ impl AuditAction {
         "pin.locked",
         "approval.granted",
         "approval.redeemed",
+        "staff_account.password_viewed",
+        "staff_account.password_rotated",
+        "staff_account.deactivated",
+        "staff_account.activated",
     ];
 
     #[must_use]

@@ -193,8 +193,23 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<IpAddr>,
     pub user_agent: &'a str,
-    /// A session opened by PIN: the till it is bound to.
-    pub till: Option<TillBinding>,
+    /// A store-bound session (a till's PIN sign-in, a store's shared staff account): its
+    /// store, and its till when it has one.
+    pub binding: Option<StoreBinding>,
+}
+
+/// The store a store-bound session belongs to, and the paired till it was opened on, if
+/// any (the store's shared staff account signs in with a password, on no till).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreBinding {
+    pub device_id: Option<i64>,
+    pub store_id: i64,
+}
+
+impl From<TillBinding> for StoreBinding {
+    fn from(till: TillBinding) -> Self {
+        StoreBinding { device_id: Some(till.device_id), store_id: till.store_id }
+    }
 }
 
 /// The paired till a session was opened on, and its store: the session is listed with the
@@ -245,8 +260,8 @@ pub async fn insert_session(
     .bind(new.expires_at)
     .bind(new.ip)
     .bind(new.user_agent)
-    .bind(new.till.map(|till| till.device_id))
-    .bind(new.till.map(|till| till.store_id))
+    .bind(new.binding.and_then(|binding| binding.device_id))
+    .bind(new.binding.map(|binding| binding.store_id))
     .bind(password_hash)
     .execute(conn)
     .await
@@ -380,6 +395,16 @@ pub async fn upgrade_password_hash(
         .execute(conn)
         .await
         .map(|done| done.rows_affected() == 1)
+}
+
+/// Whether `user_id` is a store's shared staff account, whose password only its store's
+/// owner changes, by rotating it (the sealed copy the owner reads back changes with it).
+#[tracing::instrument(skip_all, fields(user.id = user_id), err)]
+pub async fn is_shared_staff_account(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    crate::db::query_scalar("select exists (select 1 from public.staff_accounts where user_id = $1)")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Revokes session `session_id` of `user_id`; false when there was no such live session.

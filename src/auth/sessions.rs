@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::queries::{self, NewSession, SessionProof, TillBinding};
+use crate::auth::queries::{self, NewSession, SessionProof, StoreBinding, TillBinding};
 use crate::auth::tokens::{AccessTokens, RefreshToken};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
@@ -50,7 +50,20 @@ pub async fn start_till_session(
     client: &ClientInfo,
     till: TillBinding,
 ) -> ApiResult<TokenPair> {
-    open_session(conn, signing, (user_id, SessionProof::InTransaction), client, Some(till)).await
+    open_session(conn, signing, (user_id, SessionProof::InTransaction), client, Some(till.into())).await
+}
+
+/// Like [`start_session`], for an account that belongs to one store (a store's shared staff
+/// account): the session, and every access token it yields, is bound to `store_id`.
+pub async fn start_store_bound_session(
+    conn: &mut PgConnection,
+    signing: (&AccessTokens, &Config),
+    (user_id, proof): (i64, SessionProof<'_>),
+    client: &ClientInfo,
+    store_id: i64,
+) -> ApiResult<TokenPair> {
+    let binding = StoreBinding { device_id: None, store_id };
+    open_session(conn, signing, (user_id, proof), client, Some(binding)).await
 }
 
 async fn open_session(
@@ -58,7 +71,7 @@ async fn open_session(
     (tokens, config): (&AccessTokens, &Config),
     (user_id, proof): (i64, SessionProof<'_>),
     client: &ClientInfo,
-    till: Option<TillBinding>,
+    binding: Option<StoreBinding>,
 ) -> ApiResult<TokenPair> {
     let session_id = Uuid::new_v4();
     let refresh = RefreshToken::generate();
@@ -70,12 +83,12 @@ async fn open_session(
         expires_at: Utc::now() + lifetime,
         ip: client.ip,
         user_agent: &client.user_agent,
-        till,
+        binding,
     };
     if !queries::insert_session(conn, &new, proof).await? {
         return Err(ApiError::InvalidCredentials);
     }
-    let bound_store_id = till.map(|till| till.store_id);
+    let bound_store_id = binding.map(|binding| binding.store_id);
     let access = tokens.issue(user_id, session_id, bound_store_id).map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
 }

@@ -10,9 +10,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::auth::queries::fill_username_keys;
+use crate::cli::describe_api_error;
 use crate::db::fleet::{FleetProgress, FleetReport, SchemaResult, migrate_schemas};
 use crate::db::migrate::{list_tenant_schemas, migrate_public};
 use crate::state::AppState;
+use crate::stores::staff_account::create_missing_staff_accounts;
 
 /// Options of every command that migrates store schemas.
 #[derive(Debug, Clone, Args)]
@@ -37,7 +39,21 @@ pub async fn migrate_all(app: &AppState, args: &MigrateArgs) -> anyhow::Result<(
     }
     println!("public schema up to date");
     let schemas = list_tenant_schemas(&app.db).await.context("listing store schemas")?;
-    run_fleet(app, schemas, args).await
+    run_fleet(app, schemas, args).await?;
+    create_staff_accounts(app).await
+}
+
+/// Gives each store made before shared staff accounts existed its account.
+pub async fn create_staff_accounts(app: &AppState) -> anyhow::Result<()> {
+    let created =
+        create_missing_staff_accounts(&app.db, &app.hasher, &app.config.password_policy, &app.sealer)
+            .await
+            .map_err(describe_api_error)
+            .context("creating the stores' shared staff accounts")?;
+    if created > 0 {
+        println!("shared staff accounts created for {created} existing stores");
+    }
+    Ok(())
 }
 
 /// `kassa tenants migrate [KEY…]`.

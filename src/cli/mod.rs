@@ -204,6 +204,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = AppState::with_hasher(config.into(), database.pool.clone(), hasher);
     state.hasher.warm_up().await.context("password hashing does not work on this machine")?;
+    if state.config.migrate_on_start {
+        // Stores made before shared staff accounts existed get theirs, as `kassa migrate` does.
+        let policy = &state.config.password_policy;
+        let created = crate::stores::staff_account::create_missing_staff_accounts(
+            &state.db,
+            &state.hasher,
+            policy,
+            &state.sealer,
+        )
+        .await
+        .map_err(describe_api_error)
+        .context("creating the stores' shared staff accounts")?;
+        tracing::info!(created, "shared staff accounts of existing stores");
+    }
     server::serve(listener, build_router(state), limits, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");
     close(database).await;

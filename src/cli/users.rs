@@ -15,6 +15,8 @@ use crate::auth::generate::generate_password;
 use crate::auth::queries as account_queries;
 use crate::cli::{describe_api_error, print_table};
 use crate::state::AppState;
+use crate::stores::provision::StaffSeed;
+use crate::stores::staff_account::StaffPassword;
 use crate::validate::Form;
 
 /// `kassa users …`.
@@ -144,10 +146,14 @@ async fn create_owner(app: &AppState, args: CreateOwnerArgs) -> anyhow::Result<(
     let registration =
         Registration::parse(request, &app.config.password_policy).map_err(describe_api_error)?;
     let password_hash = app.hasher.hash(registration.password.clone()).await?;
+    let staff_password = StaffPassword::generate(&app.hasher, &app.config.password_policy)
+        .await
+        .map_err(describe_api_error)?;
+    let staff = StaffSeed { password: &staff_password, sealer: &app.sealer };
     let mut conn = app.db.acquire().await?;
     let mut tx = conn.begin().await?;
     let (user, provisioned) =
-        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations)
+        insert_owner_with_store(&mut tx, &registration, &password_hash, &app.tenant_migrations, staff)
             .await
             .map_err(describe_api_error)?;
     tx.commit().await?;
@@ -158,6 +164,8 @@ async fn create_owner(app: &AppState, args: CreateOwnerArgs) -> anyhow::Result<(
     if generated {
         println!("password:   {}", password.expose_secret());
     }
+    // The owner reads it back later in the console or with `GET /stores/staff-credentials/`.
+    println!("shared staff account: {}", provisioned.staff_credentials.username);
     Ok(())
 }
 

@@ -12,6 +12,7 @@
 pub mod pages;
 pub mod session;
 pub mod staff;
+pub mod staff_account;
 pub mod store_pages;
 pub mod texts;
 
@@ -61,6 +62,8 @@ pub fn router(config: Arc<Config>) -> Router<AppState> {
         .route("/console/s/{tenant_key}/roles/", get(store_pages::roles))
         .route("/console/s/{tenant_key}/roles/{action}/", post(store_pages::change_role))
         .route("/console/s/{tenant_key}/audit/", get(store_pages::audit))
+        .route("/console/s/{tenant_key}/staff-account/", get(staff_account::page))
+        .route("/console/s/{tenant_key}/staff-account/{action}/", post(staff_account::act))
         .route("/console/sessions/", get(store_pages::sessions))
         .route("/console/sessions/{id}/revoke/", post(store_pages::revoke_session))
         .route("/console/assets/console.css", get(pages::stylesheet))

@@ -86,6 +86,14 @@ pub struct Texts {
     pub end_session: &'static str,
     pub place: &'static str,
     pub last_used: &'static str,
+    pub staff_account: &'static str,
+    pub staff_account_hint: &'static str,
+    pub staff_account_missing: &'static str,
+    pub show_password: &'static str,
+    pub new_password: &'static str,
+    pub password_unreadable: &'static str,
+    pub switch_off: &'static str,
+    pub switch_on: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -169,6 +177,15 @@ const RU: Texts = Texts {
     end_session: "Завершить",
     place: "Где",
     last_used: "Последний раз",
+    staff_account: "Общий аккаунт",
+    staff_account_hint: "Общий аккаунт магазина, которым кассы входят без своего пароля. Надёжнее подключить кассы и \
+                         дать сотрудникам ПИН-коды, а общий аккаунт выключить.",
+    staff_account_missing: "У магазина нет общего аккаунта: выполните `kassa migrate`.",
+    show_password: "Показать пароль",
+    new_password: "Новый пароль",
+    password_unreadable: "Пароль нельзя прочитать (сменился SECRET_KEY): задайте новый.",
+    switch_off: "Выключить",
+    switch_on: "Включить",
 };
 
 const EN: Texts = Texts {
@@ -252,6 +269,15 @@ const EN: Texts = Texts {
     end_session: "End",
     place: "Where",
     last_used: "Last used",
+    staff_account: "Shared account",
+    staff_account_hint: "The store's shared account, which tills sign in with when they have no PINs. Pairing the \
+                         tills and giving the staff PINs is safer; then switch the shared account off.",
+    staff_account_missing: "The store has no shared account: run `kassa migrate`.",
+    show_password: "Show the password",
+    new_password: "New password",
+    password_unreadable: "The password cannot be read (SECRET_KEY changed): set a new one.",
+    switch_off: "Switch off",
+    switch_on: "Switch on",
 };
 
 /// The texts of `lang`.

@@ -500,6 +500,11 @@ pub async fn set_password(
         return Err(ApiError::NoAccount);
     };
     accounts::require_reach_over_account(&mut tenant, user_id).await?;
+    // The shared staff account's password changes by rotation alone, which keeps the copy
+    // its owner reads back in step with it.
+    if account_queries::is_shared_staff_account(tenant.conn(), user_id).await? {
+        return Err(ApiError::PermissionDenied);
+    }
     let reset = parse(username)?;
     tenant.rollback().await?;
     let password_hash = app.hasher.hash(reset.password.clone()).await.map_err(ApiError::internal)?;

@@ -26,7 +26,8 @@ pub const MANAGING_RANK: i16 = 50;
 /// The highest rank, the owner's; custom roles rank from 1 to one below it.
 pub const OWNER_RANK: i16 = 100;
 
-/// One of the four built-in roles: what every store starts with, by code.
+/// One of the five built-in roles: what every store starts with, by code. `Staff` is the
+/// role of the store's shared staff account (`stores::staff_account`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -34,11 +35,12 @@ pub enum Role {
     Manager,
     Cashier,
     Stockkeeper,
+    Staff,
 }
 
 impl Role {
     /// Every role, highest first.
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Cashier, Role::Stockkeeper];
+    pub const ALL: [Role; 5] = [Role::Owner, Role::Manager, Role::Cashier, Role::Stockkeeper, Role::Staff];
 
     /// The value stored in the database and sent on the wire.
     #[must_use]
@@ -48,6 +50,7 @@ impl Role {
             Role::Manager => "manager",
             Role::Cashier => "cashier",
             Role::Stockkeeper => "stockkeeper",
+            Role::Staff => "staff",
         }
     }
 
@@ -81,6 +84,15 @@ impl Role {
             Role::Stockkeeper => {
                 &["view_products", "create_products", "update_products", "manage_inventory", "view_analytics"]
             }
+            // What the apps expect the shared account to do today (tenant migration 0006).
+            Role::Staff => &[
+                "view_products",
+                "create_sales",
+                "view_customers",
+                "create_customers",
+                "update_products",
+                "manage_inventory",
+            ],
         }
     }
 
@@ -90,7 +102,7 @@ impl Role {
         match self {
             Role::Owner => OWNER_RANK,
             Role::Manager => MANAGING_RANK,
-            Role::Cashier | Role::Stockkeeper => 10,
+            Role::Cashier | Role::Stockkeeper | Role::Staff => 10,
         }
     }
 
@@ -114,10 +126,12 @@ impl Role {
             (Role::Manager, Lang::Ru) => "Менеджер",
             (Role::Cashier, Lang::Ru) => "Кассир",
             (Role::Stockkeeper, Lang::Ru) => "Складчик",
+            (Role::Staff, Lang::Ru) => "Общий аккаунт сотрудников",
             (Role::Owner, Lang::En) => "Owner",
             (Role::Manager, Lang::En) => "Manager",
             (Role::Cashier, Lang::En) => "Cashier",
             (Role::Stockkeeper, Lang::En) => "Stockkeeper",
+            (Role::Staff, Lang::En) => "Shared staff account",
         }
     }
 }
@@ -293,14 +307,17 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
-        assert!("staff".parse::<Role>().is_err());
+        assert!("boss".parse::<Role>().is_err());
         assert!("Owner".parse::<Role>().is_err());
     }
 
     #[test]
     fn owners_manage_everyone_else_managers_the_floor_and_peers_nobody() {
-        assert_eq!(Role::Owner.managed_roles(), [Role::Manager, Role::Cashier, Role::Stockkeeper]);
-        assert_eq!(Role::Manager.managed_roles(), [Role::Cashier, Role::Stockkeeper]);
+        assert_eq!(
+            Role::Owner.managed_roles(),
+            [Role::Manager, Role::Cashier, Role::Stockkeeper, Role::Staff]
+        );
+        assert_eq!(Role::Manager.managed_roles(), [Role::Cashier, Role::Stockkeeper, Role::Staff]);
         assert!(Role::Cashier.managed_roles().is_empty());
         assert!(Role::Stockkeeper.managed_roles().is_empty());
         assert!(Role::ALL.iter().all(|role| !role.manages(Role::Owner) && !role.manages(*role)));

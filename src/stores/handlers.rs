@@ -11,14 +11,16 @@ use crate::auth::queries::find_user;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
+use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::stores::parse::{parse_changes, parse_new_store};
-use crate::stores::provision::{StoreOwner, provision_store};
+use crate::stores::provision::{StaffSeed, StoreOwner, provision_store};
 use crate::stores::queries::{self, StoreFilter};
+use crate::stores::staff_account::StaffPassword;
 use crate::stores::{
     CreateStoreRequest, CreatedStore, MemberStore, StoreChangeRefusals, StoreCreatedResponse,
     StoreListResponse, StoreResponse, UpdateStoreRequest,
@@ -78,7 +80,7 @@ async fn member_store_list(
 #[utoipa::path(post, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
     request_body = CreateStoreRequest,
     responses(
-        (status = 201, description = "Created, with the caller as its owner", body = StoreCreatedResponse),
+        (status = 201, description = "Created, with the caller as its owner, and the store's shared staff account with its password (`no-store`)", body = StoreCreatedResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
         (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
         (status = 403, description = "store_limit_reached: the caller owns `MAX_STORES_PER_OWNER` stores already; or password_change_required", body = ErrorBody),
@@ -89,21 +91,24 @@ pub async fn create_store(
     State(app): State<AppState>,
     user: AuthUser,
     ApiJson(body): ApiJson<CreateStoreRequest>,
-) -> ApiResult<(StatusCode, Json<StoreCreatedResponse>)> {
+) -> ApiResult<NoStore<(StatusCode, Json<StoreCreatedResponse>)>> {
     let (slug_choice, profile) = parse_new_store(body)?;
+    // Hashed before the transaction opens: no pooled connection waits on argon2.
+    let staff_password = StaffPassword::generate(&app.hasher, &app.config.password_policy).await?;
+    let staff = StaffSeed { password: &staff_password, sealer: &app.sealer };
 
     let mut tx = app.db.begin().await?;
     ensure_room_for_a_store(&mut tx, user.user_id, app.config.max_stores_per_owner).await?;
     let owner = find_user(&mut tx, user.user_id).await?.ok_or(ApiError::TokenInvalid)?;
+    let owner = StoreOwner::from(&owner);
     let provisioned =
-        provision_store(&mut tx, &StoreOwner::from(&owner), &profile, &slug_choice, &app.tenant_migrations)
-            .await?;
+        provision_store(&mut tx, &owner, &profile, &slug_choice, &app.tenant_migrations, staff).await?;
     let store = member_store(&mut tx, &user, provisioned.store.id).await?;
     tx.commit().await?;
 
     let message = Message::StoreCreated.text(current_lang()).into_owned();
-    let data = CreatedStore { store };
-    Ok((StatusCode::CREATED, Json(StoreCreatedResponse { status: "success", message, data })))
+    let data = CreatedStore { store, staff_credentials: provisioned.staff_credentials };
+    Ok(NoStore((StatusCode::CREATED, Json(StoreCreatedResponse { status: "success", message, data }))))
 }
 
 /// Refuses a new store when `owner_id` owns `max` already. Holds the owner's row until the

@@ -5,6 +5,7 @@ pub mod parse;
 pub mod provision;
 pub mod queries;
 pub mod slug;
+pub mod staff_account;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,18 @@ pub fn router() -> OpenApiRouter<AppState> {
             handlers::deactivate_store
         ))
         .routes(routes!(handlers::list_my_stores))
+        .routes(routes!(staff_account::handlers::my_stores_with_credentials))
+}
+
+/// The store-scoped routes under `/api/users/stores/` (the store's shared staff account),
+/// mounted behind the tenant layer. Their fixed paths win over `/stores/{id}/`.
+pub fn store_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            staff_account::handlers::get_staff_credentials,
+            staff_account::handlers::update_staff_account
+        ))
+        .routes(routes!(staff_account::handlers::rotate_staff_password))
 }
 
 /// A store's registry entry.
@@ -313,6 +326,8 @@ pub struct StoreCreatedResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedStore {
     pub store: MemberStore,
+    /// The store's shared staff account and its password (this answer is `no-store`).
+    pub staff_credentials: staff_account::StaffCredentials,
 }
 
 /// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.

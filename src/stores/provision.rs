@@ -1,5 +1,5 @@
-//! Provisioning a store: registry rows, schema, tenant tables and the owner's employee row,
-//! all inside the caller's transaction (SPEC §2: a failure leaves nothing behind).
+//! Provisioning a store: registry rows, schema, tenant tables, the owner's employee row and
+//! the store's shared staff account, all inside the caller's transaction (SPEC §2: a failure leaves nothing behind).
 //!
 //! Order matters for Citus-style sharding later: the schema is created on its own before
 //! any of its tables, and nothing in it points into `public`.
@@ -15,9 +15,11 @@ use crate::employees::queries::{EmployeeRow, NewEmployee, insert_employee, inser
 use crate::error::{ApiError, ApiResult};
 use crate::random::random_hex;
 use crate::roles::Role;
+use crate::secrets::SecretSealer;
 use crate::stores::StoreDetails;
 use crate::stores::queries::{self as store_queries, StoreProfile};
 use crate::stores::slug;
+use crate::stores::staff_account::{StaffCredentials, StaffPassword, create_staff_account};
 
 /// How the new store's slug is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +52,21 @@ impl<'a> From<&'a UserRow> for StoreOwner<'a> {
     }
 }
 
+/// What the new store's shared staff account is made with: its password, hashed before the
+/// transaction opened, and the sealer that keeps it readable for the owner.
+#[derive(Clone, Copy)]
+pub struct StaffSeed<'a> {
+    pub password: &'a StaffPassword,
+    pub sealer: &'a SecretSealer,
+}
+
 /// What provisioning created.
 #[derive(Debug, Clone)]
 pub struct ProvisionedStore {
     pub store: StoreDetails,
     pub owner_employee: EmployeeRow,
+    /// The shared staff account, its password in the clear for the one answer that shows it.
+    pub staff_credentials: StaffCredentials,
 }
 
 /// Creates a store owned by `owner`, inside the caller's open transaction. On return the
@@ -65,6 +77,7 @@ pub async fn provision_store(
     profile: &StoreProfile,
     choice: &SlugChoice,
     tenant_migrations: &[Migration],
+    staff: StaffSeed<'_>,
 ) -> ApiResult<ProvisionedStore> {
     let (slug, schema) = claim_slug(tx, &profile.name, choice).await?;
     let taken = || ApiError::SlugTaken { field: slug_field(choice) };
@@ -91,8 +104,9 @@ pub async fn provision_store(
         },
     )
     .await?;
+    let staff_credentials = create_staff_account(tx, &store, staff.password, staff.sealer).await?;
     tracing::info!(store.slug = %slug, store.schema = %schema, "provisioned a store");
-    Ok(ProvisionedStore { store, owner_employee })
+    Ok(ProvisionedStore { store, owner_employee, staff_credentials })
 }
 
 fn slug_field(choice: &SlugChoice) -> &'static str {

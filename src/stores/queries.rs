@@ -246,6 +246,19 @@ pub async fn list_member_stores(
     .await
 }
 
+/// Store `store_id`, its row held until the transaction ends.
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn lock_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<Option<StoreDetails>> {
+    crate::db::query_as(concat!(
+        "select ",
+        store_columns!(""),
+        " from public.stores where id = $1 for update"
+    ))
+    .bind(store_id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Store `store_id` if `user_id` works there.
 #[tracing::instrument(skip_all, fields(user.id = user_id, store.id = store_id), err)]
 pub async fn find_member_store(
@@ -399,6 +412,10 @@ pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::R
                        m.user_id, m.store_id, m.role, m.is_active, m.created_at, m.updated_at)
           from public.store_memberships m where m.store_id = $1 order by m.user_id)
          union all
+         select format('insert into public.staff_accounts (store_id, user_id, password_ciphertext, created_at, password_changed_at) values (%s, %s, %L, %L, %L) on conflict do nothing;',
+                       a.store_id, a.user_id, a.password_ciphertext, a.created_at, a.password_changed_at)
+         from public.staff_accounts a where a.store_id = $1
+         union all
          select format('select setval(pg_get_serial_sequence(%L, ''id''), (select max(id) from %s));',
                        'public.' || t, 'public.' || t)
          from unnest(array['users', 'stores']) t",
@@ -410,11 +427,15 @@ pub async fn registry_rows_as_sql(pool: &sqlx::PgPool, store_id: i64) -> sqlx::R
 }
 
 /// Deletes everything of store `store_id` in `public` (its schema is the caller's): the
-/// sessions opened on its tills, its tills, its pairing codes, its memberships and its
-/// registry row, in that order (each points at the next). The accounts stay.
+/// sessions opened on its tills and by its shared staff account, its tills, its pairing
+/// codes, its memberships and its registry row, in that order (each points at the next).
+/// The accounts stay; the store's shared staff account is switched off first, since it
+/// belongs to that store alone (its link goes with the registry row).
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn delete_store_rows(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
-    const DELETES: [&str; 5] = [
+    const DELETES: [&str; 6] = [
+        "update public.users set is_active = false
+         where id in (select user_id from public.staff_accounts where store_id = $1)",
         // `store_id` is copied onto till sessions without a foreign key; `device_id` has one.
         "delete from public.sessions
          where store_id = $1 or device_id in (select id from public.devices where store_id = $1)",

@@ -124,6 +124,9 @@ impl Form {
         if !username.is_empty() && !self.has_error(field) && !is_valid_username(&username) {
             self.add(field, Message::UsernameInvalid);
         }
+        if !self.has_error(field) && username::is_reserved(&username) {
+            self.add(field, Message::UsernameReserved);
+        }
         username
     }
 

@@ -25,9 +25,30 @@ pub fn key(username: &str) -> String {
     unicode_security::skeleton(&folded(username)).collect()
 }
 
+/// What every store's shared staff account's username ends with (`<slug>_staff`).
+pub const STAFF_SUFFIX: &str = "_staff";
+
+/// Whether `username` is reserved for a store's shared staff account: it ends with
+/// [`STAFF_SUFFIX`] as sign-in compares names (any letter case or width), or looks like it
+/// does (`_ѕtaff` with a Cyrillic ѕ).
+#[must_use]
+pub fn is_reserved(username: &str) -> bool {
+    folded(username).ends_with(STAFF_SUFFIX) || key(username).ends_with(&key(STAFF_SUFFIX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_ending_like_a_staff_account_are_reserved() {
+        for reserved in ["shop_staff", "Shop_STAFF", "shop_ｓｔａｆｆ", "shop_ѕtaff", "_staff"] {
+            assert!(is_reserved(reserved), "{reserved}");
+        }
+        for free in ["staff", "staff_shop", "shop-staff", "shop_staffer", "ivan"] {
+            assert!(!is_reserved(free), "{free}");
+        }
+    }
 
     #[test]
     fn case_and_width_fold_to_one_name() {

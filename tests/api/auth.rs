@@ -418,7 +418,7 @@ async fn hashes_made_with_older_parameters_are_upgraded_at_sign_in() {
     );
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     let old_hash = weak.hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
-    sqlx::query("update public.users set password_hash = $1")
+    sqlx::query("update public.users set password_hash = $1 where username = 'ivan'")
         .bind(&old_hash)
         .execute(&app.pool)
         .await
@@ -426,8 +426,10 @@ async fn hashes_made_with_older_parameters_are_upgraded_at_sign_in() {
 
     login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
 
-    let stored: String =
-        sqlx::query_scalar("select password_hash from public.users").fetch_one(&app.pool).await.unwrap();
+    let stored: String = sqlx::query_scalar("select password_hash from public.users where username = 'ivan'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
     login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
 }

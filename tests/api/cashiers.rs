@@ -53,7 +53,7 @@ async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
 
     let listed =
         app.scoped(Method::GET, EMPLOYEES, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
-    assert_eq!(listed["count"], 2);
+    assert_eq!(listed["count"], 3, "the owner, the store's shared account and Anna");
     assert_eq!(listed["results"][0]["full_name"], "Кассирова Анна");
     let read = app
         .scoped(Method::GET, &format!("{EMPLOYEES}{}/", employee["id"]), &owner.token, &owner.key(), None)

@@ -534,3 +534,62 @@ async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
         .await;
     assert_eq!(again.json(StatusCode::OK)["first_name"], "Пётр");
 }
+
+#[tokio::test]
+async fn the_owner_reveals_rotates_and_switches_the_shared_staff_account() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("console_shared", "Общая").await;
+    let key = owner.key();
+    let staff = owner.data["staff_credentials"].clone();
+    let (username, password) = (staff["username"].as_str().unwrap(), staff["password"].as_str().unwrap());
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, "console_shared", "Kassa-Strong-2026").await;
+    let page_path = format!("/console/s/{key}/staff-account/");
+    let act = |action: &str| format!("/console/s/{key}/staff-account/{action}/");
+
+    let page = browser.get(&app, &page_path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let page = text(&page);
+    assert!(page.contains(username) && !page.contains(password), "{page}");
+    let csrf = csrf_of(&page);
+
+    assert_eq!(browser.post(&app, &act("reveal"), &[]).await.status, StatusCode::FORBIDDEN);
+    let revealed = browser.post(&app, &act("reveal"), &[("csrf", &csrf)]).await;
+    assert_eq!(revealed.status, StatusCode::OK);
+    assert_eq!(revealed.header("cache-control"), Some("no-store"));
+    assert!(text(&revealed).contains(password), "{}", text(&revealed));
+    let audit = app
+        .scoped(
+            Method::GET,
+            "/api/users/audit-events/?action=staff_account.password_viewed",
+            &owner.token,
+            &key,
+            None,
+        )
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(audit["count"], 1, "{audit}");
+
+    let rotated = text(&browser.post(&app, &act("rotate"), &[("csrf", &csrf)]).await);
+    let at = rotated.find("id=\"staff-password\">").expect("the new password shown")
+        + "id=\"staff-password\">".len();
+    let new_password = rotated[at..].split('<').next().unwrap();
+    assert_ne!(new_password, password);
+    app.sign_in(username, new_password).await;
+
+    let off = browser.post(&app, &act("switch"), &[("csrf", &csrf), ("is_active", "false")]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", text(&off));
+    let login = json!({"username": username, "password": new_password});
+    app.json(Method::POST, "/api/users/auth/login/", &login, None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    browser.post(&app, &act("switch"), &[("csrf", &csrf), ("is_active", "true")]).await;
+    app.sign_in(username, new_password).await;
+
+    // A manager runs the console, not the shared account.
+    app.member(&owner, "console_shared_mgr", "manager").await;
+    let mut manager = Browser::default();
+    sign_in(&app, &mut manager, "console_shared_mgr", EMPLOYEE_PASSWORD).await;
+    assert_eq!(manager.get(&app, &page_path).await.status, StatusCode::FORBIDDEN);
+}

@@ -52,7 +52,7 @@ async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
     assert_eq!(created["data"]["credentials"], json!({"username": "kassir1", "password": "Kassa-Till-2026"}));
     assert_eq!(created["data"]["is_existing_user"], false);
     let employee = &created["data"]["employee"];
-    assert_eq!(employee["id"], 2, "the owner is employee 1 of the store");
+    assert_eq!(employee["id"], 3, "the owner is employee 1 of the store, its shared staff account 2");
     assert_eq!(employee["username"], "kassir1");
     assert_eq!(employee["full_name"], "Анна Петрова");
     assert_eq!(employee["role"], "cashier");
@@ -73,7 +73,7 @@ async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
     assert_eq!(login["available_stores"][0]["role"], "cashier");
     let me = me(&app, &access_token(&login), &owner.key()).await.json(StatusCode::OK);
     assert_eq!(me["data"]["role"], "cashier");
-    assert_eq!(me["data"]["employee"]["id"], 2);
+    assert_eq!(me["data"]["employee"]["id"], 3);
     assert_eq!(me["data"]["employee"]["position"], "Кассир");
 }
 
@@ -114,13 +114,13 @@ async fn create_reports_every_problem_and_writes_nothing() {
     assert_eq!(errors.as_object().unwrap().keys().collect::<Vec<_>>(), ["first_name", "role"]);
 
     let bad = json!({
-        "username": "has space", "first_name": "Анна", "role": "staff", "password": "123",
+        "username": "has space", "first_name": "Анна", "role": "boss", "password": "123",
         "phone": "12345", "email": "nope", "hired_at": "2026-13-40",
     });
     let errors =
         create(&app, &owner, &bad).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"].clone();
     assert!(errors["hired_at"].is_array(), "{errors}");
-    let bad = json!({"username": "has space", "first_name": "Анна", "role": "staff", "password": "123",
+    let bad = json!({"username": "has space", "first_name": "Анна", "role": "boss", "password": "123",
                      "phone": "12345", "email": "nope"});
     let errors =
         create(&app, &owner, &bad).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"].clone();
@@ -134,7 +134,11 @@ async fn create_reports_every_problem_and_writes_nothing() {
     let conflict = create(&app, &owner, &taken).await.error(StatusCode::CONFLICT, "username_taken");
     assert!(conflict["errors"]["username"].is_array());
     assert_eq!(app.count("select count(*) from users").await, users_before);
-    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1);
+    assert_eq!(
+        app.count("select count(*) from tenant_lavka.employees").await,
+        2,
+        "the owner and the staff account"
+    );
     assert_eq!(app.count("select count(*) from tenant_lavka.audit_events").await, 0);
 }
 
@@ -149,8 +153,9 @@ async fn the_list_pages_filters_and_searches_in_a_stable_order() {
     app.add_employee(&owner, "special_100", "manager").await;
     patch(&app, &owner, &json!(3), &json!({"is_active": false})).await.json(StatusCode::OK);
 
+    // The owner (1), the shared staff account (2), staff01..staff24 (3..26), special_100.
     let first = list(&app, &owner, "").await.json(StatusCode::OK);
-    assert_eq!(first["count"], 26);
+    assert_eq!(first["count"], 27);
     assert_eq!(first["results"].as_array().unwrap().len(), 20);
     assert_eq!(first["results"][0]["username"], "special_100", "newest first");
     assert_eq!(first["results"][1]["username"], "staff24");
@@ -158,28 +163,30 @@ async fn the_list_pages_filters_and_searches_in_a_stable_order() {
     assert_eq!(first["next"], "/api/users/employees/?page=2");
     assert_eq!(first["tenant_key"], owner.key().as_str());
     let second = list(&app, &owner, "?page=2").await.json(StatusCode::OK);
-    assert_eq!(second["results"].as_array().unwrap().len(), 6);
-    assert_eq!(second["results"][5]["username"], "ivan", "the owner is the oldest");
+    assert_eq!(second["results"].as_array().unwrap().len(), 7);
+    assert_eq!(second["results"][5]["username"], "lavka_staff");
+    assert_eq!(second["results"][6]["username"], "ivan", "the owner is the oldest");
     assert_eq!(second["next"], Value::Null);
     assert_eq!(second["previous"], "/api/users/employees/");
     let mut seen: Vec<Value> = first["results"].as_array().unwrap().clone();
     seen.extend(second["results"].as_array().unwrap().iter().cloned());
     seen.sort_by_key(|e| e["id"].as_i64());
     seen.dedup_by_key(|e| e["id"].as_i64());
-    assert_eq!(seen.len(), 26, "pages neither overlap nor skip");
+    assert_eq!(seen.len(), 27, "pages neither overlap nor skip");
 
     list(&app, &owner, "?page=3").await.error(StatusCode::NOT_FOUND, "not_found");
     for bad in ["?page=0", "?page=x", "?page_size=-5", "?role=Staff!", "?is_active=maybe"] {
         list(&app, &owner, bad).await.error(StatusCode::BAD_REQUEST, "validation_error");
     }
     // A well-formed code the store does not define matches nobody (stores define their own).
-    assert_eq!(list(&app, &owner, "?role=staff").await.json(StatusCode::OK)["count"], 0);
+    assert_eq!(list(&app, &owner, "?role=floor_lead").await.json(StatusCode::OK)["count"], 0);
+    assert_eq!(list(&app, &owner, "?role=staff").await.json(StatusCode::OK)["count"], 1);
     let small = list(&app, &owner, "?page_size=5&page=2&role=cashier").await.json(StatusCode::OK);
     assert_eq!(small["count"], 16);
     assert_eq!(small["next"], "/api/users/employees/?page_size=5&role=cashier&page=3");
     assert_eq!(
         list(&app, &owner, "?page_size=1000").await.json(StatusCode::OK)["results"].as_array().unwrap().len(),
-        26
+        27
     );
 
     let stockkeepers = list(&app, &owner, "?role=stockkeeper").await.json(StatusCode::OK);
@@ -188,7 +195,7 @@ async fn the_list_pages_filters_and_searches_in_a_stable_order() {
     let inactive = list(&app, &owner, "?is_active=false").await.json(StatusCode::OK);
     assert_eq!(inactive["count"], 1);
     assert_eq!(inactive["results"][0]["id"], 3);
-    assert_eq!(list(&app, &owner, "?is_active=true").await.json(StatusCode::OK)["count"], 25);
+    assert_eq!(list(&app, &owner, "?is_active=true").await.json(StatusCode::OK)["count"], 26);
 
     let search = |q: &'static str| {
         let (app, owner) = (&app, &owner);
@@ -206,7 +213,8 @@ async fn the_list_pages_filters_and_searches_in_a_stable_order() {
         "full name"
     );
     assert_eq!(search("?search=100%25").await["count"], 0, "% is matched literally, not as a wildcard");
-    assert_eq!(search("?search=_").await["count"], 1, "_ is matched literally, not as a wildcard");
+    // special_100 and lavka_staff.
+    assert_eq!(search("?search=_").await["count"], 2, "_ is matched literally, not as a wildcard");
     assert_eq!(search("?search=nobody").await["count"], 0);
 }
 
@@ -218,7 +226,8 @@ async fn employee_ids_are_numbered_per_store_and_never_cross() {
     app.add_employee(&alpha, "alpha_cashier", "cashier").await;
     app.add_employee(&beta, "beta_cashier", "cashier").await;
 
-    let path = employee_path(&json!(2));
+    // Employee 1 is each store's owner, 2 its shared staff account.
+    let path = employee_path(&json!(3));
     let from_alpha =
         app.scoped(Method::GET, &path, &alpha.token, &alpha.key(), None).await.json(StatusCode::OK);
     let from_beta = app.scoped(Method::GET, &path, &beta.token, &beta.key(), None).await.json(StatusCode::OK);
@@ -234,7 +243,7 @@ async fn employee_ids_are_numbered_per_store_and_never_cross() {
         .await
         .error(StatusCode::FORBIDDEN, "not_a_member");
     // Nor can a body move an employee to another store.
-    patch(&app, &alpha, &json!(2), &json!({"store": beta.store_id}))
+    patch(&app, &alpha, &json!(3), &json!({"store": beta.store_id}))
         .await
         .error(StatusCode::BAD_REQUEST, "validation_error");
     assert_eq!(app.count("select count(*) from tenant_beta.employees where position = 'взлом'").await, 0);
@@ -254,11 +263,18 @@ async fn a_page_past_the_last_is_not_found_however_the_list_is_filtered() {
         app.add_employee(&owner, username, "cashier").await;
     }
 
-    for query in ["", "&role=cashier", "&search=staff", "&search=staff&role=cashier&is_active=true"] {
-        let last = list(&app, &owner, &format!("?page_size=2&page=2{query}")).await.json(StatusCode::OK);
+    // The owner, the shared staff account and three cashiers: 5, 3, 4 (`lavka_staff` too), 3.
+    for (query, pages) in [
+        ("", 3),
+        ("&role=cashier", 2),
+        ("&search=staff", 2),
+        ("&search=staff&role=cashier&is_active=true", 2),
+    ] {
+        let last =
+            list(&app, &owner, &format!("?page_size=2&page={pages}{query}")).await.json(StatusCode::OK);
         assert!(!last["results"].as_array().unwrap().is_empty(), "{query}: {last}");
         assert_eq!(last["next"], Value::Null, "{query}");
-        list(&app, &owner, &format!("?page_size=2&page=3{query}"))
+        list(&app, &owner, &format!("?page_size=2&page={}{query}", pages + 1))
             .await
             .error(StatusCode::NOT_FOUND, "not_found");
     }
@@ -379,9 +395,13 @@ async fn removal_ends_access_and_keeps_the_row_for_history() {
     app.scoped(Method::GET, &employee_path(&id), &owner.token, &owner.key(), None)
         .await
         .error(StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(list(&app, &owner, "").await.json(StatusCode::OK)["count"], 1);
     assert_eq!(
-        app.count("select count(*) from tenant_lavka.employees where id = 2 and not is_active").await,
+        list(&app, &owner, "").await.json(StatusCode::OK)["count"],
+        2,
+        "the owner and the staff account"
+    );
+    assert_eq!(
+        app.count("select count(*) from tenant_lavka.employees where id = 3 and not is_active").await,
         1
     );
     assert_eq!(app.count("select count(*) from store_memberships where role = 'cashier'").await, 0);

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use kassa::auth::queries::{NewUser, insert_user};
 use kassa::auth::tokens::AccessTokens;
-use kassa::stores::provision::{SlugChoice, StoreOwner, provision_store};
+use kassa::secrets::SecretSealer;
+use kassa::stores::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
 use kassa::stores::queries::StoreProfile;
+use kassa::stores::staff_account::StaffPassword;
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -64,7 +66,11 @@ async fn provision_one(pool: &PgPool, n: usize, hash: &str) {
     let owner = StoreOwner { user_id: user.id, first_name: &marker, last_name: "", phone: "" };
     let profile = StoreProfile { name: format!("Fleet {n}"), ..StoreProfile::default() };
     let migrations: Vec<_> = kassa::db::migrate::TENANT_MIGRATIONS.migrations.iter().cloned().collect();
-    provision_store(&mut tx, &owner, &profile, &SlugChoice::FromName { field: "name" }, &migrations)
+    let staff_password =
+        StaffPassword { password: SecretString::from("Fleet-Staff-2026"), hash: hash.to_owned() };
+    let sealer = SecretSealer::from_master(&SecretString::from(crate::helpers::TEST_JWT_SECRET));
+    let staff = StaffSeed { password: &staff_password, sealer: &sealer };
+    provision_store(&mut tx, &owner, &profile, &SlugChoice::FromName { field: "name" }, &migrations, staff)
         .await
         .unwrap();
     tx.commit().await.unwrap();

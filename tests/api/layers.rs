@@ -15,6 +15,7 @@ const LAYERS: &[&str] = &[
     "i18n",
     "random",
     "config",
+    "secrets",
     "telemetry",
     "error",
     "validate",

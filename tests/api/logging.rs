@@ -117,3 +117,55 @@ async fn a_pin_never_reaches_the_log() {
         assert!(!logs.contains(pin), "{pin} reached the log: {logs}");
     }
 }
+
+#[tokio::test]
+async fn a_shared_staff_password_never_reaches_the_log() {
+    let db = TestDb::create().await;
+    let server = LoggingServer::start(&db).await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
+    let registered: serde_json::Value = client
+        .post(format!("{base}/api/users/auth/register/"))
+        .json(&crate::helpers::registration("staff_logger", "Журнал"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
+    let key = registered["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
+    let staff = &registered["data"]["staff_credentials"];
+    let first = staff["password"].as_str().unwrap().to_owned();
+    let rotated: serde_json::Value = client
+        .post(format!("{base}/api/users/stores/staff-credentials/rotate/"))
+        .bearer_auth(&token)
+        .header("x-tenant-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = rotated["data"]["password"].as_str().unwrap().to_owned();
+    let signed_in = client
+        .post(format!("{base}/api/users/auth/login/"))
+        .json(&serde_json::json!({"username": staff["username"], "password": second}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let read = client
+        .get(format!("{base}/api/users/stores/staff-credentials/"))
+        .bearer_auth(&token)
+        .header("x-tenant-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+
+    let logs = server.stop().await;
+    assert!(logs.contains("rotated the shared staff account's password"), "the change is logged: {logs}");
+    for password in [&first, &second] {
+        assert!(!logs.contains(password.as_str()), "{password} reached the log: {logs}");
+    }
+}

@@ -288,7 +288,8 @@ async fn a_store_of_the_previous_release_keeps_its_queries_and_migrates_to_the_p
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    let expected: Vec<_> = [Role::Owner, Role::Manager, Role::Cashier, Role::Stockkeeper]
+    // By rank, then code: `staff` sorts before `stockkeeper`.
+    let expected: Vec<_> = [Role::Owner, Role::Manager, Role::Cashier, Role::Staff, Role::Stockkeeper]
         .into_iter()
         .map(|role| {
             let permissions = role.permissions().iter().map(|p| (*p).to_owned()).collect();

@@ -75,7 +75,7 @@ async fn registration_refuses_control_in_every_name_and_creates_nothing() {
 #[tokio::test]
 async fn employee_names_and_positions_are_refused_on_create_and_change() {
     let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_staff", "Лавка").await;
+    let owner = app.register_owner("names_owner", "Лавка").await;
     let employee = app.add_employee(&owner, "names_cashier", "cashier").await;
     let path = format!("/api/users/employees/{}/", employee["id"]);
     let before = app.footprint().await;

@@ -251,7 +251,12 @@ async fn a_store_exported_purged_and_restored_comes_back_whole() {
     assert_eq!(app.count("select count(*) from stores").await, 0);
     assert_eq!(app.count("select count(*) from store_memberships").await, 0);
     assert_eq!(app.count("select count(*) from pg_namespace where nspname = 'tenant_lavka'").await, 0);
-    assert_eq!(app.count("select count(*) from users").await, 2, "accounts stay");
+    assert_eq!(app.count("select count(*) from users").await, 3, "accounts stay");
+    assert_eq!(
+        app.count("select count(*) from users where username like '%\\_staff' and is_active").await,
+        0,
+        "the shared staff account of a purged store can no longer sign in"
+    );
 
     let psql = kassa::db::embedded::find_client_binary("psql").expect("psql is installed with PostgreSQL");
     let restore = std::process::Command::new(psql)
@@ -266,7 +271,13 @@ async fn a_store_exported_purged_and_restored_comes_back_whole() {
     // Accounts and their sessions never left: the owner's token works on the restored store.
     let staff =
         app.scoped(Method::GET, "/api/users/employees/", &owner.token, &key, None).await.json(StatusCode::OK);
-    assert_eq!(staff["count"], 2);
+    assert_eq!(staff["count"], 3, "the owner, kassir and the shared staff account");
+    // The shared staff account comes back linked to its store, still switched off.
+    assert_eq!(app.count("select count(*) from staff_accounts").await, 1);
+    let on = json!({"is_active": true});
+    app.scoped(Method::PATCH, "/api/users/stores/staff-credentials/", &owner.token, &key, Some(&on))
+        .await
+        .json(StatusCode::OK);
     let register_again = app.register(&crate::helpers::registration("petr", "Новая")).await;
     assert_eq!(register_again.status, StatusCode::CREATED, "identity sequences were moved past restored ids");
 }
@@ -330,7 +341,7 @@ async fn users_commands_create_reset_deactivate_and_list_accounts() {
         ],
     );
     assert_eq!(weak.status.code(), Some(1));
-    assert_eq!(app.count("select count(*) from users").await, 1, "refused commands write nothing");
+    assert_eq!(app.count("select count(*) from users").await, 2, "refused commands write nothing");
 
     let reset = run(&app.db, &["users", "reset-password", "IVAN", "--must-change"]);
     assert!(reset.status.success(), "{}", all_output(&reset));

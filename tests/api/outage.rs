@@ -326,7 +326,10 @@ async fn serve(state: AppState) -> SocketAddr {
 async fn assert_every_registration_is_whole(pool: &PgPool) {
     let lonely_accounts: i64 = sqlx::query_scalar(
         "select count(*) from public.users u
-         where not exists (select 1 from public.store_memberships m where m.user_id = u.id and m.role = 'owner')",
+         where not exists (select 1 from public.store_memberships m where m.user_id = u.id and m.role = 'owner')
+           and not exists (select 1 from public.staff_accounts a
+                           join public.store_memberships m on m.user_id = a.user_id and m.store_id = a.store_id
+                           where a.user_id = u.id)",
     )
     .fetch_one(pool)
     .await

@@ -41,11 +41,20 @@ async fn proxied_app(registrations_per_hour: &str) -> (TestApp, SocketAddr) {
 }
 
 /// What exists of stores: rows in `public.stores`, `tenant_` schemas, accounts.
+/// Stores, store schemas, and the accounts people made (each store's shared staff account
+/// aside: there is exactly one per store, checked here too).
 async fn provisioned(app: &TestApp) -> (i64, i64, i64) {
+    let stores = app.count("select count(*) from public.stores").await;
+    assert_eq!(
+        app.count("select count(*) from public.staff_accounts").await,
+        stores,
+        "one staff account a store"
+    );
     (
-        app.count("select count(*) from public.stores").await,
+        stores,
         app.count("select count(*) from pg_namespace where nspname like 'tenant\\_%'").await,
-        app.count("select count(*) from public.users").await,
+        app.count("select count(*) from public.users u where not exists (select 1 from public.staff_accounts a where a.user_id = u.id)")
+            .await,
     )
 }
 

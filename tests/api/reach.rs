@@ -74,6 +74,41 @@ async fn a_till_session_of_the_owner_reaches_every_store_route_and_nothing_accou
 }
 
 #[tokio::test]
+async fn the_shared_staff_account_reaches_nothing_account_wide() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("walk_staff_owner", "Лавка").await;
+    let key = owner.key();
+    let staff = &owner.data["staff_credentials"];
+    let login = app.sign_in(staff["username"].as_str().unwrap(), staff["password"].as_str().unwrap()).await;
+    let access = login["access"].as_str().unwrap();
+    let store_path = format!("/api/users/stores/{}/", owner.store_id);
+
+    let operations = bearer_operations();
+    // Logout last: it ends the session the walk uses. The routes a store-bound session may
+    // call still answer by the staff role's rights; every other one refuses it.
+    for (method, path) in operations.iter().filter(|(_, path)| !path.ends_with("/auth/logout/")) {
+        let concrete = match path.as_str() {
+            "/api/users/stores/{id}/" => store_path.clone(),
+            _ => path.replace("{id}", "987654").replace("{code}", "no_such_role"),
+        };
+        let response = app.scoped(method.clone(), &concrete, access, &key, Some(&json!({}))).await;
+        assert!(response.status.as_u16() < 500, "{method} {path}: {response:?}");
+        if !store_bound_may_call(method, path) {
+            let code = serde_json::from_slice::<Value>(&response.body).ok().map(|body| body["code"].clone());
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{method} {path}: {response:?}");
+            assert_eq!(code, Some(json!("permission_denied")), "{method} {path}: {response:?}");
+        }
+    }
+
+    // The store and the account are as they were, and so is the staff account's password.
+    assert_eq!(app.count("select count(*) from public.stores").await, 1);
+    let store = app.get_as(&store_path, &owner.token).await.json(StatusCode::OK);
+    assert_eq!(store["data"]["name"], "Лавка", "{store}");
+    app.sign_in(staff["username"].as_str().unwrap(), staff["password"].as_str().unwrap()).await;
+    app.scoped(Method::POST, "/api/users/auth/logout/", access, &key, None).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_till_session_lists_its_own_store_and_its_own_session_alone() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "alone", "Лавка").await;

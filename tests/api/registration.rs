@@ -12,6 +12,8 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use crate::helpers::{TestApp, registration};
 
 /// Rows and schemas a registration creates; all zero after a failed one.
+/// Accounts, stores, memberships, sessions, store schemas. Each store brings two accounts and
+/// memberships: its owner's and its shared staff account's.
 async fn footprint(app: &TestApp) -> [i64; 5] {
     [
         app.count("select count(*) from public.users").await,
@@ -58,11 +60,12 @@ async fn registration_creates_the_owner_the_store_its_schema_and_a_session() {
     assert!(data["tokens"]["access"].as_str().unwrap().split('.').count() == 3);
     assert!(data["tokens"]["refresh"].as_str().unwrap().len() >= 43);
 
-    assert_eq!(footprint(&app).await, [1, 1, 1, 1, 1]);
-    let owner_row: (i64, String) = sqlx::query_as("select user_id, role from tenant_moi_magazin.employees")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert_eq!(footprint(&app).await, [2, 1, 2, 1, 1]);
+    let owner_row: (i64, String) =
+        sqlx::query_as("select user_id, role from tenant_moi_magazin.employees where role = 'owner'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(owner_row, (data["user"]["id"].as_i64().unwrap(), "owner".to_owned()));
     let hash: String =
         sqlx::query_scalar("select password_hash from public.users").fetch_one(&app.pool).await.unwrap();
@@ -210,7 +213,7 @@ async fn a_taken_username_is_409_in_any_letter_case_and_changes_nothing() {
 
     let body = response.error(StatusCode::CONFLICT, "username_taken");
     assert!(body["errors"]["username"].is_array(), "{body}");
-    assert_eq!(footprint(&app).await, [1, 1, 1, 1, 1]);
+    assert_eq!(footprint(&app).await, [2, 1, 2, 1, 1]);
 }
 
 #[tokio::test]
@@ -228,7 +231,7 @@ async fn a_chosen_slug_is_used_as_given_and_a_taken_one_is_409() {
         let body = app.register(&again).await.error(StatusCode::CONFLICT, "slug_taken");
         assert!(body["errors"]["store_slug"].is_array(), "{body}");
     }
-    assert_eq!(footprint(&app).await, [1, 1, 1, 1, 1]);
+    assert_eq!(footprint(&app).await, [2, 1, 2, 1, 1]);
 }
 
 #[tokio::test]
@@ -274,7 +277,7 @@ async fn twenty_concurrent_registrations_of_one_store_name_all_succeed_with_dist
         schemas.insert(body["data"]["store"]["schema_name"].as_str().unwrap().to_owned());
     }
     assert_eq!((slugs.len(), schemas.len()), (20, 20));
-    assert_eq!(footprint(&app).await, [20, 20, 20, 20, 20]);
+    assert_eq!(footprint(&app).await, [40, 20, 40, 20, 20]);
 }
 
 /// A tenant migration set whose statement `sql` fails or breaks what provisioning needs.

@@ -65,7 +65,7 @@ async fn the_owner_brings_a_deactivated_store_back_and_its_key_works_at_once() {
     assert_eq!(me_status(&app, &owner).await, StatusCode::OK, "no stale cache entry");
     let mine = app.get_as("/api/users/auth/my-stores/", &owner.token).await.json(StatusCode::OK);
     assert_eq!(mine["data"][0]["id"], owner.store_id, "the POS apps see it again");
-    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 2, "with its data");
+    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 3, "with its data");
 
     // `false` deactivates, as DELETE does; PUT applies `is_active` too.
     patch_store(&app, &owner, &json!({"is_active": false})).await.json(StatusCode::OK);

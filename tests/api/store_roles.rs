@@ -43,6 +43,14 @@ const MANAGER_PERMISSIONS: [&str; 7] = [
     "manage_customers",
     "view_analytics",
 ];
+const STAFF_PERMISSIONS: [&str; 6] = [
+    "view_products",
+    "create_sales",
+    "view_customers",
+    "create_customers",
+    "update_products",
+    "manage_inventory",
+];
 const CASHIER_PERMISSIONS: [&str; 4] =
     ["view_products", "create_sales", "view_customers", "create_customers"];
 const STOCKKEEPER_PERMISSIONS: [&str; 5] =
@@ -118,11 +126,14 @@ fn shape(role: &Value) -> Value {
 }
 
 /// The four built-ins, highest rank first, ties by code, with `names` and `counts` in that order.
-fn built_ins(names: [&str; 4], counts: [i64; 4]) -> Vec<Value> {
-    let rows: [(&str, i64, &[&str]); 4] = [
+/// The built-in roles by rank, then code; `staff` is the shared staff account's, which every
+/// store's account holds (so its count is at least 1).
+fn built_ins(names: [&str; 5], counts: [i64; 5]) -> Vec<Value> {
+    let rows: [(&str, i64, &[&str]); 5] = [
         ("owner", 100, &OWNER_PERMISSIONS),
         ("manager", 50, &MANAGER_PERMISSIONS),
         ("cashier", 10, &CASHIER_PERMISSIONS),
+        ("staff", 10, &STAFF_PERMISSIONS),
         ("stockkeeper", 10, &STOCKKEEPER_PERMISSIONS),
     ];
     rows.iter()
@@ -200,16 +211,28 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     assert_eq!(fresh["tenant_key"], key.as_str());
     assert_eq!(fresh["store_name"], "Лавка");
     assert_eq!(fresh["store_slug"], "lavka");
-    assert_eq!(shapes(&fresh), built_ins(["Владелец", "Менеджер", "Кассир", "Складчик"], [1, 0, 0, 0]));
+    assert_eq!(
+        shapes(&fresh),
+        built_ins(
+            ["Владелец", "Менеджер", "Кассир", "Общий аккаунт сотрудников", "Складчик"],
+            [1, 0, 0, 1, 0]
+        )
+    );
     let english = scoped_in(&app, "en", STORE_ROLES, &owner.token, &key).await.json(StatusCode::OK);
-    assert_eq!(shapes(&english), built_ins(["Owner", "Manager", "Cashier", "Stockkeeper"], [1, 0, 0, 0]));
+    assert_eq!(
+        shapes(&english),
+        built_ins(["Owner", "Manager", "Cashier", "Shared staff account", "Stockkeeper"], [1, 0, 0, 1, 0])
+    );
 
     let (manager, _) = app.member(&owner, "boss", "manager").await;
     let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
     let (stockkeeper, _) = app.member(&owner, "sklad", "stockkeeper").await;
     app.add_employee(&owner, "kassir2", "cashier").await;
     let counted = roles(&app, &owner).await;
-    let expected = built_ins(["Владелец", "Менеджер", "Кассир", "Складчик"], [1, 1, 2, 1]);
+    let expected = built_ins(
+        ["Владелец", "Менеджер", "Кассир", "Общий аккаунт сотрудников", "Складчик"],
+        [1, 1, 2, 1, 1],
+    );
     assert_eq!(shapes(&counted), expected);
     for reader in [&manager, &cashier, &stockkeeper] {
         let seen = roles(&app, reader).await;
@@ -229,7 +252,7 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     // second store of the same owner starts with the four built-ins again.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40, "permissions": []});
     create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
-    assert_eq!(codes(&roles(&app, &stranger).await), ["owner", "manager", "cashier", "stockkeeper"]);
+    assert_eq!(codes(&roles(&app, &stranger).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     let second = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Вторая лавка"}), Some(&owner.token))
         .await
@@ -240,11 +263,14 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     assert_eq!(second_roles["tenant_key"], second_key.as_str());
     assert_eq!(
         shapes(&second_roles),
-        built_ins(["Владелец", "Менеджер", "Кассир", "Складчик"], [1, 0, 0, 0])
+        built_ins(
+            ["Владелец", "Менеджер", "Кассир", "Общий аккаунт сотрудников", "Складчик"],
+            [1, 0, 0, 1, 0]
+        )
     );
     assert_eq!(
         codes(&roles(&app, &owner).await),
-        ["owner", "manager", "floor_lead", "cashier", "stockkeeper"]
+        ["owner", "manager", "floor_lead", "cashier", "staff", "stockkeeper"]
     );
 }
 
@@ -320,7 +346,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     assert_eq!(role_in(&before, "floor_lead")["member_count"], 1);
     assert_eq!(
         codes(&before),
-        ["owner", longest_code.as_str(), "manager", "floor_lead", "cashier", "stockkeeper", "spare"]
+        ["owner", longest_code.as_str(), "manager", "floor_lead", "cashier", "staff", "stockkeeper", "spare"]
     );
     assert_ordered(&before);
     assert_eq!(events(&app, &owner, "role.created").await.len(), 3);
@@ -623,7 +649,7 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     assert_role(&moved.json(StatusCode::OK), "cashier", "Кассир", &set_of(&CASHIER_PERMISSIONS));
     assert_eq!(role_in(&roles(&app, &owner).await, "senior_cashier")["member_count"], 0);
     assert_eq!(delete_role(&app, &owner, "senior_cashier").await.status, StatusCode::NO_CONTENT);
-    assert_eq!(codes(&roles(&app, &owner).await), ["owner", "manager", "cashier", "stockkeeper"]);
+    assert_eq!(codes(&roles(&app, &owner).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     assert_eq!(events(&app, &owner, "role.deleted").await.len(), 1);
     patch_role(&app, &owner, "senior_cashier", &json!({"name": "X"}))
         .await
@@ -876,7 +902,10 @@ async fn a_storm_over_two_stores_with_the_same_role_code_never_mixes_their_defin
             }
             Ask::Employee => assert_role(&body, "shift_lead", &store.name, &store.permissions),
             Ask::Roles => {
-                assert_eq!(codes(&body), ["owner", "manager", "shift_lead", "cashier", "stockkeeper"]);
+                assert_eq!(
+                    codes(&body),
+                    ["owner", "manager", "shift_lead", "cashier", "staff", "stockkeeper"]
+                );
                 let lead = role_in(&body, "shift_lead");
                 assert_eq!(lead["name"], store.name.as_str(), "{text}");
                 assert_eq!(lead["rank"], store.rank, "{text}");

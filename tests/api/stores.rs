@@ -29,7 +29,7 @@ async fn an_owner_opens_a_second_store_with_its_own_schema() {
     assert_eq!(store["slug"], "vtoroi-magazin");
     assert_eq!(store["role"], "owner");
     assert_eq!(store["owner"], owner.user_id);
-    assert_eq!(store["employee_count"], 1);
+    assert_eq!(store["employee_count"], 2, "the owner and the shared staff account");
     let owner_rows =
         app.count("select count(*) from tenant_vtoroi_magazin.employees where role = 'owner'").await;
     assert_eq!(owner_rows, 1);
@@ -172,7 +172,7 @@ async fn deleting_a_store_deactivates_it_and_keeps_its_data() {
 
     assert_eq!(response.status, StatusCode::NO_CONTENT);
     assert_eq!(app.count("select count(*) from public.stores where not is_active").await, 1);
-    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1, "no data dropped");
+    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 2, "no data dropped");
     let mine = app.get_as("/api/users/auth/my-stores/", &owner.token).await.json(StatusCode::OK);
     assert!(mine["data"].as_array().unwrap().is_empty(), "POS apps no longer see it");
     let managed = app.get_as("/api/users/stores/", &owner.token).await.json(StatusCode::OK);
@@ -204,7 +204,13 @@ async fn the_role_catalogue_is_public_and_localized() {
         .collect();
     assert_eq!(
         roles,
-        [("owner", "Владелец"), ("manager", "Менеджер"), ("cashier", "Кассир"), ("stockkeeper", "Складчик")]
+        [
+            ("owner", "Владелец"),
+            ("manager", "Менеджер"),
+            ("cashier", "Кассир"),
+            ("stockkeeper", "Складчик"),
+            ("staff", "Общий аккаунт сотрудников")
+        ]
     );
     assert_eq!(
         ru["data"][2]["permissions"],

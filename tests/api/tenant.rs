@@ -91,7 +91,11 @@ async fn hostile_tenant_keys_are_refused_without_reaching_sql() {
             .unwrap();
         app.send(request).await.error(StatusCode::FORBIDDEN, "invalid_tenant_key");
     }
-    assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 1);
+    assert_eq!(
+        app.count("select count(*) from tenant_lavka.employees").await,
+        2,
+        "the owner and the staff account"
+    );
 }
 
 #[tokio::test]
@@ -143,6 +147,8 @@ async fn other_instances_see_a_deactivation_within_seconds() {
 struct StormStore {
     key: String,
     marker: String,
+    /// The store's shared staff account.
+    staff_username: String,
     tokens: Vec<String>,
     /// The account id of each of `tokens`.
     user_ids: Vec<i64>,
@@ -201,7 +207,8 @@ async fn storm_store(app: &TestApp, index: usize) -> StormStore {
         tokens.push(login["access"].as_str().unwrap().to_owned());
         user_ids.push(user_id);
     }
-    StormStore { key: key_of(&owner), marker, tokens, user_ids }
+    let staff_username = owner.data["staff_credentials"]["username"].as_str().unwrap().to_owned();
+    StormStore { key: key_of(&owner), marker, staff_username, tokens, user_ids }
 }
 
 #[tokio::test]
@@ -285,7 +292,7 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
                 let names = match read {
                     Read::Me => vec![body["data"]["employee"]["first_name"].clone()],
                     Read::Users => {
-                        assert_eq!(body["count"], 3, "{body}");
+                        assert_eq!(body["count"], 4, "{body}: the owner, the shared account, two cashiers");
                         body["results"].as_array().unwrap().iter().map(|u| u["username"].clone()).collect()
                     }
                     Read::User(id) => {
@@ -293,8 +300,11 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
                         vec![body["username"].clone()]
                     }
                 };
+                // Every name is this store's: its marker, or its shared account's `<slug>_staff`.
                 for name in names {
-                    assert!(name.as_str().unwrap().starts_with(&stores[home].marker), "{body}");
+                    let name = name.as_str().unwrap();
+                    let own = name.starts_with(&stores[home].marker) || name == stores[home].staff_username;
+                    assert!(own, "{body}");
                 }
                 served_own += 1;
             }
@@ -609,7 +619,9 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
             format!("tenant_storm_{}", stores.iter().position(|s| s.marker == store.marker).unwrap());
         let foreign_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select count(*) from {schema}.employees e join public.users u on u.id = e.user_id
-             where not (u.username like $1 and e.first_name like $1 and (e.position = '' or e.position like $1))"
+             where not (u.username like $1 and e.first_name like $1 and (e.position = '' or e.position like $1))
+               and not exists (select 1 from public.staff_accounts a join public.stores s on s.id = a.store_id
+                               where a.user_id = e.user_id and s.schema_name = '{schema}')"
         )))
         .bind(format!("{}%", store.marker))
         .fetch_one(&app.pool)
@@ -628,7 +640,8 @@ async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
         assert_eq!(foreign_events, 0, "{schema}'s audit trail names another store");
         let foreign_members: i64 = sqlx::query_scalar(
             "select count(*) from store_memberships m join stores s on s.id = m.store_id
-             join users u on u.id = m.user_id where s.schema_name = $1 and u.username not like $2",
+             join users u on u.id = m.user_id where s.schema_name = $1 and u.username not like $2
+               and not exists (select 1 from staff_accounts a where a.user_id = m.user_id and a.store_id = m.store_id)",
         )
         .bind(&schema)
         .bind(format!("{}%", store.marker))
