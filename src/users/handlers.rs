@@ -233,6 +233,11 @@ pub async fn update_user_profile(
         policy::authorize(tenant.member.role.rank, Action::EditProfile, Some(Target { rank, is_self }))?;
         require_reach_over_account(&mut tenant, user_id).await?;
     }
+    // A store's shared staff account keeps the name its store gave it: the owner's
+    // credential pages and the apps find it by that name.
+    if crate::auth::queries::is_shared_staff_account(tenant.conn(), user_id).await? {
+        return Err(ApiError::PermissionDenied);
+    }
     let before = AccountProfile::from(&current);
     let after = forms::profile_changes(body, &before)?;
     if after != before {

@@ -439,3 +439,38 @@ async fn the_store_roles_list_the_staff_role_as_a_built_in() {
     assert_eq!(staff["permissions"], json!(STAFF_PERMISSIONS));
     assert_eq!(staff["member_count"], 1);
 }
+
+#[tokio::test]
+async fn nobody_renames_the_shared_account() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("naming_owner", "Именная").await;
+    let (username, _) = credentials_of(&owner);
+    let users = app.scoped(Method::GET, "/api/users/users/", &owner.token, &owner.key(), None).await;
+    let users = users.json(StatusCode::OK);
+    let staff_id = users["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == username.as_str())
+        .unwrap()["id"]
+        .clone();
+
+    for body in [json!({"username": "renamed"}), json!({"first_name": "Кто-то"})] {
+        let renamed = app
+            .scoped(
+                Method::PATCH,
+                &format!("/api/users/users/{staff_id}/update-profile/"),
+                &owner.token,
+                &owner.key(),
+                Some(&body),
+            )
+            .await;
+        renamed.error(StatusCode::FORBIDDEN, "permission_denied");
+    }
+    let kept: String = sqlx::query_scalar("select username from users where id = $1")
+        .bind(staff_id.as_i64().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, username);
+}
