@@ -103,8 +103,9 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let hash = state.hasher.hash(SecretString::from(PASSWORD.to_owned())).await?;
     seed_stores(&pool, &state, &hash, 0, args.stores, 4).await?;
     seed_staff(&pool, args.employees, &hash).await?;
-    seed_shared_accounts(&pool, &hash).await?;
     let data = DataFiles::write(&pool, &state, &args).await?;
+    // After the data files: their till rows are the cashiers with an account.
+    seed_shared_accounts(&pool, &hash).await?;
     // The seeding connections touched every store's schema; from here on the benchmark
     // reads PostgreSQL under a name of its own, so only the server's backends are measured.
     pool.close().await;
