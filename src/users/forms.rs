@@ -17,8 +17,9 @@ const DEFAULT_ORDERING: &str = "username";
 
 /// The list filters of `query` (`name`, `search`, `ordering`), their problems added to `form`.
 pub fn list_filter(query: &ListQuery, form: &mut Form) -> UserFilter {
-    let ordering = match query.get("ordering").map(str::trim) {
-        None => DEFAULT_ORDERING,
+    // Exactly the documented values: no trimming, so the document's pattern says it all.
+    let ordering = match query.get("ordering") {
+        None | Some("") => DEFAULT_ORDERING,
         Some(asked) => ORDERINGS.iter().copied().find(|known| *known == asked).unwrap_or_else(|| {
             form.add("ordering", Message::ChoiceInvalid { choices: ORDERINGS });
             DEFAULT_ORDERING

@@ -49,7 +49,7 @@ use crate::validate::{Form, Replace};
     params(
         ("name" = Option<String>, Query, max_length = 150, description = "Part of the first or last name or the username"),
         ("search" = Option<String>, Query, max_length = 150, description = "Part of the username, first or last name, or email"),
-        ("ordering" = Option<String>, Query, pattern = r"^-?(?:username|first_name|last_name|date_joined)$", description = "`username` (the default), `first_name`, `last_name` or `date_joined`; `-` before it for descending"),
+        ("ordering" = Option<String>, Query, pattern = r"^(?:-?(?:username|first_name|last_name|date_joined))?$", description = "`username` (the default, also when empty), `first_name`, `last_name` or `date_joined`; `-` before it for descending"),
         ("page" = inline(Option<PositiveIntegerFilter>), Query, description = "Page number, from 1"),
         ("page_size" = inline(Option<PositiveIntegerFilter>), Query, description = "Users per page (default 20; more than 100 count as 100)"),
     ),
