@@ -152,100 +152,89 @@ pub struct UpdateStoreRequest {
     )]
     /// Never `null`: a store always has a name.
     #[schema(value_type = String)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub name: Option<Option<String>>,
     #[schema(max_length = 1000)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub description: Option<Option<String>>,
     #[schema(max_length = 1000)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub address: Option<Option<String>>,
     #[schema(max_length = 150)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub city: Option<Option<String>>,
     #[schema(max_length = 150)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub region: Option<Option<String>>,
     /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
     #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub phone: Option<Option<String>>,
     #[schema(
         max_length = 254,
         pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
     )]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub email: Option<Option<String>>,
     #[schema(max_length = 1000)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub legal_name: Option<Option<String>>,
     #[schema(max_length = 32)]
     #[schema(value_type = Option<String>)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub tax_id: Option<Option<String>>,
     /// `false` deactivates the store (as `DELETE` does); `true` brings a deactivated store
     /// back, data and all.
     #[schema(value_type = bool)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub is_active: Option<Option<bool>>,
     // What the store's answer reports and no request sets: see `parse::read_only_fields`.
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub id: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub slug: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub tenant_key: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub schema_name: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub owner: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub owner_name: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub created_at: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub updated_at: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub employee_count: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub active_employee_count: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub role: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub role_display: Option<serde_json::Value>,
     #[schema(ignore)]
-    #[serde(default, deserialize_with = "given")]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
     pub permissions: Option<serde_json::Value>,
-}
-
-/// A field that was sent, `null` included (`Some(None)` for a nullable `T`, `Some(Null)` for
-/// a JSON value); with `#[serde(default)]`, `None` means it was left out. Plain `Option`
-/// reads `null` as left out, and a field sent must never be passed over in silence.
-fn given<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 /// `PUT /stores/{id}/`: the whole profile; `name` is required and the fields left out
