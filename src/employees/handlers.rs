@@ -290,8 +290,8 @@ async fn insert_staff_member(
     let store_id = tenant.store.id;
     let user = match (&new.account, password_hash) {
         (Some(account), Some(password_hash)) => {
-            let user = account_queries::insert_user(
-                tenant.conn(),
+            let user = insert_account(
+                tenant,
                 &NewUser {
                     username: &account.username,
                     password_hash,
@@ -301,8 +301,7 @@ async fn insert_staff_member(
                     phone: &new.phone,
                 },
             )
-            .await
-            .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
+            .await?;
             queries::insert_membership(tenant.conn(), user.id, store_id, &role.code).await?;
             Some(user)
         }
@@ -682,9 +681,7 @@ pub async fn give_account(
         email: &account.email,
         phone: &target.employee.phone,
     };
-    let user = account_queries::insert_user(tenant.conn(), &new_user)
-        .await
-        .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
+    let user = insert_account(&mut tenant, &new_user).await?;
     let store_id = tenant.store.id;
     let employee = queries::attach_account(tenant.conn(), store_id, id, user.id).await?;
     let mut changes = crate::audit::Changes::default();
@@ -711,6 +708,14 @@ pub async fn give_account(
         tenant: tenant_echo,
     };
     Ok(NoStore((StatusCode::CREATED, Json(body))))
+}
+
+/// Writes the account `new` for an employee; 409 `username_taken` when a concurrent request
+/// took the name since it was checked.
+async fn insert_account(tenant: &mut TenantConn, new: &NewUser<'_>) -> ApiResult<account_queries::UserRow> {
+    account_queries::insert_user(tenant.conn(), new)
+        .await
+        .on_any_constraint(account_queries::USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)
 }
 
 /// Employee `id`, whom the caller may edit and who has no account yet (locked with `lock`).
