@@ -1,6 +1,6 @@
 //! Typed configuration from the environment (and `.env`), validated before anything starts.
 //!
-//! Every variable of SPEC §1 is read here, once, with its documented default; a bad value
+//! Every variable of docs/contract.md §1 is read here, once, with its documented default; a bad value
 //! stops the process with a message naming the variable. Secrets are [`SecretString`]s so
 //! `Debug` (and therefore a log line) can never print them.
 
@@ -22,7 +22,7 @@ pub const EXAMPLE_JWT_SECRET: &str = "replace-me-with-at-least-32-random-bytes";
 pub enum DatabaseTarget {
     /// `DATABASE_URL`: a server someone else runs.
     Url(SecretString),
-    /// No `DATABASE_URL`: a private cluster under `data_dir`, started by kassa (SPEC §1).
+    /// No `DATABASE_URL`: a private cluster under `data_dir`, started by kassa (docs/contract.md §1).
     Embedded {
         data_dir: PathBuf,
         /// `POSTGRES_BIN_DIR`: where `initdb` and `postgres` live, when not on the usual paths.
@@ -48,7 +48,7 @@ pub enum CorsOrigins {
     List(Vec<HeaderValue>),
 }
 
-/// Password rules of SPEC §4; the composition toggles are off unless an operator wants them.
+/// Password rules of docs/contract.md §4; the composition toggles are off unless an operator wants them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub min_length: usize,
@@ -102,7 +102,7 @@ pub struct Config {
     /// Stores one account may own, deactivated ones included.
     pub max_stores_per_owner: u32,
     /// How long a till's PIN sign-in stays locked after five wrong PINs in a row; each
-    /// further lock in a row doubles it, up to `pin_lock_max` (SPEC §11: 30 s, 15 minutes).
+    /// further lock in a row doubles it, up to `pin_lock_max` (docs/contract.md §11: 30 s, 15 minutes).
     pub pin_lock: PinLock,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact peer addresses).
     pub trusted_proxies: Vec<std::net::IpAddr>,

@@ -1,7 +1,7 @@
 //! The one error type of the HTTP API and the one place errors become responses.
 //!
 //! Every failure a handler can meet is an [`ApiError`] variant with a fixed status and a
-//! snake_case `code` (SPEC §7). The body is always the envelope
+//! snake_case `code` (docs/contract.md §7). The body is always the envelope
 //! `{"status":"error","code","message","errors"?}`, with the message in the caller's language.
 //! Causes of 500 and 503 never reach the client: they ride in the response extensions as an
 //! [`ErrorCause`] and are logged once by the request log.
@@ -76,23 +76,23 @@ pub enum ApiError {
     /// The slug in `field` (`store_slug` on registration, `slug` on store creation) is used.
     #[error("slug taken")]
     SlugTaken { field: &'static str },
-    /// A device token that is wrong, missing or revoked (SPEC §11).
+    /// A device token that is wrong, missing or revoked (docs/contract.md §11).
     #[error("device invalid")]
     DeviceInvalid,
-    /// A pairing code that is wrong, used or expired (SPEC §11).
+    /// A pairing code that is wrong, used or expired (docs/contract.md §11).
     #[error("invalid pairing code")]
     InvalidPairingCode,
-    /// A PIN sign-in or approval that failed, whatever the cause (SPEC §11): a wrong PIN,
+    /// A PIN sign-in or approval that failed, whatever the cause (docs/contract.md §11): a wrong PIN,
     /// no PIN, an unknown or inactive employee all answer alike.
     #[error("invalid pin")]
     InvalidPin,
     /// An approval token that is used, expired, of another store or another permission.
     #[error("approval invalid")]
     ApprovalInvalid,
-    /// A store role with this code exists already (SPEC §10).
+    /// A store role with this code exists already (docs/contract.md §10).
     #[error("role code taken")]
     RoleTaken,
-    /// A store role that members still hold cannot be deleted (SPEC §10).
+    /// A store role that members still hold cannot be deleted (docs/contract.md §10).
     #[error("role in use")]
     RoleInUse,
     /// The caller owns `MAX_STORES_PER_OWNER` stores already (`max`), deactivated ones included.
@@ -176,7 +176,7 @@ impl ApiError {
         }
     }
 
-    /// The machine-readable code clients switch on (SPEC §7).
+    /// The machine-readable code clients switch on (docs/contract.md §7).
     #[must_use]
     pub fn code(&self) -> &'static str {
         use ApiError as E;

@@ -1,7 +1,7 @@
 //! Human-readable messages in Russian and English.
 //!
 //! Every message a client can read is a [`Message`] variant, so the catalogue is closed and
-//! each text exists in both languages (SPEC §5: messages follow `Accept-Language`, default
+//! each text exists in both languages (docs/contract.md §5: messages follow `Accept-Language`, default
 //! `DEFAULT_LANGUAGE`). The language of the request being served is negotiated once by the
 //! error-envelope middleware and kept in a task-local, so an error rendered anywhere on the
 //! request path speaks the caller's language without threading it through every function.
@@ -75,7 +75,7 @@ pub fn current_lang() -> Lang {
 /// Every client-facing text. Add a variant, not a string, when a new message is needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    // Envelope messages, one per error code (SPEC §7).
+    // Envelope messages, one per error code (docs/contract.md §7).
     ValidationFailed,
     NotAuthenticated,
     InvalidCredentials,

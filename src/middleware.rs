@@ -17,11 +17,11 @@ use crate::config::{Config, CorsOrigins};
 use crate::error::ApiError;
 use crate::http::{drain, envelope, request_id, request_log};
 
-/// Request bodies larger than this are refused with 413 (SPEC §7).
+/// Request bodies larger than this are refused with 413 (docs/contract.md §7).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// The API's paths end in `/` (the Django contract); a trailing slash is optional for
-/// callers (SPEC §6), so one is added where missing. Other paths (`/healthz`) are left alone.
+/// callers (docs/contract.md §6), so one is added where missing. Other paths (`/healthz`) are left alone.
 pub async fn append_api_trailing_slash(mut req: Request) -> Request {
     let uri = req.uri();
     if uri.path().starts_with("/api/") && !uri.path().ends_with('/') {

@@ -167,7 +167,7 @@ pub struct PasswordSignIn {
     pub stores: Vec<MemberStore>,
 }
 
-/// Checks `credentials` under the sign-in throttle (SPEC §4) and opens a session: the one
+/// Checks `credentials` under the sign-in throttle (docs/contract.md §4) and opens a session: the one
 /// way to sign in with a password, for the API's login and the console's sign-in form.
 ///
 /// `known_device` is the id of a valid device cookie naming this username (the console's

@@ -1,4 +1,4 @@
-//! The account endpoints (SPEC §4): owner registration, sign-in, token refresh, logout,
+//! The account endpoints (docs/contract.md §4): owner registration, sign-in, token refresh, logout,
 //! sessions, password change and `me`. The machinery they use (tokens, hashing, sessions,
 //! throttling) is the `auth` core. The caller's stores (`/auth/my-stores/`) are served by
 //! `stores`, with the owner's list of which they are the active part.

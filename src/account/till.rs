@@ -1,4 +1,4 @@
-//! `POST /auth/pin-login/`: a member signs in on a paired till with their PIN (SPEC §11).
+//! `POST /auth/pin-login/`: a member signs in on a paired till with their PIN (docs/contract.md §11).
 
 use axum::Json;
 use axum::extract::State;

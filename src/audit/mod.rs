@@ -50,25 +50,25 @@ pub enum AuditAction {
     /// The employee's account (username, email, names) changed; it shows in every store.
     #[serde(rename = "account.updated")]
     AccountUpdated,
-    /// A store role was added (SPEC §10); `changes` holds its code and fields.
+    /// A store role was added (docs/contract.md §10); `changes` holds its code and fields.
     #[serde(rename = "role.created")]
     RoleCreated,
     #[serde(rename = "role.updated")]
     RoleUpdated,
     #[serde(rename = "role.deleted")]
     RoleDeleted,
-    /// A member set their PIN for the store's tills (SPEC §11); the PIN never appears.
+    /// A member set their PIN for the store's tills (docs/contract.md §11); the PIN never appears.
     #[serde(rename = "pin.set")]
     PinSet,
     /// A PIN was cleared: by a manager, or with a password reset, deactivation or removal.
     #[serde(rename = "pin.cleared")]
     PinCleared,
-    /// A till paired with a code (SPEC §11); the actor is whoever made the code.
+    /// A till paired with a code (docs/contract.md §11); the actor is whoever made the code.
     #[serde(rename = "device.paired")]
     DevicePaired,
     #[serde(rename = "device.revoked")]
     DeviceRevoked,
-    /// Too many wrong PINs for one employee in a day cleared their PIN (SPEC §11).
+    /// Too many wrong PINs for one employee in a day cleared their PIN (docs/contract.md §11).
     #[serde(rename = "pin.locked")]
     PinLocked,
     /// A manager approved one action on a till with their PIN; the actor is the approver.

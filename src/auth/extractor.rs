@@ -2,7 +2,7 @@
 //!
 //! Both verify the bearer access token (signature, pinned algorithm, every claim) and then
 //! that its session is live and its account active, so logout, revocation, password changes
-//! and deactivation take effect on the very next request (SPEC §4). `AuthUser` also enforces
+//! and deactivation take effect on the very next request (docs/contract.md §4). `AuthUser` also enforces
 //! the `must_change_password` gate; `SignedIn` does not, and is for the few routes such a
 //! user may still call (change-password, logout, their own sessions). Handlers never parse
 //! tokens themselves.

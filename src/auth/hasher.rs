@@ -21,7 +21,7 @@ const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 
 /// A hash of a random password with the current parameters: unknown usernames are checked
-/// against it, so they cost exactly what a wrong password costs (SPEC §4). Without it an
+/// against it, so they cost exactly what a wrong password costs (docs/contract.md §4). Without it an
 /// unknown user would answer faster than a known one (a timing oracle for usernames), so a
 /// failure to make it is an error everywhere it is needed, never an empty stand-in.
 static DUMMY_HASH: LazyLock<Result<String, String>> = LazyLock::new(|| {

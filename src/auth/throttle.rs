@@ -1,4 +1,4 @@
-//! Login throttling per (username, client IP), and per account across all IPs (SPEC §4).
+//! Login throttling per (username, client IP), and per account across all IPs (docs/contract.md §4).
 //!
 //! An attempt is claimed with one atomic upsert *before* the password is checked, so 50
 //! parallel guesses get at most `LOGIN_RATE_LIMIT_PER_MINUTE` password checks: the row lock
@@ -110,7 +110,7 @@ pub async fn release_account_attempt(
     .map(|_| ())
 }
 
-/// Pairing attempts one client address may fail in a minute before it gets 429 (SPEC §11).
+/// Pairing attempts one client address may fail in a minute before it gets 429 (docs/contract.md §11).
 pub const PAIRING_FAILURES_PER_MINUTE: u32 = 10;
 
 /// A pairing attempt claimed against a client address's minute, to give back if the code

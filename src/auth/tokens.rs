@@ -1,4 +1,4 @@
-//! Tokens (SPEC §4): short-lived access JWTs and opaque, rotating refresh tokens.
+//! Tokens (docs/contract.md §4): short-lived access JWTs and opaque, rotating refresh tokens.
 //!
 //! Access tokens are HS256 JWTs with `sub`, `sid`, `exp`, `iat`, `iss`, `aud` and
 //! `typ=access`; the algorithm is pinned and every claim is checked, so a token signed with

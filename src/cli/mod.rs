@@ -1,4 +1,4 @@
-//! The `kassa` command line (SPEC §9): `serve` (the default), `migrate`, `tenants …`,
+//! The `kassa` command line (docs/contract.md §9): `serve` (the default), `migrate`, `tenants …`,
 //! `users …`, `openapi`. Every command shares the server's configuration and code paths:
 //! the same validation, provisioning, hashing and migration runner as the HTTP API.
 

@@ -1,4 +1,4 @@
-//! The store console (SPEC §12): web pages where owners and managers run their store,
+//! The store console (docs/contract.md §12): web pages where owners and managers run their store,
 //! rendered on the server from templates compiled into the binary (`templates/console/`),
 //! with one stylesheet and no script. Every page works without JavaScript.
 //!

@@ -1,7 +1,7 @@
 //! The embedded default: a private PostgreSQL cluster for `cargo run` and `cargo test`.
 //!
 //! With no `DATABASE_URL`, kassa starts PostgreSQL from the binaries already on the machine
-//! (SPEC §1). The cluster lives in a local folder and is kept across restarts; it listens on a
+//! (docs/contract.md §1). The cluster lives in a local folder and is kept across restarts; it listens on a
 //! free loopback port, trusts local connections (nothing else can reach it) and stops when
 //! kassa stops, even when kassa is killed: the server runs under a tiny shell watchdog that
 //! reads a pipe from this process and shuts PostgreSQL down (fast mode) when the pipe closes.

@@ -31,7 +31,7 @@ fn is_statement_timeout(error: &sqlx::Error) -> bool {
 
 /// The SQLSTATE when PostgreSQL refused text a client sent: 22021 `character_not_in_repertoire`
 /// (a NUL in a `text` value) or 22P05 `untranslatable_character` (`\u0000` in `jsonb` read
-/// as text). Client input, not a bug, so not a 500 (SPEC §7).
+/// as text). Client input, not a bug, so not a 500 (docs/contract.md §7).
 fn unstorable_text(error: &sqlx::Error) -> Option<&'static str> {
     let sqlx::Error::Database(db) = error else { return None };
     match db.code().as_deref() {

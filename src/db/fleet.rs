@@ -1,5 +1,5 @@
 //! Migrating the fleet: every store schema brought to the latest tenant migration,
-//! concurrently with a bound, each schema in a transaction of its own (SPEC §2, §9).
+//! concurrently with a bound, each schema in a transaction of its own (docs/contract.md §2, §9).
 //!
 //! - One transaction per schema: a transaction over thousands of schemas exhausts
 //!   PostgreSQL's lock table, and a schema is either fully migrated or untouched, so an

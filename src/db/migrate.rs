@@ -1,5 +1,5 @@
 //! Migrations: `migrations/public` once per database, `migrations/tenant` into every store's
-//! schema with a ledger of its own (SPEC §2).
+//! schema with a ledger of its own (docs/contract.md §2).
 //!
 //! The public set runs through sqlx's migrator (ledger `public._sqlx_migrations`). Tenant
 //! migrations run through [`migrate_tenant_schema`], inside a transaction the caller owns:
@@ -64,7 +64,7 @@ pub struct TenantMigrationOutcome {
 /// The schema must exist. Afterwards the transaction's `search_path` is the schema alone, so
 /// the caller can go on writing tenant rows (provisioning does). Migrations recorded in the
 /// ledger but unknown to this binary are tolerated: during a rollout the previous binary
-/// meets schemas an upgraded one has already migrated (SPEC §2).
+/// meets schemas an upgraded one has already migrated (docs/contract.md §2).
 pub async fn migrate_tenant_schema(
     tx: &mut PgConnection,
     schema: &SchemaName,

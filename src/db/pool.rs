@@ -5,7 +5,7 @@
 //! hardware a ping costs as much as the query it guards (README "Decisions": measured), and a dead
 //! connection surfaces as an error that the request maps to 503 anyway. Connections are
 //! recycled after `DATABASE_MAX_LIFETIME` because each PostgreSQL backend caches the catalog
-//! of every tenant schema it has touched (SPEC §3); README "Performance" shows the effect.
+//! of every tenant schema it has touched (docs/contract.md §3); README "Performance" shows the effect.
 //!
 //! Requests take connections through [`Db`], not the bare pool. While PostgreSQL is down,
 //! sqlx retries a refused connection until `DATABASE_ACQUIRE_TIMEOUT`, so every request

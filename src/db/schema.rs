@@ -1,4 +1,4 @@
-//! Store schemas: their names, and the one way a connection enters one (SPEC §2, §3).
+//! Store schemas: their names, and the one way a connection enters one (docs/contract.md §2, §3).
 //!
 //! Schema names are built only from validated slugs and are always quoted where they reach
 //! SQL text: user input never becomes an identifier unchecked. Every path into a store's
@@ -25,7 +25,7 @@ pub struct SchemaName(String);
 pub struct InvalidSchemaName(pub String);
 
 impl SchemaName {
-    /// The schema of the store with `slug`; `-` in slugs becomes `_` (SPEC §2).
+    /// The schema of the store with `slug`; `-` in slugs becomes `_` (docs/contract.md §2).
     pub fn for_slug(slug: &str) -> Result<Self, InvalidSchemaName> {
         let body = slug.replace('-', "_");
         let mut chars = body.chars();

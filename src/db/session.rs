@@ -1,7 +1,7 @@
 //! Statements and connections that stay correct behind a transaction-pooling PgBouncer.
 //!
 //! With `DATABASE_TRANSACTION_POOLING=true` kassa may sit behind PgBouncer in
-//! `pool_mode = transaction` (SPEC §3), which hands the PostgreSQL server connection to
+//! `pool_mode = transaction` (docs/contract.md §3), which hands the PostgreSQL server connection to
 //! another client whenever the server reports "idle, no transaction open". Two things sqlx
 //! does by default break there:
 //!

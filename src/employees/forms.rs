@@ -268,7 +268,7 @@ fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<S
     }
 }
 
-/// `role` as a role code (SPEC §10: `[a-z][a-z0-9_]{1,31}`); anything else is a validation
+/// `role` as a role code (docs/contract.md §10: `[a-z][a-z0-9_]{1,31}`); anything else is a validation
 /// error on `field`. Whether the store defines it is checked against its roles later.
 fn parse_role(form: &mut Form, field: &str, role: &str) -> Option<String> {
     match is_role_code(role) {

@@ -357,7 +357,7 @@ pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiRe
 /// `phone` and `position` left out become empty; `is_active` and `hired_at` are kept when
 /// left out. Deactivating signs the employee out everywhere.
 ///
-/// **Permissions**: per the role rules (SPEC §5): the owner on everyone else, managers on
+/// **Permissions**: per the role rules (docs/contract.md §5): the owner on everyone else, managers on
 /// cashiers and stockkeepers, anyone on their own profile fields; never above one's role.
 #[utoipa::path(put, path = "/api/users/employees/{id}/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])),
@@ -379,7 +379,7 @@ pub async fn replace_employee(
 /// Changes the given fields: profile fields, `role`, `is_active` (false deactivates and
 /// signs the employee out everywhere; true reactivates).
 ///
-/// **Permissions**: per the role rules (SPEC §5): the owner on everyone else, managers on
+/// **Permissions**: per the role rules (docs/contract.md §5): the owner on everyone else, managers on
 /// cashiers and stockkeepers, anyone on their own profile fields; never above one's role.
 #[utoipa::path(patch, path = "/api/users/employees/{id}/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])),
@@ -625,7 +625,7 @@ pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
 
 /// Role `code` as the store defines it, locked until the transaction ends so that it is not
 /// deleted or re-ranked while being given (`roles::queries`); a code the store does not
-/// have is a validation error on `role` (SPEC §10).
+/// have is a validation error on `role` (docs/contract.md §10).
 async fn store_role(tenant: &mut TenantConn, code: &str) -> ApiResult<StoreRole> {
     lock_role(tenant.conn(), code).await?.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
 }

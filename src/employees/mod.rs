@@ -1,4 +1,4 @@
-//! Employees: a store's staff, managed by its owner and managers (SPEC §5, §6).
+//! Employees: a store's staff, managed by its owner and managers (docs/contract.md §5, §6).
 //!
 //! A member of staff is three rows: the global account (`public.users`), the membership
 //! that grants access to the store with a role (`public.store_memberships`), and the store's

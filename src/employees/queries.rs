@@ -6,7 +6,7 @@
 //!
 //! An employee is on the staff while their membership in `public.store_memberships` exists;
 //! removal deletes the membership and keeps the (inactive) employee row for history, so
-//! reads join the membership. Columns are always named (SPEC §2: stores sit at different
+//! reads join the membership. Columns are always named (docs/contract.md §2: stores sit at different
 //! tenant-migration versions during a rollout).
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -493,7 +493,7 @@ pub async fn insert_membership(
         .map(|_| ())
 }
 
-/// Sets employee `id`'s PIN hash for the store's tills (SPEC §11); whether they had one. A
+/// Sets employee `id`'s PIN hash for the store's tills (docs/contract.md §11); whether they had one. A
 /// new PIN starts with no failures.
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
 pub async fn set_pin(conn: &mut PgConnection, id: i64, pin_hash: &str) -> sqlx::Result<bool> {

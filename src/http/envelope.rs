@@ -3,7 +3,7 @@
 //! Negotiates `Accept-Language` once per request and runs the rest of the stack inside it
 //! (see [`crate::i18n`]). Any error response that was not built from an `ApiError` (axum's
 //! 405, tower-http's 413 and timeout, a route that answers a bare status) gets its body
-//! replaced by the SPEC §7 envelope, so no client ever parses a plain-text error.
+//! replaced by the docs/contract.md §7 envelope, so no client ever parses a plain-text error.
 
 use axum::extract::{Request, State};
 use axum::http::header;

@@ -1,6 +1,6 @@
 //! `ApiJson`: the JSON body extractor every handler uses instead of axum's `Json`.
 //!
-//! axum's own rejections answer in plain text; this one answers with the SPEC §7 envelope:
+//! axum's own rejections answer in plain text; this one answers with the docs/contract.md §7 envelope:
 //! 415 when the body is not declared as JSON, 413 past the body limit, and 400
 //! `validation_error` with per-field messages for malformed JSON, wrong types, missing,
 //! repeated and (where a body refuses them) unknown fields (the field is found with

@@ -1,4 +1,4 @@
-//! The OpenAPI document and Swagger UI (SPEC §8).
+//! The OpenAPI document and Swagger UI (docs/contract.md §8).
 //!
 //! The building blocks: security schemes, the refusals every body route documents, the
 //! query filters' schemas, Swagger UI. The document itself is composed by the router (paths
@@ -39,7 +39,7 @@ impl IntoResponses for BodyRejections {
             )
         };
         BTreeMap::from([
-            ("413".to_owned(), error("payload_too_large: the body is over 64 KiB (SPEC §7)")),
+            ("413".to_owned(), error("payload_too_large: the body is over 64 KiB")),
             (
                 "415".to_owned(),
                 error("unsupported_media_type: the body is not declared as `Content-Type: application/json`"),

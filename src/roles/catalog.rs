@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::{Role, RoleView, StoreRole};
 use crate::i18n::{Lang, current_lang};
 
-/// The permissions kassa knows: those of the built-in roles (SPEC §5), then those a till
+/// The permissions kassa knows: those of the built-in roles (docs/contract.md §5), then those a till
 /// asks a manager to approve. Stores may give their roles other strings besides these.
 pub const PERMISSIONS: &[(&str, &str, &str)] = &[
     ("view_all", "Просмотр всех данных магазина", "View all of the store's data"),
@@ -82,7 +82,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> utoipa_axum::router::OpenAp
 }
 
 /// The built-in roles every store starts with: each with its permissions, its name in the
-/// language of `Accept-Language` (SPEC §5), its rank and the roles it manages. A store's
+/// language of `Accept-Language` (docs/contract.md §5), its rank and the roles it manages. A store's
 /// own roles, as it edited them, are at `GET /api/users/store-roles/`.
 ///
 /// **Permissions**: none (public).

@@ -1,4 +1,4 @@
-//! Each store's role definitions, held by kassa per store and **version** (SPEC §10: a
+//! Each store's role definitions, held by kassa per store and **version** (docs/contract.md §10: a
 //! change applies from every holder's next request, on every instance).
 //!
 //! Why: a role's definition (name, rank, permissions) is reported with every member on the

@@ -1,5 +1,5 @@
-//! Roles: the four built-in roles every store starts with (SPEC §5) and each store's own
-//! definitions of its roles (SPEC §10), with localized names and the permission catalogue.
+//! Roles: the four built-in roles every store starts with (docs/contract.md §5) and each store's own
+//! definitions of its roles (docs/contract.md §10), with localized names and the permission catalogue.
 //!
 //! A store's role lives in its schema (`roles`: code, name, rank, permissions); members
 //! hold its code. Everything that reports a role reads that row in the same statement as
@@ -21,7 +21,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::i18n::Lang;
 
-/// The rank from which a role manages staff (SPEC §10): the built-in manager's.
+/// The rank from which a role manages staff (docs/contract.md §10): the built-in manager's.
 pub const MANAGING_RANK: i16 = 50;
 /// The highest rank, the owner's; custom roles rank from 1 to one below it.
 pub const OWNER_RANK: i16 = 100;
@@ -54,7 +54,7 @@ impl Role {
         }
     }
 
-    /// The permissions of SPEC §5, in the order the apps receive them today: what a store
+    /// The permissions of docs/contract.md §5, in the order the apps receive them today: what a store
     /// starts with (tenant migration 0003 holds the same lists).
     #[must_use]
     pub fn permissions(self) -> &'static [&'static str] {
@@ -96,7 +96,7 @@ impl Role {
         }
     }
 
-    /// The role's fixed rank (SPEC §10): owner 100, manager 50, cashier and stockkeeper 10.
+    /// The role's fixed rank (docs/contract.md §10): owner 100, manager 50, cashier and stockkeeper 10.
     #[must_use]
     pub fn rank(self) -> i16 {
         match self {
@@ -156,7 +156,7 @@ impl FromStr for Role {
 }
 
 /// Whether a member of rank `actor` manages members of rank `other` and may assign roles of
-/// that rank (SPEC §10): from [`MANAGING_RANK`] up, strictly lower ranks only. So peers
+/// that rank (docs/contract.md §10): from [`MANAGING_RANK`] up, strictly lower ranks only. So peers
 /// never manage each other and nobody manages the owner.
 #[must_use]
 pub fn manages_rank(actor: i16, other: i16) -> bool {
@@ -214,7 +214,7 @@ impl StoreRole {
     }
 }
 
-/// A role's code on the wire: `[a-z][a-z0-9_]{1,31}` (SPEC §10). A string, never an enum,
+/// A role's code on the wire: `[a-z][a-z0-9_]{1,31}` (docs/contract.md §10). A string, never an enum,
 /// in the OpenAPI document: a client generated from it must accept a store's own roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -239,7 +239,7 @@ impl PartialSchema for RoleCode {
 
 impl ToSchema for RoleCode {}
 
-/// A permission string on the wire: `[a-z][a-z0-9_]{1,63}` (SPEC §10).
+/// A permission string on the wire: `[a-z][a-z0-9_]{1,63}` (docs/contract.md §10).
 pub struct PermissionCode;
 
 impl PartialSchema for PermissionCode {

@@ -1,4 +1,4 @@
-//! Who may do what to whom in a store's staff (SPEC §5, §10), as one pure function of ranks.
+//! Who may do what to whom in a store's staff (docs/contract.md §5, §10), as one pure function of ranks.
 //!
 //! Ranks come from the store's own roles (`roles`), read in the request's statement: the
 //! owner 100, a manager 50, cashiers and stockkeepers 10 unless the store edited them.

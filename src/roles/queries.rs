@@ -1,4 +1,4 @@
-//! SQL for a store's `roles` table (SPEC §10).
+//! SQL for a store's `roles` table (docs/contract.md §10).
 //!
 //! The writes run in the request's transaction, whose `search_path` is the store's schema
 //! (`public` tables are named in full); the list is a store read, qualified with the

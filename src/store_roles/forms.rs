@@ -1,4 +1,4 @@
-//! The role API's input, validated field by field (SPEC §10): a new custom role, and the
+//! The role API's input, validated field by field (docs/contract.md §10): a new custom role, and the
 //! changes to one. What passes is a [`StoreRole`] ready to store.
 
 use crate::error::ApiResult;

@@ -157,7 +157,7 @@ pub async fn delete_store_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Only the store's owner writes its roles (SPEC §10).
+/// Only the store's owner writes its roles (docs/contract.md §10).
 fn ensure_owner(tenant: &TenantConn) -> ApiResult<()> {
     match tenant.member.role.is_owner() {
         true => Ok(()),

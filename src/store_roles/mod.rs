@@ -1,4 +1,4 @@
-//! The store's own roles, edited by its owner (SPEC §10): `/api/users/store-roles/`.
+//! The store's own roles, edited by its owner (docs/contract.md §10): `/api/users/store-roles/`.
 //!
 //! The definitions live in the store's schema (`roles`, tenant migration 0003) and are
 //! read with every member wherever a role is reported (`roles`); this module is the API

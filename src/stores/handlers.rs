@@ -243,7 +243,7 @@ async fn member_store(conn: &mut PgConnection, user: &AuthUser, id: i64) -> ApiR
     queries::find_member_store(conn, user.user_id, id).await?.map(MemberStore::from).ok_or(ApiError::NotFound)
 }
 
-/// Writes to a store are the owner's alone (SPEC §6).
+/// Writes to a store are the owner's alone (docs/contract.md §6).
 fn ensure_owner(store: &MemberStore, user: &AuthUser) -> ApiResult<()> {
     if store.access.role.0 == Role::Owner.as_str() && store.store.owner == user.user_id {
         Ok(())

@@ -1,5 +1,5 @@
 //! Provisioning a store: registry rows, schema, tenant tables, the owner's employee row and
-//! the store's shared staff account, all inside the caller's transaction (SPEC §2: a failure leaves nothing behind).
+//! the store's shared staff account, all inside the caller's transaction (docs/contract.md §2: a failure leaves nothing behind).
 //!
 //! Order matters for Citus-style sharding later: the schema is created on its own before
 //! any of its tables, and nothing in it points into `public`.

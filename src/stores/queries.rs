@@ -7,7 +7,7 @@ use crate::roles::StoreRole;
 use crate::stores::StoreDetails;
 
 /// The registry columns, named once so every query selects the same shape (no `select *`:
-/// SPEC §2).
+/// docs/contract.md §2).
 macro_rules! store_columns {
     ($prefix:literal) => {
         concat!(
@@ -294,7 +294,7 @@ pub async fn update_store(
     bind_store_fields!(update, changes).bind(store_id).bind(is_active).execute(conn).await.map(|_| ())
 }
 
-/// Deactivates store `store_id`; its schema and rows stay (SPEC §6).
+/// Deactivates store `store_id`; its schema and rows stay (docs/contract.md §6).
 #[tracing::instrument(skip_all, fields(store.id = store_id), err)]
 pub async fn deactivate_store(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
     crate::db::query("update public.stores set is_active = false, updated_at = now() where id = $1")

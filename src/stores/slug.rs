@@ -1,6 +1,6 @@
 //! Store slugs: readable ASCII identifiers that name the store's schema and prefix its key.
 //!
-//! Slugs match `[a-z][a-z0-9_-]{0,55}` (SPEC §2): 56 characters at most, so the schema name
+//! Slugs match `[a-z][a-z0-9_-]{0,55}` (docs/contract.md §2): 56 characters at most, so the schema name
 //! `tenant_<slug>` (with `-` as `_`) fits PostgreSQL's 63-byte identifiers.
 
 use crate::db::schema::MAX_SLUG_LEN;

@@ -2,7 +2,7 @@
 //!
 //! Entries live [`STORE_CACHE_TTL`]. The instance that updates or deactivates a store drops
 //! its entry at once; other instances sharing the database see the change when their entry
-//! expires, within five seconds (SPEC §3). A TTL was chosen over LISTEN/NOTIFY: it needs no
+//! expires, within five seconds (docs/contract.md §3). A TTL was chosen over LISTEN/NOTIFY: it needs no
 //! dedicated connection, survives restarts and network blips without a resubscription path,
 //! and five seconds of staleness is what the contract allows. Unknown keys are cached too
 //! (as "no such store"), so a flood of made-up keys cannot turn into a flood of queries.

@@ -1,5 +1,5 @@
 //! `TenantConn`: a store-scoped request's connection, in a transaction whose `search_path` is
-//! the store's schema alone (SPEC §3).
+//! the store's schema alone (docs/contract.md §3).
 //!
 //! Why it is built this way:
 //! - `search_path` is set with `set_config(…, true)`, transaction-local, in the same round

@@ -1,4 +1,4 @@
-//! The tenant middleware: `X-Tenant-Key` → the store, once per request (SPEC §3).
+//! The tenant middleware: `X-Tenant-Key` → the store, once per request (docs/contract.md §3).
 //!
 //! It never answers a request itself: it leaves a [`TenantResolution`] in the request
 //! extensions, and the extractors of store-scoped handlers ([`crate::tenant::conn`]) turn a

@@ -1,5 +1,5 @@
 //! Tenants at request time: `X-Tenant-Key` → the store (cached), and the store-scoped
-//! extractors that run a request inside that store's schema (SPEC §3).
+//! extractors that run a request inside that store's schema (docs/contract.md §3).
 
 pub mod cache;
 pub mod conn;
@@ -7,7 +7,7 @@ pub mod layer;
 pub mod read;
 
 /// The three top-level keys the apps read on every successful store-scoped JSON object
-/// (SPEC §6 "drop-in details"): which store answered. Flattened into those responses.
+/// (docs/contract.md §6 "drop-in details"): which store answered. Flattened into those responses.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TenantEcho {
     #[schema(example = "moi-magazin_5f939099")]

@@ -1,5 +1,5 @@
 //! `StoreScope::read`: a store-scoped read as one prepared statement, one round trip
-//! (SPEC §3, the schema-qualified way).
+//! (docs/contract.md §3, the schema-qualified way).
 //!
 //! The statement names the store's tables through its schema (`"tenant_x".employees`,
 //! written by the handler with `SchemaName::table`) and leaves the connection's

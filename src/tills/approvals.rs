@@ -1,4 +1,4 @@
-//! A manager's approval of one action on a till (SPEC §11): `POST /approvals/` with the
+//! A manager's approval of one action on a till (docs/contract.md §11): `POST /approvals/` with the
 //! approver's PIN, `POST /approvals/redeem/` once.
 //!
 //! The approval lives in the store's own schema (`approvals`), so a token can only ever be
@@ -267,7 +267,7 @@ async fn requester_on_till(scope: &StoreScope, till: &TillDevice) -> ApiResult<R
     Ok(Requester { employee_id: employee.id, user_id, rank })
 }
 
-/// SPEC §11: the approver holds the permission, ranks above the requester, and is someone else.
+/// docs/contract.md §11: the approver holds the permission, ranks above the requester, and is someone else.
 fn may_approve(approver: &PinMember, requester: &Requester, permission: &str) -> ApiResult<()> {
     let holds = approver.role.permissions.iter().any(|held| held == permission);
     let outranks = approver.role.rank > requester.rank;

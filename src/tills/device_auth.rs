@@ -1,5 +1,5 @@
 //! `TillDevice`: the paired till a request comes from (`X-Device-Token` with `X-Tenant-Key`,
-//! SPEC §11), and the secrets of pairing: codes and device tokens, kept only as hashes.
+//! docs/contract.md §11), and the secrets of pairing: codes and device tokens, kept only as hashes.
 
 use std::sync::Arc;
 

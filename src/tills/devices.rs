@@ -1,4 +1,4 @@
-//! Paired tills (SPEC §11): pairing codes, pairing, the device list, revocation, the roster.
+//! Paired tills (docs/contract.md §11): pairing codes, pairing, the device list, revocation, the roster.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! The two counters that bound PIN guessing (SPEC §11), both atomic in PostgreSQL and so
+//! The two counters that bound PIN guessing (docs/contract.md §11), both atomic in PostgreSQL and so
 //! shared by every kassa instance:
 //!
 //! - per till: a PIN attempt is claimed (counted as a failure) before the PIN is checked, in

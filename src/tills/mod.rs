@@ -1,4 +1,4 @@
-//! Shared tills (SPEC §11): tills the store trusts, PINs that sign members in on them, and
+//! Shared tills (docs/contract.md §11): tills the store trusts, PINs that sign members in on them, and
 //! a manager's approval of one action typed on the till.
 //!
 //! Each member sets their own PIN for the store they work in, and whoever manages them may

@@ -64,7 +64,7 @@ pub async fn set_own_pin(
 
 /// Clears an employee's PIN: they cannot sign in on a till until they set a new one.
 ///
-/// **Permissions**: who manages the employee (SPEC §10's ranks); not one's own (set a new
+/// **Permissions**: who manages the employee (docs/contract.md §10's ranks); not one's own (set a new
 /// one instead).
 #[utoipa::path(delete, path = "/api/users/employees/{id}/pin/", tag = "tills",
     security(("bearerAuth" = [], "tenantKey" = [])),

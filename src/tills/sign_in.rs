@@ -1,4 +1,4 @@
-//! Checking a PIN typed on a till (SPEC §11), for PIN sign-in and for a manager's approval.
+//! Checking a PIN typed on a till (docs/contract.md §11), for PIN sign-in and for a manager's approval.
 //!
 //! Every failure answers the same 401 `invalid_pin` in the same time: an unknown or inactive
 //! employee, one without a PIN and a wrong PIN all cost one claim on each counter

@@ -1,8 +1,8 @@
-//! Request validation that reports every problem at once, field by field (SPEC §7).
+//! Request validation that reports every problem at once, field by field (docs/contract.md §7).
 //!
 //! A [`Form`] collects [`Message`]s per field while a request is parsed into a validated
 //! value; `finish` hands the value over only when nothing was wrong. Text is trimmed (as DRF
-//! does) except passwords, which are compared exactly (SPEC §4). Every text field, whatever
+//! does) except passwords, which are compared exactly (docs/contract.md §4). Every text field, whatever
 //! it names, is refused when it holds layout controls ([`text::holds_control`]): that rule
 //! lives here, in the one path all of them take.
 

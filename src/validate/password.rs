@@ -1,4 +1,4 @@
-//! The password policy of SPEC §4: length, the common-password list, similarity to the
+//! The password policy of docs/contract.md §4: length, the common-password list, similarity to the
 //! account's own words, and the configured character classes.
 
 use std::collections::HashSet;
@@ -8,7 +8,7 @@ use crate::config::PasswordPolicy;
 use crate::i18n::Message;
 
 /// The longest password accepted: long passphrases are welcome, megabyte "passwords" that
-/// make hashing a denial of service are not (SPEC §4, ASVS 5.0 V6.2.9).
+/// make hashing a denial of service are not (docs/contract.md §4, ASVS 5.0 V6.2.9).
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// The 19,640 most common passwords (Royce Williams' list, as shipped by Django), lowercase.

@@ -1,4 +1,4 @@
-//! The PIN policy (SPEC §11): what a member may choose as the PIN that signs them in on a
+//! The PIN policy (docs/contract.md §11): what a member may choose as the PIN that signs them in on a
 //! shared till.
 //!
 //! A PIN is guessed at the counter, by someone who may have watched hands on the keypad, so

@@ -1,4 +1,4 @@
-//! The store console over HTTP (SPEC §12): the sign-in form and its cookie, CSRF, who gets
+//! The store console over HTTP (docs/contract.md §12): the sign-in form and its cookie, CSRF, who gets
 //! in, and that a console session is an ordinary session both ways.
 
 use axum::body::Body;

@@ -1,4 +1,4 @@
-//! Paired tills (SPEC §11): pairing codes, pairing, device tokens, the device list,
+//! Paired tills (docs/contract.md §11): pairing codes, pairing, device tokens, the device list,
 //! revocation and the roster, and that no till reaches another store.
 
 use std::sync::Arc;

@@ -127,7 +127,7 @@ async fn create_reports_every_problem_and_writes_nothing() {
     for field in ["username", "role", "password", "phone", "email"] {
         assert!(errors[field].is_array(), "{field} missing from {errors}");
     }
-    // Too short and too common; digits-only is a composition rule, off by default (SPEC §4).
+    // Too short and too common; digits-only is a composition rule, off by default (docs/contract.md §4).
     assert_eq!(errors["password"].as_array().unwrap().len(), 2, "{errors}");
 
     let taken = json!({"username": "IVAN", "first_name": "Анна", "role": "cashier"});

@@ -1,4 +1,4 @@
-//! Every error path of the foundation answers with the SPEC §7 envelope, in the caller's
+//! Every error path of the foundation answers with the docs/contract.md §7 envelope, in the caller's
 //! language, through the production middleware stack.
 
 use std::time::{Duration, Instant};

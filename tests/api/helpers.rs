@@ -149,7 +149,7 @@ pub fn pooler_url() -> Option<String> {
     std::env::var("TEST_POOLER_URL").ok().filter(|u| !u.is_empty())
 }
 
-/// Test configuration: the defaults of SPEC §1 plus what a test cannot do without.
+/// Test configuration: the defaults of docs/contract.md §1 plus what a test cannot do without.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<&str, &str> = HashMap::from([
         ("DATABASE_URL", "postgres://set-by-the-harness"),
@@ -391,7 +391,7 @@ impl TestResponse {
         serde_json::from_slice(&self.body).expect("the body is JSON")
     }
 
-    /// Checks the SPEC §7 envelope and returns it.
+    /// Checks the docs/contract.md §7 envelope and returns it.
     #[track_caller]
     pub fn error(&self, expected: StatusCode, code: &str) -> Value {
         let body = self.json(expected);

@@ -1,5 +1,5 @@
 //! Hostile headers, bodies and query strings against the real application: each is a 4xx
-//! in the SPEC §7 envelope (wherever the application gets to answer at all), and the
+//! in the docs/contract.md §7 envelope (wherever the application gets to answer at all), and the
 //! database is left exactly as it was: same schemas, same rows in every table.
 
 use std::net::SocketAddr;

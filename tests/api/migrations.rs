@@ -280,7 +280,7 @@ async fn a_store_of_the_previous_release_keeps_its_queries_and_migrates_to_the_p
 
     // The previous release's statements still run on the migrated schema…
     previous_release_round_trip(&mut conn, &schema, 2, "cashier").await;
-    // …and the store starts with exactly the four built-in roles of SPEC §5.
+    // …and the store starts with exactly the four built-in roles of docs/contract.md §5.
     let presets: Vec<PresetRow> = sqlx::query_as(AssertSqlSafe(format!(
         "select code, name, rank, permissions, built_in from {} order by rank desc, code",
         schema.table("roles")

@@ -1,4 +1,4 @@
-//! A database outage under load (SPEC §7): PostgreSQL stops for a few seconds while tills
+//! A database outage under load (docs/contract.md §7): PostgreSQL stops for a few seconds while tills
 //! read and owners register, then comes back. kassa must answer 503 `service_unavailable`
 //! promptly while it is down (once one request has failed, within 100 ms rather than after
 //! `DATABASE_ACQUIRE_TIMEOUT`), fail `/readyz`, recover by itself within 2 s, and leave no

@@ -1,4 +1,4 @@
-//! The role rules of SPEC §5, exhaustively: every acting role × every action × every target
+//! The role rules of docs/contract.md §5, exhaustively: every acting role × every action × every target
 //! (each role, and the actor's own row), generated from the one table below. Each case runs
 //! on a fresh target; a refused case must answer 403 `permission_denied` and change nothing,
 //! an allowed one must answer 2xx and have its effect.

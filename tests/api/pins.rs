@@ -1,4 +1,4 @@
-//! PINs for shared tills (SPEC §11): each member sets their own for the store, the weak ones
+//! PINs for shared tills (docs/contract.md §11): each member sets their own for the store, the weak ones
 //! are refused, nobody reads one back, whoever manages a member may clear it, and a password
 //! reset, deactivation or removal clears it too.
 

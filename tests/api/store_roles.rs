@@ -1,4 +1,4 @@
-//! A store's own roles (SPEC §10): the four built-ins every store starts with, the rules of
+//! A store's own roles (docs/contract.md §10): the four built-ins every store starts with, the rules of
 //! who may write them and what may change, the role as its holders see it everywhere one is
 //! reported, management by rank, no definition crossing stores in a storm, no stale role
 //! after an edit, and the permission catalogue.

@@ -1,4 +1,4 @@
-//! The tenant middleware: `X-Tenant-Key` to an isolated connection. Every SPEC §3 error, and
+//! The tenant middleware: `X-Tenant-Key` to an isolated connection. Every docs/contract.md §3 error, and
 //! a storm of concurrent, failing and cancelled requests over many stores in which no row
 //! may cross from one store to another.
 

@@ -1,4 +1,4 @@
-//! PIN sign-in on a paired till and a manager's approval (SPEC §11): what a till does all
+//! PIN sign-in on a paired till and a manager's approval (docs/contract.md §11): what a till does all
 //! day, every way it fails, the two lockouts, and that nothing of it crosses stores.
 
 use std::sync::Arc;
