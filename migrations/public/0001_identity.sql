@@ -1,4 +1,4 @@
--- The global identity registry: what must be read before a tenant is known (SPEC §2).
+-- The global identity registry: what must be read before a tenant is known (docs/contract.md §2).
 
 -- Global accounts. One person signs in once and may work in several stores.
 create table users (
@@ -11,7 +11,7 @@ create table users (
     email text not null default '',
     phone text not null default '',
     is_active boolean not null default true,
-    -- Set by an administrator's reset: the user must choose a new password first (SPEC §4).
+    -- Set by an administrator's reset: the user must choose a new password first (docs/contract.md §4).
     must_change_password boolean not null default false,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),

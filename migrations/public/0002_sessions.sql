@@ -1,4 +1,4 @@
--- Sign-in sessions (SPEC §4): one row per login, holding the current refresh token's digest.
+-- Sign-in sessions (docs/contract.md §4): one row per login, holding the current refresh token's digest.
 
 create table sessions (
     -- Carried in access tokens as `sid`; revoking the row revokes them on the next request.

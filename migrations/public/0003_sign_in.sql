@@ -1,4 +1,4 @@
--- Sign-in safety (SPEC §4): refresh-token rotation with reuse detection, and login throttling.
+-- Sign-in safety (docs/contract.md §4): refresh-token rotation with reuse detection, and login throttling.
 
 -- The token a session had before its last rotation, and when it rotated: a client that lost
 -- the refresh response may present it again for a few seconds (the grace window).

@@ -1,4 +1,4 @@
--- The caller check of every store-scoped request (SPEC §3, §4): the live session, the
+-- The caller check of every store-scoped request (docs/contract.md §3, §4): the live session, the
 -- active account and the active membership in one store, as a function.
 --
 -- Why a PL/pgSQL function with its own search_path: the check used to be a plain

@@ -1,5 +1,5 @@
 -- The caller check of a store read that names the store's schema in its own statement
--- (SPEC §3): the live session, the active account, the active membership in one store, and
+-- (docs/contract.md §3): the live session, the active account, the active membership in one store, and
 -- the schema the registry gives that store, so the read can prove it reads that schema.
 --
 -- Why PL/pgSQL, again: a SQL function would be inlined into each store's statement, and

@@ -1,4 +1,4 @@
--- Memberships may hold a store's own roles (SPEC §10): the role's definition lives in the
+-- Memberships may hold a store's own roles (docs/contract.md §10): the role's definition lives in the
 -- store's schema (`roles`), so the check of the four built-in names goes.
 -- Additive: the previous release only writes built-in names.
 alter table store_memberships drop constraint store_memberships_role_check;
@@ -19,7 +19,7 @@ begin
 end
 $$;
 
--- The version of each store's roles (SPEC §10): every change to a store's `roles` moves it
+-- The version of each store's roles (docs/contract.md §10): every change to a store's `roles` moves it
 -- on in the same transaction (the trigger below, tenant migration 0003). Each request reads
 -- it with its caller and uses the role definitions kassa holds for exactly that version
 -- (`roles::directory`). It lives here, beside the row the caller check reads anyway, so a

@@ -1,4 +1,4 @@
--- Paired tills (SPEC §11). In `public`: a till pairs with a code before it knows its store,
+-- Paired tills (docs/contract.md §11). In `public`: a till pairs with a code before it knows its store,
 -- and a device token must be told apart from another store's (403, not 401).
 
 -- A code a manager made for one till: 8 symbols (40 bits), single use, 10 minutes. Only its

@@ -1,4 +1,4 @@
--- PIN sign-in on paired tills (SPEC §11).
+-- PIN sign-in on paired tills (docs/contract.md §11).
 
 -- A session opened by PIN on a till is bound to that device and its store: it is listed with
 -- the device's name, ended when the device is revoked, and reaches no other store. Null for
@@ -15,7 +15,7 @@ alter table sessions
 
 create index sessions_device_id_idx on sessions (device_id) where device_id is not null and revoked_at is null;
 
--- The device lock (SPEC §11): failed PINs in a row on one till, claimed before each PIN is
+-- The device lock (docs/contract.md §11): failed PINs in a row on one till, claimed before each PIN is
 -- checked; the fifth locks PIN sign-in there until `pin_locked_until`, for a time that
 -- doubles with each lock in a row (`pin_lockouts`). A success clears all three.
 alter table devices

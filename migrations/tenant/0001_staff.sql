@@ -1,4 +1,4 @@
--- A store's own data, created in its schema `tenant_<slug>` (SPEC §2).
+-- A store's own data, created in its schema `tenant_<slug>` (docs/contract.md §2).
 -- No foreign keys into `public`: a schema-sharding engine may move a store to another node.
 
 -- The store profile of each member of staff. Ids are numbered per store, as today.

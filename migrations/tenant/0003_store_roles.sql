@@ -1,4 +1,4 @@
--- The store's own roles (SPEC §10), starting as the four built-in roles of SPEC §5.
+-- The store's own roles (docs/contract.md §10), starting as the four built-in roles of docs/contract.md §5.
 --
 -- Additive for the previous release: it never reads this table, and the employees check
 -- dropped below only widened what a row may hold (its own writes are built-in codes).

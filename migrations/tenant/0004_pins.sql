@@ -1,4 +1,4 @@
--- PINs for the store's shared tills (SPEC §11): one per member of staff, per store (a
+-- PINs for the store's shared tills (docs/contract.md §11): one per member of staff, per store (a
 -- person who works in two stores has a PIN in each, or none). argon2id, like passwords;
 -- never the PIN itself. Additive: the previous release never reads it.
 create table employee_pins (

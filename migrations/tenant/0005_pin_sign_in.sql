@@ -1,4 +1,4 @@
--- PIN sign-in and approvals on the store's tills (SPEC §11). Additive: the previous release
+-- PIN sign-in and approvals on the store's tills (docs/contract.md §11). Additive: the previous release
 -- never reads them.
 
 -- Wrong PINs for one employee, in a 24-hour window from the first: the tenth clears the PIN.

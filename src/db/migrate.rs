@@ -9,18 +9,23 @@
 //! of its shape move together (export, restore, sharding).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use sqlx::migrate::{MigrateError, Migration, Migrator};
 use sqlx::{PgConnection, PgPool};
 
+use crate::db::released::{Set, with_released_checksums};
 use crate::db::schema::{EnterError, SchemaName};
 use crate::error::ApiError;
 
-/// `migrations/public/*.sql`, embedded in the binary.
-pub static PUBLIC_MIGRATIONS: Migrator = sqlx::migrate!("migrations/public");
+/// `migrations/public/*.sql`, embedded in the binary (reworded ones with their released
+/// checksums: `db::released`).
+pub static PUBLIC_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| with_released_checksums(sqlx::migrate!("migrations/public"), Set::Public));
 
-/// `migrations/tenant/*.sql`, embedded in the binary.
-pub static TENANT_MIGRATIONS: Migrator = sqlx::migrate!("migrations/tenant");
+/// `migrations/tenant/*.sql`, embedded in the binary (reworded ones as above).
+pub static TENANT_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| with_released_checksums(sqlx::migrate!("migrations/tenant"), Set::Tenant));
 
 /// Brings the `public` schema up to date. Idempotent; concurrent callers wait on a lock.
 pub async fn migrate_public(pool: &PgPool) -> Result<(), MigrateError> {

@@ -7,6 +7,7 @@ pub mod inline;
 pub mod migrate;
 pub mod page;
 pub mod pool;
+pub mod released;
 pub mod schema;
 pub mod session;
 
