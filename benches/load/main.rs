@@ -89,7 +89,7 @@ enum Scenario {
         jobs: Vec<usize>,
     },
     /// The POS fleet: S stores x E employees, every scenario under wrk beside `pgbench -S`
-    /// (README "Performance"; the issue "load benchmark").
+    /// (docs/performance.md; the issue "load benchmark").
     Pos(pos::PosArgs),
 }
 

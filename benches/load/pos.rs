@@ -344,7 +344,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
 /// Whether Linux groups processes by session for CPU time (`kernel.sched_autogroup_enabled`).
 /// With it on, kassa and PostgreSQL (started in sessions of their own) get equal shares of
 /// the CPU as two groups, and the hashing threads' lower priority counts only inside kassa's
-/// group: the paced readers' latency during sign-ins depends on it (README "Performance").
+/// group: the paced readers' latency during sign-ins depends on it (docs/performance.md).
 fn autogroup_note() -> &'static str {
     match std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").as_deref().map(str::trim) {
         Ok("1") => "autogroup on",

@@ -137,7 +137,7 @@ impl PasswordHasher {
     /// session. Hashing threads at nice 10 inside kassa still took their group's full share
     /// against PostgreSQL's backends: the load benchmark measured paced `me` p99 at 11–30 ms
     /// during sign-ins against 1.3–2.6 ms idle. A process leading a session of its own can
-    /// lower its whole group (README "Performance").
+    /// lower its whole group (docs/performance.md).
     #[must_use]
     pub fn in_processes(program: std::path::PathBuf) -> Self {
         Self::start(cpus(), || Executor::Process(HashingProcess { program: program.clone(), running: None }))

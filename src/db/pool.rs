@@ -2,10 +2,10 @@
 //! the readiness probe.
 //!
 //! The pool skips sqlx's ping before every acquire (`test_before_acquire(false)`): on this
-//! hardware a ping costs as much as the query it guards (README "Decisions": measured), and a dead
+//! hardware a ping costs as much as the query it guards (docs/decisions.md: measured), and a dead
 //! connection surfaces as an error that the request maps to 503 anyway. Connections are
 //! recycled after `DATABASE_MAX_LIFETIME` because each PostgreSQL backend caches the catalog
-//! of every tenant schema it has touched (docs/contract.md §3); README "Performance" shows the effect.
+//! of every tenant schema it has touched (docs/contract.md §3); docs/performance.md shows the effect.
 //!
 //! Requests take connections through [`Db`], not the bare pool. While PostgreSQL is down,
 //! sqlx retries a refused connection until `DATABASE_ACQUIRE_TIMEOUT`, so every request
@@ -53,7 +53,7 @@ pub fn options_from_url(url: &str) -> Result<PgConnectOptions, crate::config::Co
 ///
 /// Behind a transaction pooler (`DATABASE_TRANSACTION_POOLING`) session settings would land
 /// on whichever server connection PgBouncer picked, and PgBouncer refuses the `options`
-/// startup parameter: set both timeouts on the database role there instead (README).
+/// startup parameter: set both timeouts on the database role there instead (docs/operations.md).
 /// Turning pooling on switches the whole process to unnamed statements (`db::session`).
 #[must_use]
 pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
@@ -74,7 +74,7 @@ pub fn lazy_pool(config: &Config, options: PgConnectOptions) -> PgPool {
 /// Why one connection per share of the stores: store reads are statements qualified with
 /// the store's schema (`tenant::read`), one text per store, and PostgreSQL keeps a plan per
 /// statement and a catalog cache per schema in every backend that ran them, for the life of
-/// the backend (about 0.1 MiB per store, README "Performance"). A store always reaching the
+/// the backend (about 0.1 MiB per store, docs/performance.md). A store always reaching the
 /// same backend makes each backend hold its share of the fleet, not all of it.
 fn store_pools(config: &Config, public: &PgPool) -> Box<[PgPool]> {
     let options = (*public.connect_options()).clone().statement_cache_capacity(config.db_statement_cache);

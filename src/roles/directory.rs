@@ -3,7 +3,7 @@
 //!
 //! Why: a role's definition (name, rank, permissions) is reported with every member on the
 //! hot path (`me`, the staff list). Joined per row, it cost PostgreSQL about a fifth more
-//! CPU per staff list (README "Performance": measured). Instead each store has a
+//! CPU per staff list (docs/performance.md: measured). Instead each store has a
 //! `roles_version` (in `public.stores`, beside what the caller check reads anyway) that
 //! every change to its `roles` moves on in the same transaction (a trigger, tenant migration
 //! 0003); each request reads that version in the statement that checks its caller, and uses
@@ -87,7 +87,7 @@ impl Default for RoleDirectory {
 ///
 /// Why: most stores keep the four built-in roles, and each store's own copy (codes, names,
 /// permission lists, the map) took about 1.7 KiB: 17 MiB of the server's heap at 10,000
-/// stores, measured with heaptrack (README "Performance"). Sets are held weakly: a set no
+/// stores, measured with heaptrack (docs/performance.md). Sets are held weakly: a set no
 /// store holds any more is dropped, and its entry swept out once the entries have doubled.
 #[derive(Default)]
 struct RoleSets {

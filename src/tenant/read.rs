@@ -18,7 +18,7 @@
 //!   from the one it was planned under, even when every name in it is qualified. These
 //!   statements always run under the connection's default path, so each keeps its plan:
 //!   a read costs one Bind/Execute of a cached plan instead of a parse and a plan of every
-//!   statement (README "Performance": measured).
+//!   statement (docs/performance.md: measured).
 //! - One statement proves the caller and reads the store: no row at all means no live
 //!   session or account (401); `caller_role` null means not an active member (403), and
 //!   then the lateral read does not even run; `caller_store_schema` is the schema the
@@ -27,8 +27,8 @@
 //! - The check is the PL/pgSQL function `public.store_caller` (public migration 0007), not
 //!   a join written into each statement: every store has its own statement, and a backend
 //!   keeps each one's plan; with the join written out a store's `me` held about 160 KiB of
-//!   plan, with the call about 64 KiB, and 10,000 stores need the smaller one (README
-//!   "Performance": measured, with what the call costs).
+//!   plan, with the call about 64 KiB, and 10,000 stores need the smaller one (docs/performance.md:
+//!   measured, with what the call costs).
 //! - One text per store: statements are prepared per connection and a backend keeps a plan
 //!   per statement, so store reads run on the connection that serves the store's share of
 //!   the fleet ([`Db::acquire_for_store`]), which bounds each backend's share.

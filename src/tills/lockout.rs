@@ -13,8 +13,8 @@
 //!
 //! Both claims are one statement ([`claim_attempt`]) and a success settles both in one
 //! ([`settle_right_pin`]): as two statements each, a PIN sign-in cost two more round trips and
-//! one more commit (an fsync), which PostgreSQL serves beside the store's readers (README
-//! "Performance": measured).
+//! one more commit (an fsync), which PostgreSQL serves beside the store's readers (docs/performance.md:
+//! measured).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
