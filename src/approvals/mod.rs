@@ -4,7 +4,9 @@
 //! A feature owns the routes of one URL area (`mod.rs`, `handlers.rs`, `queries.rs`,
 //! `forms.rs`); the PIN check and the till's device token are the `tills` domain below.
 
+pub mod forms;
 pub mod handlers;
+pub mod queries;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

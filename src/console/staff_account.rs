@@ -17,9 +17,9 @@ use crate::http::json::ApiJson;
 use crate::i18n::current_lang;
 use crate::registry::staff_account::StaffCredentials;
 use crate::state::AppState;
+use crate::stores::forms::StaffAccountChange;
 use crate::stores::handlers::staff_account::{
-    StaffAccountChange, get_staff_credentials, rotate_staff_password, staff_account_overview,
-    update_staff_account,
+    get_staff_credentials, rotate_staff_password, staff_account_overview, update_staff_account,
 };
 
 #[derive(Template)]

@@ -17,11 +17,11 @@ use crate::http::json::ApiJson;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
-use crate::store_roles::forms::{parse_changes, parse_new_role};
-use crate::store_roles::{
+use crate::store_roles::forms::{
     CreateStoreRoleRequest, OneRoleRefusals, StoreRoleListResponse, StoreRoleOut, StoreRoleResponse,
     UpdateStoreRoleRequest,
 };
+use crate::store_roles::forms::{parse_changes, parse_new_role};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
 

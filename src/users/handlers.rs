@@ -31,12 +31,12 @@ use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
 use crate::users::forms;
-use crate::users::queries::{self, AccountProfile, StoreUserRow, UserPage, find_store_user, listed_user_sql};
-use crate::users::{
+use crate::users::forms::{
     CreatedUser, MethodRefusal, PasswordChangedUser, SetUserPasswordRequest, UpdateProfileRequest,
     UpdateUserEmployeeRequest, UpdatedEmployee, UserCreatedResponse, UserEmployeeUpdatedResponse, UserOut,
     UserPageResponse, UserPasswordChangedResponse, UserProfileUpdatedResponse, UserResponse,
 };
+use crate::users::queries::{self, AccountProfile, StoreUserRow, UserPage, find_store_user, listed_user_sql};
 use crate::validate::{Form, Replace};
 
 /// The store's active members who have an account, by username unless `ordering` says

@@ -4,8 +4,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::access::Role;
 use crate::audit::queries::{NewAuditEvent, record_in};
@@ -24,57 +22,12 @@ use crate::registry::queries::{StoreFilter, list_member_stores};
 use crate::registry::staff_account::queries::{self, StaffAccountRow};
 use crate::registry::staff_account::{StaffCredentials, StaffPassword, seal_context};
 use crate::state::AppState;
+use crate::stores::forms::{
+    StaffAccountChange, StaffCredentialsRefusals, StaffCredentialsResponse, StoreStaffCredentials,
+    StoreWithCredentials, StoresWithCredentials, StoresWithCredentialsResponse,
+};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
-
-/// The staff account of the store that answered, as its owner reads it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoreStaffCredentials {
-    #[serde(flatten)]
-    pub credentials: StaffCredentials,
-    pub store_name: String,
-    pub tenant_key: String,
-}
-
-/// `{status, message?, data, tenant_key, store_name, store_slug}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffCredentialsResponse {
-    #[schema(example = "success")]
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    pub data: StoreStaffCredentials,
-    #[serde(flatten)]
-    pub tenant: TenantEcho,
-}
-
-/// `PATCH /stores/staff-credentials/`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StaffAccountChange {
-    /// `false` switches the account off (it cannot sign in; its sessions end), `true` on.
-    #[schema(required = true, nullable = false)]
-    pub is_active: Option<bool>,
-}
-
-/// The refusals every staff-credentials route shares.
-#[derive(utoipa::IntoResponses)]
-pub enum StaffCredentialsRefusals {
-    #[response(status = 400, description = "missing_tenant_key")]
-    MissingKey(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (only the store's owner, never a store-bound session), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: the store has no staff account")]
-    NotFound(ErrorBody),
-}
 
 /// The store's shared staff account with its password, read back. Each read is recorded
 /// in the store's audit trail (`staff_account.password_viewed`); the answer is `no-store`.
@@ -227,31 +180,6 @@ pub async fn my_stores_with_credentials(
     tx.commit().await?;
     let data = StoresWithCredentials { count: stores.len(), stores };
     Ok(NoStore(Json(StoresWithCredentialsResponse { status: "success", data })))
-}
-
-/// A store the caller owns, as the store list shows it, with its staff account.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoreWithCredentials {
-    #[serde(flatten)]
-    pub store: MemberStore,
-    /// Null when the store has no staff account.
-    pub staff_credentials: Option<StaffCredentials>,
-    pub staff_credentials_missing: bool,
-}
-
-/// `data` of [`StoresWithCredentialsResponse`].
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoresWithCredentials {
-    pub count: usize,
-    pub stores: Vec<StoreWithCredentials>,
-}
-
-/// `{status, data: {count, stores}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoresWithCredentialsResponse {
-    #[schema(example = "success")]
-    pub status: &'static str,
-    pub data: StoresWithCredentials,
 }
 
 /// Records, in `store`'s own trail, that `viewer` read its staff password back.
