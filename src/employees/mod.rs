@@ -8,8 +8,9 @@
 //!
 //! A feature owns the routes of one URL area, the first segment after `/api/users/`:
 //! `mod.rs` (this router), `handlers.rs`, `forms.rs` (request and response types and
-//! their parsing) and `queries.rs`. What `/employees/` shares with `/users/` (adding,
-//! changing, resetting, the employee rows) is the `staff` domain below.
+//! their parsing) and `queries.rs` for SQL of its own. What `/employees/` shares with
+//! `/users/` and registration (adding, changing, resetting, the employee rows and their
+//! statements) is the `staff` domain below, so this feature has no `queries.rs`.
 
 pub mod forms;
 pub mod handlers;

@@ -3,9 +3,10 @@
 //!
 //! A feature owns the routes of one URL area, the first segment after `/api/users/`:
 //! `mod.rs` (this router), `handlers.rs` (here a folder: the stores, and the shared staff
-//! account), `forms.rs` (request and response types and their parsing) and `queries.rs`.
-//! The registry rows, provisioning and the staff account's making are the `registry`
-//! domain below, which registration at `/auth/register/` uses too.
+//! account), `forms.rs` (request and response types and their parsing) and `queries.rs`
+//! for SQL of its own. The registry rows and their statements, provisioning and the staff
+//! account's making are the `registry` domain below, which registration at
+//! `/auth/register/` and the command line use too, so this feature has no `queries.rs`.
 
 pub mod forms;
 pub mod handlers;
