@@ -15,11 +15,11 @@ use crate::console::texts::{Texts, texts};
 use crate::error::ApiError;
 use crate::http::json::ApiJson;
 use crate::i18n::current_lang;
+use crate::registry::staff_account::StaffCredentials;
 use crate::state::AppState;
-use crate::stores::staff_account::StaffCredentials;
-use crate::stores::staff_account::handlers::{
-    StaffAccountChange, get_staff_credentials, rotate_staff_password, staff_account_overview,
-    update_staff_account,
+use crate::stores::forms::StaffAccountChange;
+use crate::stores::handlers::staff_account::{
+    get_staff_credentials, rotate_staff_password, staff_account_overview, update_staff_account,
 };
 
 #[derive(Template)]
