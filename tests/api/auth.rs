@@ -318,6 +318,12 @@ async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
     app.get_as("/api/users/auth/my-stores/", &owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let refresh = json!({"refresh": owner.data["tokens"]["refresh"]});
+    let refreshed = app.json(Method::POST, "/api/users/auth/token/refresh/", &refresh, None).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of a deactivated account");
 }
 
 #[tokio::test]
@@ -382,6 +388,12 @@ async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
     app.get_as("/api/users/auth/my-stores/", &owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let refresh = json!({"refresh": owner.data["tokens"]["refresh"]});
+    let refreshed = app.json(Method::POST, "/api/users/auth/token/refresh/", &refresh, None).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of a deactivated account");
 }
 
 #[tokio::test]

@@ -245,8 +245,18 @@ async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_sessi
 #[tokio::test]
 async fn console_enabled_false_serves_no_console() {
     let app = TestApp::spawn_with(&[("CONSOLE_ENABLED", "false")]).await;
-    let response = app.get("/console/sign-in/").await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    for path in ["/console/", "/console/sign-in/", "/console/stores/"] {
+        app.get(path).await.error(StatusCode::NOT_FOUND, "not_found");
+    }
+    let sign_in = Request::post("/console/sign-in/")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=ivan&password=Kassa-Strong-2026"))
+        .unwrap();
+    let refused = app.send(sign_in).await;
+    refused.error(StatusCode::NOT_FOUND, "not_found");
+    assert!(refused.header("set-cookie").is_none(), "no console session without a console");
+    // The API is served as ever.
+    app.register_owner("ivan", "Лавка").await;
 }
 
 /// The value shown in the page's `id="password"` element.

@@ -113,7 +113,13 @@ async fn deeply_nested_json_is_refused_without_harm() {
     let app = probe_app(&[]);
 
     let nested = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
-    echo(&app, "application/json", nested).await.error(StatusCode::BAD_REQUEST, "validation_error");
+    let body =
+        echo(&app, "application/json", nested).await.error(StatusCode::BAD_REQUEST, "validation_error");
+
+    assert!(body["errors"]["non_field_errors"].is_array(), "the body as a whole is named: {body}");
+    // Without harm: the next body is read as ever.
+    let next = echo(&app, "application/json", r#"{"name":"Касса","count":3}"#).await.json(StatusCode::OK);
+    assert_eq!(next["name"], "Касса");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
@@ -324,14 +324,4 @@ async fn a_failure_at_any_provisioning_step_leaves_nothing_behind() {
         response.error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
         assert_eq!(footprint(&app).await, [0, 0, 0, 0, 0], "after tenant fault {sql}");
     }
-}
-
-#[tokio::test]
-async fn the_trailing_slash_is_optional() {
-    let app = TestApp::spawn().await;
-
-    let response =
-        app.json(Method::POST, "/api/users/auth/register", &registration("ivan", "Магазин"), None).await;
-
-    response.json(StatusCode::CREATED);
 }

@@ -104,7 +104,15 @@ async fn a_member_who_must_change_their_password_may_still_read_me() {
     let owner = app.register_owner("ivan", "Лавка").await;
     sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
 
-    me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
+    let body = me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
+
+    assert_eq!(body["data"]["user"]["username"], "ivan");
+    assert_eq!(body["data"]["role"], "owner");
+    assert_eq!(body["tenant_key"], key_of(&owner).as_str());
+    // Only `me`: any other read of the store waits for the new password.
+    app.scoped(Method::GET, "/api/users/employees/", &owner.token, &key_of(&owner), None)
+        .await
+        .error(StatusCode::FORBIDDEN, "password_change_required");
 }
 
 #[tokio::test]
