@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TestApp, TestResponse, registration};
+use crate::helpers::{TestApp, TestResponse, registration};
 
 /// A forged log line, a right-to-left override, a line separator, a tab, an isolate, a
 /// right-to-left mark: every kind of character the rule refuses.
@@ -32,21 +32,16 @@ fn refused(response: &TestResponse, fields: &[&str]) {
     }
 }
 
-async fn pairing_code(app: &TestApp, who: &Owner, name: &str) -> TestResponse {
-    let body = json!({"name": name});
-    app.scoped(Method::POST, "/api/users/devices/pairing-codes/", &who.token, &who.key(), Some(&body)).await
-}
-
 #[tokio::test]
 async fn a_device_name_that_forges_a_log_line_is_refused_by_name_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_devices", "Лавка").await;
     let before = app.footprint().await;
     for name in CONTROLS {
-        refused(&pairing_code(&app, &owner, name).await, &["name"]);
+        refused(&app.create_pairing_code(&owner, name).await, &["name"]);
     }
     assert_eq!(app.footprint().await, before, "a refused name wrote something");
-    pairing_code(&app, &owner, "Касса «Север» 2").await.json(StatusCode::CREATED);
+    app.create_pairing_code(&owner, "Касса «Север» 2").await.json(StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -150,10 +145,10 @@ async fn approval_reasons_and_subjects_are_refused_and_no_approval_is_granted() 
     let (manager, manager_row) = app.member(&owner, "names_manager", "manager").await;
     let (cashier, cashier_row) = app.member(&owner, "names_pos", "cashier").await;
     for (who, pin) in [(&manager, MANAGER_PIN), (&cashier, CASHIER_PIN)] {
-        let set = crate::pins::set_pin(&app, who, pin).await;
+        let set = app.set_pin(who, pin).await;
         assert_eq!(set.status, StatusCode::NO_CONTENT, "{:?}", set.body);
     }
-    let till = crate::devices::paired_till(&app, &manager, "Касса 1").await;
+    let till = app.paired_till(&manager, "Касса 1").await;
     let pin_login = json!({"employee_id": cashier_row["id"], "pin": CASHIER_PIN});
     let request = Request::post("/api/users/auth/pin-login/")
         .header("x-device-token", till.as_str())
@@ -218,8 +213,8 @@ async fn a_device_name_is_logged_as_a_field_never_in_the_message() {
     let log = CapturedLog::default();
     let guard = log.start();
     let name = "Касса «Север» 7";
-    pairing_code(&app, &owner, name).await.json(StatusCode::CREATED);
-    refused(&pairing_code(&app, &owner, "Касса\nERROR forged").await, &["name"]);
+    app.create_pairing_code(&owner, name).await.json(StatusCode::CREATED);
+    refused(&app.create_pairing_code(&owner, "Касса\nERROR forged").await, &["name"]);
     drop(guard);
 
     let lines = log.lines();

@@ -10,8 +10,7 @@ use kassa::db::schema::SchemaName;
 use serde_json::json;
 use sqlx::{Acquire, AssertSqlSafe, PgPool};
 
-use crate::cli::kassa;
-use crate::helpers::{EMPLOYEE_PASSWORD, TEST_JWT_SECRET, TestApp, TestDb};
+use crate::helpers::{EMPLOYEE_PASSWORD, TEST_JWT_SECRET, TestApp, TestDb, kassa};
 
 /// Runs `kassa ARGS` on `db` with no terminal and no `.env`.
 fn run(db: &TestDb, args: &[&str]) -> Output {

@@ -12,8 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, send};
-use crate::tenant::assert_pools_are_neutral;
+use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, assert_pools_are_neutral, send};
 
 const STORE_ROLES: &str = "/api/users/store-roles/";
 
@@ -165,18 +164,6 @@ fn assert_ordered(list: &Value) {
     }
 }
 
-async fn create_role(app: &TestApp, who: &Owner, body: &Value) -> TestResponse {
-    app.scoped(Method::POST, STORE_ROLES, &who.token, &who.key(), Some(body)).await
-}
-
-async fn patch_role(app: &TestApp, who: &Owner, code: &str, body: &Value) -> TestResponse {
-    app.scoped(Method::PATCH, &role_path(code), &who.token, &who.key(), Some(body)).await
-}
-
-async fn delete_role(app: &TestApp, who: &Owner, code: &str) -> TestResponse {
-    app.scoped(Method::DELETE, &role_path(code), &who.token, &who.key(), None).await
-}
-
 async fn me(app: &TestApp, who: &Owner) -> Value {
     app.scoped(Method::GET, "/api/users/auth/me/", &who.token, &who.key(), None).await.json(StatusCode::OK)
 }
@@ -251,7 +238,7 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     // Each store has roles of its own: a custom role of one store is not in another's, and a
     // second store of the same owner starts with the four built-ins again.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40, "permissions": []});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     assert_eq!(codes(&roles(&app, &stranger).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     let second = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Вторая лавка"}), Some(&owner.token))
@@ -306,14 +293,14 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
 
     // What may be written: the bounds themselves.
-    let created = create_role(
-        &app,
-        &owner,
-        &json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
+    let created = app
+        .create_role(
+            &owner,
+            &json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
                 "permissions": ["view_products", "open_shift"]}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(created["status"], "success");
     assert_eq!(created["tenant_key"], owner.key().as_str());
     assert_eq!(created["store_slug"], "lavka");
@@ -323,7 +310,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
         (&json!("floor_lead"), &json!("Старший смены"), &json!(40), &json!(false), &json!(0))
     );
     assert_eq!(set(&role["permissions"]), set_of(&["view_products", "open_shift"]));
-    let spare = create_role(&app, &owner, &json!({"code": "spare", "name": "Z", "rank": 1})).await;
+    let spare = app.create_role(&owner, &json!({"code": "spare", "name": "Z", "rank": 1})).await;
     let spare = spare.json(StatusCode::CREATED);
     assert_eq!(spare["data"]["permissions"], json!([]), "permissions default to none");
     assert_eq!(spare["data"]["rank"], 1);
@@ -331,13 +318,13 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let longest_name = "Я".repeat(64);
     let mut most: Vec<String> = (0..63).map(|i| format!("p{i:02}")).collect();
     most.push(format!("q{}", "x".repeat(63)));
-    let widest = create_role(
-        &app,
-        &owner,
-        &json!({"code": longest_code, "name": longest_name, "rank": 99, "permissions": most}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    let widest = app
+        .create_role(
+            &owner,
+            &json!({"code": longest_code, "name": longest_name, "rank": 99, "permissions": most}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(widest["data"]["name"], longest_name.as_str(), "64 characters, however many bytes");
     assert_eq!(widest["data"]["permissions"].as_array().unwrap().len(), 64);
     app.add_employee(&owner, "lead1", "floor_lead").await;
@@ -501,9 +488,9 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     assert_eq!(events(&app, &owner, "role.created").await.len(), 3, "a refused create left an event");
 
     // What was refused to others the owner may do: an unused custom role goes, once.
-    assert_eq!(delete_role(&app, &owner, "spare").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete_role(&owner, "spare").await.status, StatusCode::NO_CONTENT);
     assert!(!codes(&roles(&app, &owner).await).contains(&"spare".to_owned()));
-    delete_role(&app, &owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
+    app.delete_role(&owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
     let deleted = events(&app, &owner, "role.deleted").await;
     assert_eq!(deleted.len(), 1);
     assert!(deleted[0].to_string().contains("spare"), "{}", deleted[0]);
@@ -516,7 +503,8 @@ async fn a_built_in_role_may_be_renamed_and_regranted_but_keeps_its_rank() {
     let (cashier, employee) = app.member(&owner, "kassir", "cashier").await;
     let granted = ["view_products", "create_sales", "void_sales"];
 
-    let changed = patch_role(&app, &owner, "cashier", &json!({"name": "Продавец", "permissions": granted}))
+    let changed = app
+        .patch_role(&owner, "cashier", &json!({"name": "Продавец", "permissions": granted}))
         .await
         .json(StatusCode::OK);
 
@@ -561,13 +549,13 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     let first = ["view_products", "create_sales", "refund_sales"];
     let name = "Старший кассир";
 
-    let created = create_role(
-        &app,
-        &owner,
-        &json!({"code": "senior_cashier", "name": name, "rank": 20, "permissions": first}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    let created = app
+        .create_role(
+            &owner,
+            &json!({"code": "senior_cashier", "name": name, "rank": 20, "permissions": first}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(created["data"]["code"], "senior_cashier");
     assert_eq!(created["data"]["member_count"], 0);
     let created_events = events(&app, &owner, "role.created").await;
@@ -599,9 +587,8 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
 
     // A change reaches the holder on their next request, with the same token.
     let second = ["view_products", "create_sales", "refund_sales", "void_sales"];
-    let changed = patch_role(&app, &owner, "senior_cashier", &json!({"permissions": second}))
-        .await
-        .json(StatusCode::OK);
+    let changed =
+        app.patch_role(&owner, "senior_cashier", &json!({"permissions": second})).await.json(StatusCode::OK);
     assert_eq!(set(&changed["data"]["permissions"]), set_of(&second));
     assert_eq!(
         (&changed["data"]["name"], &changed["data"]["rank"]),
@@ -618,7 +605,7 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     assert_eq!(set(&updated[0]["changes"]["permissions"]["before"]), set_of(&first), "{}", updated[0]);
     assert_eq!(set(&updated[0]["changes"]["permissions"]["after"]), set_of(&second), "{}", updated[0]);
     let renamed = "Главный кассир";
-    patch_role(&app, &owner, "senior_cashier", &json!({"name": renamed})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "senior_cashier", &json!({"name": renamed})).await.json(StatusCode::OK);
     assert_role(&me(&app, &holder).await["data"], "senior_cashier", renamed, &set_of(&second));
     assert_eq!(events(&app, &owner, "role.updated").await.len(), 2);
 
@@ -632,7 +619,7 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&off)).await.json(StatusCode::OK);
     let listed = roles(&app, &owner).await;
     assert_eq!(role_in(&listed, "senior_cashier")["member_count"], 1, "a deactivated holder still holds it");
-    delete_role(&app, &owner, "senior_cashier").await.error(StatusCode::CONFLICT, "role_in_use");
+    app.delete_role(&owner, "senior_cashier").await.error(StatusCode::CONFLICT, "role_in_use");
     assert_eq!(roles(&app, &owner).await, listed, "the refused delete changed nothing");
     let on = json!({"is_active": true});
     app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&on)).await.json(StatusCode::OK);
@@ -648,10 +635,10 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     let moved = app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&to_cashier)).await;
     assert_role(&moved.json(StatusCode::OK), "cashier", "Кассир", &set_of(&CASHIER_PERMISSIONS));
     assert_eq!(role_in(&roles(&app, &owner).await, "senior_cashier")["member_count"], 0);
-    assert_eq!(delete_role(&app, &owner, "senior_cashier").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete_role(&owner, "senior_cashier").await.status, StatusCode::NO_CONTENT);
     assert_eq!(codes(&roles(&app, &owner).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     assert_eq!(events(&app, &owner, "role.deleted").await.len(), 1);
-    patch_role(&app, &owner, "senior_cashier", &json!({"name": "X"}))
+    app.patch_role(&owner, "senior_cashier", &json!({"name": "X"}))
         .await
         .error(StatusCode::NOT_FOUND, "not_found");
     let again = json!({"username": "late", "first_name": "Поздний", "role": "senior_cashier"});
@@ -682,7 +669,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     // Rank, not the permission list, decides: this role names manage_employees, yet ranks 40.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
                       "permissions": ["manage_employees", "view_all"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (lead, lead_employee) = app.member(&owner, "lead", "floor_lead").await;
     let x = lead_employee["id"].clone();
 
@@ -690,7 +677,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     let edited = change(&app, &manager, &x, json!({"position": "Смена 1"})).await.json(StatusCode::OK);
     assert_eq!(edited["position"], "Смена 1");
     // … not once the role ranks 60, from the manager's next request …
-    let raised = patch_role(&app, &owner, "floor_lead", &json!({"rank": 60})).await.json(StatusCode::OK);
+    let raised = app.patch_role(&owner, "floor_lead", &json!({"rank": 60})).await.json(StatusCode::OK);
     assert_eq!(raised["data"]["rank"], 60);
     change(&app, &manager, &x, json!({"position": "Смена 2"}))
         .await
@@ -706,7 +693,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     assert_eq!(read["position"], "Смена 1", "the refused change wrote nothing");
     assert_eq!(read["is_active"], true, "the refused deactivation wrote nothing");
     // … and again once it is lowered back.
-    patch_role(&app, &owner, "floor_lead", &json!({"rank": 40})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "floor_lead", &json!({"rank": 40})).await.json(StatusCode::OK);
     let edited = change(&app, &manager, &x, json!({"position": "Смена 3"})).await.json(StatusCode::OK);
     assert_eq!(edited["position"], "Смена 3");
 
@@ -729,7 +716,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     // permissions it holds (the manager role as shipped counts as held).
     let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
                       "permissions": ["view_all", "manage_employees"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (deputy, _) = app.member(&owner, "deputy1", "deputy").await;
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None).await.json(StatusCode::OK);
     let hired = hire(&app, &deputy, "mgr2", "manager").await.json(StatusCode::CREATED);
@@ -752,7 +739,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     // A manager gives only roles ranked below 50, and only those whose every permission
     // they hold: floor_lead's `manage_employees` is not a manager's, until the owner drops it.
     hire(&app, &manager, "lead2", "floor_lead").await.error(StatusCode::FORBIDDEN, "permission_denied");
-    patch_role(&app, &owner, "floor_lead", &json!({"permissions": ["view_all"]})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "floor_lead", &json!({"permissions": ["view_all"]})).await.json(StatusCode::OK);
     let hired = hire(&app, &manager, "lead2", "floor_lead").await.json(StatusCode::CREATED);
     assert_eq!(hired["data"]["employee"]["role"], "floor_lead");
     for role in ["deputy", "manager"] {
@@ -771,7 +758,7 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     assert_eq!(read["role"], "floor_lead");
 
     // The holder's own rank is read on each request too.
-    patch_role(&app, &owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None)
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
@@ -800,7 +787,7 @@ async fn lead_store(app: &TestApp, tag: &str, store_name: &str, rank: i64, extra
     let permission_marker = format!("zz{tag}_perm");
     let permissions = vec!["view_products".to_owned(), permission_marker.clone(), extra.to_owned()];
     let body = json!({"code": "shift_lead", "name": name, "rank": rank, "permissions": permissions});
-    create_role(app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let mut holders = Vec::new();
     for n in 0..2 {
         let (holder, employee) = app.member(&owner, &format!("{tag}_holder{n}"), "shift_lead").await;
@@ -945,7 +932,7 @@ async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it(
     let old = set_of(&["view_products"]);
     let new = set_of(&["view_products", "create_sales", "zz_fresh_grant"]);
     let body = json!({"code": "runner", "name": old_name, "rank": 15, "permissions": ["view_products"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (holder, _) = app.member(&owner, "runner1", "runner").await;
     for _ in 0..3 {
         // Whatever caches the role now holds the old definition.
@@ -993,7 +980,7 @@ async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it(
 
     let patch_sent = Instant::now();
     let body = json!({"name": new_name, "permissions": new});
-    let patched = patch_role(&app, &owner, "runner", &body).await.json(StatusCode::OK);
+    let patched = app.patch_role(&owner, "runner", &body).await.json(StatusCode::OK);
     let patch_answered = Instant::now();
     assert_eq!(set(&patched["data"]["permissions"]), new);
     wait_for(done.load(Ordering::SeqCst) + 200).await;
@@ -1106,7 +1093,7 @@ async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
     let (mut hired, mut deleted) = (0, 0);
     for n in 0..12 {
         let code = format!("race_{n}");
-        create_role(&app, &owner, &json!({"code": code, "name": "Гонка", "rank": 20}))
+        app.create_role(&owner, &json!({"code": code, "name": "Гонка", "rank": 20}))
             .await
             .json(StatusCode::CREATED);
         let hire = client
@@ -1164,7 +1151,7 @@ async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&CASHIER_PERMISSIONS));
 
     // Changed through this instance: the other one answers the change at once.
-    patch_role(&app, &owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["create_sales"]));
 
     // Changed by hand in the database, as an operator might: both instances see it.

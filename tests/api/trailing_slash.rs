@@ -61,9 +61,9 @@ struct Furnished {
 async fn furnished(app: &TestApp) -> Furnished {
     let owner = app.register_owner("slash_owner", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "slash_cashier", "cashier").await;
-    assert_eq!(crate::pins::set_pin(app, &cashier, "482137").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.set_pin(&cashier, "482137").await.status, StatusCode::NO_CONTENT);
     let employee_login = app.sign_in("slash_cashier", EMPLOYEE_PASSWORD).await;
-    crate::devices::paired_till(app, &owner, "Касса 1").await;
+    app.paired_till(&owner, "Касса 1").await;
     let devices = app.scoped(Method::GET, "/api/users/devices/", &owner.token, &owner.key(), None).await;
     let device_id = devices.json(StatusCode::OK)["results"][0]["id"].clone();
     // A second session, so that ending one by id leaves the owner signed in elsewhere.
