@@ -15,7 +15,7 @@ fn tokens(body: &Value) -> (String, String) {
 }
 
 #[tokio::test]
-async fn login_returns_tokens_the_user_and_the_stores_they_may_open() {
+async fn login_returns_what_a_client_needs_to_start() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
@@ -37,7 +37,7 @@ async fn login_returns_tokens_the_user_and_the_stores_they_may_open() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_unknown_users_and_inactive_accounts_get_the_same_answer() {
+async fn every_failed_login_gets_the_same_answer() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
     app.register_owner("olga", "Другая").await;
@@ -96,7 +96,7 @@ async fn timed_wrong_password(app: &TestApp) -> f64 {
 }
 
 #[tokio::test]
-async fn failures_are_throttled_per_username_and_ip_with_retry_after() {
+async fn login_failures_are_throttled_per_username_per_address() {
     let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
     app.register_owner("ivan", "Лавка").await;
     let (attacker, cashier) = ("198.51.100.7", "203.0.113.9");
@@ -135,7 +135,7 @@ async fn parallel_guesses_never_get_more_password_checks_than_the_limit() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
+async fn a_reused_refresh_token_revokes_the_session_it_rotated() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
     let (access, first) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
@@ -226,7 +226,7 @@ async fn past_the_window_the_old_token_is_reuse() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole() {
+async fn parallel_refresh_retries_share_one_successor() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
     let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
@@ -257,7 +257,7 @@ async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole
 }
 
 #[tokio::test]
-async fn refresh_refuses_garbage_access_tokens_and_ended_sessions() {
+async fn refresh_refuses_anything_but_a_live_refresh_token() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
@@ -275,7 +275,7 @@ async fn refresh_refuses_garbage_access_tokens_and_ended_sessions() {
 }
 
 #[tokio::test]
-async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
+async fn logout_ends_its_sessions_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (phone, phone_refresh) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
@@ -303,7 +303,7 @@ async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
 }
 
 #[tokio::test]
-async fn users_list_and_revoke_their_own_sessions_only() {
+async fn users_manage_their_own_sessions_only() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let other = app.register_owner("petr", "Чужая").await;
@@ -329,7 +329,7 @@ async fn users_list_and_revoke_their_own_sessions_only() {
 }
 
 #[tokio::test]
-async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() {
+async fn a_password_change_needs_the_old_one_to_end_the_other_sessions() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (current, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
@@ -432,7 +432,7 @@ fn forge(claims: &Value, secret: &str, algorithm: jsonwebtoken::Algorithm) -> St
 }
 
 #[tokio::test]
-async fn forged_expired_and_foreign_tokens_never_pass() {
+async fn only_tokens_this_server_issued_and_still_honours_pass() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let app = TestApp::spawn().await;

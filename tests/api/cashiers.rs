@@ -16,7 +16,7 @@ fn anna() -> Value {
 }
 
 #[tokio::test]
-async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
+async fn a_cashier_without_a_username_gets_no_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let accounts_before = app.count("select count(*) from users").await;
@@ -51,7 +51,7 @@ async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
 }
 
 #[tokio::test]
-async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_username() {
+async fn an_account_is_optional_for_cashiers_alone() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let employees_before = app.count("select count(*) from tenant_alfa.employees").await;
@@ -90,7 +90,7 @@ async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_u
 }
 
 #[tokio::test]
-async fn the_cashier_list_holds_active_cashiers_and_stockkeepers_without_accounts_newest_first() {
+async fn the_cashier_list_holds_the_active_till_staff_newest_first() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let anna =
@@ -175,7 +175,7 @@ async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_rese
 }
 
 #[tokio::test]
-async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
+async fn sex_is_validated_on_every_write() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "petr", "cashier").await;
@@ -214,7 +214,7 @@ async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
 }
 
 #[tokio::test]
-async fn a_cashier_without_an_account_can_be_given_one_later_and_then_signs_in() {
+async fn a_cashier_given_an_account_later_signs_in() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let anna =

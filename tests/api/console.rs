@@ -80,7 +80,7 @@ async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password:
 }
 
 #[tokio::test]
-async fn an_owner_signs_in_with_a_strict_http_only_cookie_and_sees_the_staff() {
+async fn an_owner_signs_in_to_the_console_with_a_strict_cookie() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_owner", "Лавка").await;
     app.add_employee(&owner, "console_cashier", "cashier").await;
@@ -129,7 +129,7 @@ async fn an_owner_signs_in_with_a_strict_http_only_cookie_and_sees_the_staff() {
 }
 
 #[tokio::test]
-async fn a_secure_cookie_off_loopback_and_wrong_passwords_explained_and_throttled() {
+async fn console_sign_in_off_loopback_is_secure_and_throttled() {
     let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "2")]).await;
     app.register(&registration("console_secure", "Лавка")).await.json(StatusCode::CREATED);
 
@@ -173,7 +173,7 @@ async fn a_secure_cookie_off_loopback_and_wrong_passwords_explained_and_throttle
 }
 
 #[tokio::test]
-async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
+async fn forms_without_their_csrf_token_change_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_csrf", "Лавка").await;
     let mut browser = Browser::default();
@@ -211,7 +211,7 @@ async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_session() {
+async fn the_console_admits_no_cashier_nor_an_ended_session() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_boss", "Лавка").await;
     let (_, _) = app.member(&owner, "console_till", "cashier").await;
@@ -266,7 +266,7 @@ fn shown_password(page: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_owner_adds_an_employee_sees_the_password_once_and_runs_their_account() {
+async fn an_owner_runs_an_employees_account_from_the_console() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_runner", "Лавка").await;
     let key = owner.key();
@@ -326,7 +326,7 @@ async fn an_owner_adds_an_employee_sees_the_password_once_and_runs_their_account
 }
 
 #[tokio::test]
-async fn a_manager_cannot_act_on_a_manager_and_is_told_why() {
+async fn a_manager_is_told_why_they_cannot_act_on_a_manager() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_top", "Лавка").await;
     app.member(&owner, "console_mgr", "manager").await;
@@ -546,7 +546,7 @@ async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
 }
 
 #[tokio::test]
-async fn the_owner_reveals_rotates_and_switches_the_shared_staff_account() {
+async fn the_owner_runs_the_shared_staff_account_from_the_console() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_shared", "Общая").await;
     let key = owner.key();

@@ -22,7 +22,7 @@ async fn roster(app: &TestApp, token: Option<&str>, key: &str) -> TestResponse {
 }
 
 #[tokio::test]
-async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
+async fn a_pairing_code_pairs_one_till_once_before_it_expires() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("till_owner", "Лавка").await;
     let (manager, _) = app.member(&owner, "till_manager", "manager").await;

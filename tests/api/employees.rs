@@ -66,7 +66,7 @@ async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
 }
 
 #[tokio::test]
-async fn a_generated_password_is_readable_handed_over_once_and_works() {
+async fn a_generated_password_is_handed_over_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
@@ -91,7 +91,7 @@ async fn a_generated_password_is_readable_handed_over_once_and_works() {
 }
 
 #[tokio::test]
-async fn create_reports_every_problem_and_writes_nothing() {
+async fn a_refused_create_reports_every_problem_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let users_before = app.count("select count(*) from users").await;
@@ -135,7 +135,7 @@ async fn create_reports_every_problem_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn the_list_pages_filters_and_searches_in_a_stable_order() {
+async fn the_employee_list_keeps_a_stable_order_through_pages_and_filters() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     for n in 1..=24 {
@@ -214,7 +214,7 @@ async fn the_list_pages_filters_and_searches_in_a_stable_order() {
 }
 
 #[tokio::test]
-async fn employee_ids_are_numbered_per_store_and_never_cross() {
+async fn employee_ids_are_numbered_per_store() {
     let app = TestApp::spawn().await;
     let alpha = app.register_owner("alpha", "Альфа").await;
     let beta = app.register_owner("beta", "Бета").await;
@@ -309,7 +309,7 @@ async fn a_role_the_store_does_not_define_fails_the_read_instead_of_passing_for_
 }
 
 #[tokio::test]
-async fn put_replaces_the_profile_and_patch_changes_only_what_it_names() {
+async fn patch_changes_only_what_it_names_where_put_replaces() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
@@ -359,7 +359,7 @@ async fn put_replaces_the_profile_and_patch_changes_only_what_it_names() {
 }
 
 #[tokio::test]
-async fn deactivation_signs_the_employee_out_at_once_and_reactivation_lets_them_back() {
+async fn deactivation_signs_the_employee_out_until_reactivated() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
@@ -382,7 +382,7 @@ async fn deactivation_signs_the_employee_out_at_once_and_reactivation_lets_them_
 }
 
 #[tokio::test]
-async fn removal_ends_access_and_keeps_the_row_for_history() {
+async fn removal_ends_access_but_keeps_the_row_for_history() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
@@ -418,7 +418,7 @@ async fn removal_ends_access_and_keeps_the_row_for_history() {
 }
 
 #[tokio::test]
-async fn a_reset_hands_over_a_new_password_once_and_ends_every_session() {
+async fn a_password_reset_ends_every_session_of_the_employee() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
@@ -467,7 +467,7 @@ async fn a_reset_hands_over_a_new_password_once_and_ends_every_session() {
 }
 
 #[tokio::test]
-async fn the_audit_trail_says_who_changed_what_and_when() {
+async fn the_audit_trail_records_every_change_to_an_employee() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let path = "/api/users/audit-events/";

@@ -33,7 +33,7 @@ fn refused(response: &TestResponse, fields: &[&str]) {
 }
 
 #[tokio::test]
-async fn a_device_name_that_forges_a_log_line_is_refused_by_name_and_nothing_is_stored() {
+async fn a_device_name_that_forges_a_log_line_is_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_devices", "Лавка").await;
     let before = app.footprint().await;
@@ -45,7 +45,7 @@ async fn a_device_name_that_forges_a_log_line_is_refused_by_name_and_nothing_is_
 }
 
 #[tokio::test]
-async fn registration_refuses_control_in_every_name_and_creates_nothing() {
+async fn registration_refuses_control_characters_in_every_name() {
     let app = TestApp::spawn().await;
     let before = app.footprint().await;
     for text in CONTROLS {
@@ -68,7 +68,7 @@ async fn registration_refuses_control_in_every_name_and_creates_nothing() {
 }
 
 #[tokio::test]
-async fn employee_names_and_positions_are_refused_on_create_and_change() {
+async fn control_characters_in_employee_texts_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_owner", "Лавка").await;
     let employee = app.add_employee(&owner, "names_cashier", "cashier").await;
@@ -90,7 +90,7 @@ async fn employee_names_and_positions_are_refused_on_create_and_change() {
 }
 
 #[tokio::test]
-async fn role_names_are_refused_on_create_and_change() {
+async fn control_characters_in_role_names_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_roles", "Лавка").await;
     let before = app.footprint().await;
@@ -110,7 +110,7 @@ async fn role_names_are_refused_on_create_and_change() {
 }
 
 #[tokio::test]
-async fn store_names_addresses_and_descriptions_are_refused_on_create_and_change() {
+async fn control_characters_in_store_texts_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_stores", "Лавка").await;
     let path = format!("/api/users/stores/{}/", owner.store_id);
@@ -139,7 +139,7 @@ fn till_request(path: &str, till: &str, key: &str, bearer: &str, body: &Value) -
 }
 
 #[tokio::test]
-async fn approval_reasons_and_subjects_are_refused_and_no_approval_is_granted() {
+async fn control_characters_in_an_approval_grant_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_till", "Лавка").await;
     let (manager, manager_row) = app.member(&owner, "names_manager", "manager").await;

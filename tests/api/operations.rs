@@ -88,7 +88,7 @@ async fn version_of(pool: &PgPool, schema: &str) -> (i64, bool) {
 }
 
 #[tokio::test]
-async fn migrate_brings_every_store_up_to_date_concurrently_and_a_rerun_changes_nothing() {
+async fn migrate_brings_every_store_up_to_date() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 6).await;
 
@@ -109,7 +109,7 @@ async fn migrate_brings_every_store_up_to_date_concurrently_and_a_rerun_changes_
 }
 
 #[tokio::test]
-async fn a_schema_that_fails_is_named_and_the_others_still_migrate() {
+async fn migrate_names_a_failing_schema_and_goes_on() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 4).await;
     // Migration 2 indexes audit_events; in this schema the table is gone.
@@ -139,7 +139,7 @@ async fn a_schema_that_fails_is_named_and_the_others_still_migrate() {
 }
 
 #[tokio::test]
-async fn an_interrupted_migrate_stops_cleanly_and_a_rerun_finishes_the_job() {
+async fn an_interrupted_migrate_is_finished_by_a_rerun() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 200).await;
     let dir = tempfile::tempdir().unwrap();
@@ -194,7 +194,7 @@ async fn an_interrupted_migrate_stops_cleanly_and_a_rerun_finishes_the_job() {
 }
 
 #[tokio::test]
-async fn tenants_list_status_and_migrate_by_key() {
+async fn the_tenants_commands_address_a_store_by_key() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 3).await;
     let owner = app.register_owner("ivan", "Лавка").await;
@@ -224,7 +224,7 @@ async fn tenants_list_status_and_migrate_by_key() {
 }
 
 #[tokio::test]
-async fn a_store_exported_purged_and_restored_comes_back_whole() {
+async fn a_purged_store_comes_back_whole_from_its_export() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;

@@ -51,7 +51,7 @@ struct Answer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_outage_answers_503_promptly_and_kassa_recovers_without_a_restart() {
+async fn kassa_rides_out_a_database_outage() {
     let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let Stand { root, mut cluster, pool, addr } = Stand::start().await;
     let base = format!("http://{addr}/api/users");

@@ -26,7 +26,7 @@ async fn stored_pins(app: &TestApp, schema: &str) -> Vec<(i64, String)> {
 }
 
 #[tokio::test]
-async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
+async fn each_weak_pin_is_refused_by_name() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     for pin in [
@@ -56,7 +56,7 @@ async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
 }
 
 #[tokio::test]
-async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
+async fn a_pin_is_stored_as_an_argon2id_hash_per_store() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "pin_cashier", "cashier").await;
@@ -161,7 +161,7 @@ async fn who_may_clear_a_pin_follows_the_ranks() {
 }
 
 #[tokio::test]
-async fn a_password_reset_a_deactivation_and_a_removal_clear_the_pin() {
+async fn losing_the_password_clears_the_pin() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     let mut staff = Vec::new();

@@ -95,7 +95,7 @@ async fn a_flood_of_registrations_from_one_address_provisions_at_most_the_limit(
 }
 
 #[tokio::test]
-async fn username_probes_count_against_the_address_and_stop_answering_past_it() {
+async fn username_probes_are_throttled_per_address() {
     let (app, addr) = proxied_app("3").await;
     assert_eq!(register_from(addr, "198.51.100.7", "ivan").await.0, 201);
 

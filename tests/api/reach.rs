@@ -34,7 +34,7 @@ fn store_bound_may_call(method: &Method, path: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_till_session_of_the_owner_reaches_every_store_route_and_nothing_account_wide() {
+async fn an_owners_till_session_reaches_its_store_alone() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "walk", "Лавка").await;
     let key = shop.key();
@@ -108,7 +108,7 @@ async fn the_shared_staff_account_reaches_nothing_account_wide() {
 }
 
 #[tokio::test]
-async fn a_till_session_lists_its_own_store_and_its_own_session_alone() {
+async fn a_till_session_sees_only_itself() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "alone", "Лавка").await;
     app.json(Method::POST, "/api/users/stores/", &json!({"name": "Второй"}), Some(&shop.owner.token))

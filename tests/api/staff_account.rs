@@ -28,7 +28,7 @@ fn slug_of(owner: &Owner) -> String {
 }
 
 #[tokio::test]
-async fn registration_and_a_new_store_each_come_with_a_staff_account() {
+async fn every_new_store_comes_with_a_staff_account() {
     let app = TestApp::spawn().await;
     let response = app.register(&registration("staff_owner", "Лавка Сотрудников")).await;
     assert_eq!(response.header("cache-control"), Some("no-store"));
@@ -132,7 +132,7 @@ async fn its_sessions_are_bound_to_its_store() {
 }
 
 #[tokio::test]
-async fn only_the_owner_reads_it_back_uncached_and_each_read_is_audited() {
+async fn only_the_owner_reads_the_staff_password() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("reading_owner", "Читальня").await;
     let (username, password) = credentials_of(&owner);
@@ -230,7 +230,7 @@ async fn the_password_is_never_stored_in_the_clear() {
 }
 
 #[tokio::test]
-async fn rotation_ends_its_sessions_and_the_old_password() {
+async fn rotation_retires_the_old_staff_password() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("rotating_owner", "Ротация").await;
     let (username, old_password) = credentials_of(&owner);
@@ -289,7 +289,7 @@ async fn staff_employee_id(app: &TestApp, owner: &Owner) -> Value {
 }
 
 #[tokio::test]
-async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
+async fn a_switched_off_staff_account_is_signed_out() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("switching_owner", "Выключатель").await;
     let (username, password) = credentials_of(&owner);

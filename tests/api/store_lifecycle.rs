@@ -30,7 +30,7 @@ async fn registry_row(app: &TestApp, store_id: i64) -> String {
 }
 
 #[tokio::test]
-async fn the_owner_brings_a_deactivated_store_back_and_its_key_works_at_once() {
+async fn a_reactivated_stores_key_works_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (manager, _) = app.member(&owner, "maria", "manager").await;
@@ -143,7 +143,7 @@ async fn until_key_answers(app: &TestApp, owner: &Owner, expected: StatusCode) {
 }
 
 #[tokio::test]
-async fn the_operator_deactivates_and_activates_a_store_by_slug_or_key() {
+async fn the_operator_switches_a_store_by_slug_or_key() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     assert_eq!(me_status(&app, &owner).await, StatusCode::OK);
@@ -204,7 +204,7 @@ async fn public_rows_of(app: &TestApp, store_id: i64) -> Vec<(String, i64)> {
 }
 
 #[tokio::test]
-async fn purge_removes_a_store_that_had_tills_codes_and_till_sessions() {
+async fn purge_removes_a_store_with_its_tills() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;

@@ -497,7 +497,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_built_in_role_may_be_renamed_and_regranted_but_keeps_its_rank() {
+async fn a_built_in_role_keeps_its_rank_through_edits() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "kassir", "cashier").await;
@@ -1128,7 +1128,7 @@ async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
 }
 
 #[tokio::test]
-async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
+async fn a_role_edited_elsewhere_applies_from_the_next_request() {
     use kassa::db::pool;
     use kassa::router::build_router;
     use kassa::state::AppState;

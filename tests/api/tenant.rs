@@ -32,7 +32,7 @@ fn key_of(owner: &Owner) -> String {
 }
 
 #[tokio::test]
-async fn me_shows_the_account_the_store_the_role_and_the_employee_profile() {
+async fn me_shows_the_caller_in_their_store() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Мой Магазин").await;
     let key = key_of(&owner);
@@ -441,7 +441,7 @@ async fn assert_idle_pools_are_neutral(db: &kassa::db::Db) {
 }
 
 #[tokio::test]
-async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace() {
+async fn a_failed_tenant_transaction_leaves_no_trace() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = key_of(&owner);

@@ -95,7 +95,7 @@ async fn a_pin_signs_a_member_in_on_the_till_for_that_store_alone_until_the_till
 }
 
 #[tokio::test]
-async fn every_failed_pin_answers_the_same_and_a_body_names_what_is_missing() {
+async fn every_failed_pin_answers_the_same() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "same", "Лавка").await;
     let (_, no_pin) = app.member(&shop.owner, "same_nopin", "cashier").await;
@@ -195,7 +195,7 @@ async fn a_pin_failure_takes_as_long_whatever_its_cause() {
 }
 
 #[tokio::test]
-async fn five_wrong_pins_lock_the_till_for_a_time_that_doubles_and_right_pins_between_do_not_reset_it() {
+async fn wrong_pins_lock_the_till_for_a_doubling_time() {
     // 2 s, doubling to a cap of 4 s: each Retry-After read within a second of its lock tells
     // the lengths apart even on a loaded machine.
     let app = TestApp::spawn_with(&[("PIN_LOCK_FIRST", "2s"), ("PIN_LOCK_MAX", "4s")]).await;
@@ -409,7 +409,7 @@ async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
 }
 
 #[tokio::test]
-async fn each_refused_approval_answers_its_error_and_grants_nothing() {
+async fn each_refused_approval_names_its_error() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "refuse", "Лавка").await;
     let (_, second_cashier) = app.member(&shop.owner, "refuse_cashier2", "cashier").await;
@@ -471,7 +471,7 @@ async fn approvals_in(app: &TestApp, shop: &Shop) -> i64 {
 }
 
 #[tokio::test]
-async fn an_approval_expires_is_redeemed_once_under_concurrency_and_only_in_its_store() {
+async fn an_approval_is_redeemed_at_most_once() {
     let app = Arc::new(TestApp::spawn().await);
     let shop = shop(&app, "once", "Лавка").await;
     let elsewhere = app.register_owner("once_other", "Другая").await;

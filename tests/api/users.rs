@@ -17,7 +17,7 @@ fn usernames(page: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn the_list_shows_the_active_members_with_an_account_and_their_place_here() {
+async fn the_user_list_shows_the_active_members_with_an_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "anna", "cashier").await;
@@ -114,7 +114,7 @@ async fn many_cashiers(app: &TestApp, owner: &Owner, prefix: &str, count: usize)
 }
 
 #[tokio::test]
-async fn the_list_pages_by_twenty_and_a_page_past_the_last_is_not_found() {
+async fn the_user_list_pages_by_twenty() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 20).await;
@@ -131,7 +131,7 @@ async fn the_list_pages_by_twenty_and_a_page_past_the_last_is_not_found() {
 }
 
 #[tokio::test]
-async fn name_search_and_ordering_narrow_and_sort_the_list() {
+async fn the_user_list_is_searched_by_name_in_the_asked_order() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 4).await;
@@ -228,7 +228,7 @@ async fn a_user_outside_the_list_is_not_found() {
 }
 
 #[tokio::test]
-async fn put_patch_and_delete_of_a_user_name_the_route_to_use() {
+async fn writes_to_a_user_name_the_route_to_use() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let anna = app.add_employee(&owner, "anna", "cashier").await;
@@ -307,7 +307,7 @@ async fn update_employee_changes_the_row_here_under_the_employee_rules() {
 }
 
 #[tokio::test]
-async fn update_employee_deactivates_and_reactivates() {
+async fn update_employee_switches_the_account_on_or_off() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
@@ -470,7 +470,7 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
 }
 
 #[tokio::test]
-async fn update_profile_keeps_usernames_unique_and_fields_valid() {
+async fn update_profile_validates_every_field() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
@@ -500,7 +500,7 @@ async fn update_profile_keeps_usernames_unique_and_fields_valid() {
 }
 
 #[tokio::test]
-async fn change_password_holds_to_the_policy_and_ends_every_session_of_the_account() {
+async fn change_password_ends_every_session_of_the_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (manager, _) = app.member(&owner, "boss", "manager").await;
