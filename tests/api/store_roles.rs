@@ -285,9 +285,16 @@ fn new_role_with(field: &str, value: Option<Value>) -> Value {
     body
 }
 
-#[tokio::test]
-async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+/// A store with an owner, a manager and a cashier, and three custom roles written at the
+/// bounds (one held by an employee), as its owner lists them.
+struct RoleArena {
+    owner: Owner,
+    manager: Owner,
+    cashier: Owner,
+    before: Value,
+}
+
+async fn role_arena(app: &TestApp) -> RoleArena {
     let owner = app.register_owner("ivan", "Лавка").await;
     let (manager, _) = app.member(&owner, "boss", "manager").await;
     let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
@@ -337,65 +344,159 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     );
     assert_ordered(&before);
     assert_eq!(events(&app, &owner, "role.created").await.len(), 3);
+    RoleArena { owner, manager, cashier, before }
+}
 
-    let post = |body: Value| (Method::POST, STORE_ROLES.to_owned(), Some(body));
-    let patch = |code: &str, body: Value| (Method::PATCH, role_path(code), Some(body));
-    let delete = |code: &str| (Method::DELETE, role_path(code), None::<Value>);
-    let denied = (StatusCode::FORBIDDEN, "permission_denied");
-    let invalid = (StatusCode::BAD_REQUEST, "validation_error");
-    let taken = (StatusCode::CONFLICT, "role_taken");
-    let mut cases: Vec<RefusalCase> = vec![
+fn post(body: Value) -> (Method, String, Option<Value>) {
+    (Method::POST, STORE_ROLES.to_owned(), Some(body))
+}
+
+fn patch(code: &str, body: Value) -> (Method, String, Option<Value>) {
+    (Method::PATCH, role_path(code), Some(body))
+}
+
+fn delete(code: &str) -> (Method, String, Option<Value>) {
+    (Method::DELETE, role_path(code), None)
+}
+
+const DENIED: (StatusCode, &str) = (StatusCode::FORBIDDEN, "permission_denied");
+const INVALID: (StatusCode, &str) = (StatusCode::BAD_REQUEST, "validation_error");
+const TAKEN: (StatusCode, &str) = (StatusCode::CONFLICT, "role_taken");
+
+/// Sends every case; each must answer its error (naming its field, when it has one) and
+/// leave the roles and the audit trail as they were.
+async fn assert_refused(app: &TestApp, arena: &RoleArena, cases: &[RefusalCase<'_>]) {
+    let (owner, before) = (&arena.owner, &arena.before);
+    let mut failures = Vec::new();
+    for (label, who, (method, path, body), (status, code), field) in cases {
+        let response = app.scoped(method.clone(), path, &who.token, &who.key(), body.as_ref()).await;
+        let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        if response.status != *status || answer["code"] != *code || answer["status"] != "error" {
+            failures.push(format!(
+                "{label}: {method} {path} {body:?}: expected {status} {code}, got {} {answer}",
+                response.status
+            ));
+        } else if let Some(field) = field
+            && !names_field(&answer, field)
+        {
+            failures.push(format!("{label}: {body:?}: errors do not name {field}: {answer}"));
+        }
+        let after = roles(&app, &owner).await;
+        if after != *before {
+            failures.push(format!("{label}: refused, yet the roles changed: {before} → {after}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases broke the rules:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(events(&app, &owner, "role.updated").await.is_empty(), "a refused change left an event");
+    assert!(events(&app, &owner, "role.deleted").await.is_empty(), "a refused delete left an event");
+    assert_eq!(events(&app, &owner, "role.created").await.len(), 3, "a refused create left an event");
+}
+
+#[tokio::test]
+async fn a_role_may_be_written_at_the_bounds() {
+    let app = TestApp::spawn().await;
+
+    let arena = role_arena(&app).await;
+
+    assert_eq!(role_in(&arena.before, "floor_lead")["member_count"], 1);
+}
+
+#[tokio::test]
+async fn only_the_owner_writes_roles() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let (manager, cashier) = (&arena.manager, &arena.cashier);
+
+    let cases: Vec<RefusalCase> = vec![
         // Only the owner writes roles.
-        ("manager creates", &manager, post(json!({"code": "by_boss", "name": "X", "rank": 5})), denied, None),
-        ("cashier creates", &cashier, post(json!({"code": "by_till", "name": "X", "rank": 5})), denied, None),
-        ("manager renames", &manager, patch("floor_lead", json!({"name": "X"})), denied, None),
-        ("manager lowers", &manager, patch("floor_lead", json!({"rank": 5})), denied, None),
-        ("cashier renames", &cashier, patch("floor_lead", json!({"name": "X"})), denied, None),
-        ("manager regrants cashiers", &manager, patch("cashier", json!({"permissions": []})), denied, None),
+        ("manager creates", manager, post(json!({"code": "by_boss", "name": "X", "rank": 5})), DENIED, None),
+        ("cashier creates", cashier, post(json!({"code": "by_till", "name": "X", "rank": 5})), DENIED, None),
+        ("manager renames", manager, patch("floor_lead", json!({"name": "X"})), DENIED, None),
+        ("manager lowers", manager, patch("floor_lead", json!({"rank": 5})), DENIED, None),
+        ("cashier renames", cashier, patch("floor_lead", json!({"name": "X"})), DENIED, None),
+        ("manager regrants cashiers", manager, patch("cashier", json!({"permissions": []})), DENIED, None),
         (
             "cashier regrants itself",
-            &cashier,
+            cashier,
             patch("cashier", json!({"permissions": OWNER_PERMISSIONS})),
-            denied,
+            DENIED,
             None,
         ),
-        ("manager deletes", &manager, delete("spare"), denied, None),
-        ("cashier deletes", &cashier, delete("spare"), denied, None),
+        ("manager deletes", manager, delete("spare"), DENIED, None),
+        ("cashier deletes", cashier, delete("spare"), DENIED, None),
+    ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn the_built_in_roles_stay_with_their_ranks() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+
+    let cases: Vec<RefusalCase> = vec![
         // The owner role never changes.
-        ("owner renamed", &owner, patch("owner", json!({"name": "Босс"})), denied, None),
-        ("owner regranted", &owner, patch("owner", json!({"permissions": ["view_all"]})), denied, None),
-        ("owner reranked", &owner, patch("owner", json!({"rank": 90})), denied, None),
+        ("owner renamed", owner, patch("owner", json!({"name": "Босс"})), DENIED, None),
+        ("owner regranted", owner, patch("owner", json!({"permissions": ["view_all"]})), DENIED, None),
+        ("owner reranked", owner, patch("owner", json!({"rank": 90})), DENIED, None),
         // A built-in keeps its rank, even beside a change that alone would be allowed.
-        ("manager reranked", &owner, patch("manager", json!({"rank": 60})), denied, None),
-        ("cashier reranked", &owner, patch("cashier", json!({"rank": 20})), denied, None),
-        ("stockkeeper reranked", &owner, patch("stockkeeper", json!({"rank": 1})), denied, None),
+        ("manager reranked", owner, patch("manager", json!({"rank": 60})), DENIED, None),
+        ("cashier reranked", owner, patch("cashier", json!({"rank": 20})), DENIED, None),
+        ("stockkeeper reranked", owner, patch("stockkeeper", json!({"rank": 1})), DENIED, None),
         (
             "cashier renamed and reranked",
-            &owner,
+            owner,
             patch("cashier", json!({"name": "X", "rank": 20})),
-            denied,
+            DENIED,
             None,
         ),
         // Built-ins stay.
-        ("owner deleted", &owner, delete("owner"), denied, None),
-        ("manager deleted", &owner, delete("manager"), denied, None),
-        ("cashier deleted", &owner, delete("cashier"), denied, None),
-        ("stockkeeper deleted", &owner, delete("stockkeeper"), denied, None),
+        ("owner deleted", owner, delete("owner"), DENIED, None),
+        ("manager deleted", owner, delete("manager"), DENIED, None),
+        ("cashier deleted", owner, delete("cashier"), DENIED, None),
+        ("stockkeeper deleted", owner, delete("stockkeeper"), DENIED, None),
+    ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn a_taken_held_or_unknown_role_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+
+    let cases: Vec<RefusalCase> = vec![
         // Codes are unique in the store, built-in ones included.
-        ("cashier taken", &owner, post(new_role_with("code", Some(json!("cashier")))), taken, None),
-        ("owner taken", &owner, post(new_role_with("code", Some(json!("owner")))), taken, None),
-        ("custom taken", &owner, post(new_role_with("code", Some(json!("floor_lead")))), taken, None),
+        ("cashier taken", owner, post(new_role_with("code", Some(json!("cashier")))), TAKEN, None),
+        ("owner taken", owner, post(new_role_with("code", Some(json!("owner")))), TAKEN, None),
+        ("custom taken", owner, post(new_role_with("code", Some(json!("floor_lead")))), TAKEN, None),
         // In use, unknown.
-        ("held role deleted", &owner, delete("floor_lead"), (StatusCode::CONFLICT, "role_in_use"), None),
+        ("held role deleted", owner, delete("floor_lead"), (StatusCode::CONFLICT, "role_in_use"), None),
         (
             "unknown changed",
-            &owner,
+            owner,
             patch("ghost", json!({"name": "X"})),
             (StatusCode::NOT_FOUND, "not_found"),
             None,
         ),
-        ("unknown deleted", &owner, delete("ghost"), (StatusCode::NOT_FOUND, "not_found"), None),
+        ("unknown deleted", owner, delete("ghost"), (StatusCode::NOT_FOUND, "not_found"), None),
     ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn every_invalid_role_value_is_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+    let mut cases: Vec<RefusalCase> = Vec::new();
+
     let bad_values: Vec<(&str, Option<Value>)> = vec![
         ("code", Some(json!("New_role"))),
         ("code", Some(json!("1role"))),
@@ -430,7 +531,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let labels: Vec<String> =
         bad_values.iter().map(|(field, value)| format!("create with {field} = {value:?}")).collect();
     for ((field, value), label) in bad_values.into_iter().zip(&labels) {
-        cases.push((label.as_str(), &owner, post(new_role_with(field, value)), invalid, Some(field)));
+        cases.push((label.as_str(), owner, post(new_role_with(field, value)), INVALID, Some(field)));
     }
     for (field, value) in [
         ("rank", json!(0)),
@@ -443,49 +544,27 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     ] {
         cases.push((
             "invalid change",
-            &owner,
+            owner,
             patch("floor_lead", json!({field: value})),
-            invalid,
+            INVALID,
             Some(field),
         ));
     }
     cases.push((
         "invalid built-in grant",
-        &owner,
+        owner,
         patch("cashier", json!({"permissions": ["Bad"]})),
-        invalid,
+        INVALID,
         Some("permissions"),
     ));
+    assert_refused(&app, &arena, &cases).await;
+}
 
-    let mut failures = Vec::new();
-    for (label, who, (method, path, body), (status, code), field) in &cases {
-        let response = app.scoped(method.clone(), path, &who.token, &who.key(), body.as_ref()).await;
-        let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if response.status != *status || answer["code"] != *code || answer["status"] != "error" {
-            failures.push(format!(
-                "{label}: {method} {path} {body:?}: expected {status} {code}, got {} {answer}",
-                response.status
-            ));
-        } else if let Some(field) = field
-            && !names_field(&answer, field)
-        {
-            failures.push(format!("{label}: {body:?}: errors do not name {field}: {answer}"));
-        }
-        let after = roles(&app, &owner).await;
-        if after != before {
-            failures.push(format!("{label}: refused, yet the roles changed: {before} → {after}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases broke the rules:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    assert!(events(&app, &owner, "role.updated").await.is_empty(), "a refused change left an event");
-    assert!(events(&app, &owner, "role.deleted").await.is_empty(), "a refused delete left an event");
-    assert_eq!(events(&app, &owner, "role.created").await.len(), 3, "a refused create left an event");
+#[tokio::test]
+async fn an_unused_custom_role_is_deleted_once() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
 
     // What was refused to others the owner may do: an unused custom role goes, once.
     assert_eq!(app.delete_role(&owner, "spare").await.status, StatusCode::NO_CONTENT);
