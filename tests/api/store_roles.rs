@@ -738,9 +738,19 @@ async fn change(app: &TestApp, actor: &Owner, id: &Value, body: Value) -> TestRe
     app.scoped(Method::PATCH, &employee_path(id), &actor.token, &actor.key(), Some(&body)).await
 }
 
-#[tokio::test]
-async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
-    let app = TestApp::spawn().await;
+/// A store with a manager (rank 50), a cashier, and a `floor_lead` role that names
+/// `manage_employees` yet ranks 40, held by `lead`.
+struct RankedStore {
+    owner: Owner,
+    key: String,
+    manager: Owner,
+    manager_employee: Value,
+    kassir: Value,
+    lead: Owner,
+    lead_id: Value,
+}
+
+async fn ranked_store(app: &TestApp) -> RankedStore {
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = owner.key();
     let (manager, manager_employee) = app.member(&owner, "boss", "manager").await;
@@ -750,7 +760,20 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
                       "permissions": ["manage_employees", "view_all"]});
     app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (lead, lead_employee) = app.member(&owner, "lead", "floor_lead").await;
-    let x = lead_employee["id"].clone();
+    RankedStore { owner, key, manager, manager_employee, kassir, lead, lead_id: lead_employee["id"].clone() }
+}
+
+/// The `deputy` role: rank 60, with `view_all` and `manage_employees`.
+async fn create_deputy_role(app: &TestApp, owner: &Owner) {
+    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
+                      "permissions": ["view_all", "manage_employees"]});
+    app.create_role(owner, &body).await.json(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn whom_a_manager_manages_follows_the_roles_rank_from_the_next_request() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager, lead_id: x, .. } = ranked_store(&app).await;
 
     // A manager (50) manages a rank-40 holder …
     let edited = change(&app, &manager, &x, json!({"position": "Смена 1"})).await.json(StatusCode::OK);
@@ -775,6 +798,12 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     app.patch_role(&owner, "floor_lead", &json!({"rank": 40})).await.json(StatusCode::OK);
     let edited = change(&app, &manager, &x, json!({"position": "Смена 3"})).await.json(StatusCode::OK);
     assert_eq!(edited["position"], "Смена 3");
+}
+
+#[tokio::test]
+async fn below_rank_50_nobody_manages_anyone() {
+    let app = TestApp::spawn().await;
+    let RankedStore { key, manager_employee, kassir, lead, .. } = ranked_store(&app).await;
 
     // Below 50, nobody: not even the list, whatever the role's permissions say.
     app.scoped(Method::GET, EMPLOYEES, &lead.token, &key, None)
@@ -790,12 +819,16 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
         .error(StatusCode::FORBIDDEN, "permission_denied");
     hire(&app, &lead, "by_lead", "cashier").await.error(StatusCode::FORBIDDEN, "permission_denied");
     assert_eq!(app.count("select count(*) from users where username = 'by_lead'").await, 0);
+}
+
+#[tokio::test]
+async fn a_rank_60_role_manages_managers_while_it_ranks_60() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager_employee, .. } = ranked_store(&app).await;
 
     // A rank-60 role manages managers and everyone below, and gives the roles whose
     // permissions it holds (the manager role as shipped counts as held).
-    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
-                      "permissions": ["view_all", "manage_employees"]});
-    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
+    create_deputy_role(&app, &owner).await;
     let (deputy, _) = app.member(&owner, "deputy1", "deputy").await;
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None).await.json(StatusCode::OK);
     let hired = hire(&app, &deputy, "mgr2", "manager").await.json(StatusCode::CREATED);
@@ -814,6 +847,20 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     change(&app, &deputy, &mgr2, json!({"role": "deputy"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
+    assert_eq!(app.count("select count(*) from users where username like 'by\\_%'").await, 0);
+
+    // The holder's own rank is read on each request too.
+    app.patch_role(&owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
+    app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None)
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+}
+
+#[tokio::test]
+async fn a_manager_gives_only_lower_roles_whose_permissions_they_hold() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager, kassir, .. } = ranked_store(&app).await;
+    create_deputy_role(&app, &owner).await;
 
     // A manager gives only roles ranked below 50, and only those whose every permission
     // they hold: floor_lead's `manage_employees` is not a manager's, until the owner drops it.
@@ -835,12 +882,6 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     let read =
         app.scoped(Method::GET, &employee_path(&kassir), &owner.token, &key, None).await.json(StatusCode::OK);
     assert_eq!(read["role"], "floor_lead");
-
-    // The holder's own rank is read on each request too.
-    app.patch_role(&owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
-    app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
 }
 
 /// One store of the storm: a `shift_lead` role of its own, marked in its name and in one
