@@ -620,14 +620,25 @@ async fn a_built_in_role_keeps_its_rank_through_edits() {
     assert_eq!(updated[0]["changes"]["name"]["after"], "Продавец", "{}", updated[0]);
 }
 
-#[tokio::test]
-async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
-    let app = TestApp::spawn().await;
+const SENIOR_NAME: &str = "Старший кассир";
+const SENIOR_FIRST: [&str; 3] = ["view_products", "create_sales", "refund_sales"];
+
+/// A store with a custom `senior_cashier` role and one holder of it, signed in.
+struct Holding {
+    owner: Owner,
+    key: String,
+    holder: Owner,
+    /// The holder's employee id.
+    id: Value,
+    /// The holder's sign-in.
+    login: Value,
+    employee: Value,
+}
+
+async fn holding(app: &TestApp) -> Holding {
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = owner.key();
-    let first = ["view_products", "create_sales", "refund_sales"];
-    let name = "Старший кассир";
-
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
     let created = app
         .create_role(
             &owner,
@@ -637,18 +648,27 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
         .json(StatusCode::CREATED);
     assert_eq!(created["data"]["code"], "senior_cashier");
     assert_eq!(created["data"]["member_count"], 0);
-    let created_events = events(&app, &owner, "role.created").await;
+    let created_events = events(app, &owner, "role.created").await;
     assert_eq!(created_events.len(), 1);
     assert!(created_events[0].to_string().contains("senior_cashier"), "{}", created_events[0]);
 
-    // Everywhere the holder's role shows, it is the store's definition.
     let employee = app.add_employee(&owner, "senior", "senior_cashier").await;
-    assert_role(&employee, "senior_cashier", name, &set_of(&first));
     let id = employee["id"].clone();
     let login = app.sign_in("senior", EMPLOYEE_PASSWORD).await;
+    let holder = Owner { token: access_token(&login), ..owner.clone() };
+    Holding { owner, key, holder, id, login, employee }
+}
+
+#[tokio::test]
+async fn a_custom_role_shows_as_the_stores_definition_wherever_a_role_shows() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, holder, id, login, employee } = holding(&app).await;
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
+
+    // Everywhere the holder's role shows, it is the store's definition.
+    assert_role(&employee, "senior_cashier", name, &set_of(&first));
     assert_eq!(login["available_stores"][0]["tenant_key"], key.as_str());
     assert_role(&login["available_stores"][0], "senior_cashier", name, &set_of(&first));
-    let holder = Owner { token: access_token(&login), ..owner.clone() };
     let stores = app.get_as("/api/users/auth/my-stores/", &holder.token).await.json(StatusCode::OK);
     assert_role(&stores["data"][0], "senior_cashier", name, &set_of(&first));
     let mine = me(&app, &holder).await;
@@ -663,6 +683,13 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     let listed = staff["results"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap().clone();
     assert_role(&listed, "senior_cashier", name, &set_of(&first));
     assert_eq!(role_in(&roles(&app, &owner).await, "senior_cashier")["member_count"], 1);
+}
+
+#[tokio::test]
+async fn a_role_change_reaches_its_holder_on_their_next_request() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, holder, id, .. } = holding(&app).await;
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
 
     // A change reaches the holder on their next request, with the same token.
     let second = ["view_products", "create_sales", "refund_sales", "void_sales"];
@@ -687,6 +714,12 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     app.patch_role(&owner, "senior_cashier", &json!({"name": renamed})).await.json(StatusCode::OK);
     assert_role(&me(&app, &holder).await["data"], "senior_cashier", renamed, &set_of(&second));
     assert_eq!(events(&app, &owner, "role.updated").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_role_counts_its_holders_while_they_are_on_the_staff() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, id, .. } = holding(&app).await;
 
     // Holders count while on the staff, deactivated or not; a removed one does not.
     let temp = app.add_employee(&owner, "temp", "senior_cashier").await;
@@ -702,12 +735,24 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     assert_eq!(roles(&app, &owner).await, listed, "the refused delete changed nothing");
     let on = json!({"is_active": true});
     app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&on)).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_employees_role_must_be_one_of_the_stores() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, .. } = holding(&app).await;
 
     // An employee's role must be one of the store's.
     let unknown = json!({"username": "ghostly", "first_name": "Призрак", "role": "ghost_role"});
     let refused = app.scoped(Method::POST, EMPLOYEES, &owner.token, &key, Some(&unknown)).await;
     let refused = refused.error(StatusCode::BAD_REQUEST, "validation_error");
     assert!(refused["errors"]["role"].is_array(), "{refused}");
+}
+
+#[tokio::test]
+async fn a_custom_role_goes_once_nobody_holds_it() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, id, .. } = holding(&app).await;
 
     // Once nobody holds it, it goes.
     let to_cashier = json!({"role": "cashier"});
