@@ -466,17 +466,16 @@ async fn a_password_reset_ends_every_session_of_the_employee() {
     assert!(audit.contains(r#""must_change_password": {"after": true, "before": false}"#), "{audit}");
 }
 
-#[tokio::test]
-async fn the_audit_trail_records_every_change_to_an_employee() {
-    let app = TestApp::spawn().await;
+/// `GET /api/users/audit-events/{query}` as `who`.
+async fn audit_trail(app: &TestApp, who: &Owner, query: &str) -> TestResponse {
+    app.scoped(Method::GET, &format!("/api/users/audit-events/{query}"), &who.token, &who.key(), None).await
+}
+
+/// A store where the owner and a manager have made seven changes to employees: the owner,
+/// the manager (signed in), the manager's user id, and the employee ids of the manager and
+/// of the cashier the changes were about.
+async fn audited_store(app: &TestApp) -> (Owner, Owner, Value, Value, Value) {
     let owner = app.register_owner("ivan", "Лавка").await;
-    let path = "/api/users/audit-events/";
-    let empty = app.scoped(Method::GET, path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
-    assert_eq!((empty["count"].as_i64(), empty["next"].is_null()), (Some(0), true), "{empty}");
-    let beyond = format!("{path}?page=2");
-    app.scoped(Method::GET, &beyond, &owner.token, &owner.key(), None)
-        .await
-        .error(StatusCode::NOT_FOUND, "not_found");
     let manager_id = app.add_employee(&owner, "boss", "manager").await["id"].clone();
     let manager_login = app.sign_in("boss", EMPLOYEE_PASSWORD).await;
     let manager_user_id = manager_login["user"]["id"].clone();
@@ -489,12 +488,29 @@ async fn the_audit_trail_records_every_change_to_an_employee() {
     let reset = format!("{}reset-password/", employee_path(&cashier_id));
     app.scoped(Method::POST, &reset, &owner.token, &owner.key(), Some(&json!({}))).await.json(StatusCode::OK);
     app.scoped(Method::DELETE, &employee_path(&cashier_id), &owner.token, &owner.key(), None).await;
+    (owner, manager, manager_user_id, manager_id, cashier_id)
+}
+
+#[tokio::test]
+async fn an_empty_audit_trail_has_one_empty_page() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let path = "/api/users/audit-events/";
+    let empty = app.scoped(Method::GET, path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    assert_eq!((empty["count"].as_i64(), empty["next"].is_null()), (Some(0), true), "{empty}");
+    let beyond = format!("{path}?page=2");
+    app.scoped(Method::GET, &beyond, &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_every_change_to_an_employee() {
+    let app = TestApp::spawn().await;
+    let (owner, manager, _, _, cashier_id) = audited_store(&app).await;
     let audit = |query: String, who: &Owner| {
         let (app, who) = (&app, who.clone());
-        async move {
-            app.scoped(Method::GET, &format!("/api/users/audit-events/{query}"), &who.token, &who.key(), None)
-                .await
-        }
+        async move { audit_trail(app, &who, &query).await }
     };
 
     let trail = audit(String::new(), &owner).await.json(StatusCode::OK);
@@ -525,6 +541,17 @@ async fn the_audit_trail_records_every_change_to_an_employee() {
     assert_eq!(trail["results"][2]["actor_username"], "boss");
     assert_eq!(trail["results"][5]["changes"]["role"], json!({"before": null, "after": "cashier"}));
     assert!(trail["results"][0]["created_at"].as_str().is_some());
+    assert_eq!(audit(String::new(), &manager).await.json(StatusCode::OK)["count"], 7, "managers read it too");
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_narrowed_by_what_its_query_names() {
+    let app = TestApp::spawn().await;
+    let (owner, _, manager_user_id, manager_id, _) = audited_store(&app).await;
+    let audit = |query: String, who: &Owner| {
+        let (app, who) = (&app, who.clone());
+        async move { audit_trail(app, &who, &query).await }
+    };
 
     let by_manager = audit(format!("?actor={manager_user_id}"), &owner).await.json(StatusCode::OK);
     assert_eq!(by_manager["count"], 2, "created the cashier, deactivated them: {by_manager}");
@@ -546,5 +573,4 @@ async fn the_audit_trail_records_every_change_to_an_employee() {
     for bad in ["?action=employee.deleted", "?actor=me", "?date_from=yesterday", "?employee=-1"] {
         audit(bad.into(), &owner).await.error(StatusCode::BAD_REQUEST, "validation_error");
     }
-    assert_eq!(audit(String::new(), &manager).await.json(StatusCode::OK)["count"], 7, "managers read it too");
 }
