@@ -336,14 +336,14 @@ async fn role_arena(app: &TestApp) -> RoleArena {
     assert_eq!(widest["data"]["permissions"].as_array().unwrap().len(), 64);
     app.add_employee(&owner, "lead1", "floor_lead").await;
 
-    let before = roles(&app, &owner).await;
+    let before = roles(app, &owner).await;
     assert_eq!(role_in(&before, "floor_lead")["member_count"], 1);
     assert_eq!(
         codes(&before),
         ["owner", longest_code.as_str(), "manager", "floor_lead", "cashier", "staff", "stockkeeper", "spare"]
     );
     assert_ordered(&before);
-    assert_eq!(events(&app, &owner, "role.created").await.len(), 3);
+    assert_eq!(events(app, &owner, "role.created").await.len(), 3);
     RoleArena { owner, manager, cashier, before }
 }
 
@@ -381,7 +381,7 @@ async fn assert_refused(app: &TestApp, arena: &RoleArena, cases: &[RefusalCase<'
         {
             failures.push(format!("{label}: {body:?}: errors do not name {field}: {answer}"));
         }
-        let after = roles(&app, &owner).await;
+        let after = roles(app, owner).await;
         if after != *before {
             failures.push(format!("{label}: refused, yet the roles changed: {before} → {after}"));
         }
@@ -393,9 +393,9 @@ async fn assert_refused(app: &TestApp, arena: &RoleArena, cases: &[RefusalCase<'
         cases.len(),
         failures.join("\n")
     );
-    assert!(events(&app, &owner, "role.updated").await.is_empty(), "a refused change left an event");
-    assert!(events(&app, &owner, "role.deleted").await.is_empty(), "a refused delete left an event");
-    assert_eq!(events(&app, &owner, "role.created").await.len(), 3, "a refused create left an event");
+    assert!(events(app, owner, "role.updated").await.is_empty(), "a refused change left an event");
+    assert!(events(app, owner, "role.deleted").await.is_empty(), "a refused delete left an event");
+    assert_eq!(events(app, owner, "role.created").await.len(), 3, "a refused create left an event");
 }
 
 #[tokio::test]
@@ -567,10 +567,10 @@ async fn an_unused_custom_role_is_deleted_once() {
     let owner = &arena.owner;
 
     // What was refused to others the owner may do: an unused custom role goes, once.
-    assert_eq!(app.delete_role(&owner, "spare").await.status, StatusCode::NO_CONTENT);
-    assert!(!codes(&roles(&app, &owner).await).contains(&"spare".to_owned()));
-    app.delete_role(&owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
-    let deleted = events(&app, &owner, "role.deleted").await;
+    assert_eq!(app.delete_role(owner, "spare").await.status, StatusCode::NO_CONTENT);
+    assert!(!codes(&roles(&app, owner).await).contains(&"spare".to_owned()));
+    app.delete_role(owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
+    let deleted = events(&app, owner, "role.deleted").await;
     assert_eq!(deleted.len(), 1);
     assert!(deleted[0].to_string().contains("spare"), "{}", deleted[0]);
 }
