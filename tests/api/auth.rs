@@ -1,47 +1,25 @@
 //! Sign-in and sessions: login, throttling, rotation and reuse, revocation that bites on the
 //! very next request, and tokens that cannot be forged.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp, TestResponse};
+use crate::helpers::{TEST_JWT_SECRET, TestApp};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
-
-/// `POST /auth/login/` from `ip` (in-process requests have no peer address otherwise).
-async fn login_from(app: &TestApp, username: &str, password: &str, ip: &str) -> TestResponse {
-    let mut request = Request::post("/api/users/auth/login/")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"username": username, "password": password}).to_string()))
-        .unwrap();
-    let peer: SocketAddr = format!("{ip}:50000").parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(peer));
-    app.send(request).await
-}
-
-async fn login(app: &TestApp, username: &str, password: &str) -> TestResponse {
-    login_from(app, username, password, "192.0.2.1").await
-}
-
-async fn refresh(app: &TestApp, token: &str) -> TestResponse {
-    app.json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": token}), None).await
-}
 
 fn tokens(body: &Value) -> (String, String) {
     (body["access"].as_str().unwrap().to_owned(), body["refresh"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
-async fn login_returns_tokens_the_user_and_the_stores_they_may_open() {
+async fn login_returns_what_a_client_needs_to_start() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
-    let body = login(&app, "IVAN", PASSWORD).await.json(StatusCode::OK);
+    let body = app.login("IVAN", PASSWORD).await.json(StatusCode::OK);
 
     assert_eq!(body["user"]["username"], "ivan");
     assert_eq!(body["user"]["full_name"], "Иван Иванов");
@@ -59,7 +37,7 @@ async fn login_returns_tokens_the_user_and_the_stores_they_may_open() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_unknown_users_and_inactive_accounts_get_the_same_answer() {
+async fn every_failed_login_gets_the_same_answer() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
     app.register_owner("olga", "Другая").await;
@@ -68,13 +46,11 @@ async fn wrong_passwords_unknown_users_and_inactive_accounts_get_the_same_answer
         .await
         .unwrap();
 
-    let wrong = login(&app, "ivan", "Wrong-Password-1")
-        .await
-        .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    let wrong =
+        app.login("ivan", "Wrong-Password-1").await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
     let unknown =
-        login(&app, "nobody", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
-    let inactive =
-        login(&app, "olga", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+        app.login("nobody", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    let inactive = app.login("olga", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
 
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, inactive);
@@ -87,7 +63,7 @@ async fn wrong_passwords_unknown_users_and_inactive_accounts_get_the_same_answer
 async fn unknown_usernames_take_as_long_as_wrong_passwords() {
     let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "1000")]).await;
     app.register_owner("ivan", "Лавка").await;
-    login(&app, "warm-up", PASSWORD).await;
+    app.login("warm-up", PASSWORD).await;
 
     // Pairs measured back to back (in alternating order) see the same machine load, so the
     // median of their ratios is robust to the other tests running beside this one.
@@ -95,7 +71,7 @@ async fn unknown_usernames_take_as_long_as_wrong_passwords() {
     for pair in 0..21 {
         let unknown = || async {
             let started = Instant::now();
-            login(&app, "nobody-here", PASSWORD).await;
+            app.login("nobody-here", PASSWORD).await;
             started.elapsed().as_secs_f64()
         };
         let (u, w) = if pair % 2 == 0 {
@@ -115,29 +91,29 @@ async fn unknown_usernames_take_as_long_as_wrong_passwords() {
 
 async fn timed_wrong_password(app: &TestApp) -> f64 {
     let started = Instant::now();
-    login(app, "ivan", "Wrong-Password-1").await;
+    app.login("ivan", "Wrong-Password-1").await;
     started.elapsed().as_secs_f64()
 }
 
 #[tokio::test]
-async fn failures_are_throttled_per_username_and_ip_with_retry_after() {
+async fn login_failures_are_throttled_per_username_per_address() {
     let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
     app.register_owner("ivan", "Лавка").await;
     let (attacker, cashier) = ("198.51.100.7", "203.0.113.9");
 
     for _ in 0..3 {
-        login_from(&app, "ivan", "Wrong-Password-1", attacker)
+        app.login_from("ivan", "Wrong-Password-1", attacker)
             .await
             .error(StatusCode::UNAUTHORIZED, "authentication_failed");
     }
-    let blocked = login_from(&app, "ivan", PASSWORD, attacker).await;
+    let blocked = app.login_from("ivan", PASSWORD, attacker).await;
     blocked.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
     let retry_after: u64 = blocked.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
 
     // The real user elsewhere is not locked out, and their success unlocks nobody else.
-    login_from(&app, "ivan", PASSWORD, cashier).await.json(StatusCode::OK);
-    login_from(&app, "ivan", PASSWORD, attacker)
+    app.login_from("ivan", PASSWORD, cashier).await.json(StatusCode::OK);
+    app.login_from("ivan", PASSWORD, attacker)
         .await
         .error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
 }
@@ -149,7 +125,7 @@ async fn parallel_guesses_never_get_more_password_checks_than_the_limit() {
 
     let guesses = (0..50).map(|i| {
         let app = &app;
-        async move { login_from(app, "ivan", &format!("Guess-{i}-wrong"), "198.51.100.7").await.status }
+        async move { app.login_from("ivan", &format!("Guess-{i}-wrong"), "198.51.100.7").await.status }
     });
     let statuses = futures_util::future::join_all(guesses).await;
 
@@ -159,18 +135,18 @@ async fn parallel_guesses_never_get_more_password_checks_than_the_limit() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
+async fn a_reused_refresh_token_revokes_the_session_it_rotated() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
-    let (access, first) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (access, first) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
-    let (_, second) = tokens(&refresh(&app, &first).await.json(StatusCode::OK));
+    let (_, second) = tokens(&app.refresh(&first).await.json(StatusCode::OK));
     assert_ne!(first, second);
-    let (_, third) = tokens(&refresh(&app, &second).await.json(StatusCode::OK));
+    let (_, third) = tokens(&app.refresh(&second).await.json(StatusCode::OK));
 
     // `first` was retired two rotations ago: presenting it means the tokens were copied.
-    refresh(&app, &first).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    refresh(&app, &third).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&first).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(&third).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.get_as("/api/users/auth/my-stores/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
 
@@ -188,11 +164,11 @@ async fn rotated_seconds_ago(app: &TestApp, seconds: i32) {
 async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_first_answer() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
     // The till sends T0, the answer (pair A) may or may not arrive, and it retries (pair B).
-    let (access_a, refresh_a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
-    let (access_b, refresh_b) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    let (access_a, refresh_a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
+    let (access_b, refresh_b) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
     assert_eq!(refresh_a, refresh_b, "a retry hands out the successor the first answer carried");
     for access in [&access_a, &access_b] {
         app.get_as("/api/users/auth/sessions/", access).await.json(StatusCode::OK);
@@ -201,11 +177,11 @@ async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_firs
     // Long after the window (the access token has expired, say), the till that kept A
     // refreshes with it: it is the session's current token, not a retired one.
     rotated_seconds_ago(&app, 3600).await;
-    let (access_c, refresh_c) = tokens(&refresh(&app, &refresh_a).await.json(StatusCode::OK));
+    let (access_c, refresh_c) = tokens(&app.refresh(&refresh_a).await.json(StatusCode::OK));
     // A lost answer to that refresh is retried the same way, and the chain goes on.
-    let (_, retried_c) = tokens(&refresh(&app, &refresh_a).await.json(StatusCode::OK));
+    let (_, retried_c) = tokens(&app.refresh(&refresh_a).await.json(StatusCode::OK));
     assert_eq!(refresh_c, retried_c);
-    refresh(&app, &refresh_c).await.json(StatusCode::OK);
+    app.refresh(&refresh_c).await.json(StatusCode::OK);
     app.get_as("/api/users/auth/sessions/", &access_c).await.json(StatusCode::OK);
     assert_eq!(app.count("select count(*) from public.sessions where revoked_at is not null").await, 0);
 }
@@ -214,13 +190,13 @@ async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_firs
 async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_the_window() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-    let (_, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
-    let (access, b) = tokens(&refresh(&app, &a).await.json(StatusCode::OK));
+    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let (_, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
+    let (access, b) = tokens(&app.refresh(&a).await.json(StatusCode::OK));
 
     // Seconds later T0 comes back: A has been used since, so T0 is no retry but a copy.
-    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    refresh(&app, &b).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(&b).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
 
@@ -228,11 +204,11 @@ async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_th
 async fn with_no_window_any_second_use_is_reuse() {
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
     app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-    let (access, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
-    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    refresh(&app, &a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(&a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
 
@@ -240,20 +216,20 @@ async fn with_no_window_any_second_use_is_reuse() {
 async fn past_the_window_the_old_token_is_reuse() {
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "1s")]).await;
     app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-    let (access, a) = tokens(&refresh(&app, &t0).await.json(StatusCode::OK));
+    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    refresh(&app, &t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    refresh(&app, &a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(&a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole() {
+async fn parallel_refresh_retries_share_one_successor() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
     let url = format!("http://{}/api/users/auth/token/refresh/", app.serve().await);
     let client = reqwest::Client::new();
 
@@ -273,7 +249,7 @@ async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole
     assert_eq!(successors.len(), 1, "every retry got the same refresh token: {successors:?}");
 
     let successor = successors.into_iter().next().unwrap().to_owned();
-    let (access, _) = tokens(&refresh(&app, &successor).await.json(StatusCode::OK));
+    let (access, _) = tokens(&app.refresh(&successor).await.json(StatusCode::OK));
     app.get_as("/api/users/auth/sessions/", &access).await.json(StatusCode::OK);
     assert_eq!(app.count("select count(*) from public.sessions where revoked_at is not null").await, 0);
     let retired = app.count("select count(*) from public.retired_refresh_tokens").await;
@@ -281,34 +257,34 @@ async fn parallel_retries_all_get_the_same_successor_and_leave_the_session_whole
 }
 
 #[tokio::test]
-async fn refresh_refuses_garbage_access_tokens_and_ended_sessions() {
+async fn refresh_refuses_anything_but_a_live_refresh_token() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
     let empty = app.json(Method::POST, "/api/users/auth/token/refresh/", &json!({}), None).await;
     assert!(empty.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["refresh"].is_array());
-    refresh(&app, "garbage").await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    refresh(&app, &owner.token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh("garbage").await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&owner.token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
 
     let registered_refresh = owner.data["tokens"]["refresh"].as_str().unwrap();
     sqlx::query("update public.sessions set expires_at = now() - interval '1 second'")
         .execute(&app.pool)
         .await
         .unwrap();
-    refresh(&app, registered_refresh).await.error(StatusCode::UNAUTHORIZED, "token_expired");
+    app.refresh(registered_refresh).await.error(StatusCode::UNAUTHORIZED, "token_expired");
 }
 
 #[tokio::test]
-async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
+async fn logout_ends_its_sessions_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
-    let (phone, phone_refresh) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
-    let (tablet, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (phone, phone_refresh) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let (tablet, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
     app.json(Method::POST, "/api/users/auth/logout/", &json!({}), Some(&phone)).await.json(StatusCode::OK);
 
     app.get_as("/api/users/auth/my-stores/", &phone).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    refresh(&app, &phone_refresh).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.refresh(&phone_refresh).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     app.get_as("/api/users/auth/my-stores/", &tablet).await.json(StatusCode::OK);
 
     app.json(Method::POST, "/api/users/auth/logout-all/", &json!({}), Some(&tablet))
@@ -318,14 +294,20 @@ async fn logout_ends_this_session_at_once_and_logout_all_ends_every_one() {
     app.get_as("/api/users/auth/my-stores/", &owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    // The registration's session ended too: its refresh token is refused.
+    let refreshed = app.refresh(owner.data["tokens"]["refresh"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of an ended session");
 }
 
 #[tokio::test]
-async fn users_list_and_revoke_their_own_sessions_only() {
+async fn users_manage_their_own_sessions_only() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let other = app.register_owner("petr", "Чужая").await;
-    let (phone, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (phone, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
     let listed = app.get_as("/api/users/auth/sessions/", &phone).await.json(StatusCode::OK);
     let sessions = listed["data"].as_array().unwrap();
@@ -347,10 +329,10 @@ async fn users_list_and_revoke_their_own_sessions_only() {
 }
 
 #[tokio::test]
-async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() {
+async fn a_password_change_needs_the_old_one_to_end_the_other_sessions() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
-    let (current, _) = tokens(&login(&app, "ivan", PASSWORD).await.json(StatusCode::OK));
+    let (current, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
     let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
     let path = "/api/users/auth/change-password/";
 
@@ -368,8 +350,8 @@ async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() {
     app.get_as("/api/users/auth/my-stores/", &owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
-    login(&app, "ivan", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
-    login(&app, "ivan", "New-Strong-Pass-2027").await.json(StatusCode::OK);
+    app.login("ivan", PASSWORD).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    app.login("ivan", "New-Strong-Pass-2027").await.json(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -382,6 +364,11 @@ async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
     app.get_as("/api/users/auth/my-stores/", &owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let refreshed = app.refresh(owner.data["tokens"]["refresh"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of a deactivated account");
 }
 
 #[tokio::test]
@@ -389,7 +376,7 @@ async fn a_user_who_must_change_their_password_can_do_little_else() {
     let app = TestApp::spawn().await;
     app.register_owner("ivan", "Лавка").await;
     sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
-    let body = login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+    let body = app.login("ivan", PASSWORD).await.json(StatusCode::OK);
     assert_eq!(body["password_change_required"], true);
     let (access, _) = tokens(&body);
 
@@ -424,14 +411,14 @@ async fn hashes_made_with_older_parameters_are_upgraded_at_sign_in() {
         .await
         .unwrap();
 
-    login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+    app.login("ivan", PASSWORD).await.json(StatusCode::OK);
 
     let stored: String = sqlx::query_scalar("select password_hash from public.users where username = 'ivan'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
-    login(&app, "ivan", PASSWORD).await.json(StatusCode::OK);
+    app.login("ivan", PASSWORD).await.json(StatusCode::OK);
 }
 
 /// Signs `claims` with `secret` and `algorithm`, as a forger would.
@@ -445,7 +432,7 @@ fn forge(claims: &Value, secret: &str, algorithm: jsonwebtoken::Algorithm) -> St
 }
 
 #[tokio::test]
-async fn forged_expired_and_foreign_tokens_never_pass() {
+async fn only_tokens_this_server_issued_and_still_honours_pass() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let app = TestApp::spawn().await;
@@ -488,7 +475,7 @@ async fn login_answers_with_the_account_exactly_as_registration_did() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
 
-    let body = login(&app, "Ivan", PASSWORD).await.json(StatusCode::OK);
+    let body = app.login("Ivan", PASSWORD).await.json(StatusCode::OK);
 
     assert_eq!(body["user"], owner.data["user"], "the account the password was checked against");
 }
@@ -500,17 +487,17 @@ async fn answers_that_carry_tokens_are_never_cached() {
     assert_eq!(registered.status, StatusCode::CREATED);
     assert_eq!(registered.header("cache-control"), Some("no-store"), "registration");
 
-    let signed_in = login(&app, "nocache", PASSWORD).await;
+    let signed_in = app.login("nocache", PASSWORD).await;
     assert_eq!(signed_in.status, StatusCode::OK);
     assert_eq!(signed_in.header("cache-control"), Some("no-store"), "login");
 
     let (_, refresh_token) = tokens(&signed_in.json(StatusCode::OK));
-    let refreshed = refresh(&app, &refresh_token).await;
+    let refreshed = app.refresh(&refresh_token).await;
     assert_eq!(refreshed.status, StatusCode::OK);
     assert_eq!(refreshed.header("cache-control"), Some("no-store"), "refresh");
 
     // A refusal carries no secret and no such header.
-    let refused = login(&app, "nocache", "Wrong-Password-1").await;
+    let refused = app.login("nocache", "Wrong-Password-1").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert_eq!(refused.header("cache-control"), None);
 }

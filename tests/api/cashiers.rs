@@ -4,22 +4,10 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TestApp, TestResponse};
+use crate::helpers::{Owner, TestApp};
 
 const EMPLOYEES: &str = "/api/users/employees/";
 const CASHIERS: &str = "/api/users/employees/cashiers/";
-
-async fn create(app: &TestApp, owner: &Owner, body: &Value) -> TestResponse {
-    app.scoped(Method::POST, EMPLOYEES, &owner.token, &owner.key(), Some(body)).await
-}
-
-async fn patch(app: &TestApp, owner: &Owner, id: &Value, body: &Value) -> TestResponse {
-    app.scoped(Method::PATCH, &format!("{EMPLOYEES}{id}/"), &owner.token, &owner.key(), Some(body)).await
-}
-
-async fn cashiers(app: &TestApp, caller: &Owner) -> TestResponse {
-    app.scoped(Method::GET, CASHIERS, &caller.token, &caller.key(), None).await
-}
 
 /// The back office's own body for a cashier without an account.
 fn anna() -> Value {
@@ -28,13 +16,13 @@ fn anna() -> Value {
 }
 
 #[tokio::test]
-async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
+async fn a_cashier_without_a_username_gets_no_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let accounts_before = app.count("select count(*) from users").await;
     let memberships_before = app.count("select count(*) from store_memberships").await;
 
-    let response = create(&app, &owner, &anna()).await;
+    let response = app.create_employee(&owner, &anna()).await;
 
     let created = response.json(StatusCode::CREATED);
     assert_eq!(created["data"]["credentials"], Value::Null);
@@ -63,13 +51,14 @@ async fn a_cashier_without_a_username_gets_a_profile_and_no_account() {
 }
 
 #[tokio::test]
-async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_username() {
+async fn an_account_is_optional_for_cashiers_alone() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let employees_before = app.count("select count(*) from tenant_alfa.employees").await;
 
     for role in ["stockkeeper", "manager"] {
-        let errors = create(&app, &owner, &json!({"first_name": "Склад", "role": role}))
+        let errors = app
+            .create_employee(&owner, &json!({"first_name": "Склад", "role": role}))
             .await
             .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
             .clone();
@@ -79,12 +68,15 @@ async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_u
     {
         let mut body = json!({"first_name": "Гули", "role": "cashier", "username": " "});
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let errors =
-            create(&app, &owner, &body).await.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
-                .clone();
+        let errors = app
+            .create_employee(&owner, &body)
+            .await
+            .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
+            .clone();
         assert!(errors["username"].is_array(), "{body}: {errors}");
     }
-    let errors = create(&app, &owner, &json!({"role": "cashier"}))
+    let errors = app
+        .create_employee(&owner, &json!({"role": "cashier"}))
         .await
         .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
         .clone();
@@ -93,29 +85,32 @@ async fn only_a_cashier_may_go_without_an_account_and_an_account_field_needs_a_u
 
     // A blank username counts as none.
     let blank = json!({"first_name": "Гули", "last_name": "Пустая", "role": "cashier", "username": ""});
-    let created = create(&app, &owner, &blank).await.json(StatusCode::CREATED);
+    let created = app.create_employee(&owner, &blank).await.json(StatusCode::CREATED);
     assert_eq!(created["data"]["employee"]["username"], Value::Null);
 }
 
 #[tokio::test]
-async fn the_cashier_list_holds_active_cashiers_and_stockkeepers_without_accounts_newest_first() {
+async fn the_cashier_list_holds_the_active_till_staff_newest_first() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
-    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
-    let bobur = create(&app, &owner, &json!({"first_name": "Бобур", "role": "cashier"}))
+    let anna =
+        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let bobur = app
+        .create_employee(&owner, &json!({"first_name": "Бобур", "role": "cashier"}))
         .await
         .json(StatusCode::CREATED)["data"]["employee"]
         .clone();
-    let gone = create(&app, &owner, &json!({"first_name": "Ушёл", "role": "cashier"}))
+    let gone = app
+        .create_employee(&owner, &json!({"first_name": "Ушёл", "role": "cashier"}))
         .await
         .json(StatusCode::CREATED)["data"]["employee"]
         .clone();
     let (cashier, _) = app.member(&owner, "petr", "cashier").await;
-    patch(&app, &owner, &bobur["id"], &json!({"role": "stockkeeper"})).await.json(StatusCode::OK);
-    patch(&app, &owner, &gone["id"], &json!({"is_active": false})).await.json(StatusCode::OK);
+    app.patch_employee(&owner, &bobur["id"], &json!({"role": "stockkeeper"})).await.json(StatusCode::OK);
+    app.patch_employee(&owner, &gone["id"], &json!({"is_active": false})).await.json(StatusCode::OK);
 
     for caller in [&owner, &cashier] {
-        let list = cashiers(&app, caller).await.json(StatusCode::OK);
+        let list = app.cashiers(caller).await.json(StatusCode::OK);
         assert_eq!(list["status"], "success");
         assert_eq!(list["tenant_key"], owner.key().as_str());
         assert_eq!(
@@ -127,13 +122,13 @@ async fn the_cashier_list_holds_active_cashiers_and_stockkeepers_without_account
             "employees with an account (petr) and deactivated ones are not listed"
         );
     }
-    patch(&app, &owner, &gone["id"], &json!({"is_active": true})).await.json(StatusCode::OK);
-    assert_eq!(cashiers(&app, &owner).await.json(StatusCode::OK)["data"][0]["id"], gone["id"]);
+    app.patch_employee(&owner, &gone["id"], &json!({"is_active": true})).await.json(StatusCode::OK);
+    assert_eq!(app.cashiers(&owner).await.json(StatusCode::OK)["data"][0]["id"], gone["id"]);
     let removed = app
         .scoped(Method::DELETE, &format!("{EMPLOYEES}{}/", gone["id"]), &owner.token, &owner.key(), None)
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
-    assert_eq!(cashiers(&app, &owner).await.json(StatusCode::OK)["data"].as_array().unwrap().len(), 2);
+    assert_eq!(app.cashiers(&owner).await.json(StatusCode::OK)["data"].as_array().unwrap().len(), 2);
     let staff =
         app.scoped(Method::GET, EMPLOYEES, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
     assert!(staff["results"].as_array().unwrap().iter().all(|e| e["id"] != gone["id"]), "removed: {staff}");
@@ -144,11 +139,11 @@ async fn the_cashier_list_is_for_members_of_the_store_alone() {
     let app = TestApp::spawn().await;
     let alfa = app.register_owner("ivan", "Альфа").await;
     let beta = app.register_owner("olga", "Бета").await;
-    create(&app, &alfa, &anna()).await.json(StatusCode::CREATED);
+    app.create_employee(&alfa, &anna()).await.json(StatusCode::CREATED);
 
     let stranger = Owner { token: beta.token.clone(), ..alfa.clone() };
-    cashiers(&app, &stranger).await.error(StatusCode::FORBIDDEN, "not_a_member");
-    assert_eq!(cashiers(&app, &beta).await.json(StatusCode::OK)["data"], json!([]), "nothing crosses stores");
+    app.cashiers(&stranger).await.error(StatusCode::FORBIDDEN, "not_a_member");
+    assert_eq!(app.cashiers(&beta).await.json(StatusCode::OK)["data"], json!([]), "nothing crosses stores");
     let no_key = app.get_as(CASHIERS, &alfa.token).await;
     no_key.error(StatusCode::BAD_REQUEST, "missing_tenant_key");
     let no_token = app.scoped(Method::GET, CASHIERS, "", &alfa.key(), None).await;
@@ -159,10 +154,13 @@ async fn the_cashier_list_is_for_members_of_the_store_alone() {
 async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_reset() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
-    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let anna =
+        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
 
-    let renamed =
-        patch(&app, &owner, &anna["id"], &json!({"first_name": "Анна-Мария"})).await.json(StatusCode::OK);
+    let renamed = app
+        .patch_employee(&owner, &anna["id"], &json!({"first_name": "Анна-Мария"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(renamed["full_name"], "Кассирова Анна-Мария");
     let reset = app
         .scoped(
@@ -177,30 +175,35 @@ async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_rese
 }
 
 #[tokio::test]
-async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
+async fn sex_is_validated_on_every_write() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "petr", "cashier").await;
     assert_eq!(employee["sex"], Value::Null);
     assert_eq!(employee["sex_display"], Value::Null);
 
-    let male = patch(&app, &owner, &employee["id"], &json!({"sex": "male"})).await.json(StatusCode::OK);
+    let male =
+        app.patch_employee(&owner, &employee["id"], &json!({"sex": "male"})).await.json(StatusCode::OK);
     assert_eq!((male["sex"].clone(), male["sex_display"].clone()), (json!("male"), json!("Мужской")));
-    let unchanged =
-        patch(&app, &owner, &employee["id"], &json!({"position": "Старший"})).await.json(StatusCode::OK);
+    let unchanged = app
+        .patch_employee(&owner, &employee["id"], &json!({"position": "Старший"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(unchanged["sex"], "male", "left out keeps it");
-    let cleared = patch(&app, &owner, &employee["id"], &json!({"sex": null})).await.json(StatusCode::OK);
+    let cleared =
+        app.patch_employee(&owner, &employee["id"], &json!({"sex": null})).await.json(StatusCode::OK);
     assert_eq!(cleared["sex"], Value::Null);
 
     for bad in [json!("x"), json!("unknown"), json!("abcdefghijkl"), json!(1), json!("Male")] {
-        let errors = patch(&app, &owner, &employee["id"], &json!({"sex": bad}))
+        let errors = app
+            .patch_employee(&owner, &employee["id"], &json!({"sex": bad}))
             .await
             .error(StatusCode::BAD_REQUEST, "validation_error")["errors"]
             .clone();
         assert!(errors["sex"].is_array(), "{bad}: {errors}");
         let mut body = anna();
         body["sex"] = bad.clone();
-        create(&app, &owner, &body).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        app.create_employee(&owner, &body).await.error(StatusCode::BAD_REQUEST, "validation_error");
     }
     let sex: Option<String> = sqlx::query_scalar("select sex from tenant_alfa.employees where id = $1")
         .bind(employee["id"].as_i64().unwrap())
@@ -211,10 +214,11 @@ async fn sex_is_male_female_or_null_and_is_validated_everywhere() {
 }
 
 #[tokio::test]
-async fn a_cashier_without_an_account_can_be_given_one_later_and_then_signs_in() {
+async fn a_cashier_given_an_account_later_signs_in() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
-    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let anna =
+        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
     let account_path = format!("{EMPLOYEES}{}/account/", anna["id"]);
     let give = |body: Value| {
         let (app, owner, path) = (&app, &owner, account_path.clone());
@@ -239,7 +243,7 @@ async fn a_cashier_without_an_account_can_be_given_one_later_and_then_signs_in()
 
     let login = app.sign_in("anna", &password).await;
     assert_eq!(login["available_stores"][0]["role"], "cashier");
-    let list = cashiers(&app, &owner).await.json(StatusCode::OK);
+    let list = app.cashiers(&owner).await.json(StatusCode::OK);
     assert_eq!(list["data"], json!([]), "with an account she signs in herself");
     let token = login["access"].as_str().unwrap();
     let me =
@@ -253,7 +257,8 @@ async fn a_manager_gives_accounts_to_cashiers_only() {
     let owner = app.register_owner("ivan", "Альфа").await;
     let (manager, _) = app.member(&owner, "olga", "manager").await;
     let (cashier, _) = app.member(&owner, "petr", "cashier").await;
-    let anna = create(&app, &owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let anna =
+        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
     let path = format!("{EMPLOYEES}{}/account/", anna["id"]);
 
     let refused = app
@@ -282,13 +287,13 @@ async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
         ..owner.clone()
     };
 
-    let added = create(
-        &app,
-        &beta,
-        &json!({"username": "OLGA", "first_name": "x", "role": "cashier", "position": "Кассир"}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    let added = app
+        .create_employee(
+            &beta,
+            &json!({"username": "OLGA", "first_name": "x", "role": "cashier", "position": "Кассир"}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(added["message"], "Сотрудник добавлен в магазин");
     assert_eq!(added["data"]["is_existing_user"], true);
     assert_eq!(added["data"]["credentials"], Value::Null);
@@ -300,7 +305,7 @@ async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
     assert_eq!(roles, [json!("cashier"), json!("manager")], "newest store first");
 
     // Again, with a password, or for an account the caller does not outrank everywhere: 409.
-    create(&app, &beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
+    app.create_employee(&beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
         .await
         .error(StatusCode::CONFLICT, "username_taken");
     let stranger = app.register_owner("petr", "Гамма").await;
@@ -308,9 +313,9 @@ async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
         json!({"username": "petr", "first_name": "x", "role": "cashier"}),
         json!({"username": "ivan", "first_name": "x", "role": "cashier"}),
     ] {
-        create(&app, &manager, &body).await.error(StatusCode::CONFLICT, "username_taken");
+        app.create_employee(&manager, &body).await.error(StatusCode::CONFLICT, "username_taken");
     }
-    create(&app, &owner, &json!({"username": "petr", "first_name": "x", "role": "cashier"}))
+    app.create_employee(&owner, &json!({"username": "petr", "first_name": "x", "role": "cashier"}))
         .await
         .error(StatusCode::CONFLICT, "username_taken");
     let memberships: i64 = sqlx::query_scalar("select count(*) from store_memberships where user_id = $1")
@@ -335,14 +340,15 @@ async fn someone_removed_from_a_store_comes_back_on_their_old_row() {
         store_id: second["data"]["store"]["id"].as_i64().unwrap(),
         ..owner.clone()
     };
-    create(&app, &beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
+    app.create_employee(&beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
         .await
         .json(StatusCode::CREATED);
     let path = format!("{EMPLOYEES}{}/", employee["id"]);
     let removed = app.scoped(Method::DELETE, &path, &owner.token, &owner.key(), None).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
 
-    let back = create(&app, &owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
+    let back = app
+        .create_employee(&owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
         .await
         .json(StatusCode::CREATED);
 
@@ -362,7 +368,7 @@ async fn an_account_that_works_nowhere_is_nobodys_to_add() {
     let removed = app.scoped(Method::DELETE, &path, &owner.token, &owner.key(), None).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
 
-    create(&app, &owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
+    app.create_employee(&owner, &json!({"username": "olga", "first_name": "x", "role": "stockkeeper"}))
         .await
         .error(StatusCode::CONFLICT, "username_taken");
 }

@@ -1,18 +1,9 @@
 //! The `kassa` binary as an operator runs it.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp, TestDb};
-
-const KASSA: &str = env!("CARGO_BIN_EXE_kassa");
-
-/// `kassa` with a clean environment: no `.env` (the working directory is a fresh folder).
-pub fn kassa(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(KASSA);
-    command.current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    command
-}
+use crate::helpers::{TEST_JWT_SECRET, TestApp, TestDb, kassa};
 
 #[test]
 fn kassa_openapi_prints_the_committed_document() {
@@ -25,7 +16,7 @@ fn kassa_openapi_prints_the_committed_document() {
 }
 
 #[test]
-fn without_postgres_binaries_kassa_explains_and_exits_1() {
+fn without_postgres_binaries_kassa_exits_1_with_an_explanation() {
     let dir = tempfile::tempdir().unwrap();
     let output = kassa(dir.path())
         .env("POSTGRES_BIN_DIR", dir.path().join("no-such-postgres"))
@@ -62,7 +53,7 @@ fn a_bad_variable_stops_kassa_with_its_name() {
 }
 
 #[tokio::test]
-async fn kassa_serves_and_shuts_down_gracefully_on_sigterm() {
+async fn kassa_shuts_down_gracefully_on_sigterm() {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -101,7 +92,7 @@ async fn kassa_serves_and_shuts_down_gracefully_on_sigterm() {
 }
 
 #[tokio::test]
-async fn an_export_is_readable_by_its_owner_alone_and_never_replaced_by_accident() {
+async fn an_export_file_is_private_and_never_overwritten() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
 

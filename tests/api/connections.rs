@@ -81,7 +81,7 @@ async fn closed_by(stream: &mut TcpStream, deadline: Instant) -> bool {
 }
 
 #[tokio::test]
-async fn half_open_and_idle_connections_are_closed_after_the_header_timeout() {
+async fn silent_connections_are_closed_after_the_header_timeout() {
     const FLOOD: usize = 3_000;
     ensure_descriptors(2 * FLOOD as u64 + 1_024);
     let app = TestApp::spawn().await;
@@ -119,7 +119,7 @@ async fn half_open_and_idle_connections_are_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
-async fn at_the_connection_bound_new_clients_wait_for_a_slot_and_are_served() {
+async fn at_the_connection_bound_new_clients_wait_for_a_slot() {
     const BOUND: usize = 100;
     ensure_descriptors(4 * BOUND as u64 + 1_024);
     let app = TestApp::spawn().await;

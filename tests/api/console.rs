@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::{EMPLOYEE_PASSWORD, TestApp, TestResponse, registration};
+use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, registration};
 
 /// A browser's cookie jar, as far as these tests need one.
 #[derive(Default)]
@@ -80,7 +80,7 @@ async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password:
 }
 
 #[tokio::test]
-async fn an_owner_signs_in_with_a_strict_http_only_cookie_and_sees_the_staff() {
+async fn an_owner_signs_in_to_the_console_with_a_strict_cookie() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_owner", "Лавка").await;
     app.add_employee(&owner, "console_cashier", "cashier").await;
@@ -129,7 +129,7 @@ async fn an_owner_signs_in_with_a_strict_http_only_cookie_and_sees_the_staff() {
 }
 
 #[tokio::test]
-async fn a_secure_cookie_off_loopback_and_wrong_passwords_explained_and_throttled() {
+async fn console_sign_in_off_loopback_is_secure_and_throttled() {
     let app = TestApp::spawn_with(&[("LOGIN_RATE_LIMIT_PER_MINUTE", "2")]).await;
     app.register(&registration("console_secure", "Лавка")).await.json(StatusCode::CREATED);
 
@@ -173,7 +173,7 @@ async fn a_secure_cookie_off_loopback_and_wrong_passwords_explained_and_throttle
 }
 
 #[tokio::test]
-async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
+async fn forms_without_their_csrf_token_change_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_csrf", "Лавка").await;
     let mut browser = Browser::default();
@@ -211,7 +211,7 @@ async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_session() {
+async fn the_console_admits_no_cashier_nor_an_ended_session() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_boss", "Лавка").await;
     let (_, _) = app.member(&owner, "console_till", "cashier").await;
@@ -245,8 +245,18 @@ async fn a_cashier_is_kept_out_and_logging_out_in_the_api_ends_the_console_sessi
 #[tokio::test]
 async fn console_enabled_false_serves_no_console() {
     let app = TestApp::spawn_with(&[("CONSOLE_ENABLED", "false")]).await;
-    let response = app.get("/console/sign-in/").await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    for path in ["/console/", "/console/sign-in/", "/console/stores/"] {
+        app.get(path).await.error(StatusCode::NOT_FOUND, "not_found");
+    }
+    let sign_in = Request::post("/console/sign-in/")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=ivan&password=Kassa-Strong-2026"))
+        .unwrap();
+    let refused = app.send(sign_in).await;
+    refused.error(StatusCode::NOT_FOUND, "not_found");
+    assert!(refused.header("set-cookie").is_none(), "no console session without a console");
+    // The API is served as ever.
+    app.register_owner("ivan", "Лавка").await;
 }
 
 /// The value shown in the page's `id="password"` element.
@@ -256,7 +266,7 @@ fn shown_password(page: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_owner_adds_an_employee_sees_the_password_once_and_runs_their_account() {
+async fn an_owner_runs_an_employees_account_from_the_console() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_runner", "Лавка").await;
     let key = owner.key();
@@ -316,7 +326,7 @@ async fn an_owner_adds_an_employee_sees_the_password_once_and_runs_their_account
 }
 
 #[tokio::test]
-async fn a_manager_cannot_act_on_a_manager_and_is_told_why() {
+async fn a_manager_is_told_why_they_cannot_act_on_a_manager() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_top", "Лавка").await;
     app.member(&owner, "console_mgr", "manager").await;
@@ -342,23 +352,35 @@ async fn a_manager_cannot_act_on_a_manager_and_is_told_why() {
     assert!(form.contains("value=\"cashier\"") && !form.contains("value=\"manager\""), "{form}");
 }
 
-#[tokio::test]
-async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
-    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
-    let owner = app.register_owner("console_full", "Лавка").await;
+/// An owner signed in to the console of their store (English pages), with the CSRF token
+/// of its forms.
+struct Console {
+    owner: Owner,
+    key: String,
+    browser: Browser,
+    csrf: String,
+}
+
+async fn console_of(app: &TestApp, username: &str) -> Console {
+    let owner = app.register_owner(username, "Лавка").await;
     let key = owner.key();
     let mut browser = Browser::default();
-    sign_in(&app, &mut browser, "console_full", "Kassa-Strong-2026").await;
-    let devices = browser.get(&app, &format!("/console/s/{key}/devices/")).await;
+    sign_in(app, &mut browser, username, "Kassa-Strong-2026").await;
+    let devices = browser.get(app, &format!("/console/s/{key}/devices/")).await;
     assert_eq!(devices.status, StatusCode::OK);
     let csrf = csrf_of(&text(&devices));
+    Console { owner, key, browser, csrf }
+}
 
+/// A pairing code made in the console pairs a till through the API; the console revokes it.
+async fn pair_and_revoke_a_till(app: &TestApp, console: &mut Console) {
     // A pairing code, shown large, pairs a till through the API; the list shows it; revoke.
-    let made = browser
+    let made = console
+        .browser
         .post(
-            &app,
-            &format!("/console/s/{key}/devices/pairing-code/"),
-            &[("csrf", &csrf), ("name", "Касса 7")],
+            app,
+            &format!("/console/s/{}/devices/pairing-code/", console.key),
+            &[("csrf", console.csrf.as_str()), ("name", "Касса 7")],
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", text(&made));
@@ -368,24 +390,38 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
     assert_eq!(code.len(), 9, "{code}");
     let paired = app.json(Method::POST, "/api/users/devices/pair/", &json!({"code": code}), None).await;
     let device_id = paired.json(StatusCode::CREATED)["device"]["id"].as_i64().unwrap();
-    assert!(text(&browser.get(&app, &format!("/console/s/{key}/devices/")).await).contains("Касса 7"));
-    let revoked = browser
-        .post(&app, &format!("/console/s/{key}/devices/{device_id}/revoke/"), &[("csrf", &csrf)])
+    assert!(
+        text(&console.browser.get(app, &format!("/console/s/{}/devices/", console.key)).await)
+            .contains("Касса 7")
+    );
+    let revoked = console
+        .browser
+        .post(
+            app,
+            &format!("/console/s/{}/devices/{device_id}/revoke/", console.key),
+            &[("csrf", console.csrf.as_str())],
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    let listed =
-        app.scoped(Method::GET, "/api/users/devices/", &owner.token, &key, None).await.json(StatusCode::OK);
+    let listed = app
+        .scoped(Method::GET, "/api/users/devices/", &console.owner.token, &console.key, None)
+        .await
+        .json(StatusCode::OK);
     assert_eq!(listed["results"][0]["is_active"], false);
+}
 
+/// A role created and edited in the console, and a refused delete of a built-in role.
+async fn create_and_edit_a_role(app: &TestApp, console: &mut Console) {
     // Roles: a new one with a catalogue permission and one of the store's own; an edit; a
     // refused delete of a built-in role is explained.
-    let roles = format!("/console/s/{key}/roles/");
-    let created = browser
+    let roles = format!("/console/s/{}/roles/", console.key);
+    let created = console
+        .browser
         .post(
-            &app,
+            app,
             &format!("{roles}create/"),
             &[
-                ("csrf", &csrf),
+                ("csrf", console.csrf.as_str()),
                 ("code", "senior"),
                 ("name", "Старший кассир"),
                 ("rank", "40"),
@@ -395,12 +431,13 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", text(&created));
-    let edited = browser
+    let edited = console
+        .browser
         .post(
-            &app,
+            app,
             &format!("{roles}edit/"),
             &[
-                ("csrf", &csrf),
+                ("csrf", console.csrf.as_str()),
                 ("code", "senior"),
                 ("name", "Senior"),
                 ("rank", "45"),
@@ -410,7 +447,7 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
         .await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", text(&edited));
     let api_roles = app
-        .scoped(Method::GET, "/api/users/store-roles/", &owner.token, &key, None)
+        .scoped(Method::GET, "/api/users/store-roles/", &console.owner.token, &console.key, None)
         .await
         .json(StatusCode::OK);
     let senior =
@@ -418,28 +455,61 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
     assert_eq!(senior["name"], "Senior");
     assert_eq!(senior["rank"], 45);
     assert_eq!(senior["permissions"], json!(["void_sales"]));
-    let refused =
-        browser.post(&app, &format!("{roles}delete/"), &[("csrf", &csrf), ("code", "cashier")]).await;
+    let refused = console
+        .browser
+        .post(app, &format!("{roles}delete/"), &[("csrf", console.csrf.as_str()), ("code", "cashier")])
+        .await;
     assert!(refused.status.is_client_error());
     assert!(text(&refused).contains("role=\"alert\""));
-    assert!(text(&browser.get(&app, &roles).await).contains("value=\"senior\""));
+    assert!(text(&console.browser.get(app, &roles).await).contains("value=\"senior\""));
+}
+
+#[tokio::test]
+async fn a_till_paired_with_a_console_code_is_revoked_from_the_console() {
+    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
+    let mut console = console_of(&app, "console_full").await;
+
+    pair_and_revoke_a_till(&app, &mut console).await;
+}
+
+#[tokio::test]
+async fn the_console_writes_a_stores_roles() {
+    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
+    let mut console = console_of(&app, "console_full").await;
+
+    create_and_edit_a_role(&app, &mut console).await;
+}
+
+#[tokio::test]
+async fn the_console_audit_page_shows_the_console_actions_by_action() {
+    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
+    let mut console = console_of(&app, "console_full").await;
+    pair_and_revoke_a_till(&app, &mut console).await;
+    create_and_edit_a_role(&app, &mut console).await;
 
     // The audit trail shows each of those, filtered by action.
-    let audit = browser.get(&app, &format!("/console/s/{key}/audit/?action=role.updated")).await;
+    let audit =
+        console.browser.get(&app, &format!("/console/s/{}/audit/?action=role.updated", console.key)).await;
     assert_eq!(audit.status, StatusCode::OK);
     assert!(
         text(&audit).contains("<td>role.updated</td>") && !text(&audit).contains("<td>role.created</td>")
     );
-    let all = text(&browser.get(&app, &format!("/console/s/{key}/audit/")).await);
+    let all = text(&console.browser.get(&app, &format!("/console/s/{}/audit/", console.key)).await);
     for action in ["device.paired", "device.revoked", "role.created"] {
         assert!(all.contains(&format!("<td>{action}</td>")), "{action}");
     }
+}
+
+#[tokio::test]
+async fn an_api_session_is_ended_from_the_console() {
+    let app = TestApp::spawn_with(&[("DEFAULT_LANGUAGE", "en")]).await;
+    let mut console = console_of(&app, "console_full").await;
 
     // Sessions: the API's session is listed beside this one, and ended from here.
-    let sessions = text(&browser.get(&app, "/console/sessions/").await);
+    let sessions = text(&console.browser.get(&app, "/console/sessions/").await);
     assert_eq!(sessions.matches("/revoke/\"").count(), 2, "{sessions}");
     let api_session =
-        app.get_as("/api/users/auth/sessions/", &owner.token).await.json(StatusCode::OK)["data"]
+        app.get_as("/api/users/auth/sessions/", &console.owner.token).await.json(StatusCode::OK)["data"]
             .as_array()
             .unwrap()
             .iter()
@@ -448,10 +518,12 @@ async fn tills_roles_the_audit_trail_and_sessions_from_the_console() {
             .as_str()
             .unwrap()
             .to_owned();
-    let ended =
-        browser.post(&app, &format!("/console/sessions/{api_session}/revoke/"), &[("csrf", &csrf)]).await;
+    let ended = console
+        .browser
+        .post(&app, &format!("/console/sessions/{api_session}/revoke/"), &[("csrf", console.csrf.as_str())])
+        .await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
-    app.get_as("/api/users/auth/sessions/", &owner.token)
+    app.get_as("/api/users/auth/sessions/", &console.owner.token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
 }
@@ -536,7 +608,7 @@ async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
 }
 
 #[tokio::test]
-async fn the_owner_reveals_rotates_and_switches_the_shared_staff_account() {
+async fn the_owner_runs_the_shared_staff_account_from_the_console() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("console_shared", "Общая").await;
     let key = owner.key();

@@ -8,28 +8,10 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Owner, TestApp, TestResponse};
-use crate::tenant::assert_pools_are_neutral;
+use crate::helpers::{TestApp, TestResponse, assert_pools_are_neutral};
 
-const CODES: &str = "/api/users/devices/pairing-codes/";
-const PAIR: &str = "/api/users/devices/pair/";
 const DEVICES: &str = "/api/users/devices/";
 const ROSTER: &str = "/api/users/devices/roster/";
-
-async fn pairing_code(app: &TestApp, who: &Owner, name: &str) -> TestResponse {
-    app.scoped(Method::POST, CODES, &who.token, &who.key(), Some(&json!({"name": name}))).await
-}
-
-async fn pair(app: &TestApp, code: &str) -> TestResponse {
-    app.json(Method::POST, PAIR, &json!({"code": code}), None).await
-}
-
-/// A paired till of `owner`'s store: its token.
-pub async fn paired_till(app: &TestApp, owner: &Owner, name: &str) -> String {
-    let code =
-        pairing_code(app, owner, name).await.json(StatusCode::CREATED)["code"].as_str().unwrap().to_owned();
-    pair(app, &code).await.json(StatusCode::CREATED)["device_token"].as_str().unwrap().to_owned()
-}
 
 async fn roster(app: &TestApp, token: Option<&str>, key: &str) -> TestResponse {
     let mut request = Request::get(ROSTER).header("x-tenant-key", key);
@@ -40,15 +22,15 @@ async fn roster(app: &TestApp, token: Option<&str>, key: &str) -> TestResponse {
 }
 
 #[tokio::test]
-async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
+async fn a_pairing_code_pairs_one_till_once_before_it_expires() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("till_owner", "Лавка").await;
     let (manager, _) = app.member(&owner, "till_manager", "manager").await;
     let (cashier, _) = app.member(&owner, "till_cashier", "cashier").await;
 
-    pairing_code(&app, &cashier, "Касса").await.error(StatusCode::FORBIDDEN, "permission_denied");
-    pairing_code(&app, &manager, "   ").await.error(StatusCode::BAD_REQUEST, "validation_error");
-    let response = pairing_code(&app, &manager, "Касса 1").await;
+    app.create_pairing_code(&cashier, "Касса").await.error(StatusCode::FORBIDDEN, "permission_denied");
+    app.create_pairing_code(&manager, "   ").await.error(StatusCode::BAD_REQUEST, "validation_error");
+    let response = app.create_pairing_code(&manager, "Касса 1").await;
     assert_eq!(response.header("cache-control"), Some("no-store"));
     let made = response.json(StatusCode::CREATED);
     let code = made["code"].as_str().unwrap().to_owned();
@@ -60,14 +42,14 @@ async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
 
     // Typed in lower case without its dash: accepted, once.
     let typed = code.replace('-', "").to_lowercase();
-    let response = pair(&app, &typed).await;
+    let response = app.pair(&typed).await;
     assert_eq!(response.header("cache-control"), Some("no-store"));
     let paired = response.json(StatusCode::CREATED);
     assert_eq!(paired["device"]["name"], "Касса 1");
     assert_eq!(paired["tenant_key"], owner.key().as_str());
     let token = paired["device_token"].as_str().unwrap();
     assert!(token.len() >= 43, "256 bits: {token}");
-    pair(&app, &code).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
+    app.pair(&code).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
     // Neither the code nor the token is stored as such.
     let text: String = sqlx::query_scalar(
         "select coalesce(string_agg(encode(code_hash, 'escape'), ''), '') || coalesce((select string_agg(encode(token_hash, 'escape'), '') from public.devices), '') from public.pairing_codes",
@@ -78,7 +60,7 @@ async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
     assert!(!text.contains(token) && !text.contains(&code[..4]), "secrets stored in clear");
 
     // An expired code is refused.
-    let late = pairing_code(&app, &owner, "Касса 2").await.json(StatusCode::CREATED)["code"]
+    let late = app.create_pairing_code(&owner, "Касса 2").await.json(StatusCode::CREATED)["code"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -88,9 +70,9 @@ async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
     .execute(&app.pool)
     .await
     .unwrap();
-    pair(&app, &late).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
+    app.pair(&late).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
     for garbage in ["", "ABCD", "ABCD-EFGH-J", "!!!!-!!!!"] {
-        pair(&app, garbage).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
+        app.pair(garbage).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
     }
 
     let events = app
@@ -112,14 +94,14 @@ async fn a_code_pairs_one_till_once_in_any_case_and_expires() {
 async fn a_flood_of_wrong_codes_checks_at_most_ten_a_minute() {
     let app = Arc::new(TestApp::spawn().await);
     let owner = app.register_owner("till_owner", "Лавка").await;
-    let code = pairing_code(&app, &owner, "Касса").await.json(StatusCode::CREATED)["code"]
+    let code = app.create_pairing_code(&owner, "Касса").await.json(StatusCode::CREATED)["code"]
         .as_str()
         .unwrap()
         .to_owned();
 
     let guesses = (0..50).map(|n| {
         let app = Arc::clone(&app);
-        async move { pair(&app, &format!("ZZZZ-{:04}", n % 10_000)).await.status }
+        async move { app.pair(&format!("ZZZZ-{:04}", n % 10_000)).await.status }
     });
     let statuses = futures_util::future::join_all(guesses).await;
     let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
@@ -127,7 +109,7 @@ async fn a_flood_of_wrong_codes_checks_at_most_ten_a_minute() {
     assert_eq!(checked + refused, 50, "{statuses:?}");
     assert!(checked <= 10, "{checked} codes were checked");
     // Within the minute even the right code is refused from this address…
-    let blocked = pair(&app, &code).await;
+    let blocked = app.pair(&code).await;
     blocked.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
     assert!(blocked.header("retry-after").is_some());
     // …and keeps working once the window has passed.
@@ -135,7 +117,7 @@ async fn a_flood_of_wrong_codes_checks_at_most_ten_a_minute() {
         .execute(&app.pool)
         .await
         .unwrap();
-    pair(&app, &code).await.json(StatusCode::CREATED);
+    app.pair(&code).await.json(StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -144,7 +126,7 @@ async fn a_device_token_opens_its_own_store_only_until_revoked() {
     let owner = app.register_owner("till_owner", "Лавка").await;
     let other = app.register_owner("other_owner", "Другая").await;
     let (cashier, cashier_employee) = app.member(&owner, "till_cashier", "cashier").await;
-    let token = paired_till(&app, &owner, "Касса 1").await;
+    let token = app.paired_till(&owner, "Касса 1").await;
 
     // The roster: active members with a PIN only.
     assert_eq!(roster(&app, Some(&token), &owner.key()).await.json(StatusCode::OK)["results"], json!([]));
@@ -229,7 +211,7 @@ async fn a_storm_of_tills_across_stores_never_crosses_stores() {
         )
         .await;
         let employee_first_name = format!("Имя {marker}_cashier");
-        let token = paired_till(&app, &owner, &format!("Касса {n}")).await;
+        let token = app.paired_till(&owner, &format!("Касса {n}")).await;
         stores.push((owner.key(), token, employee_first_name));
     }
     let stores = Arc::new(stores);

@@ -16,8 +16,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp};
-use crate::tenant::assert_pools_are_neutral;
+use crate::helpers::{TEST_JWT_SECRET, TestApp, assert_pools_are_neutral};
 
 const STORES: usize = 1_000;
 

@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnectOptions;
 use crate::helpers::{TestApp, send, test_config};
 
 #[tokio::test]
-async fn healthz_and_readyz_answer_ok_when_the_database_is_up() {
+async fn the_health_probes_answer_ok_while_the_database_is_up() {
     let app = TestApp::spawn().await;
 
     assert_eq!(app.get("/healthz").await.json(StatusCode::OK)["status"], "ok");

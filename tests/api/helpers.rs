@@ -24,6 +24,16 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tower::ServiceExt;
 
+mod binary;
+mod endpoints;
+mod pools;
+mod till;
+
+pub use binary::kassa;
+pub use endpoints::till_request;
+pub use pools::{assert_pools_are_neutral, neutral_connections};
+pub use till::{CASHIER_PIN, MANAGER_PIN, OWNER_PIN, Shop, shop};
+
 /// A JWT secret strong enough for the configuration check.
 pub const TEST_JWT_SECRET: &str = "9d4f0b8e2a6c1e7f3b5d9a0c4e8f2b6d";
 

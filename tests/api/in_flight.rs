@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{EMPLOYEE_PASSWORD, TestApp};
+use crate::helpers::{CASHIER_PIN, EMPLOYEE_PASSWORD, Shop, TestApp, shop};
 
 /// The owner's password in [`crate::helpers::registration`].
 const PASSWORD: &str = "Kassa-Strong-2026";
-use crate::tills::{CASHIER_PIN, Shop, pin_login, shop};
 
 /// Sign-in loops running side by side until the change has answered.
 const LOOPS: usize = 4;
@@ -93,7 +92,7 @@ fn till_sign_in(
     move || {
         let (app, shop, employee_id, pin) =
             (Arc::clone(&app), Arc::clone(&shop), employee_id.clone(), pin.clone());
-        Box::pin(async move { pin_login(&app, &shop.till, &shop.key(), &employee_id, &pin).await.status })
+        Box::pin(async move { app.pin_login(&shop.till, &shop.key(), &employee_id, &pin).await.status })
     }
 }
 
@@ -131,7 +130,7 @@ async fn a_replaced_pin_leaves_no_session_of_the_old_pin() {
     let app = Arc::new(TestApp::spawn().await);
     let shop = Arc::new(shop(&app, "repin", "Лавка").await);
     race(till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN), async {
-        crate::tills::set_pin(&app, &shop.cashier, "602917").await;
+        assert_eq!(app.set_pin(&shop.cashier, "602917").await.status, StatusCode::NO_CONTENT);
     })
     .await;
     assert_eq!(live_sessions(&app, "repin_cashier", true).await, 0);

@@ -164,7 +164,7 @@ fn imports_only_point_down_the_layers() {
 }
 
 #[test]
-fn the_import_reader_sees_single_and_grouped_paths() {
+fn the_import_reader_sees_every_imported_path() {
     let source = "use crate::db::Session;\nuse crate::{audit, auth::{tokens, hasher}, stores::x};\nlet a = crate::i18n::current_lang();";
     let named: Vec<String> = modules_named(source).into_iter().collect();
     assert_eq!(named, ["audit", "auth", "db", "i18n", "stores"]);

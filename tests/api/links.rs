@@ -28,7 +28,7 @@ async fn store_with_two_employees(overrides: &[(&str, &str)]) -> (TestApp, Owner
 }
 
 #[tokio::test]
-async fn a_forged_host_gets_a_relative_link_and_a_loopback_host_an_absolute_one() {
+async fn only_a_trusted_host_gets_an_absolute_link() {
     let (app, owner) = store_with_two_employees(&[]).await;
     assert_eq!(next_link(&app, &owner, "evil.example").await, "/api/users/employees/?page_size=1&page=2");
     assert_eq!(

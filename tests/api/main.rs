@@ -43,5 +43,6 @@ mod tenant;
 mod tenant_keys;
 mod tills;
 mod token_clock;
+mod trailing_slash;
 mod usernames;
 mod users;

@@ -82,7 +82,7 @@ async fn usernames_are_unique_regardless_of_case() {
 }
 
 #[tokio::test]
-async fn tenant_migrations_apply_once_and_are_recorded_in_the_schemas_ledger() {
+async fn tenant_migrations_apply_once_per_schema() {
     let db = TestDb::create().await;
     let mut conn = connect(&db).await;
     let schema = SchemaName::for_slug("alpha").unwrap();
@@ -198,7 +198,7 @@ async fn concurrent_migrators_of_one_schema_apply_each_migration_once() {
 }
 
 #[tokio::test]
-async fn migrating_the_fleet_reports_a_broken_schema_and_migrates_the_rest() {
+async fn a_broken_schema_does_not_stop_the_fleet_migration() {
     let db = TestDb::create().await;
     let mut conn = connect(&db).await;
     let owner: i64 =
@@ -263,7 +263,7 @@ async fn previous_release_round_trip(conn: &mut PgConnection, schema: &SchemaNam
 }
 
 #[tokio::test]
-async fn a_store_of_the_previous_release_keeps_its_queries_and_migrates_to_the_preset_roles() {
+async fn a_store_of_the_previous_release_migrates_to_the_preset_roles() {
     use kassa::access::Role;
 
     let db = TestDb::create().await;

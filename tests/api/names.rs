@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TestApp, TestResponse, registration};
+use crate::helpers::{TestApp, TestResponse, registration};
 
 /// A forged log line, a right-to-left override, a line separator, a tab, an isolate, a
 /// right-to-left mark: every kind of character the rule refuses.
@@ -32,25 +32,20 @@ fn refused(response: &TestResponse, fields: &[&str]) {
     }
 }
 
-async fn pairing_code(app: &TestApp, who: &Owner, name: &str) -> TestResponse {
-    let body = json!({"name": name});
-    app.scoped(Method::POST, "/api/users/devices/pairing-codes/", &who.token, &who.key(), Some(&body)).await
-}
-
 #[tokio::test]
-async fn a_device_name_that_forges_a_log_line_is_refused_by_name_and_nothing_is_stored() {
+async fn a_device_name_that_forges_a_log_line_is_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_devices", "Лавка").await;
     let before = app.footprint().await;
     for name in CONTROLS {
-        refused(&pairing_code(&app, &owner, name).await, &["name"]);
+        refused(&app.create_pairing_code(&owner, name).await, &["name"]);
     }
     assert_eq!(app.footprint().await, before, "a refused name wrote something");
-    pairing_code(&app, &owner, "Касса «Север» 2").await.json(StatusCode::CREATED);
+    app.create_pairing_code(&owner, "Касса «Север» 2").await.json(StatusCode::CREATED);
 }
 
 #[tokio::test]
-async fn registration_refuses_control_in_every_name_and_creates_nothing() {
+async fn registration_refuses_control_characters_in_every_name() {
     let app = TestApp::spawn().await;
     let before = app.footprint().await;
     for text in CONTROLS {
@@ -73,7 +68,7 @@ async fn registration_refuses_control_in_every_name_and_creates_nothing() {
 }
 
 #[tokio::test]
-async fn employee_names_and_positions_are_refused_on_create_and_change() {
+async fn control_characters_in_employee_texts_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_owner", "Лавка").await;
     let employee = app.add_employee(&owner, "names_cashier", "cashier").await;
@@ -95,7 +90,7 @@ async fn employee_names_and_positions_are_refused_on_create_and_change() {
 }
 
 #[tokio::test]
-async fn role_names_are_refused_on_create_and_change() {
+async fn control_characters_in_role_names_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_roles", "Лавка").await;
     let before = app.footprint().await;
@@ -115,7 +110,7 @@ async fn role_names_are_refused_on_create_and_change() {
 }
 
 #[tokio::test]
-async fn store_names_addresses_and_descriptions_are_refused_on_create_and_change() {
+async fn control_characters_in_store_texts_are_refused() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_stores", "Лавка").await;
     let path = format!("/api/users/stores/{}/", owner.store_id);
@@ -144,16 +139,16 @@ fn till_request(path: &str, till: &str, key: &str, bearer: &str, body: &Value) -
 }
 
 #[tokio::test]
-async fn approval_reasons_and_subjects_are_refused_and_no_approval_is_granted() {
+async fn control_characters_in_an_approval_grant_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("names_till", "Лавка").await;
     let (manager, manager_row) = app.member(&owner, "names_manager", "manager").await;
     let (cashier, cashier_row) = app.member(&owner, "names_pos", "cashier").await;
     for (who, pin) in [(&manager, MANAGER_PIN), (&cashier, CASHIER_PIN)] {
-        let set = crate::pins::set_pin(&app, who, pin).await;
+        let set = app.set_pin(who, pin).await;
         assert_eq!(set.status, StatusCode::NO_CONTENT, "{:?}", set.body);
     }
-    let till = crate::devices::paired_till(&app, &manager, "Касса 1").await;
+    let till = app.paired_till(&manager, "Касса 1").await;
     let pin_login = json!({"employee_id": cashier_row["id"], "pin": CASHIER_PIN});
     let request = Request::post("/api/users/auth/pin-login/")
         .header("x-device-token", till.as_str())
@@ -218,8 +213,8 @@ async fn a_device_name_is_logged_as_a_field_never_in_the_message() {
     let log = CapturedLog::default();
     let guard = log.start();
     let name = "Касса «Север» 7";
-    pairing_code(&app, &owner, name).await.json(StatusCode::CREATED);
-    refused(&pairing_code(&app, &owner, "Касса\nERROR forged").await, &["name"]);
+    app.create_pairing_code(&owner, name).await.json(StatusCode::CREATED);
+    refused(&app.create_pairing_code(&owner, "Касса\nERROR forged").await, &["name"]);
     drop(guard);
 
     let lines = log.lines();

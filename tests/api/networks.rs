@@ -24,7 +24,7 @@ async fn login_from(addr: SocketAddr, client: &str, password: &str) -> u16 {
 }
 
 #[tokio::test]
-async fn addresses_in_one_ipv6_64_share_the_login_throttle_and_other_networks_do_not() {
+async fn the_login_throttle_counts_an_ipv6_64_as_one_address() {
     let app = TestApp::spawn_with(&[
         ("TRUSTED_PROXIES", "127.0.0.1"),
         ("LOGIN_RATE_LIMIT_PER_MINUTE", "3"),

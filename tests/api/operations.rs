@@ -10,8 +10,7 @@ use kassa::db::schema::SchemaName;
 use serde_json::json;
 use sqlx::{Acquire, AssertSqlSafe, PgPool};
 
-use crate::cli::kassa;
-use crate::helpers::{EMPLOYEE_PASSWORD, TEST_JWT_SECRET, TestApp, TestDb};
+use crate::helpers::{EMPLOYEE_PASSWORD, TEST_JWT_SECRET, TestApp, TestDb, kassa};
 
 /// Runs `kassa ARGS` on `db` with no terminal and no `.env`.
 fn run(db: &TestDb, args: &[&str]) -> Output {
@@ -89,7 +88,7 @@ async fn version_of(pool: &PgPool, schema: &str) -> (i64, bool) {
 }
 
 #[tokio::test]
-async fn migrate_brings_every_store_up_to_date_concurrently_and_a_rerun_changes_nothing() {
+async fn migrate_brings_every_store_up_to_date() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 6).await;
 
@@ -110,7 +109,7 @@ async fn migrate_brings_every_store_up_to_date_concurrently_and_a_rerun_changes_
 }
 
 #[tokio::test]
-async fn a_schema_that_fails_is_named_and_the_others_still_migrate() {
+async fn migrate_names_a_failing_schema_and_goes_on() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 4).await;
     // Migration 2 indexes audit_events; in this schema the table is gone.
@@ -140,7 +139,7 @@ async fn a_schema_that_fails_is_named_and_the_others_still_migrate() {
 }
 
 #[tokio::test]
-async fn an_interrupted_migrate_stops_cleanly_and_a_rerun_finishes_the_job() {
+async fn an_interrupted_migrate_is_finished_by_a_rerun() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 200).await;
     let dir = tempfile::tempdir().unwrap();
@@ -195,7 +194,7 @@ async fn an_interrupted_migrate_stops_cleanly_and_a_rerun_finishes_the_job() {
 }
 
 #[tokio::test]
-async fn tenants_list_status_and_migrate_by_key() {
+async fn the_tenants_commands_address_a_store_by_key() {
     let app = TestApp::spawn().await;
     let schemas = fleet_at_version_1(&app.pool, 3).await;
     let owner = app.register_owner("ivan", "Лавка").await;
@@ -225,7 +224,7 @@ async fn tenants_list_status_and_migrate_by_key() {
 }
 
 #[tokio::test]
-async fn a_store_exported_purged_and_restored_comes_back_whole() {
+async fn a_purged_store_comes_back_whole_from_its_export() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;
@@ -282,66 +281,69 @@ async fn a_store_exported_purged_and_restored_comes_back_whole() {
     assert_eq!(register_again.status, StatusCode::CREATED, "identity sequences were moved past restored ids");
 }
 
-#[tokio::test]
-async fn users_commands_create_reset_deactivate_and_list_accounts() {
-    let app = TestApp::spawn().await;
+/// `kassa users create-owner` for `username`, with `password` when given.
+fn create_owner(app: &TestApp, username: &str, store_name: &str, password: Option<&str>) -> Output {
+    let mut args = vec![
+        "users",
+        "create-owner",
+        "--username",
+        username,
+        "--first-name",
+        "Иван",
+        "--store-name",
+        store_name,
+    ];
+    if let Some(password) = password {
+        args.extend(["--password", password]);
+    }
+    run(&app.db, &args)
+}
 
-    let created = run(
-        &app.db,
-        &[
-            "users",
-            "create-owner",
-            "--username",
-            "ivan",
-            "--first-name",
-            "Иван",
-            "--store-name",
-            "Мой Магазин",
-        ],
-    );
+/// An owner `ivan` of "Мой Магазин" made by the command line, signed in: the generated
+/// password, the store's key and the access token.
+async fn owner_from_the_command_line(app: &TestApp) -> (String, String, String) {
+    let created = create_owner(app, "ivan", "Мой Магазин", None);
     assert!(created.status.success(), "{}", all_output(&created));
     let text = stdout(&created);
-    let password =
-        text.lines().find_map(|l| l.strip_prefix("password:")).expect("a generated password").trim();
-    let login = app.sign_in("ivan", password).await;
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password:"))
+        .expect("a generated password")
+        .trim()
+        .to_owned();
+    let login = app.sign_in("ivan", &password).await;
     assert_eq!(login["available_stores"][0]["slug"], "moi-magazin");
     let key = login["available_stores"][0]["tenant_key"].as_str().unwrap().to_owned();
     let token = login["access"].as_str().unwrap().to_owned();
+    (password, key, token)
+}
 
-    let taken = run(
-        &app.db,
-        &[
-            "users",
-            "create-owner",
-            "--username",
-            "IVAN",
-            "--first-name",
-            "X",
-            "--store-name",
-            "Y",
-            "--password",
-            "Kassa-Strong-2026",
-        ],
-    );
+#[tokio::test]
+async fn users_create_owner_makes_an_owner_who_signs_in() {
+    let app = TestApp::spawn().await;
+
+    let (_, key, token) = owner_from_the_command_line(&app).await;
+
+    app.scoped(Method::GET, "/api/users/auth/me/", &token, &key, None).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn users_create_owner_refuses_what_registration_refuses() {
+    let app = TestApp::spawn().await;
+    owner_from_the_command_line(&app).await;
+
+    let taken = create_owner(&app, "IVAN", "Y", Some("Kassa-Strong-2026"));
     assert_eq!(taken.status.code(), Some(1));
     assert!(all_output(&taken).contains("уже существует"), "{}", all_output(&taken));
-    let weak = run(
-        &app.db,
-        &[
-            "users",
-            "create-owner",
-            "--username",
-            "petr",
-            "--first-name",
-            "X",
-            "--store-name",
-            "Y",
-            "--password",
-            "123",
-        ],
-    );
+    let weak = create_owner(&app, "petr", "Y", Some("123"));
     assert_eq!(weak.status.code(), Some(1));
     assert_eq!(app.count("select count(*) from users").await, 2, "refused commands write nothing");
+}
+
+#[tokio::test]
+async fn users_reset_password_ends_every_session_of_the_account() {
+    let app = TestApp::spawn().await;
+    let (_, key, token) = owner_from_the_command_line(&app).await;
 
     let reset = run(&app.db, &["users", "reset-password", "IVAN", "--must-change"]);
     assert!(reset.status.success(), "{}", all_output(&reset));
@@ -361,10 +363,16 @@ async fn users_commands_create_reset_deactivate_and_list_accounts() {
     let chosen = run(&app.db, &["users", "reset-password", "ivan", "--password", "Novyi-Parol-77"]);
     assert!(chosen.status.success());
     assert!(!stdout(&chosen).contains("Novyi-Parol-77"), "a chosen password is not echoed");
+}
+
+#[tokio::test]
+async fn users_deactivate_keeps_an_account_out_until_activated() {
+    let app = TestApp::spawn().await;
+    let (password, _, _) = owner_from_the_command_line(&app).await;
 
     let deactivated = run(&app.db, &["users", "deactivate", "ivan"]);
     assert!(deactivated.status.success());
-    let refused = json!({"username": "ivan", "password": "Novyi-Parol-77"});
+    let refused = json!({"username": "ivan", "password": password});
     app.json(Method::POST, "/api/users/auth/login/", &refused, None)
         .await
         .error(StatusCode::UNAUTHORIZED, "authentication_failed");
@@ -374,7 +382,7 @@ async fn users_commands_create_reset_deactivate_and_list_accounts() {
         "{listed}"
     );
     assert!(run(&app.db, &["users", "activate", "ivan"]).status.success());
-    app.sign_in("ivan", "Novyi-Parol-77").await;
+    app.sign_in("ivan", &password).await;
     let unknown = run(&app.db, &["users", "deactivate", "nobody"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(all_output(&unknown).contains("no account named"), "{}", all_output(&unknown));

@@ -19,10 +19,6 @@ fn pin_path(id: &Value) -> String {
     format!("/api/users/employees/{id}/pin/")
 }
 
-pub async fn set_pin(app: &TestApp, who: &Owner, pin: &str) -> crate::helpers::TestResponse {
-    app.scoped(Method::PUT, PIN, &who.token, &who.key(), Some(&json!({"pin": pin}))).await
-}
-
 /// The PIN hashes stored in `schema`, by employee id.
 async fn stored_pins(app: &TestApp, schema: &str) -> Vec<(i64, String)> {
     let sql = format!("select employee_id, pin_hash from {schema}.employee_pins order by employee_id");
@@ -30,7 +26,7 @@ async fn stored_pins(app: &TestApp, schema: &str) -> Vec<(i64, String)> {
 }
 
 #[tokio::test]
-async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
+async fn each_weak_pin_is_refused_by_name() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     for pin in [
@@ -49,7 +45,7 @@ async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
         "159753",
         "147258",
     ] {
-        let body = set_pin(&app, &owner, pin).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        let body = app.set_pin(&owner, pin).await.error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(body["errors"]["pin"].is_array(), "{pin}: {body}");
     }
     for body in [json!({}), json!({"pin": 482137}), json!({"pin": null})] {
@@ -60,7 +56,7 @@ async fn each_weak_pin_is_refused_by_name_and_nothing_is_stored() {
 }
 
 #[tokio::test]
-async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
+async fn a_pin_is_stored_as_an_argon2id_hash_per_store() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "pin_cashier", "cashier").await;
@@ -70,8 +66,8 @@ async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
     let second_key =
         created.json(StatusCode::CREATED)["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
 
-    assert_eq!(set_pin(&app, &cashier, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(set_pin(&app, &owner, "730519").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.set_pin(&cashier, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.set_pin(&owner, "730519").await.status, StatusCode::NO_CONTENT);
 
     let pins = stored_pins(&app, "tenant_lavka").await;
     assert_eq!(pins.len(), 2);
@@ -88,7 +84,7 @@ async fn a_pin_is_stored_as_argon2id_per_store_and_never_shown() {
     assert!(stored_pins(&app, &other_schema).await.is_empty(), "a PIN is for one store");
 
     // Setting it again replaces it (one row per member).
-    assert_eq!(set_pin(&app, &cashier, "730519").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.set_pin(&cashier, "730519").await.status, StatusCode::NO_CONTENT);
     let again = stored_pins(&app, "tenant_lavka").await;
     assert_eq!(again.len(), 2);
     assert_ne!(again[1].1, pins[1].1);
@@ -127,7 +123,7 @@ async fn who_may_clear_a_pin_follows_the_ranks() {
     let (cashier, cashier_employee) = app.member(&owner, "pin_cashier", "cashier").await;
     let (stockkeeper, _) = app.member(&owner, "pin_stock", "stockkeeper").await;
     for who in [&manager, &other_manager, &cashier, &stockkeeper] {
-        assert_eq!(set_pin(&app, who, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.set_pin(who, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
     }
     let clear = |who: &Owner, id: &Value| {
         let (app, who, path) = (&app, who.clone(), pin_path(id));
@@ -165,13 +161,13 @@ async fn who_may_clear_a_pin_follows_the_ranks() {
 }
 
 #[tokio::test]
-async fn a_password_reset_a_deactivation_and_a_removal_clear_the_pin() {
+async fn losing_the_password_clears_the_pin() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("pin_owner", "Лавка").await;
     let mut staff = Vec::new();
     for username in ["pin_reset", "pin_off", "pin_gone", "pin_kept"] {
         let (token, employee) = app.member(&owner, username, "cashier").await;
-        assert_eq!(set_pin(&app, &token, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.set_pin(&token, GOOD_PIN).await.status, StatusCode::NO_CONTENT);
         staff.push(employee);
     }
     let owner_does = |method: Method, path: String, body: Option<Value>| {

@@ -1,5 +1,5 @@
-//! A day of a POS app that speaks the old backend's API, played through kassa's API alone:
-//! every answer carries the fields that app reads.
+//! A day of a POS app that speaks the old backend's API, played through kassa's API alone, a
+//! step per test on the day so far: every answer carries the fields that app reads.
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -14,10 +14,19 @@ fn has_fields(value: &Value, fields: &[&str], nullable: &[&str]) {
     }
 }
 
-#[tokio::test]
-async fn a_pos_app_runs_a_store_day_through_the_api() {
-    let app = TestApp::spawn().await;
+/// The store's day so far: its owner, a second store "Бета" with its shared account, and
+/// Бета's staff (Анна, a cashier without an account; Пётр, a cashier with one).
+struct Day {
+    owner: Owner,
+    beta: Owner,
+    staff_username: String,
+    staff_password: String,
+    anna: Value,
+    petr_user_id: i64,
+}
 
+/// The owner registers and the back office reads the store's shared account.
+async fn registered_owner(app: &TestApp) -> Owner {
     // The owner registers and the back office reads the store's shared account.
     let registered = app.register(&registration("dilshod", "Альфа Маркет")).await;
     assert_eq!(registered.header("cache-control"), Some("no-store"));
@@ -34,7 +43,11 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
     let sidebar = app.scoped(Method::GET, "/api/users/profile/", &owner.token, &owner.key(), None).await;
     let sidebar = sidebar.json(StatusCode::OK);
     has_fields(&sidebar["data"], &["user", "store", "role", "permissions", "employee"], &[]);
+    owner
+}
 
+/// The store list with credentials, then a second store and its staff account.
+async fn second_store(app: &TestApp, owner: &Owner) -> (Owner, String, String) {
     // The store list with credentials, then a second store and its staff account.
     let listed = app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await;
     let listed = listed.json(StatusCode::OK);
@@ -68,10 +81,14 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
     assert_eq!(read_back["data"]["username"], staff_username.as_str());
     let staff_password = read_back["data"]["password"].as_str().unwrap().to_owned();
     assert!(staff_password.len() >= 12 && staff_password != "12345678");
+    (beta, staff_username, staff_password)
+}
 
+/// Staff for the second store: a cashier without an account, a manager and a cashier with one.
+async fn hired_staff(app: &TestApp, beta: &Owner) -> (Value, i64) {
     // Staff for the second store: a cashier without an account, a manager and a cashier with one.
     let create = |path: &'static str, body: Value| {
-        let (app, beta) = (&app, beta.clone());
+        let (app, beta) = (app, beta.clone());
         async move { app.scoped(Method::POST, path, &beta.token, &beta.key(), Some(&body)).await }
     };
     let anna = create(
@@ -101,6 +118,38 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
     .await
     .json(StatusCode::CREATED);
     let petr_user_id = petr["data"]["employee"]["user"].as_i64().unwrap();
+    (anna, petr_user_id)
+}
+
+async fn store_day(app: &TestApp) -> Day {
+    let owner = registered_owner(app).await;
+    let (beta, staff_username, staff_password) = second_store(app, &owner).await;
+    let (anna, petr_user_id) = hired_staff(app, &beta).await;
+    Day { owner, beta, staff_username, staff_password, anna, petr_user_id }
+}
+
+#[tokio::test]
+async fn the_back_office_reads_every_field_it_needs_of_a_new_owners_stores() {
+    let app = TestApp::spawn().await;
+
+    let owner = registered_owner(&app).await;
+
+    second_store(&app, &owner).await;
+}
+
+#[tokio::test]
+async fn the_back_office_hires_staff_of_every_kind() {
+    let app = TestApp::spawn().await;
+    let owner = registered_owner(&app).await;
+    let (beta, _, _) = second_store(&app, &owner).await;
+
+    hired_staff(&app, &beta).await;
+}
+
+#[tokio::test]
+async fn the_till_signs_in_as_the_shared_account_to_pick_a_cashier() {
+    let app = TestApp::spawn().await;
+    let Day { owner, beta, staff_username, staff_password, anna, .. } = store_day(&app).await;
 
     // The till signs in as the store's shared account and picks the cashier.
     let till = app.sign_in(&staff_username, &staff_password).await;
@@ -125,6 +174,12 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
     let elsewhere =
         app.scoped(Method::GET, "/api/users/employees/cashiers/", till_token, &owner.key(), None).await;
     assert_eq!(elsewhere.status, StatusCode::FORBIDDEN, "the shared account works in its store alone");
+}
+
+#[tokio::test]
+async fn a_manager_sets_a_cashiers_password_from_the_edit_form() {
+    let app = TestApp::spawn().await;
+    let Day { beta, petr_user_id, .. } = store_day(&app).await;
 
     // The manager sets Petr's password from the edit form; Petr signs in with it.
     let manager_login = app.sign_in("mgr", "Manager-Pass-2026").await;
@@ -141,6 +196,12 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
         .json(StatusCode::OK);
     assert_eq!(changed["data"], json!({"user_id": petr_user_id, "username": "petr"}));
     app.sign_in("petr", "Smena-Nochnaya-77").await;
+}
+
+#[tokio::test]
+async fn a_deactivated_seller_leaves_the_history_filter() {
+    let app = TestApp::spawn().await;
+    let Day { owner, beta, petr_user_id, .. } = store_day(&app).await;
 
     // The history page's seller filter finds him; the owner then deactivates him.
     let sellers = app
@@ -165,6 +226,6 @@ async fn a_pos_app_runs_a_store_day_through_the_api() {
         .await
         .json(StatusCode::OK);
     assert_eq!(sellers["count"], 0, "a deactivated member leaves the list");
-    let login = app.sign_in("petr", "Smena-Nochnaya-77").await;
+    let login = app.sign_in("petr", "Cashier-Pass-2026").await;
     assert_eq!(login["available_stores"], json!([]), "and works nowhere now");
 }

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use futures_util::future::join_all;
 use kassa::db::pool;
 use kassa::router::build_router;
@@ -95,7 +95,7 @@ async fn a_flood_of_registrations_from_one_address_provisions_at_most_the_limit(
 }
 
 #[tokio::test]
-async fn username_probes_count_against_the_address_and_stop_answering_past_it() {
+async fn username_probes_are_throttled_per_address() {
     let (app, addr) = proxied_app("3").await;
     assert_eq!(register_from(addr, "198.51.100.7", "ivan").await.0, 201);
 
@@ -141,11 +141,6 @@ async fn every_instance_shares_one_count() {
     assert_eq!(provisioned(&app).await, (4, 4, 4));
 }
 
-/// `POST /stores/` named `name` as `token`.
-async fn create_store(app: &TestApp, token: &str, name: &str) -> crate::helpers::TestResponse {
-    app.json(Method::POST, "/api/users/stores/", &json!({ "name": name }), Some(token)).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_store_creations_never_pass_the_owners_limit() {
     let app = TestApp::spawn_with(&[("MAX_STORES_PER_OWNER", "4")]).await;
@@ -156,7 +151,7 @@ async fn parallel_store_creations_never_pass_the_owners_limit() {
         let name = format!("Филиал {n}");
         let token = owner.token.clone();
         let app = &app;
-        async move { create_store(app, &token, &name).await }
+        async move { app.create_store(&token, &name).await }
     });
     let answers = join_all(flood).await;
 
@@ -180,9 +175,9 @@ async fn parallel_store_creations_never_pass_the_owners_limit() {
     // A deactivated store still counts: it can come back.
     let deleted = app.delete_as(&format!("/api/users/stores/{}/", owner.store_id), &owner.token).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    create_store(&app, &owner.token, "Ещё одна").await.error(StatusCode::FORBIDDEN, "store_limit_reached");
+    app.create_store(&owner.token, "Ещё одна").await.error(StatusCode::FORBIDDEN, "store_limit_reached");
     // Another owner has a limit of their own.
-    create_store(&app, &other.token, "Дукон 2").await.json(StatusCode::CREATED);
+    app.create_store(&other.token, "Дукон 2").await.json(StatusCode::CREATED);
     assert_eq!(provisioned(&app).await.0, 6);
 }
 
@@ -192,7 +187,7 @@ async fn the_store_limit_says_so_in_each_language() {
     let owner = app.register_owner("ivan", "Лавка").await;
 
     let ru =
-        create_store(&app, &owner.token, "Вторая").await.error(StatusCode::FORBIDDEN, "store_limit_reached");
+        app.create_store(&owner.token, "Вторая").await.error(StatusCode::FORBIDDEN, "store_limit_reached");
     assert!(ru["message"].as_str().unwrap().contains("не более чем 1 "), "{ru}");
     let request = axum::http::Request::post("/api/users/stores/")
         .header("authorization", format!("Bearer {}", owner.token))

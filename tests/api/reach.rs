@@ -4,8 +4,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-use crate::tills::{OWNER_PIN, shop};
+use crate::helpers::{OWNER_PIN, TestApp, shop};
 
 /// Every (method, path) of the served OpenAPI document that takes a bearer token.
 fn bearer_operations() -> Vec<(Method, String)> {
@@ -35,7 +34,7 @@ fn store_bound_may_call(method: &Method, path: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_till_session_of_the_owner_reaches_every_store_route_and_nothing_account_wide() {
+async fn an_owners_till_session_reaches_its_store_alone() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "walk", "Лавка").await;
     let key = shop.key();
@@ -109,7 +108,7 @@ async fn the_shared_staff_account_reaches_nothing_account_wide() {
 }
 
 #[tokio::test]
-async fn a_till_session_lists_its_own_store_and_its_own_session_alone() {
+async fn a_till_session_sees_only_itself() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "alone", "Лавка").await;
     app.json(Method::POST, "/api/users/stores/", &json!({"name": "Второй"}), Some(&shop.owner.token))
@@ -137,9 +136,7 @@ async fn a_till_session_lists_its_own_store_and_its_own_session_alone() {
 async fn a_refreshed_till_session_stays_bound_to_its_store() {
     let app = TestApp::spawn().await;
     let shop = shop(&app, "refresh", "Лавка").await;
-    let body = crate::tills::pin_login(&app, &shop.till, &shop.key(), &shop.owner_id, OWNER_PIN)
-        .await
-        .json(StatusCode::OK);
+    let body = app.pin_login(&shop.till, &shop.key(), &shop.owner_id, OWNER_PIN).await.json(StatusCode::OK);
     let refreshed = app
         .json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": body["refresh"]}), None)
         .await

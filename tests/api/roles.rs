@@ -69,7 +69,7 @@ async fn each_role_manages_exactly_what_the_catalogue_says() {
 }
 
 #[tokio::test]
-async fn peers_and_lower_ranks_manage_nobody_above_them() {
+async fn nobody_manages_a_peer_or_a_higher_rank() {
     let app = TestApp::spawn().await;
     let stated = catalogue(&app.get("/api/users/roles/").await.json(StatusCode::OK));
     for (actor, (rank, manages)) in &stated {

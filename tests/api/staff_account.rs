@@ -27,17 +27,8 @@ fn slug_of(owner: &Owner) -> String {
     owner.data["store"]["slug"].as_str().unwrap().to_owned()
 }
 
-async fn login(app: &TestApp, username: &str, password: &str) -> crate::helpers::TestResponse {
-    let body = json!({"username": username, "password": password});
-    app.json(Method::POST, "/api/users/auth/login/", &body, None).await
-}
-
-async fn read_credentials(app: &TestApp, token: &str, key: &str) -> crate::helpers::TestResponse {
-    app.scoped(Method::GET, "/api/users/stores/staff-credentials/", token, key, None).await
-}
-
 #[tokio::test]
-async fn registration_and_a_new_store_each_come_with_a_staff_account() {
+async fn every_new_store_comes_with_a_staff_account() {
     let app = TestApp::spawn().await;
     let response = app.register(&registration("staff_owner", "Лавка Сотрудников")).await;
     assert_eq!(response.header("cache-control"), Some("no-store"));
@@ -54,7 +45,7 @@ async fn registration_and_a_new_store_each_come_with_a_staff_account() {
     assert_ne!(password, "12345678");
 
     // It signs in to its store alone, in the built-in role `staff`.
-    let signed_in = login(&app, staff["username"].as_str().unwrap(), password).await.json(StatusCode::OK);
+    let signed_in = app.login(staff["username"].as_str().unwrap(), password).await.json(StatusCode::OK);
     let stores = signed_in["available_stores"].as_array().unwrap();
     assert_eq!(stores.len(), 1, "{signed_in}");
     assert_eq!(stores[0]["role"], "staff");
@@ -74,7 +65,7 @@ async fn registration_and_a_new_store_each_come_with_a_staff_account() {
     assert_eq!(second["username"], format!("{}_staff", created["store"]["slug"].as_str().unwrap()));
     assert_ne!(second["password"], staff["password"]);
     let second_login =
-        login(&app, second["username"].as_str().unwrap(), second["password"].as_str().unwrap()).await;
+        app.login(second["username"].as_str().unwrap(), second["password"].as_str().unwrap()).await;
     let second_login = second_login.json(StatusCode::OK);
     assert_eq!(second_login["available_stores"][0]["tenant_key"], created["store"]["tenant_key"]);
 
@@ -100,7 +91,7 @@ async fn its_sessions_are_bound_to_its_store() {
         .json(StatusCode::CREATED);
     let other_key = other["data"]["store"]["tenant_key"].as_str().unwrap();
 
-    let signed_in = login(&app, &username, &password).await.json(StatusCode::OK);
+    let signed_in = app.login(&username, &password).await.json(StatusCode::OK);
     let access = signed_in["access"].as_str().unwrap();
     let me = app.scoped(Method::GET, "/api/users/auth/me/", access, &owner.key(), None).await;
     assert_eq!(me.json(StatusCode::OK)["data"]["role"], "staff");
@@ -114,7 +105,7 @@ async fn its_sessions_are_bound_to_its_store() {
             Some(access),
         )
         .await,
-        read_credentials(&app, access, &owner.key()).await,
+        app.staff_credentials(access, &owner.key()).await,
         app.get_as("/api/users/stores/my-stores-with-credentials/", access).await,
         app.json(Method::POST, "/api/users/auth/logout-all/", &json!({}), Some(access)).await,
     ];
@@ -125,7 +116,7 @@ async fn its_sessions_are_bound_to_its_store() {
     assert_eq!(elsewhere.status, StatusCode::FORBIDDEN, "{elsewhere:?}");
     assert_eq!(app.count("select count(*) from public.stores").await, 2);
     // Its password is what it was.
-    login(&app, &username, &password).await.json(StatusCode::OK);
+    app.login(&username, &password).await.json(StatusCode::OK);
 
     // A refreshed session stays bound.
     let refreshed = app
@@ -141,19 +132,19 @@ async fn its_sessions_are_bound_to_its_store() {
 }
 
 #[tokio::test]
-async fn only_the_owner_reads_it_back_uncached_and_each_read_is_audited() {
+async fn only_the_owner_reads_the_staff_password() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("reading_owner", "Читальня").await;
     let (username, password) = credentials_of(&owner);
     let (manager, _) = app.member(&owner, "reading_manager", "manager").await;
 
-    read_credentials(&app, &manager.token, &owner.key())
+    app.staff_credentials(&manager.token, &owner.key())
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
     let none = app.get_as("/api/users/stores/my-stores-with-credentials/", &manager.token).await;
     assert_eq!(none.json(StatusCode::OK)["data"], json!({"count": 0, "stores": []}));
 
-    let read = read_credentials(&app, &owner.token, &owner.key()).await;
+    let read = app.staff_credentials(&owner.token, &owner.key()).await;
     assert_eq!(read.header("cache-control"), Some("no-store"));
     let read = read.json(StatusCode::OK);
     assert_eq!(read["status"], "success");
@@ -224,7 +215,7 @@ async fn the_password_is_never_stored_in_the_clear() {
         .await
         .json(StatusCode::OK);
     let second = rotated["data"]["password"].as_str().unwrap().to_owned();
-    login(&app, &username, &second).await.json(StatusCode::OK);
+    app.login(&username, &second).await.json(StatusCode::OK);
 
     let stored = every_stored_text(&app).await;
     assert!(stored.contains(&username), "the scan reads the tables");
@@ -239,11 +230,11 @@ async fn the_password_is_never_stored_in_the_clear() {
 }
 
 #[tokio::test]
-async fn rotation_ends_its_sessions_and_the_old_password() {
+async fn rotation_retires_the_old_staff_password() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("rotating_owner", "Ротация").await;
     let (username, old_password) = credentials_of(&owner);
-    let signed_in = login(&app, &username, &old_password).await.json(StatusCode::OK);
+    let signed_in = app.login(&username, &old_password).await.json(StatusCode::OK);
     let access = signed_in["access"].as_str().unwrap();
     let (manager, _) = app.member(&owner, "rotating_manager", "manager").await;
     let rotate = |token: String| {
@@ -255,7 +246,7 @@ async fn rotation_ends_its_sessions_and_the_old_password() {
     };
 
     rotate(manager.token.clone()).await.error(StatusCode::FORBIDDEN, "permission_denied");
-    login(&app, &username, &old_password).await.json(StatusCode::OK);
+    app.login(&username, &old_password).await.json(StatusCode::OK);
 
     let rotated = rotate(owner.token.clone()).await;
     assert_eq!(rotated.header("cache-control"), Some("no-store"));
@@ -271,9 +262,9 @@ async fn rotation_ends_its_sessions_and_the_old_password() {
         .json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": signed_in["refresh"]}), None)
         .await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED, "{refresh:?}");
-    login(&app, &username, &old_password).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
-    login(&app, &username, new_password).await.json(StatusCode::OK);
-    let read = read_credentials(&app, &owner.token, &owner.key()).await.json(StatusCode::OK);
+    app.login(&username, &old_password).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    app.login(&username, new_password).await.json(StatusCode::OK);
+    let read = app.staff_credentials(&owner.token, &owner.key()).await.json(StatusCode::OK);
     assert_eq!(read["data"]["password"], new_password);
 
     // Nobody resets it another way, which would leave the owner reading a stale password.
@@ -287,7 +278,7 @@ async fn rotation_ends_its_sessions_and_the_old_password() {
     )
     .await
     .error(StatusCode::FORBIDDEN, "permission_denied");
-    login(&app, &username, new_password).await.json(StatusCode::OK);
+    app.login(&username, new_password).await.json(StatusCode::OK);
 }
 
 async fn staff_employee_id(app: &TestApp, owner: &Owner) -> Value {
@@ -298,12 +289,12 @@ async fn staff_employee_id(app: &TestApp, owner: &Owner) -> Value {
 }
 
 #[tokio::test]
-async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
+async fn a_switched_off_staff_account_is_signed_out() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("switching_owner", "Выключатель").await;
     let (username, password) = credentials_of(&owner);
     let access =
-        login(&app, &username, &password).await.json(StatusCode::OK)["access"].as_str().unwrap().to_owned();
+        app.login(&username, &password).await.json(StatusCode::OK)["access"].as_str().unwrap().to_owned();
     let switch = |active: bool| {
         let (app, owner) = (&app, &owner);
         async move {
@@ -327,13 +318,13 @@ async fn switched_off_it_cannot_sign_in_and_its_sessions_end() {
     app.scoped(Method::GET, "/api/users/auth/me/", &access, &owner.key(), None)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
-    login(&app, &username, &password).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    app.login(&username, &password).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
     let listed =
         app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
     assert_eq!(listed["data"]["stores"][0]["staff_credentials"]["is_active"], false, "{listed}");
 
     switch(true).await.json(StatusCode::OK);
-    login(&app, &username, &password).await.json(StatusCode::OK);
+    app.login(&username, &password).await.json(StatusCode::OK);
     app.scoped(
         Method::PATCH,
         "/api/users/stores/staff-credentials/",
@@ -403,7 +394,7 @@ async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_n
         .execute(&app.pool)
         .await
         .unwrap();
-    read_credentials(&app, &owner.token, &owner.key()).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.staff_credentials(&owner.token, &owner.key()).await.error(StatusCode::NOT_FOUND, "not_found");
     let listed =
         app.get_as("/api/users/stores/my-stores-with-credentials/", &owner.token).await.json(StatusCode::OK);
     assert_eq!(listed["data"]["stores"][0]["staff_credentials"], Value::Null, "{listed}");
@@ -415,13 +406,13 @@ async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_n
     kassa::cli::migrate::migrate_all(&state, &args).await.unwrap();
     assert_eq!(app.count("select count(*) from public.staff_accounts").await, 1, "made once");
 
-    let read = read_credentials(&app, &owner.token, &owner.key()).await.json(StatusCode::OK);
+    let read = app.staff_credentials(&owner.token, &owner.key()).await.json(StatusCode::OK);
     let username = read["data"]["username"].as_str().unwrap();
     assert_eq!(username, format!("{}_2_staff", slug_of(&owner)));
     assert_ne!(username, squatted);
     assert_eq!(read["data"]["full_name"], "Сотрудники Старый");
     let signed_in =
-        login(&app, username, read["data"]["password"].as_str().unwrap()).await.json(StatusCode::OK);
+        app.login(username, read["data"]["password"].as_str().unwrap()).await.json(StatusCode::OK);
     assert_eq!(signed_in["available_stores"][0]["role"], "staff");
     assert_eq!(signed_in["default_store"]["tenant_key"], owner.key().as_str());
 }

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::cli::kassa;
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TEST_JWT_SECRET, TestApp};
+use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TEST_JWT_SECRET, TestApp, kassa};
 
 fn store_path(id: i64) -> String {
     format!("/api/users/stores/{id}/")
@@ -19,10 +18,6 @@ fn store_path(id: i64) -> String {
 /// `GET /auth/me/` in the owner's store: what the store's key opens.
 async fn me_status(app: &TestApp, owner: &Owner) -> StatusCode {
     app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None).await.status
-}
-
-async fn patch_store(app: &TestApp, owner: &Owner, body: &Value) -> crate::helpers::TestResponse {
-    app.json(Method::PATCH, &store_path(owner.store_id), body, Some(&owner.token)).await
 }
 
 /// The store's row as the registry holds it, for checks that a refusal changed nothing.
@@ -35,7 +30,7 @@ async fn registry_row(app: &TestApp, store_id: i64) -> String {
 }
 
 #[tokio::test]
-async fn the_owner_brings_a_deactivated_store_back_and_its_key_works_at_once() {
+async fn a_reactivated_stores_key_works_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (manager, _) = app.member(&owner, "maria", "manager").await;
@@ -50,16 +45,16 @@ async fn the_owner_brings_a_deactivated_store_back_and_its_key_works_at_once() {
     // Nobody but the owner brings it back.
     let before = registry_row(&app, owner.store_id).await;
     let back = json!({"is_active": true});
-    patch_store(&app, &manager, &back).await.error(StatusCode::FORBIDDEN, "permission_denied");
+    app.patch_store(&manager, &back).await.error(StatusCode::FORBIDDEN, "permission_denied");
     let theirs = Owner { store_id: owner.store_id, ..stranger };
-    patch_store(&app, &theirs, &back).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.patch_store(&theirs, &back).await.error(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(registry_row(&app, owner.store_id).await, before);
 
     // The owner still reaches the store through /stores/{id}/…
     let read = app.get_as(&path, &owner.token).await.json(StatusCode::OK);
     assert_eq!(read["data"]["is_active"], false);
     // …and brings it back.
-    let patched = patch_store(&app, &owner, &back).await.json(StatusCode::OK);
+    let patched = app.patch_store(&owner, &back).await.json(StatusCode::OK);
     assert_eq!(patched["data"]["is_active"], true);
 
     assert_eq!(me_status(&app, &owner).await, StatusCode::OK, "no stale cache entry");
@@ -68,7 +63,7 @@ async fn the_owner_brings_a_deactivated_store_back_and_its_key_works_at_once() {
     assert_eq!(app.count("select count(*) from tenant_lavka.employees").await, 3, "with its data");
 
     // `false` deactivates, as DELETE does; PUT applies `is_active` too.
-    patch_store(&app, &owner, &json!({"is_active": false})).await.json(StatusCode::OK);
+    app.patch_store(&owner, &json!({"is_active": false})).await.json(StatusCode::OK);
     app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
         .await
         .error(StatusCode::FORBIDDEN, "inactive_tenant");
@@ -112,7 +107,7 @@ async fn a_store_change_applies_or_refuses_every_field_it_is_sent() {
     let patched = app.json(Method::PATCH, &path, &read, Some(&owner.token)).await.json(StatusCode::OK);
     assert_eq!(patched["data"]["city"], "Самарканд");
     // A null text field is emptied, not passed over.
-    let emptied = patch_store(&app, &owner, &json!({"address": null})).await.json(StatusCode::OK);
+    let emptied = app.patch_store(&owner, &json!({"address": null})).await.json(StatusCode::OK);
     assert_eq!(emptied["data"]["address"], "");
 }
 
@@ -148,7 +143,7 @@ async fn until_key_answers(app: &TestApp, owner: &Owner, expected: StatusCode) {
 }
 
 #[tokio::test]
-async fn the_operator_deactivates_and_activates_a_store_by_slug_or_key() {
+async fn the_operator_switches_a_store_by_slug_or_key() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     assert_eq!(me_status(&app, &owner).await, StatusCode::OK);
@@ -209,21 +204,21 @@ async fn public_rows_of(app: &TestApp, store_id: i64) -> Vec<(String, i64)> {
 }
 
 #[tokio::test]
-async fn purge_removes_a_store_that_had_tills_codes_and_till_sessions() {
+async fn purge_removes_a_store_with_its_tills() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;
     let neighbour = app.register_owner("olga", "Дукон").await;
     // Everything a store's tills leave in `public`: a used and an unused pairing code, a
     // paired till, a PIN session on it.
-    assert_eq!(crate::pins::set_pin(&app, &owner, "519283").await.status, StatusCode::NO_CONTENT);
-    let till = crate::devices::paired_till(&app, &owner, "Касса 1").await;
+    assert_eq!(app.set_pin(&owner, "519283").await.status, StatusCode::NO_CONTENT);
+    let till = app.paired_till(&owner, "Касса 1").await;
     let unused = json!({"name": "Касса 2"});
     app.scoped(Method::POST, "/api/users/devices/pairing-codes/", &owner.token, &owner.key(), Some(&unused))
         .await
         .json(StatusCode::CREATED);
     let on_till = pin_session(&app, &owner, &till).await;
-    let neighbours_till = crate::devices::paired_till(&app, &neighbour, "Касса 1").await;
+    let neighbours_till = app.paired_till(&neighbour, "Касса 1").await;
     let rows_before = public_rows_of(&app, owner.store_id).await;
     assert!(rows_before.iter().all(|(_, rows)| *rows > 0), "the store holds all of it: {rows_before:?}");
 

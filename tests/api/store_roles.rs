@@ -12,8 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, send};
-use crate::tenant::assert_pools_are_neutral;
+use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, assert_pools_are_neutral, send};
 
 const STORE_ROLES: &str = "/api/users/store-roles/";
 
@@ -165,18 +164,6 @@ fn assert_ordered(list: &Value) {
     }
 }
 
-async fn create_role(app: &TestApp, who: &Owner, body: &Value) -> TestResponse {
-    app.scoped(Method::POST, STORE_ROLES, &who.token, &who.key(), Some(body)).await
-}
-
-async fn patch_role(app: &TestApp, who: &Owner, code: &str, body: &Value) -> TestResponse {
-    app.scoped(Method::PATCH, &role_path(code), &who.token, &who.key(), Some(body)).await
-}
-
-async fn delete_role(app: &TestApp, who: &Owner, code: &str) -> TestResponse {
-    app.scoped(Method::DELETE, &role_path(code), &who.token, &who.key(), None).await
-}
-
 async fn me(app: &TestApp, who: &Owner) -> Value {
     app.scoped(Method::GET, "/api/users/auth/me/", &who.token, &who.key(), None).await.json(StatusCode::OK)
 }
@@ -251,7 +238,7 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
     // Each store has roles of its own: a custom role of one store is not in another's, and a
     // second store of the same owner starts with the four built-ins again.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40, "permissions": []});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     assert_eq!(codes(&roles(&app, &stranger).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     let second = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Вторая лавка"}), Some(&owner.token))
@@ -298,22 +285,29 @@ fn new_role_with(field: &str, value: Option<Value>) -> Value {
     body
 }
 
-#[tokio::test]
-async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+/// A store with an owner, a manager and a cashier, and three custom roles written at the
+/// bounds (one held by an employee), as its owner lists them.
+struct RoleArena {
+    owner: Owner,
+    manager: Owner,
+    cashier: Owner,
+    before: Value,
+}
+
+async fn role_arena(app: &TestApp) -> RoleArena {
     let owner = app.register_owner("ivan", "Лавка").await;
     let (manager, _) = app.member(&owner, "boss", "manager").await;
     let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
 
     // What may be written: the bounds themselves.
-    let created = create_role(
-        &app,
-        &owner,
-        &json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
+    let created = app
+        .create_role(
+            &owner,
+            &json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
                 "permissions": ["view_products", "open_shift"]}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(created["status"], "success");
     assert_eq!(created["tenant_key"], owner.key().as_str());
     assert_eq!(created["store_slug"], "lavka");
@@ -323,7 +317,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
         (&json!("floor_lead"), &json!("Старший смены"), &json!(40), &json!(false), &json!(0))
     );
     assert_eq!(set(&role["permissions"]), set_of(&["view_products", "open_shift"]));
-    let spare = create_role(&app, &owner, &json!({"code": "spare", "name": "Z", "rank": 1})).await;
+    let spare = app.create_role(&owner, &json!({"code": "spare", "name": "Z", "rank": 1})).await;
     let spare = spare.json(StatusCode::CREATED);
     assert_eq!(spare["data"]["permissions"], json!([]), "permissions default to none");
     assert_eq!(spare["data"]["rank"], 1);
@@ -331,84 +325,178 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let longest_name = "Я".repeat(64);
     let mut most: Vec<String> = (0..63).map(|i| format!("p{i:02}")).collect();
     most.push(format!("q{}", "x".repeat(63)));
-    let widest = create_role(
-        &app,
-        &owner,
-        &json!({"code": longest_code, "name": longest_name, "rank": 99, "permissions": most}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    let widest = app
+        .create_role(
+            &owner,
+            &json!({"code": longest_code, "name": longest_name, "rank": 99, "permissions": most}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(widest["data"]["name"], longest_name.as_str(), "64 characters, however many bytes");
     assert_eq!(widest["data"]["permissions"].as_array().unwrap().len(), 64);
     app.add_employee(&owner, "lead1", "floor_lead").await;
 
-    let before = roles(&app, &owner).await;
+    let before = roles(app, &owner).await;
     assert_eq!(role_in(&before, "floor_lead")["member_count"], 1);
     assert_eq!(
         codes(&before),
         ["owner", longest_code.as_str(), "manager", "floor_lead", "cashier", "staff", "stockkeeper", "spare"]
     );
     assert_ordered(&before);
-    assert_eq!(events(&app, &owner, "role.created").await.len(), 3);
+    assert_eq!(events(app, &owner, "role.created").await.len(), 3);
+    RoleArena { owner, manager, cashier, before }
+}
 
-    let post = |body: Value| (Method::POST, STORE_ROLES.to_owned(), Some(body));
-    let patch = |code: &str, body: Value| (Method::PATCH, role_path(code), Some(body));
-    let delete = |code: &str| (Method::DELETE, role_path(code), None::<Value>);
-    let denied = (StatusCode::FORBIDDEN, "permission_denied");
-    let invalid = (StatusCode::BAD_REQUEST, "validation_error");
-    let taken = (StatusCode::CONFLICT, "role_taken");
-    let mut cases: Vec<RefusalCase> = vec![
+fn post(body: Value) -> (Method, String, Option<Value>) {
+    (Method::POST, STORE_ROLES.to_owned(), Some(body))
+}
+
+fn patch(code: &str, body: Value) -> (Method, String, Option<Value>) {
+    (Method::PATCH, role_path(code), Some(body))
+}
+
+fn delete(code: &str) -> (Method, String, Option<Value>) {
+    (Method::DELETE, role_path(code), None)
+}
+
+const DENIED: (StatusCode, &str) = (StatusCode::FORBIDDEN, "permission_denied");
+const INVALID: (StatusCode, &str) = (StatusCode::BAD_REQUEST, "validation_error");
+const TAKEN: (StatusCode, &str) = (StatusCode::CONFLICT, "role_taken");
+
+/// Sends every case; each must answer its error (naming its field, when it has one) and
+/// leave the roles and the audit trail as they were.
+async fn assert_refused(app: &TestApp, arena: &RoleArena, cases: &[RefusalCase<'_>]) {
+    let (owner, before) = (&arena.owner, &arena.before);
+    let mut failures = Vec::new();
+    for (label, who, (method, path, body), (status, code), field) in cases {
+        let response = app.scoped(method.clone(), path, &who.token, &who.key(), body.as_ref()).await;
+        let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        if response.status != *status || answer["code"] != *code || answer["status"] != "error" {
+            failures.push(format!(
+                "{label}: {method} {path} {body:?}: expected {status} {code}, got {} {answer}",
+                response.status
+            ));
+        } else if let Some(field) = field
+            && !names_field(&answer, field)
+        {
+            failures.push(format!("{label}: {body:?}: errors do not name {field}: {answer}"));
+        }
+        let after = roles(app, owner).await;
+        if after != *before {
+            failures.push(format!("{label}: refused, yet the roles changed: {before} → {after}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases broke the rules:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(events(app, owner, "role.updated").await.is_empty(), "a refused change left an event");
+    assert!(events(app, owner, "role.deleted").await.is_empty(), "a refused delete left an event");
+    assert_eq!(events(app, owner, "role.created").await.len(), 3, "a refused create left an event");
+}
+
+#[tokio::test]
+async fn a_role_may_be_written_at_the_bounds() {
+    let app = TestApp::spawn().await;
+
+    let arena = role_arena(&app).await;
+
+    assert_eq!(role_in(&arena.before, "floor_lead")["member_count"], 1);
+}
+
+#[tokio::test]
+async fn only_the_owner_writes_roles() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let (manager, cashier) = (&arena.manager, &arena.cashier);
+
+    let cases: Vec<RefusalCase> = vec![
         // Only the owner writes roles.
-        ("manager creates", &manager, post(json!({"code": "by_boss", "name": "X", "rank": 5})), denied, None),
-        ("cashier creates", &cashier, post(json!({"code": "by_till", "name": "X", "rank": 5})), denied, None),
-        ("manager renames", &manager, patch("floor_lead", json!({"name": "X"})), denied, None),
-        ("manager lowers", &manager, patch("floor_lead", json!({"rank": 5})), denied, None),
-        ("cashier renames", &cashier, patch("floor_lead", json!({"name": "X"})), denied, None),
-        ("manager regrants cashiers", &manager, patch("cashier", json!({"permissions": []})), denied, None),
+        ("manager creates", manager, post(json!({"code": "by_boss", "name": "X", "rank": 5})), DENIED, None),
+        ("cashier creates", cashier, post(json!({"code": "by_till", "name": "X", "rank": 5})), DENIED, None),
+        ("manager renames", manager, patch("floor_lead", json!({"name": "X"})), DENIED, None),
+        ("manager lowers", manager, patch("floor_lead", json!({"rank": 5})), DENIED, None),
+        ("cashier renames", cashier, patch("floor_lead", json!({"name": "X"})), DENIED, None),
+        ("manager regrants cashiers", manager, patch("cashier", json!({"permissions": []})), DENIED, None),
         (
             "cashier regrants itself",
-            &cashier,
+            cashier,
             patch("cashier", json!({"permissions": OWNER_PERMISSIONS})),
-            denied,
+            DENIED,
             None,
         ),
-        ("manager deletes", &manager, delete("spare"), denied, None),
-        ("cashier deletes", &cashier, delete("spare"), denied, None),
+        ("manager deletes", manager, delete("spare"), DENIED, None),
+        ("cashier deletes", cashier, delete("spare"), DENIED, None),
+    ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn the_built_in_roles_stay_with_their_ranks() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+
+    let cases: Vec<RefusalCase> = vec![
         // The owner role never changes.
-        ("owner renamed", &owner, patch("owner", json!({"name": "Босс"})), denied, None),
-        ("owner regranted", &owner, patch("owner", json!({"permissions": ["view_all"]})), denied, None),
-        ("owner reranked", &owner, patch("owner", json!({"rank": 90})), denied, None),
+        ("owner renamed", owner, patch("owner", json!({"name": "Босс"})), DENIED, None),
+        ("owner regranted", owner, patch("owner", json!({"permissions": ["view_all"]})), DENIED, None),
+        ("owner reranked", owner, patch("owner", json!({"rank": 90})), DENIED, None),
         // A built-in keeps its rank, even beside a change that alone would be allowed.
-        ("manager reranked", &owner, patch("manager", json!({"rank": 60})), denied, None),
-        ("cashier reranked", &owner, patch("cashier", json!({"rank": 20})), denied, None),
-        ("stockkeeper reranked", &owner, patch("stockkeeper", json!({"rank": 1})), denied, None),
+        ("manager reranked", owner, patch("manager", json!({"rank": 60})), DENIED, None),
+        ("cashier reranked", owner, patch("cashier", json!({"rank": 20})), DENIED, None),
+        ("stockkeeper reranked", owner, patch("stockkeeper", json!({"rank": 1})), DENIED, None),
         (
             "cashier renamed and reranked",
-            &owner,
+            owner,
             patch("cashier", json!({"name": "X", "rank": 20})),
-            denied,
+            DENIED,
             None,
         ),
         // Built-ins stay.
-        ("owner deleted", &owner, delete("owner"), denied, None),
-        ("manager deleted", &owner, delete("manager"), denied, None),
-        ("cashier deleted", &owner, delete("cashier"), denied, None),
-        ("stockkeeper deleted", &owner, delete("stockkeeper"), denied, None),
+        ("owner deleted", owner, delete("owner"), DENIED, None),
+        ("manager deleted", owner, delete("manager"), DENIED, None),
+        ("cashier deleted", owner, delete("cashier"), DENIED, None),
+        ("stockkeeper deleted", owner, delete("stockkeeper"), DENIED, None),
+    ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn a_taken_held_or_unknown_role_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+
+    let cases: Vec<RefusalCase> = vec![
         // Codes are unique in the store, built-in ones included.
-        ("cashier taken", &owner, post(new_role_with("code", Some(json!("cashier")))), taken, None),
-        ("owner taken", &owner, post(new_role_with("code", Some(json!("owner")))), taken, None),
-        ("custom taken", &owner, post(new_role_with("code", Some(json!("floor_lead")))), taken, None),
+        ("cashier taken", owner, post(new_role_with("code", Some(json!("cashier")))), TAKEN, None),
+        ("owner taken", owner, post(new_role_with("code", Some(json!("owner")))), TAKEN, None),
+        ("custom taken", owner, post(new_role_with("code", Some(json!("floor_lead")))), TAKEN, None),
         // In use, unknown.
-        ("held role deleted", &owner, delete("floor_lead"), (StatusCode::CONFLICT, "role_in_use"), None),
+        ("held role deleted", owner, delete("floor_lead"), (StatusCode::CONFLICT, "role_in_use"), None),
         (
             "unknown changed",
-            &owner,
+            owner,
             patch("ghost", json!({"name": "X"})),
             (StatusCode::NOT_FOUND, "not_found"),
             None,
         ),
-        ("unknown deleted", &owner, delete("ghost"), (StatusCode::NOT_FOUND, "not_found"), None),
+        ("unknown deleted", owner, delete("ghost"), (StatusCode::NOT_FOUND, "not_found"), None),
     ];
+    assert_refused(&app, &arena, &cases).await;
+}
+
+#[tokio::test]
+async fn every_invalid_role_value_is_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
+    let mut cases: Vec<RefusalCase> = Vec::new();
+
     let bad_values: Vec<(&str, Option<Value>)> = vec![
         ("code", Some(json!("New_role"))),
         ("code", Some(json!("1role"))),
@@ -443,7 +531,7 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     let labels: Vec<String> =
         bad_values.iter().map(|(field, value)| format!("create with {field} = {value:?}")).collect();
     for ((field, value), label) in bad_values.into_iter().zip(&labels) {
-        cases.push((label.as_str(), &owner, post(new_role_with(field, value)), invalid, Some(field)));
+        cases.push((label.as_str(), owner, post(new_role_with(field, value)), INVALID, Some(field)));
     }
     for (field, value) in [
         ("rank", json!(0)),
@@ -456,67 +544,46 @@ async fn every_refused_role_write_answers_its_error_and_changes_nothing() {
     ] {
         cases.push((
             "invalid change",
-            &owner,
+            owner,
             patch("floor_lead", json!({field: value})),
-            invalid,
+            INVALID,
             Some(field),
         ));
     }
     cases.push((
         "invalid built-in grant",
-        &owner,
+        owner,
         patch("cashier", json!({"permissions": ["Bad"]})),
-        invalid,
+        INVALID,
         Some("permissions"),
     ));
+    assert_refused(&app, &arena, &cases).await;
+}
 
-    let mut failures = Vec::new();
-    for (label, who, (method, path, body), (status, code), field) in &cases {
-        let response = app.scoped(method.clone(), path, &who.token, &who.key(), body.as_ref()).await;
-        let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if response.status != *status || answer["code"] != *code || answer["status"] != "error" {
-            failures.push(format!(
-                "{label}: {method} {path} {body:?}: expected {status} {code}, got {} {answer}",
-                response.status
-            ));
-        } else if let Some(field) = field
-            && !names_field(&answer, field)
-        {
-            failures.push(format!("{label}: {body:?}: errors do not name {field}: {answer}"));
-        }
-        let after = roles(&app, &owner).await;
-        if after != before {
-            failures.push(format!("{label}: refused, yet the roles changed: {before} → {after}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases broke the rules:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    assert!(events(&app, &owner, "role.updated").await.is_empty(), "a refused change left an event");
-    assert!(events(&app, &owner, "role.deleted").await.is_empty(), "a refused delete left an event");
-    assert_eq!(events(&app, &owner, "role.created").await.len(), 3, "a refused create left an event");
+#[tokio::test]
+async fn an_unused_custom_role_is_deleted_once() {
+    let app = TestApp::spawn().await;
+    let arena = role_arena(&app).await;
+    let owner = &arena.owner;
 
     // What was refused to others the owner may do: an unused custom role goes, once.
-    assert_eq!(delete_role(&app, &owner, "spare").await.status, StatusCode::NO_CONTENT);
-    assert!(!codes(&roles(&app, &owner).await).contains(&"spare".to_owned()));
-    delete_role(&app, &owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
-    let deleted = events(&app, &owner, "role.deleted").await;
+    assert_eq!(app.delete_role(owner, "spare").await.status, StatusCode::NO_CONTENT);
+    assert!(!codes(&roles(&app, owner).await).contains(&"spare".to_owned()));
+    app.delete_role(owner, "spare").await.error(StatusCode::NOT_FOUND, "not_found");
+    let deleted = events(&app, owner, "role.deleted").await;
     assert_eq!(deleted.len(), 1);
     assert!(deleted[0].to_string().contains("spare"), "{}", deleted[0]);
 }
 
 #[tokio::test]
-async fn a_built_in_role_may_be_renamed_and_regranted_but_keeps_its_rank() {
+async fn a_built_in_role_keeps_its_rank_through_edits() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "kassir", "cashier").await;
     let granted = ["view_products", "create_sales", "void_sales"];
 
-    let changed = patch_role(&app, &owner, "cashier", &json!({"name": "Продавец", "permissions": granted}))
+    let changed = app
+        .patch_role(&owner, "cashier", &json!({"name": "Продавец", "permissions": granted}))
         .await
         .json(StatusCode::OK);
 
@@ -553,35 +620,55 @@ async fn a_built_in_role_may_be_renamed_and_regranted_but_keeps_its_rank() {
     assert_eq!(updated[0]["changes"]["name"]["after"], "Продавец", "{}", updated[0]);
 }
 
-#[tokio::test]
-async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
-    let app = TestApp::spawn().await;
+const SENIOR_NAME: &str = "Старший кассир";
+const SENIOR_FIRST: [&str; 3] = ["view_products", "create_sales", "refund_sales"];
+
+/// A store with a custom `senior_cashier` role and one holder of it, signed in.
+struct Holding {
+    owner: Owner,
+    key: String,
+    holder: Owner,
+    /// The holder's employee id.
+    id: Value,
+    /// The holder's sign-in.
+    login: Value,
+    employee: Value,
+}
+
+async fn holding(app: &TestApp) -> Holding {
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = owner.key();
-    let first = ["view_products", "create_sales", "refund_sales"];
-    let name = "Старший кассир";
-
-    let created = create_role(
-        &app,
-        &owner,
-        &json!({"code": "senior_cashier", "name": name, "rank": 20, "permissions": first}),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
+    let created = app
+        .create_role(
+            &owner,
+            &json!({"code": "senior_cashier", "name": name, "rank": 20, "permissions": first}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(created["data"]["code"], "senior_cashier");
     assert_eq!(created["data"]["member_count"], 0);
-    let created_events = events(&app, &owner, "role.created").await;
+    let created_events = events(app, &owner, "role.created").await;
     assert_eq!(created_events.len(), 1);
     assert!(created_events[0].to_string().contains("senior_cashier"), "{}", created_events[0]);
 
-    // Everywhere the holder's role shows, it is the store's definition.
     let employee = app.add_employee(&owner, "senior", "senior_cashier").await;
-    assert_role(&employee, "senior_cashier", name, &set_of(&first));
     let id = employee["id"].clone();
     let login = app.sign_in("senior", EMPLOYEE_PASSWORD).await;
+    let holder = Owner { token: access_token(&login), ..owner.clone() };
+    Holding { owner, key, holder, id, login, employee }
+}
+
+#[tokio::test]
+async fn a_custom_role_shows_as_the_stores_definition_wherever_a_role_shows() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, holder, id, login, employee } = holding(&app).await;
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
+
+    // Everywhere the holder's role shows, it is the store's definition.
+    assert_role(&employee, "senior_cashier", name, &set_of(&first));
     assert_eq!(login["available_stores"][0]["tenant_key"], key.as_str());
     assert_role(&login["available_stores"][0], "senior_cashier", name, &set_of(&first));
-    let holder = Owner { token: access_token(&login), ..owner.clone() };
     let stores = app.get_as("/api/users/auth/my-stores/", &holder.token).await.json(StatusCode::OK);
     assert_role(&stores["data"][0], "senior_cashier", name, &set_of(&first));
     let mine = me(&app, &holder).await;
@@ -596,12 +683,18 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     let listed = staff["results"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap().clone();
     assert_role(&listed, "senior_cashier", name, &set_of(&first));
     assert_eq!(role_in(&roles(&app, &owner).await, "senior_cashier")["member_count"], 1);
+}
+
+#[tokio::test]
+async fn a_role_change_reaches_its_holder_on_their_next_request() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, holder, id, .. } = holding(&app).await;
+    let (first, name) = (SENIOR_FIRST, SENIOR_NAME);
 
     // A change reaches the holder on their next request, with the same token.
     let second = ["view_products", "create_sales", "refund_sales", "void_sales"];
-    let changed = patch_role(&app, &owner, "senior_cashier", &json!({"permissions": second}))
-        .await
-        .json(StatusCode::OK);
+    let changed =
+        app.patch_role(&owner, "senior_cashier", &json!({"permissions": second})).await.json(StatusCode::OK);
     assert_eq!(set(&changed["data"]["permissions"]), set_of(&second));
     assert_eq!(
         (&changed["data"]["name"], &changed["data"]["rank"]),
@@ -618,9 +711,15 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     assert_eq!(set(&updated[0]["changes"]["permissions"]["before"]), set_of(&first), "{}", updated[0]);
     assert_eq!(set(&updated[0]["changes"]["permissions"]["after"]), set_of(&second), "{}", updated[0]);
     let renamed = "Главный кассир";
-    patch_role(&app, &owner, "senior_cashier", &json!({"name": renamed})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "senior_cashier", &json!({"name": renamed})).await.json(StatusCode::OK);
     assert_role(&me(&app, &holder).await["data"], "senior_cashier", renamed, &set_of(&second));
     assert_eq!(events(&app, &owner, "role.updated").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_role_counts_its_holders_while_they_are_on_the_staff() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, id, .. } = holding(&app).await;
 
     // Holders count while on the staff, deactivated or not; a removed one does not.
     let temp = app.add_employee(&owner, "temp", "senior_cashier").await;
@@ -632,26 +731,38 @@ async fn a_custom_role_reaches_its_holders_everywhere_a_role_is_reported() {
     app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&off)).await.json(StatusCode::OK);
     let listed = roles(&app, &owner).await;
     assert_eq!(role_in(&listed, "senior_cashier")["member_count"], 1, "a deactivated holder still holds it");
-    delete_role(&app, &owner, "senior_cashier").await.error(StatusCode::CONFLICT, "role_in_use");
+    app.delete_role(&owner, "senior_cashier").await.error(StatusCode::CONFLICT, "role_in_use");
     assert_eq!(roles(&app, &owner).await, listed, "the refused delete changed nothing");
     let on = json!({"is_active": true});
     app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&on)).await.json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_employees_role_must_be_one_of_the_stores() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, .. } = holding(&app).await;
 
     // An employee's role must be one of the store's.
     let unknown = json!({"username": "ghostly", "first_name": "Призрак", "role": "ghost_role"});
     let refused = app.scoped(Method::POST, EMPLOYEES, &owner.token, &key, Some(&unknown)).await;
     let refused = refused.error(StatusCode::BAD_REQUEST, "validation_error");
     assert!(refused["errors"]["role"].is_array(), "{refused}");
+}
+
+#[tokio::test]
+async fn a_custom_role_goes_once_nobody_holds_it() {
+    let app = TestApp::spawn().await;
+    let Holding { owner, key, id, .. } = holding(&app).await;
 
     // Once nobody holds it, it goes.
     let to_cashier = json!({"role": "cashier"});
     let moved = app.scoped(Method::PATCH, &employee_path(&id), &owner.token, &key, Some(&to_cashier)).await;
     assert_role(&moved.json(StatusCode::OK), "cashier", "Кассир", &set_of(&CASHIER_PERMISSIONS));
     assert_eq!(role_in(&roles(&app, &owner).await, "senior_cashier")["member_count"], 0);
-    assert_eq!(delete_role(&app, &owner, "senior_cashier").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete_role(&owner, "senior_cashier").await.status, StatusCode::NO_CONTENT);
     assert_eq!(codes(&roles(&app, &owner).await), ["owner", "manager", "cashier", "staff", "stockkeeper"]);
     assert_eq!(events(&app, &owner, "role.deleted").await.len(), 1);
-    patch_role(&app, &owner, "senior_cashier", &json!({"name": "X"}))
+    app.patch_role(&owner, "senior_cashier", &json!({"name": "X"}))
         .await
         .error(StatusCode::NOT_FOUND, "not_found");
     let again = json!({"username": "late", "first_name": "Поздний", "role": "senior_cashier"});
@@ -672,9 +783,19 @@ async fn change(app: &TestApp, actor: &Owner, id: &Value, body: Value) -> TestRe
     app.scoped(Method::PATCH, &employee_path(id), &actor.token, &actor.key(), Some(&body)).await
 }
 
-#[tokio::test]
-async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
-    let app = TestApp::spawn().await;
+/// A store with a manager (rank 50), a cashier, and a `floor_lead` role that names
+/// `manage_employees` yet ranks 40, held by `lead`.
+struct RankedStore {
+    owner: Owner,
+    key: String,
+    manager: Owner,
+    manager_employee: Value,
+    kassir: Value,
+    lead: Owner,
+    lead_id: Value,
+}
+
+async fn ranked_store(app: &TestApp) -> RankedStore {
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = owner.key();
     let (manager, manager_employee) = app.member(&owner, "boss", "manager").await;
@@ -682,15 +803,28 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     // Rank, not the permission list, decides: this role names manage_employees, yet ranks 40.
     let body = json!({"code": "floor_lead", "name": "Старший смены", "rank": 40,
                       "permissions": ["manage_employees", "view_all"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (lead, lead_employee) = app.member(&owner, "lead", "floor_lead").await;
-    let x = lead_employee["id"].clone();
+    RankedStore { owner, key, manager, manager_employee, kassir, lead, lead_id: lead_employee["id"].clone() }
+}
+
+/// The `deputy` role: rank 60, with `view_all` and `manage_employees`.
+async fn create_deputy_role(app: &TestApp, owner: &Owner) {
+    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
+                      "permissions": ["view_all", "manage_employees"]});
+    app.create_role(owner, &body).await.json(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn whom_a_manager_manages_follows_the_roles_rank_from_the_next_request() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager, lead_id: x, .. } = ranked_store(&app).await;
 
     // A manager (50) manages a rank-40 holder …
     let edited = change(&app, &manager, &x, json!({"position": "Смена 1"})).await.json(StatusCode::OK);
     assert_eq!(edited["position"], "Смена 1");
     // … not once the role ranks 60, from the manager's next request …
-    let raised = patch_role(&app, &owner, "floor_lead", &json!({"rank": 60})).await.json(StatusCode::OK);
+    let raised = app.patch_role(&owner, "floor_lead", &json!({"rank": 60})).await.json(StatusCode::OK);
     assert_eq!(raised["data"]["rank"], 60);
     change(&app, &manager, &x, json!({"position": "Смена 2"}))
         .await
@@ -706,9 +840,15 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     assert_eq!(read["position"], "Смена 1", "the refused change wrote nothing");
     assert_eq!(read["is_active"], true, "the refused deactivation wrote nothing");
     // … and again once it is lowered back.
-    patch_role(&app, &owner, "floor_lead", &json!({"rank": 40})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "floor_lead", &json!({"rank": 40})).await.json(StatusCode::OK);
     let edited = change(&app, &manager, &x, json!({"position": "Смена 3"})).await.json(StatusCode::OK);
     assert_eq!(edited["position"], "Смена 3");
+}
+
+#[tokio::test]
+async fn below_rank_50_nobody_manages_anyone() {
+    let app = TestApp::spawn().await;
+    let RankedStore { key, manager_employee, kassir, lead, .. } = ranked_store(&app).await;
 
     // Below 50, nobody: not even the list, whatever the role's permissions say.
     app.scoped(Method::GET, EMPLOYEES, &lead.token, &key, None)
@@ -724,12 +864,16 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
         .error(StatusCode::FORBIDDEN, "permission_denied");
     hire(&app, &lead, "by_lead", "cashier").await.error(StatusCode::FORBIDDEN, "permission_denied");
     assert_eq!(app.count("select count(*) from users where username = 'by_lead'").await, 0);
+}
+
+#[tokio::test]
+async fn a_rank_60_role_manages_managers_while_it_ranks_60() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager_employee, .. } = ranked_store(&app).await;
 
     // A rank-60 role manages managers and everyone below, and gives the roles whose
     // permissions it holds (the manager role as shipped counts as held).
-    let body = json!({"code": "deputy", "name": "Заместитель", "rank": 60,
-                      "permissions": ["view_all", "manage_employees"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    create_deputy_role(&app, &owner).await;
     let (deputy, _) = app.member(&owner, "deputy1", "deputy").await;
     app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None).await.json(StatusCode::OK);
     let hired = hire(&app, &deputy, "mgr2", "manager").await.json(StatusCode::CREATED);
@@ -748,11 +892,25 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     change(&app, &deputy, &mgr2, json!({"role": "deputy"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
+    assert_eq!(app.count("select count(*) from users where username like 'by\\_%'").await, 0);
+
+    // The holder's own rank is read on each request too.
+    app.patch_role(&owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
+    app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None)
+        .await
+        .error(StatusCode::FORBIDDEN, "permission_denied");
+}
+
+#[tokio::test]
+async fn a_manager_gives_only_lower_roles_whose_permissions_they_hold() {
+    let app = TestApp::spawn().await;
+    let RankedStore { owner, key, manager, kassir, .. } = ranked_store(&app).await;
+    create_deputy_role(&app, &owner).await;
 
     // A manager gives only roles ranked below 50, and only those whose every permission
     // they hold: floor_lead's `manage_employees` is not a manager's, until the owner drops it.
     hire(&app, &manager, "lead2", "floor_lead").await.error(StatusCode::FORBIDDEN, "permission_denied");
-    patch_role(&app, &owner, "floor_lead", &json!({"permissions": ["view_all"]})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "floor_lead", &json!({"permissions": ["view_all"]})).await.json(StatusCode::OK);
     let hired = hire(&app, &manager, "lead2", "floor_lead").await.json(StatusCode::CREATED);
     assert_eq!(hired["data"]["employee"]["role"], "floor_lead");
     for role in ["deputy", "manager"] {
@@ -769,12 +927,6 @@ async fn who_manages_whom_follows_the_ranks_of_the_stores_roles() {
     let read =
         app.scoped(Method::GET, &employee_path(&kassir), &owner.token, &key, None).await.json(StatusCode::OK);
     assert_eq!(read["role"], "floor_lead");
-
-    // The holder's own rank is read on each request too.
-    patch_role(&app, &owner, "deputy", &json!({"rank": 40})).await.json(StatusCode::OK);
-    app.scoped(Method::GET, EMPLOYEES, &deputy.token, &key, None)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
 }
 
 /// One store of the storm: a `shift_lead` role of its own, marked in its name and in one
@@ -800,7 +952,7 @@ async fn lead_store(app: &TestApp, tag: &str, store_name: &str, rank: i64, extra
     let permission_marker = format!("zz{tag}_perm");
     let permissions = vec!["view_products".to_owned(), permission_marker.clone(), extra.to_owned()];
     let body = json!({"code": "shift_lead", "name": name, "rank": rank, "permissions": permissions});
-    create_role(app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let mut holders = Vec::new();
     for n in 0..2 {
         let (holder, employee) = app.member(&owner, &format!("{tag}_holder{n}"), "shift_lead").await;
@@ -945,7 +1097,7 @@ async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it(
     let old = set_of(&["view_products"]);
     let new = set_of(&["view_products", "create_sales", "zz_fresh_grant"]);
     let body = json!({"code": "runner", "name": old_name, "rank": 15, "permissions": ["view_products"]});
-    create_role(&app, &owner, &body).await.json(StatusCode::CREATED);
+    app.create_role(&owner, &body).await.json(StatusCode::CREATED);
     let (holder, _) = app.member(&owner, "runner1", "runner").await;
     for _ in 0..3 {
         // Whatever caches the role now holds the old definition.
@@ -993,7 +1145,7 @@ async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it(
 
     let patch_sent = Instant::now();
     let body = json!({"name": new_name, "permissions": new});
-    let patched = patch_role(&app, &owner, "runner", &body).await.json(StatusCode::OK);
+    let patched = app.patch_role(&owner, "runner", &body).await.json(StatusCode::OK);
     let patch_answered = Instant::now();
     assert_eq!(set(&patched["data"]["permissions"]), new);
     wait_for(done.load(Ordering::SeqCst) + 200).await;
@@ -1106,7 +1258,7 @@ async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
     let (mut hired, mut deleted) = (0, 0);
     for n in 0..12 {
         let code = format!("race_{n}");
-        create_role(&app, &owner, &json!({"code": code, "name": "Гонка", "rank": 20}))
+        app.create_role(&owner, &json!({"code": code, "name": "Гонка", "rank": 20}))
             .await
             .json(StatusCode::CREATED);
         let hire = client
@@ -1141,7 +1293,7 @@ async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
 }
 
 #[tokio::test]
-async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
+async fn a_role_edited_elsewhere_applies_from_the_next_request() {
     use kassa::db::pool;
     use kassa::router::build_router;
     use kassa::state::AppState;
@@ -1164,7 +1316,7 @@ async fn another_instance_and_a_hand_edit_apply_from_the_next_request() {
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&CASHIER_PERMISSIONS));
 
     // Changed through this instance: the other one answers the change at once.
-    patch_role(&app, &owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
+    app.patch_role(&owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["create_sales"]));
 
     // Changed by hand in the database, as an operator might: both instances see it.

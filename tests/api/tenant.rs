@@ -12,7 +12,9 @@ use kassa::router::build_router;
 use kassa::state::AppState;
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TestApp, TestResponse, send, test_config};
+use crate::helpers::{
+    Owner, TestApp, TestResponse, assert_pools_are_neutral, neutral_connections, send, test_config,
+};
 
 async fn me(app: &TestApp, token: Option<&str>, key: Option<&str>) -> TestResponse {
     let mut request = Request::get("/api/users/auth/me/");
@@ -30,7 +32,7 @@ fn key_of(owner: &Owner) -> String {
 }
 
 #[tokio::test]
-async fn me_shows_the_account_the_store_the_role_and_the_employee_profile() {
+async fn me_shows_the_caller_in_their_store() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Мой Магазин").await;
     let key = key_of(&owner);
@@ -104,7 +106,15 @@ async fn a_member_who_must_change_their_password_may_still_read_me() {
     let owner = app.register_owner("ivan", "Лавка").await;
     sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
 
-    me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
+    let body = me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
+
+    assert_eq!(body["data"]["user"]["username"], "ivan");
+    assert_eq!(body["data"]["role"], "owner");
+    assert_eq!(body["tenant_key"], key_of(&owner).as_str());
+    // Only `me`: any other read of the store waits for the new password.
+    app.scoped(Method::GET, "/api/users/employees/", &owner.token, &key_of(&owner), None)
+        .await
+        .error(StatusCode::FORBIDDEN, "password_change_required");
 }
 
 #[tokio::test]
@@ -346,35 +356,6 @@ enum Expect {
     Cancelled,
 }
 
-/// Checks every idle connection of every pool of `db`: default `search_path`, no open
-/// transaction.
-pub async fn assert_pools_are_neutral(db: &kassa::db::Db) {
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut held = Vec::new();
-    for pool in db.pools() {
-        held.extend(neutral_connections(pool).await);
-    }
-    assert!(!held.is_empty(), "the pools had idle connections to check");
-}
-
-/// Takes every idle connection of `pool` after checking it is neutral.
-async fn neutral_connections(pool: &sqlx::PgPool) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-    let mut held = Vec::new();
-    while let Some(mut conn) = pool.try_acquire() {
-        // One simple-protocol message: also right through a transaction pooler.
-        let row = sqlx::raw_sql("select current_setting('search_path')").fetch_one(&mut *conn).await.unwrap();
-        let path: String = sqlx::Row::get(&row, 0);
-        assert_eq!(path, "\"$user\", public");
-        // SAVEPOINT fails with 25P01 outside a transaction block, and only there.
-        let probe = sqlx::raw_sql("savepoint pool_probe").execute(&mut *conn).await;
-        let code =
-            probe.err().and_then(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()));
-        assert_eq!(code.as_deref(), Some("25P01"), "a pooled connection was left inside a transaction");
-        held.push(conn);
-    }
-    held
-}
-
 /// Store-scoped probe routes behind the production tenant layer and middleware stack.
 fn tenant_probes(app: &TestApp, overrides: &[(&str, &str)]) -> (axum::Router, kassa::db::Db) {
     use axum::routing::get;
@@ -460,7 +441,7 @@ async fn assert_idle_pools_are_neutral(db: &kassa::db::Db) {
 }
 
 #[tokio::test]
-async fn panics_timeouts_and_errors_inside_a_tenant_transaction_leave_no_trace() {
+async fn a_failed_tenant_transaction_leaves_no_trace() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let key = key_of(&owner);

@@ -22,7 +22,7 @@ async fn accounts(app: &TestApp) -> i64 {
 }
 
 #[tokio::test]
-async fn a_look_alike_of_a_taken_username_is_refused_and_sign_in_folds_case_and_width() {
+async fn usernames_are_compared_folded() {
     let app = TestApp::spawn().await;
     let admin = app.register_owner("admin", "Лавка").await;
     // Besides the registration throttle, which counts every attempt that reaches it.
@@ -103,7 +103,7 @@ async fn a_parallel_flood_of_look_alike_registrations_creates_one_account() {
 }
 
 #[tokio::test]
-async fn accounts_the_previous_release_made_without_a_key_still_count_and_are_keyed_by_the_migration() {
+async fn accounts_of_the_previous_release_are_keyed_by_the_migration() {
     let app = TestApp::spawn().await;
     let boss = app.register_owner("boss", "Лавка").await;
     // As the previous release writes them: no key. `bоss` (Cyrillic о) could be made then.

@@ -12,31 +12,12 @@ fn user_path(id: &Value) -> String {
     format!("{USERS}{id}/")
 }
 
-async fn list(app: &TestApp, who: &Owner, query: &str) -> TestResponse {
-    app.scoped(Method::GET, &format!("{USERS}{query}"), &who.token, &who.key(), None).await
-}
-
-async fn update_employee(app: &TestApp, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
-    let path = format!("{USERS}{user_id}/update-employee/");
-    app.scoped(Method::PATCH, &path, &who.token, &who.key(), Some(body)).await
-}
-
-async fn update_profile(app: &TestApp, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
-    let path = format!("{USERS}{user_id}/update-profile/");
-    app.scoped(Method::PATCH, &path, &who.token, &who.key(), Some(body)).await
-}
-
-async fn change_password(app: &TestApp, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
-    let path = format!("{USERS}{user_id}/change-password/");
-    app.scoped(Method::POST, &path, &who.token, &who.key(), Some(body)).await
-}
-
 fn usernames(page: &Value) -> Vec<&str> {
     page["results"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect()
 }
 
 #[tokio::test]
-async fn the_list_shows_the_active_members_with_an_account_and_their_place_here() {
+async fn the_user_list_shows_the_active_members_with_an_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "anna", "cashier").await;
@@ -52,7 +33,7 @@ async fn the_list_shows_the_active_members_with_an_account_and_their_place_here(
     .json(StatusCode::OK);
 
     // Any active member reads it, a cashier too.
-    let page = list(&app, &cashier, "").await.json(StatusCode::OK);
+    let page = app.users(&cashier, "").await.json(StatusCode::OK);
     assert_eq!(page["count"], 3, "{page}");
     assert_eq!(page["next"], Value::Null);
     assert_eq!(page["previous"], Value::Null);
@@ -95,7 +76,7 @@ async fn full_name_is_empty_when_both_names_are() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let page = list(&app, &owner, "?name=vlad").await.json(StatusCode::OK);
+    let page = app.users(&owner, "?name=vlad").await.json(StatusCode::OK);
     assert_eq!(page["results"][0]["full_name"], "");
 }
 
@@ -133,48 +114,48 @@ async fn many_cashiers(app: &TestApp, owner: &Owner, prefix: &str, count: usize)
 }
 
 #[tokio::test]
-async fn the_list_pages_by_twenty_and_a_page_past_the_last_is_not_found() {
+async fn the_user_list_pages_by_twenty() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 20).await;
 
-    let first = list(&app, &owner, "").await.json(StatusCode::OK);
+    let first = app.users(&owner, "").await.json(StatusCode::OK);
     assert_eq!(first["count"], 22, "20 cashiers, the owner and the store's shared account");
     assert_eq!(first["results"].as_array().unwrap().len(), 20);
     assert!(first["next"].as_str().unwrap().ends_with("/api/users/users/?page=2"), "{first}");
-    let second = list(&app, &owner, "?page=2").await.json(StatusCode::OK);
+    let second = app.users(&owner, "?page=2").await.json(StatusCode::OK);
     assert_eq!(usernames(&second), ["lavka_staff", "vlad"]);
     assert!(second["previous"].as_str().unwrap().ends_with("/api/users/users/"), "{second}");
-    list(&app, &owner, "?page=3").await.error(StatusCode::NOT_FOUND, "not_found");
-    list(&app, &owner, "?page=0").await.error(StatusCode::BAD_REQUEST, "validation_error");
+    app.users(&owner, "?page=3").await.error(StatusCode::NOT_FOUND, "not_found");
+    app.users(&owner, "?page=0").await.error(StatusCode::BAD_REQUEST, "validation_error");
 }
 
 #[tokio::test]
-async fn name_search_and_ordering_narrow_and_sort_the_list() {
+async fn the_user_list_is_searched_by_name_in_the_asked_order() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 4).await;
 
     // `name`: first or last name or username, any case.
-    let odd = list(&app, &owner, "?name=%D0%9D%D0%B5%D1%87").await.json(StatusCode::OK);
+    let odd = app.users(&owner, "?name=%D0%9D%D0%B5%D1%87").await.json(StatusCode::OK);
     assert_eq!(usernames(&odd), ["k01", "k03"], "Неч… in last names");
-    let by_username = list(&app, &owner, "?name=K0").await.json(StatusCode::OK);
+    let by_username = app.users(&owner, "?name=K0").await.json(StatusCode::OK);
     assert_eq!(by_username["count"], 4);
     // `name` does not look at emails; `search` does.
-    let mail = list(&app, &owner, "?name=shop.uz").await.json(StatusCode::OK);
+    let mail = app.users(&owner, "?name=shop.uz").await.json(StatusCode::OK);
     assert_eq!(mail["count"], 0);
-    let mail = list(&app, &owner, "?search=k2%40SHOP").await.json(StatusCode::OK);
+    let mail = app.users(&owner, "?search=k2%40SHOP").await.json(StatusCode::OK);
     assert_eq!(usernames(&mail), ["k02"]);
-    let literal = list(&app, &owner, "?search=%25").await.json(StatusCode::OK);
+    let literal = app.users(&owner, "?search=%25").await.json(StatusCode::OK);
     assert_eq!(literal["count"], 0, "% is a character, not a wildcard");
 
-    let newest = list(&app, &owner, "?ordering=-date_joined").await.json(StatusCode::OK);
+    let newest = app.users(&owner, "?ordering=-date_joined").await.json(StatusCode::OK);
     assert_eq!(usernames(&newest)[..4], ["k03", "k02", "k01", "k00"]);
-    let by_last = list(&app, &owner, "?ordering=last_name").await.json(StatusCode::OK);
+    let by_last = app.users(&owner, "?ordering=last_name").await.json(StatusCode::OK);
     assert_eq!(usernames(&by_last)[..3], ["vlad", "lavka_staff", "k01"], "Иванов, Лавка, then Нечётный");
-    let descending = list(&app, &owner, "?ordering=-username").await.json(StatusCode::OK);
+    let descending = app.users(&owner, "?ordering=-username").await.json(StatusCode::OK);
     assert_eq!(usernames(&descending), ["vlad", "lavka_staff", "k03", "k02", "k01", "k00"]);
-    let first_names = list(&app, &owner, "?ordering=first_name&name=k0").await.json(StatusCode::OK);
+    let first_names = app.users(&owner, "?ordering=first_name&name=k0").await.json(StatusCode::OK);
     assert_eq!(usernames(&first_names), ["k00", "k01", "k02", "k03"]);
 
     for bad in [
@@ -183,7 +164,7 @@ async fn name_search_and_ordering_narrow_and_sort_the_list() {
         "?name=%00",
         &format!("?search={}", "%D1%8F".repeat(151)),
     ] {
-        let refused = list(&app, &owner, bad).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        let refused = app.users(&owner, bad).await.error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(refused["errors"].as_object().unwrap().len() == 1, "{bad}: {refused}");
     }
 }
@@ -247,7 +228,7 @@ async fn a_user_outside_the_list_is_not_found() {
 }
 
 #[tokio::test]
-async fn put_patch_and_delete_of_a_user_name_the_route_to_use() {
+async fn writes_to_a_user_name_the_route_to_use() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let anna = app.add_employee(&owner, "anna", "cashier").await;
@@ -277,7 +258,7 @@ async fn put_patch_and_delete_of_a_user_name_the_route_to_use() {
     assert!(removed.get("hint").is_none(), "{removed}");
 
     // Nothing changed: the employee is still active here.
-    let page = list(&app, &owner, "?name=anna").await.json(StatusCode::OK);
+    let page = app.users(&owner, "?name=anna").await.json(StatusCode::OK);
     assert_eq!(page["count"], 1);
 }
 
@@ -289,7 +270,7 @@ async fn update_employee_changes_the_row_here_under_the_employee_rules() {
     let anna_id = anna["user"].as_i64().unwrap();
 
     let changes = json!({"phone": "+998 90 111-22-33", "position": "Старший кассир", "first_name": "Игнор", "store": 999});
-    let body = update_employee(&app, &owner, anna_id, &changes).await.json(StatusCode::OK);
+    let body = app.update_employee(&owner, anna_id, &changes).await.json(StatusCode::OK);
     assert_eq!(body["status"], "success");
     assert_eq!(body["message"], "Информация о сотруднике обновлена");
     let employee = &body["data"]["employee"];
@@ -308,7 +289,7 @@ async fn update_employee_changes_the_row_here_under_the_employee_rules() {
         (json!({"is_active": "abc"}), "is_active"),
         (json!({"position": "x".repeat(151)}), "position"),
     ] {
-        let refused = update_employee(&app, &owner, anna_id, &bad).await;
+        let refused = app.update_employee(&owner, anna_id, &bad).await;
         let refused = refused.error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(refused["errors"][field].is_array(), "{bad}: {refused}");
     }
@@ -320,29 +301,29 @@ async fn update_employee_changes_the_row_here_under_the_employee_rules() {
     assert_eq!(stored, "+998901112233", "nothing refused was written");
 
     // A cashier changes nobody, not even themself.
-    update_employee(&app, &cashier, anna_id, &json!({"position": "Босс"}))
+    app.update_employee(&cashier, anna_id, &json!({"position": "Босс"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
 }
 
 #[tokio::test]
-async fn update_employee_deactivates_and_reactivates() {
+async fn update_employee_switches_the_account_on_or_off() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
     let anna_id = anna["user"].as_i64().unwrap();
 
-    let off = update_employee(&app, &owner, anna_id, &json!({"is_active": false})).await.json(StatusCode::OK);
+    let off = app.update_employee(&owner, anna_id, &json!({"is_active": false})).await.json(StatusCode::OK);
     assert_eq!(off["data"]["employee"]["is_active"], false);
-    assert_eq!(list(&app, &owner, "?name=anna").await.json(StatusCode::OK)["count"], 0);
+    assert_eq!(app.users(&owner, "?name=anna").await.json(StatusCode::OK)["count"], 0);
     app.scoped(Method::GET, "/api/users/auth/me/", &cashier.token, &owner.key(), None)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
 
     // Out of the list, still reachable here to come back.
-    let on = update_employee(&app, &owner, anna_id, &json!({"is_active": true})).await.json(StatusCode::OK);
+    let on = app.update_employee(&owner, anna_id, &json!({"is_active": true})).await.json(StatusCode::OK);
     assert_eq!(on["data"]["employee"]["is_active"], true);
-    assert_eq!(list(&app, &owner, "?name=anna").await.json(StatusCode::OK)["count"], 1);
+    assert_eq!(app.users(&owner, "?name=anna").await.json(StatusCode::OK)["count"], 1);
     app.sign_in("anna", EMPLOYEE_PASSWORD).await;
 
     let audit = app
@@ -368,17 +349,17 @@ async fn a_manager_neither_promotes_themself_nor_touches_the_owner() {
     let anna_id = anna["user"].as_i64().unwrap();
 
     for role in ["owner", "stockkeeper"] {
-        update_employee(&app, &manager, boss_id, &json!({"role": role}))
+        app.update_employee(&manager, boss_id, &json!({"role": role}))
             .await
             .error(StatusCode::FORBIDDEN, "permission_denied");
     }
-    update_employee(&app, &manager, owner.user_id, &json!({"position": "Никто"}))
+    app.update_employee(&manager, owner.user_id, &json!({"position": "Никто"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    update_employee(&app, &manager, owner.user_id, &json!({"is_active": false}))
+    app.update_employee(&manager, owner.user_id, &json!({"is_active": false}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    update_employee(&app, &manager, anna_id, &json!({"role": "manager"}))
+    app.update_employee(&manager, anna_id, &json!({"role": "manager"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
     app.scoped(Method::GET, "/api/users/employees/", &manager.token, &owner.key(), None)
@@ -388,9 +369,9 @@ async fn a_manager_neither_promotes_themself_nor_touches_the_owner() {
     assert_eq!(me.json(StatusCode::OK)["data"]["role"], "manager");
 
     // What managers may do, they do.
-    let moved = update_employee(&app, &manager, anna_id, &json!({"role": "stockkeeper"})).await;
+    let moved = app.update_employee(&manager, anna_id, &json!({"role": "stockkeeper"})).await;
     assert_eq!(moved.json(StatusCode::OK)["data"]["employee"]["role"], "stockkeeper");
-    let own = update_employee(&app, &manager, boss_id, &json!({"position": "Старший"})).await;
+    let own = app.update_employee(&manager, boss_id, &json!({"position": "Старший"})).await;
     assert_eq!(own.json(StatusCode::OK)["data"]["employee"]["position"], "Старший");
 }
 
@@ -405,20 +386,20 @@ async fn a_manager_deactivated_here_writes_nothing_with_the_old_token() {
         .json(StatusCode::CREATED);
     let anna = app.add_employee(&owner, "anna", "cashier").await;
     let anna_id = anna["user"].as_i64().unwrap();
-    update_employee(&app, &owner, boss["user"].as_i64().unwrap(), &json!({"is_active": false}))
+    app.update_employee(&owner, boss["user"].as_i64().unwrap(), &json!({"is_active": false}))
         .await
         .json(StatusCode::OK);
 
-    update_employee(&app, &manager, anna_id, &json!({"position": "Взлом"}))
+    app.update_employee(&manager, anna_id, &json!({"position": "Взлом"}))
         .await
         .error(StatusCode::FORBIDDEN, "not_a_member");
-    change_password(&app, &manager, anna_id, &json!({"new_password": "Manager-Chosen-2026"}))
+    app.change_user_password(&manager, anna_id, &json!({"new_password": "Manager-Chosen-2026"}))
         .await
         .error(StatusCode::FORBIDDEN, "not_a_member");
-    update_profile(&app, &manager, anna_id, &json!({"first_name": "Взлом"}))
+    app.update_profile(&manager, anna_id, &json!({"first_name": "Взлом"}))
         .await
         .error(StatusCode::FORBIDDEN, "not_a_member");
-    list(&app, &manager, "").await.error(StatusCode::FORBIDDEN, "not_a_member");
+    app.users(&manager, "").await.error(StatusCode::FORBIDDEN, "not_a_member");
     assert_eq!(app.count("select count(*) from tenant_lavka.employees where position = 'Взлом'").await, 0);
     app.sign_in("anna", EMPLOYEE_PASSWORD).await;
 }
@@ -432,10 +413,10 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
     let anna_id = anna["user"].as_i64().unwrap();
 
     // Oneself, even as a cashier.
-    let body =
-        update_profile(&app, &cashier, anna_id, &json!({"first_name": "Анна", "email": "anna@shop.uz"}))
-            .await
-            .json(StatusCode::OK);
+    let body = app
+        .update_profile(&cashier, anna_id, &json!({"first_name": "Анна", "email": "anna@shop.uz"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(body["status"], "success");
     assert_eq!(body["message"], "Профиль пользователя обновлен");
     assert_eq!(body["data"]["first_name"], "Анна");
@@ -456,18 +437,18 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
     assert_eq!(employee["first_name"], "Анна", "the staff list shows the new name");
 
     // A manager renames a cashier, username included; she signs in by the new one.
-    let renamed = update_profile(&app, &manager, anna_id, &json!({"username": "anna_k"})).await;
+    let renamed = app.update_profile(&manager, anna_id, &json!({"username": "anna_k"})).await;
     assert_eq!(renamed.json(StatusCode::OK)["data"]["username"], "anna_k");
     app.sign_in("anna_k", EMPLOYEE_PASSWORD).await;
     // One's own name in another letter case is still one's own.
-    let cased = update_profile(&app, &cashier, anna_id, &json!({"username": "Anna_K"})).await;
+    let cased = app.update_profile(&cashier, anna_id, &json!({"username": "Anna_K"})).await;
     assert_eq!(cased.json(StatusCode::OK)["data"]["username"], "Anna_K");
 
     // Nobody else, and not upward.
-    update_profile(&app, &cashier, owner.user_id, &json!({"first_name": "Взлом"}))
+    app.update_profile(&cashier, owner.user_id, &json!({"first_name": "Взлом"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    update_profile(&app, &manager, owner.user_id, &json!({"first_name": "Взлом"}))
+    app.update_profile(&manager, owner.user_id, &json!({"first_name": "Взлом"}))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
     assert_eq!(app.count("select count(*) from public.users where first_name = 'Взлом'").await, 0);
@@ -489,7 +470,7 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
 }
 
 #[tokio::test]
-async fn update_profile_keeps_usernames_unique_and_fields_valid() {
+async fn update_profile_validates_every_field() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
@@ -498,7 +479,7 @@ async fn update_profile_keeps_usernames_unique_and_fields_valid() {
 
     // Taken, in another case, or as a look-alike (Cyrillic а).
     for taken in ["admin", "ADMIN", "аdmin", "Vlad"] {
-        update_profile(&app, &cashier, anna_id, &json!({"username": taken}))
+        app.update_profile(&cashier, anna_id, &json!({"username": taken}))
             .await
             .error(StatusCode::CONFLICT, "username_taken");
     }
@@ -510,7 +491,7 @@ async fn update_profile_keeps_usernames_unique_and_fields_valid() {
         (json!({"last_name": "a\u{202E}b"}), "last_name"),
         (json!({"first_name": 5}), "first_name"),
     ] {
-        let refused = update_profile(&app, &cashier, anna_id, &bad).await;
+        let refused = app.update_profile(&cashier, anna_id, &bad).await;
         let refused = refused.error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(refused["errors"][field].is_array(), "{bad}: {refused}");
     }
@@ -519,7 +500,7 @@ async fn update_profile_keeps_usernames_unique_and_fields_valid() {
 }
 
 #[tokio::test]
-async fn change_password_holds_to_the_policy_and_ends_every_session_of_the_account() {
+async fn change_password_ends_every_session_of_the_account() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("vlad", "Лавка").await;
     let (manager, _) = app.member(&owner, "boss", "manager").await;
@@ -532,7 +513,7 @@ async fn change_password_holds_to_the_policy_and_ends_every_session_of_the_accou
         json!({}),
         json!({"new_password": "anna-anna-anna"}),
     ] {
-        let refused = change_password(&app, &manager, anna_id, &weak).await;
+        let refused = app.change_user_password(&manager, anna_id, &weak).await;
         let refused = refused.error(StatusCode::BAD_REQUEST, "validation_error");
         assert!(refused["errors"]["new_password"].is_array(), "{weak}: {refused}");
     }
@@ -542,7 +523,7 @@ async fn change_password_holds_to_the_policy_and_ends_every_session_of_the_accou
         .json(StatusCode::OK);
 
     let response =
-        change_password(&app, &manager, anna_id, &json!({"new_password": "Smena-Nochnaya-77"})).await;
+        app.change_user_password(&manager, anna_id, &json!({"new_password": "Smena-Nochnaya-77"})).await;
     assert_eq!(response.header("cache-control"), Some("no-store"));
     let body = response.json(StatusCode::OK);
     assert_eq!(body["status"], "success");
@@ -584,16 +565,16 @@ async fn nobody_sets_the_password_of_the_owner_of_themself_or_of_someone_who_wor
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
     let new = json!({"new_password": "Manager-Chosen-2026"});
 
-    change_password(&app, &manager, owner.user_id, &new)
+    app.change_user_password(&manager, owner.user_id, &new)
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    change_password(&app, &manager, boss["user"].as_i64().unwrap(), &new)
+    app.change_user_password(&manager, boss["user"].as_i64().unwrap(), &new)
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    change_password(&app, &owner, owner.user_id, &new)
+    app.change_user_password(&owner, owner.user_id, &new)
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
-    change_password(&app, &cashier, anna["user"].as_i64().unwrap(), &new)
+    app.change_user_password(&cashier, anna["user"].as_i64().unwrap(), &new)
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
     app.sign_in("vlad", "Kassa-Strong-2026").await;
@@ -603,10 +584,10 @@ async fn nobody_sets_the_password_of_the_owner_of_themself_or_of_someone_who_wor
         .await
         .json(StatusCode::CREATED);
     for who in [&manager, &owner] {
-        change_password(&app, who, anna["user"].as_i64().unwrap(), &new)
+        app.change_user_password(who, anna["user"].as_i64().unwrap(), &new)
             .await
             .error(StatusCode::FORBIDDEN, "account_elsewhere");
-        update_profile(&app, who, anna["user"].as_i64().unwrap(), &json!({"username": "stolen"}))
+        app.update_profile(who, anna["user"].as_i64().unwrap(), &json!({"username": "stolen"}))
             .await
             .error(StatusCode::FORBIDDEN, "account_elsewhere");
     }
@@ -688,7 +669,7 @@ async fn create_answers_in_the_users_envelope_with_or_without_an_account() {
     assert_eq!(without["data"]["username"], Value::Null);
     assert_eq!(without["data"]["initial_password"], Value::Null);
     assert_eq!(without["data"]["employee"]["full_name"], "Наличная Вера");
-    let listed = list(&app, &owner, "?name=Вера").await.json(StatusCode::OK);
+    let listed = app.users(&owner, "?name=Вера").await.json(StatusCode::OK);
     assert_eq!(listed["count"], 0, "the users list holds accounts only");
 
     create(

@@ -1,0 +1,189 @@
+//! One method per endpoint on the test client: the request as the API documents it, the
+//! answer unchecked (each test states the answer it expects).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::{Owner, TestApp, TestResponse};
+
+const EMPLOYEES: &str = "/api/users/employees/";
+const USERS: &str = "/api/users/users/";
+const STORE_ROLES: &str = "/api/users/store-roles/";
+
+/// The address the in-process requests come from unless a test names another.
+const TEST_IP: &str = "192.0.2.1";
+
+/// Auth: sign-in and tokens.
+impl TestApp {
+    /// `POST /api/users/auth/login/` from [`TEST_IP`].
+    pub async fn login(&self, username: &str, password: &str) -> TestResponse {
+        self.login_from(username, password, TEST_IP).await
+    }
+
+    /// `POST /api/users/auth/login/` from `ip`.
+    pub async fn login_from(&self, username: &str, password: &str, ip: &str) -> TestResponse {
+        let mut request = Request::post("/api/users/auth/login/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"username": username, "password": password}).to_string()))
+            .unwrap();
+        let peer: SocketAddr = format!("{ip}:50000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// `POST /api/users/auth/token/refresh/`.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": refresh_token}), None)
+            .await
+    }
+
+    /// `GET /api/users/auth/me/` as `who`, in their store.
+    pub async fn me(&self, who: &Owner) -> TestResponse {
+        self.scoped(Method::GET, "/api/users/auth/me/", &who.token, &who.key(), None).await
+    }
+
+    /// `PUT /api/users/auth/pin/`: `who` sets their own PIN for their store.
+    pub async fn set_pin(&self, who: &Owner, pin: &str) -> TestResponse {
+        self.scoped(Method::PUT, "/api/users/auth/pin/", &who.token, &who.key(), Some(&json!({"pin": pin})))
+            .await
+    }
+
+    /// `POST /api/users/auth/pin-login/` from the till `till` of the store of `key`.
+    pub async fn pin_login(&self, till: &str, key: &str, employee_id: &Value, pin: &str) -> TestResponse {
+        let body = json!({"employee_id": employee_id, "pin": pin});
+        self.send(till_request(Method::POST, "/api/users/auth/pin-login/", till, key, None, &body)).await
+    }
+}
+
+/// A request from a till: its device token and store key, a bearer when given.
+pub fn till_request(
+    method: Method,
+    path: &str,
+    till: &str,
+    key: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-device-token", till)
+        .header("x-tenant-key", key)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(bearer) = bearer {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+/// Employees of a store.
+impl TestApp {
+    /// `POST /api/users/employees/` as `who`.
+    pub async fn create_employee(&self, who: &Owner, body: &Value) -> TestResponse {
+        self.scoped(Method::POST, EMPLOYEES, &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `PATCH /api/users/employees/{id}/` as `who`.
+    pub async fn patch_employee(&self, who: &Owner, id: &Value, body: &Value) -> TestResponse {
+        self.scoped(Method::PATCH, &format!("{EMPLOYEES}{id}/"), &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `GET /api/users/employees/{query}` as `who` (`query` empty or starting with `?`).
+    pub async fn employees(&self, who: &Owner, query: &str) -> TestResponse {
+        self.scoped(Method::GET, &format!("{EMPLOYEES}{query}"), &who.token, &who.key(), None).await
+    }
+
+    /// `GET /api/users/employees/cashiers/` as `who`.
+    pub async fn cashiers(&self, who: &Owner) -> TestResponse {
+        self.scoped(Method::GET, "/api/users/employees/cashiers/", &who.token, &who.key(), None).await
+    }
+}
+
+/// The back office's users.
+impl TestApp {
+    /// `GET /api/users/users/{query}` as `who`.
+    pub async fn users(&self, who: &Owner, query: &str) -> TestResponse {
+        self.scoped(Method::GET, &format!("{USERS}{query}"), &who.token, &who.key(), None).await
+    }
+
+    /// `PATCH /api/users/users/{id}/update-employee/` as `who`.
+    pub async fn update_employee(&self, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
+        let path = format!("{USERS}{user_id}/update-employee/");
+        self.scoped(Method::PATCH, &path, &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `PATCH /api/users/users/{id}/update-profile/` as `who`.
+    pub async fn update_profile(&self, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
+        let path = format!("{USERS}{user_id}/update-profile/");
+        self.scoped(Method::PATCH, &path, &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `POST /api/users/users/{id}/change-password/` as `who`.
+    pub async fn change_user_password(&self, who: &Owner, user_id: i64, body: &Value) -> TestResponse {
+        let path = format!("{USERS}{user_id}/change-password/");
+        self.scoped(Method::POST, &path, &who.token, &who.key(), Some(body)).await
+    }
+}
+
+/// Paired tills.
+impl TestApp {
+    /// `POST /api/users/devices/pairing-codes/` as `who`: a code for a till named `name`.
+    pub async fn create_pairing_code(&self, who: &Owner, name: &str) -> TestResponse {
+        let body = json!({"name": name});
+        self.scoped(Method::POST, "/api/users/devices/pairing-codes/", &who.token, &who.key(), Some(&body))
+            .await
+    }
+
+    /// `POST /api/users/devices/pair/` with `code`, as the till does.
+    pub async fn pair(&self, code: &str) -> TestResponse {
+        self.json(Method::POST, "/api/users/devices/pair/", &json!({"code": code}), None).await
+    }
+
+    /// A till of `owner`'s store, paired: its device token.
+    pub async fn paired_till(&self, owner: &Owner, name: &str) -> String {
+        let made = self.create_pairing_code(owner, name).await.json(StatusCode::CREATED);
+        let paired = self.pair(made["code"].as_str().unwrap()).await.json(StatusCode::CREATED);
+        paired["device_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The store's own roles.
+impl TestApp {
+    /// `POST /api/users/store-roles/` as `who`.
+    pub async fn create_role(&self, who: &Owner, body: &Value) -> TestResponse {
+        self.scoped(Method::POST, STORE_ROLES, &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `PATCH /api/users/store-roles/{code}/` as `who`.
+    pub async fn patch_role(&self, who: &Owner, code: &str, body: &Value) -> TestResponse {
+        self.scoped(Method::PATCH, &format!("{STORE_ROLES}{code}/"), &who.token, &who.key(), Some(body)).await
+    }
+
+    /// `DELETE /api/users/store-roles/{code}/` as `who`.
+    pub async fn delete_role(&self, who: &Owner, code: &str) -> TestResponse {
+        self.scoped(Method::DELETE, &format!("{STORE_ROLES}{code}/"), &who.token, &who.key(), None).await
+    }
+}
+
+/// Stores.
+impl TestApp {
+    /// `POST /api/users/stores/` signed in as `token`: a store named `name`.
+    pub async fn create_store(&self, token: &str, name: &str) -> TestResponse {
+        self.json(Method::POST, "/api/users/stores/", &json!({ "name": name }), Some(token)).await
+    }
+
+    /// `PATCH /api/users/stores/{id}/` of `owner`'s store.
+    pub async fn patch_store(&self, owner: &Owner, body: &Value) -> TestResponse {
+        let path = format!("/api/users/stores/{}/", owner.store_id);
+        self.json(Method::PATCH, &path, body, Some(&owner.token)).await
+    }
+
+    /// `GET /api/users/stores/staff-credentials/` signed in as `token`, in the store of `key`.
+    pub async fn staff_credentials(&self, token: &str, key: &str) -> TestResponse {
+        self.scoped(Method::GET, "/api/users/stores/staff-credentials/", token, key, None).await
+    }
+}
