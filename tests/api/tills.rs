@@ -187,8 +187,11 @@ async fn a_pin_failure_takes_as_long_whatever_its_cause() {
     for (cause, mut ratios) in [("unknown employee", unknown_ratios), ("no PIN", no_pin_ratios)] {
         ratios.sort_by(f64::total_cmp);
         let median = ratios[ratios.len() / 2];
+        // What this guards against is a cause answered without the hash (a ratio near 0.1 here)
+        // or with two (near 2). The band leaves room for the round trips, which differ by cause
+        // and weigh more on a loaded machine (1.36 seen with the load average at 12 on 2 cores).
         assert!(
-            (0.8..=1.25).contains(&median),
+            (0.67..=1.5).contains(&median),
             "{cause}/wrong PIN median time ratio {median:.3}: {ratios:?}"
         );
     }
