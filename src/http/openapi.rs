@@ -19,7 +19,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::error::ErrorBody;
 use crate::roles::RoleCode;
+use crate::validate::fields::{WHITE_SPACE, not_blank_pattern};
 
 /// Where Swagger UI is served.
 pub const SWAGGER_PATH: &str = "/swagger";
@@ -46,6 +48,65 @@ impl IntoResponses for BodyRejections {
             ),
         ])
     }
+}
+
+/// The refusal of a route behind an access token: list it in the route's `responses(…)`.
+#[derive(IntoResponses)]
+pub enum TokenRefusals {
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+}
+
+/// The refusals of a route of the caller's own account (not of a store): no valid token, or
+/// a password to change first.
+#[derive(IntoResponses)]
+pub enum AccountRefusals {
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(
+        status = 403,
+        description = "password_change_required: the caller must change their password first"
+    )]
+    PasswordChangeRequired(ErrorBody),
+}
+
+/// The refusals of a store-scoped route that asks nothing more of the caller than to work
+/// in the store (`X-Tenant-Key` and an access token of one of its members).
+#[derive(IntoResponses)]
+pub enum StoreRefusals {
+    #[response(status = 400, description = "missing_tenant_key")]
+    MissingTenantKey(ErrorBody),
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(
+        status = 403,
+        description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
+    )]
+    NotAMember(ErrorBody),
+}
+
+/// The refusals of a store-scoped route that answers before membership is looked at: the
+/// store's key and an access token.
+#[derive(IntoResponses)]
+pub enum StoreKeyRefusals {
+    #[response(status = 400, description = "missing_tenant_key")]
+    MissingTenantKey(ErrorBody),
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(status = 403, description = "invalid_tenant_key or inactive_tenant")]
+    UnknownStore(ErrorBody),
 }
 
 /// `schema`, or an empty value: the list endpoints read `?role=` as no filter, as DRF does.
@@ -165,9 +226,6 @@ pub fn to_pretty_json(spec: &utoipa::openapi::OpenApi) -> String {
 /// control characters (Cc), the line and paragraph separators, and the bidi controls.
 const CONTROL_CHARACTERS: &str = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069";
 
-/// The white space a "not blank" field may not consist of, as the request schemas write it.
-const WHITE_SPACE: &str = r"\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
-
 /// Opaque tokens typed or pasted by machines, not stored text: the rule does not apply.
 const OPAQUE_FIELDS: [&str; 2] = ["code", "approval_token"];
 
@@ -228,7 +286,7 @@ fn apply_text_rule(property: &mut utoipa::openapi::schema::Object) {
     if !is_text || property.format.is_some() || property.enum_values.is_some() {
         return;
     }
-    let not_blank = format!("[^{WHITE_SPACE}]");
+    let not_blank = not_blank_pattern();
     property.pattern = match property.pattern.take() {
         None => Some(format!("^[^{CONTROL_CHARACTERS}]*$")),
         Some(pattern) if pattern == not_blank => Some(format!(
