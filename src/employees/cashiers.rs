@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use crate::auth::full_name;
 use crate::employees::queries::{CashierRow, cashiers_sql};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::ApiResult;
+use crate::http::openapi::StoreRefusals;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 
@@ -58,9 +59,7 @@ pub struct CashierList {
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
         (status = 200, description = "The cashiers a till may name", body = CashierList),
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        StoreRefusals,
     ))]
 pub async fn list_cashiers(scope: StoreScope) -> ApiResult<Json<CashierList>> {
     let select = cashiers_sql(&scope.store.schema);

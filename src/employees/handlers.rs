@@ -31,7 +31,7 @@ use crate::employees::{
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter};
+use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter, TokenRefusals};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
@@ -61,7 +61,7 @@ use crate::validate::{Form, Replace};
     responses(
         (status = 200, description = "A page of the store's staff", body = EmployeePage),
         (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
@@ -120,7 +120,7 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
     responses(
         (status = 201, description = "Created; the password is in `credentials` this once", body = EmployeeCreatedResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 409, description = "username_taken", body = ErrorBody),
         BodyRejections,

@@ -94,6 +94,22 @@ pub enum StoreRefusals {
     NotAMember(ErrorBody),
 }
 
+/// The refusals of a store-scoped route whose 400 says more than a missing key: an access
+/// token of one of the store's members.
+#[derive(IntoResponses)]
+pub enum MemberRefusals {
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(
+        status = 403,
+        description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
+    )]
+    NotAMember(ErrorBody),
+}
+
 /// The refusals of a store-scoped route that answers before membership is looked at: the
 /// store's key and an access token.
 #[derive(IntoResponses)]

@@ -11,7 +11,7 @@ use crate::employees::history;
 use crate::employees::queries::{self, find_employee_by_user};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, MemberRefusals};
 use crate::http::path::ApiPath;
 use crate::roles::policy::{self, Action};
 use crate::state::AppState;
@@ -28,8 +28,7 @@ use crate::validate::pin::pin_problem;
     responses(
         (status = 204, description = "Set"),
         (status = 400, description = "validation_error naming `pin` (format, too simple, too common), or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        MemberRefusals,
         BodyRejections,
     ))]
 pub async fn set_own_pin(
