@@ -16,6 +16,7 @@ pub mod queries;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,6 +29,7 @@ use crate::i18n::Message;
 use crate::roles::{RoleCode, RoleView};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use queries::{EmployeeRow, StaffMember};
 
 /// `/api/users/employees/…`.
@@ -179,6 +181,11 @@ pub enum OneEmployeeRefusals {
     NotFound(ErrorBody),
 }
 
+/// The schema of a new employee's first name, with its example.
+fn employee_first_name() -> Object {
+    NonBlank::<150>::required_like("Анна")
+}
+
 /// `POST /employees/`: a new account, its membership and its employee profile.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEmployeeRequest {
@@ -194,13 +201,7 @@ pub struct CreateEmployeeRequest {
         pattern = r"^$|[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub username: Option<String>,
-    #[schema(
-        example = "Анна",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = employee_first_name)]
     pub first_name: Option<String>,
     /// A role of the store ranked below the caller's: for the built-in roles, `manager`
     /// (owner only), `cashier` or `stockkeeper`.
@@ -213,13 +214,9 @@ pub struct CreateEmployeeRequest {
     pub password: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
     #[schema(example = "Кассир", max_length = 150)]
     pub position: Option<String>,
@@ -239,15 +236,11 @@ pub struct CreateEmployeeRequest {
 /// left out of the OpenAPI schema.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateEmployeeRequest {
-    #[schema(
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(schema_with = NonBlank::<150>::changed)]
     pub first_name: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,
@@ -279,17 +272,11 @@ pub struct UpdateEmployeeRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ReplaceEmployeeRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     first_name: Option<String>,
     #[schema(max_length = 150)]
     last_name: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
     #[schema(max_length = 150)]
     position: Option<String>,
@@ -405,10 +392,7 @@ pub struct NewAccountRequest {
     /// common password, not containing the username.
     #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
     pub password: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
 }
 

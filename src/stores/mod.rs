@@ -10,12 +10,14 @@ pub mod staff_account;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::i18n::current_lang;
 use crate::roles::RoleView;
 use crate::state::AppState;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use queries::MemberStoreRow;
 
 /// `/api/users/stores/…`, and `/api/users/auth/my-stores/`: the active-only list the POS apps
@@ -100,16 +102,15 @@ impl From<MemberStoreRow> for MemberStore {
     }
 }
 
+/// The schema of a new store's name: `name` here, `store_name` on registration.
+pub fn new_store_name() -> Object {
+    NonBlank::<150>::required_like("Мой Магазин")
+}
+
 /// `POST /stores/`: a new store owned by the caller.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStoreRequest {
-    #[schema(
-        example = "Мой Магазин",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = new_store_name)]
     pub name: Option<String>,
     /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent or empty.
     #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
@@ -122,13 +123,9 @@ pub struct CreateStoreRequest {
     pub city: Option<String>,
     #[schema(max_length = 150)]
     pub region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
     #[schema(max_length = 1000)]
     pub legal_name: Option<String>,
@@ -170,16 +167,10 @@ pub struct UpdateStoreRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub region: Option<Option<String>>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Phone::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub phone: Option<Option<String>>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Email::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub email: Option<Option<String>>,
     #[schema(max_length = 1000)]
@@ -245,12 +236,7 @@ pub struct UpdateStoreRequest {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ReplaceStoreRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     name: Option<String>,
     #[schema(max_length = 1000)]
     description: Option<String>,
@@ -260,13 +246,9 @@ pub struct ReplaceStoreRequest {
     city: Option<String>,
     #[schema(max_length = 150)]
     region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     email: Option<String>,
     #[schema(max_length = 1000)]
     legal_name: Option<String>,
