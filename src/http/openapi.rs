@@ -19,8 +19,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::access::RoleCode;
 use crate::error::ErrorBody;
-use crate::roles::RoleCode;
 use crate::validate::fields::{WHITE_SPACE, not_blank_pattern};
 
 /// Where Swagger UI is served.

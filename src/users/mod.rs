@@ -4,8 +4,8 @@
 //! It is a second door onto what the employee API manages, so it goes through the same
 //! rules: only active members of the store read its users; a change of someone's place in
 //! the store (role, status, phone, position) is the employee API's change
-//! ([`crate::employees::handlers::change_employee`]); a new password is the employee API's
-//! reset ([`crate::employees::handlers::set_password`]), which needs rank over the person
+//! ([`crate::staff::operations::change_employee`]); a new password is the employee API's
+//! reset ([`crate::staff::operations::set_password`]), which needs rank over the person
 //! in every store they belong to. The account's own profile (names, email, username)
 //! changes for its holder, or for someone who outranks them in this store and reaches
 //! their account.
@@ -23,15 +23,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::full_name;
-use crate::employees::{EmployeeOut, Sex};
+use crate::access::{RoleView, StoreRole};
+use crate::credentials::full_name;
 use crate::error::EnvelopeRendered;
 use crate::http::pagination::PageLinks;
 use crate::i18n::{Message, current_lang};
-use crate::roles::{RoleView, StoreRole};
+use crate::staff::{EmployeeOut, Sex};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
-use crate::validate::fields::{NonBlank, Phone};
 use queries::StoreUserRow;
 
 /// `/api/users/users/…`, store-scoped.
@@ -145,7 +144,8 @@ pub struct UpdateUserEmployeeRequest {
     /// holds; empty keeps the current one.
     #[schema(value_type = Option<crate::http::openapi::RoleFilter>)]
     pub role: Option<String>,
-    #[schema(schema_with = Phone::schema)]
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,
@@ -186,7 +186,10 @@ pub struct UpdateProfileRequest {
         pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub username: Option<String>,
-    #[schema(schema_with = NonBlank::<150>::changed)]
+    #[schema(
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub first_name: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
