@@ -14,6 +14,7 @@ use crate::staff::queries::EmployeeFilter;
 use crate::staff::{CashierOut, Credentials, EmployeeOut, Sex};
 use crate::tenant::TenantEcho;
 use crate::validate::Form;
+use crate::validate::fields::{Email, NonBlank, Phone};
 
 /// `{status, data: [cashier…], tenant_key, store_name, store_slug}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,17 +72,11 @@ pub enum OneEmployeeRefusals {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ReplaceEmployeeRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     first_name: Option<String>,
     #[schema(max_length = 150)]
     last_name: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
     #[schema(max_length = 150)]
     position: Option<String>,
@@ -168,10 +163,7 @@ pub struct NewAccountRequest {
     /// common password, not containing the username.
     #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
     pub password: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
 }
 

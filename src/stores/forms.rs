@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::Message;
 use crate::registry::MemberStore;
-use crate::registry::profile::{RawProfile, parse_slug_choice};
+use crate::registry::profile::{RawProfile, new_store_name, parse_slug_choice};
 use crate::registry::provision::SlugChoice;
 use crate::registry::queries::{StoreChanges, StoreFields, StoreProfile};
 use crate::registry::staff_account::StaffCredentials;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use crate::validate::{Form, Replace};
 
 /// `POST /stores/`: how the slug is chosen, and the profile.
@@ -102,13 +103,7 @@ fn read_only_fields(body: &UpdateStoreRequest) -> [(&'static str, Option<&serde_
 /// `POST /stores/`: a new store owned by the caller.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStoreRequest {
-    #[schema(
-        example = "Мой Магазин",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = new_store_name)]
     pub name: Option<String>,
     /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent or empty.
     #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
@@ -121,13 +116,9 @@ pub struct CreateStoreRequest {
     pub city: Option<String>,
     #[schema(max_length = 150)]
     pub region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
     #[schema(max_length = 1000)]
     pub legal_name: Option<String>,
@@ -169,16 +160,10 @@ pub struct UpdateStoreRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub region: Option<Option<String>>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Phone::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub phone: Option<Option<String>>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Email::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub email: Option<Option<String>>,
     #[schema(max_length = 1000)]
@@ -244,12 +229,7 @@ pub struct UpdateStoreRequest {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ReplaceStoreRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     name: Option<String>,
     #[schema(max_length = 1000)]
     description: Option<String>,
@@ -259,13 +239,9 @@ pub struct ReplaceStoreRequest {
     city: Option<String>,
     #[schema(max_length = 150)]
     region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     email: Option<String>,
     #[schema(max_length = 1000)]
     legal_name: Option<String>,
