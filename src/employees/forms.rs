@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use crate::access::RoleCode;
 use crate::config::PasswordPolicy;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::ApiResult;
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::http::pagination::{ListQuery, PageLinks};
 use crate::staff::forms::{NewAccount, new_account, parse_role, search_text};
 use crate::staff::queries::EmployeeFilter;
@@ -42,28 +43,15 @@ pub fn account_for_employee(body: NewAccountRequest, policy: &PasswordPolicy) ->
     form.finish(account)
 }
 
-/// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
-/// `responses(…)`: the same four answers, described once.
-#[derive(utoipa::IntoResponses)]
-pub enum OneEmployeeRefusals {
-    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
-    Invalid(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(
-        status = 404,
-        description = "not_found: no such employee in this store (or `id` is not a whole number in range)"
-    )]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
+    /// `responses(…)`: the same four answers, described once.
+    OneEmployeeRefusals:
+    400 => "validation_error, per field, or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required",
+    404 => "not_found: no such employee in this store (or `id` is not a whole number in range)",
+);
 
 /// `PUT /employees/{id}/`: the whole profile; `first_name` and `role` are required, and
 /// `last_name`, `phone` and `position` left out become empty. The handler reads it as an

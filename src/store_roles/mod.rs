@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::access::queries::RoleRow;
 use crate::access::{PermissionCode, RoleCode, StoreRole, grants};
-use crate::error::ErrorBody;
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
@@ -121,21 +121,11 @@ pub struct UpdateStoreRoleRequest {
     pub permissions: Option<Vec<String>>,
 }
 
-/// The refusals of every route on one role (`/store-roles/{code}/`), described once.
-#[derive(utoipa::IntoResponses)]
-pub enum OneRoleRefusals {
-    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
-    Invalid(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (only the owner writes roles; the owner role, built-in ranks and built-in roles' existence are fixed), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: no such role in this store")]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals of every route on one role (`/store-roles/{code}/`), described once.
+    OneRoleRefusals:
+    400 => "validation_error, per field, or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (only the owner writes roles; the owner role, built-in ranks and built-in roles' existence are fixed), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required",
+    404 => "not_found: no such role in this store",
+);

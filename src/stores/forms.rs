@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::i18n::Message;
 use crate::registry::MemberStore;
 use crate::registry::profile::{RawProfile, new_store_name, parse_slug_choice};
@@ -280,24 +281,11 @@ pub struct CreatedStore {
     pub staff_credentials: StaffCredentials,
 }
 
-/// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
-#[derive(utoipa::IntoResponses)]
-pub enum StoreChangeRefusals {
-    #[response(status = 400, description = "validation_error, per field")]
-    Invalid(crate::error::ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(crate::error::ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (not the store's owner) or password_change_required"
-    )]
-    Refused(crate::error::ErrorBody),
-    #[response(
-        status = 404,
-        description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)"
-    )]
-    NotFound(crate::error::ErrorBody),
-}
+refusal_set!(
+    /// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
+    StoreChangeRefusals:
+    400 => "validation_error, per field",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (not the store's owner) or password_change_required",
+    404 => "not_found: the caller works in no store with this id (or `id` is not a whole number in range)",
+);

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
 use crate::http::openapi::{BodyRejections, TokenRefusals};
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::i18n::{Message, current_lang};
 use crate::registry::MemberStore;
 use crate::registry::queries::{StoreFilter, list_member_stores};
@@ -57,24 +58,14 @@ pub struct StaffAccountChange {
     pub is_active: Option<bool>,
 }
 
-/// The refusals every staff-credentials route shares.
-#[derive(utoipa::IntoResponses)]
-pub enum StaffCredentialsRefusals {
-    #[response(status = 400, description = "missing_tenant_key")]
-    MissingKey(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (only the store's owner, never a store-bound session), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: the store has no staff account")]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals every staff-credentials route shares.
+    StaffCredentialsRefusals:
+    400 => "missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (only the store's owner, never a store-bound session), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required",
+    404 => "not_found: the store has no staff account",
+);
 
 /// The store's shared staff account with its password, read back. Each read is recorded
 /// in the store's audit trail (`staff_account.password_viewed`); the answer is `no-store`.
