@@ -162,7 +162,7 @@ pub struct CreateEmployeeRequest {
     )]
     pub username: Option<String>,
     #[schema(required = true, schema_with = employee_first_name)]
-    pub first_name: Option<String>,
+    pub first_name: Option<NonBlank<MAX_NAME_CHARS>>,
     /// A role of the store ranked below the caller's: for the built-in roles, `manager`
     /// (owner only), `cashier` or `stockkeeper`.
     #[schema(example = "cashier", value_type = RoleCode, required = true)]
@@ -177,7 +177,7 @@ pub struct CreateEmployeeRequest {
     #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
     #[schema(schema_with = Phone::schema)]
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     #[schema(example = "Кассир", max_length = 150)]
     pub position: Option<String>,
     /// `male`, `female`, or null.
