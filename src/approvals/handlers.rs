@@ -22,7 +22,7 @@ use crate::credentials::tokens::OpaqueToken;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, MemberRefusals};
 use crate::staff::queries::find_employee_by_user;
 use crate::state::AppState;
 use crate::tenant::conn::{StoreScope, TenantConn};
@@ -91,8 +91,7 @@ pub async fn grant_approval(
     responses(
         (status = 200, description = "Redeemed: what was approved, by whom, for whom", body = ApprovalRedeemed),
         (status = 400, description = "validation_error per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        MemberRefusals,
         (status = 409, description = "approval_invalid: used, expired, another store's, or for another permission", body = ErrorBody),
         BodyRejections,
     ))]

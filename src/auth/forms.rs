@@ -5,6 +5,7 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 
 use crate::access::{Role, RoleCode, RoleView, StoreRole};
 use crate::config::PasswordPolicy;
@@ -13,13 +14,14 @@ use crate::credentials::sessions::TokenPair;
 use crate::credentials::tokens::RefreshToken;
 use crate::error::ApiResult;
 use crate::i18n::{Message, current_lang};
-use crate::registry::profile::{RawProfile, parse_slug_choice};
+use crate::registry::profile::{RawProfile, new_store_name, parse_slug_choice};
 use crate::registry::provision::SlugChoice;
 use crate::registry::queries::{StoreFields, StoreProfile};
 use crate::registry::{MemberStore, StoreDetails};
 use crate::staff::CashierOut;
 use crate::staff::queries::EmployeeRow;
 use crate::tenant::cache::TenantStore;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_USERNAME_CHARS};
 
 /// Longest refresh token accepted; ours are far shorter.
@@ -164,16 +166,15 @@ pub struct MeResponse {
     pub tenant: crate::tenant::TenantEcho,
 }
 
+/// The schema of the username that signs in, with its example.
+fn login_username() -> Object {
+    NonBlank::<MAX_USERNAME_CHARS>::required_like("ivan")
+}
+
 /// `POST /auth/login/`.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
-        example = "ivan"
-    )]
+    #[schema(required = true, schema_with = login_username)]
     pub username: Option<String>,
     #[schema(format = Password, example = "Correct-Horse-42", required = true, nullable = false, min_length = 1)]
     pub password: Option<String>,
@@ -302,6 +303,11 @@ pub struct SessionListResponse {
     pub data: Vec<SessionOut>,
 }
 
+/// The schema of the owner's first name on registration, with its example.
+fn owner_first_name() -> Object {
+    NonBlank::<MAX_NAME_CHARS>::required_like("Иван")
+}
+
 /// `POST /auth/register/`: an owner, their first store and its schema in one call.
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -322,33 +328,17 @@ pub struct RegisterRequest {
     /// The same as `password`.
     #[schema(format = Password, example = "Correct-Horse-42", required = true, nullable = false, min_length = 8, max_length = 256)]
     pub password_confirm: Option<String>,
-    #[schema(
-        example = "Иван",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = owner_first_name)]
     pub first_name: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
     /// Accepted for compatibility; not stored.
     pub middle_name: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub owner_phone: Option<String>,
-    #[schema(
-        example = "Мой Магазин",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = new_store_name)]
     pub store_name: Option<String>,
     /// `[a-z][a-z0-9_-]{0,55}`; made from `store_name` when absent or empty.
     #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
@@ -361,13 +351,9 @@ pub struct RegisterRequest {
     pub store_city: Option<String>,
     #[schema(max_length = 150)]
     pub store_region: Option<String>,
-    /// International format, like `owner_phone`.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub store_phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub store_email: Option<String>,
     #[schema(max_length = 1000)]
     pub store_legal_name: Option<String>,

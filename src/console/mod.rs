@@ -9,6 +9,7 @@
 //! Every response carries a `Content-Security-Policy` that allows no inline script and no
 //! other origin, and `Cache-Control: no-store` unless it says otherwise (the stylesheet).
 
+pub mod action;
 pub mod pages;
 pub mod session;
 pub mod staff;

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::forms::Credentials;
 use crate::auth::handlers::sign_in_with_password;
+use crate::console::action::StorePage;
 use crate::console::session::{
     ConsoleUser, KnownDevice, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, device_cookie,
     session_cookie, sign_in_cookie,
@@ -336,16 +337,7 @@ pub async fn stores(State(app): State<AppState>, user: ConsoleUser) -> Response 
 
 /// The store's staff: search, role and status filters, pages; the API list's rules (rank 50
 /// and up).
-pub async fn staff(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path(tenant_key): Path<String>,
-    query: ListQuery,
-) -> Response {
-    let scope = match scope_or_refusal(&app, &user, &tenant_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn staff(StorePage { user, path: tenant_key, scope, .. }: StorePage, query: ListQuery) -> Response {
     let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let listing = match staff_listing(scope, &query).await {

@@ -4,26 +4,22 @@
 //! code; the console only turns the outcome into a page.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::OWNER_RANK;
-use crate::console::pages::{
-    SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
-};
-use crate::console::session::{ConsoleUser, csrf_matches};
+use crate::console::action::{CsrfForm, StoreAction, StorePage};
+use crate::console::pages::{SignedInView, api_body, refusal_at, render, see_other};
+use crate::console::session::ConsoleUser;
 use crate::console::texts::{Texts, texts};
 use crate::employees::handlers as api;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
-use crate::state::AppState;
 
 /// A role the add form offers.
 pub struct RoleChoice {
@@ -81,15 +77,7 @@ fn show_once(
 }
 
 /// The add-an-employee form.
-pub async fn new_employee_form(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path(store_key): Path<String>,
-) -> Response {
-    let scope = match scope_or_refusal(&app, &user, &store_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn new_employee_form(StorePage { user, path: store_key, scope, .. }: StorePage) -> Response {
     let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let tenant = match scope.begin().await {
@@ -124,43 +112,36 @@ pub struct NewEmployeeForm {
     position: Option<String>,
 }
 
+impl CsrfForm for NewEmployeeForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// Adds the employee through the API's handler; the generated password is shown once.
-pub async fn create_employee(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path(store_key): Path<String>,
-    form: Result<Form<NewEmployeeForm>, FormRejection>,
-) -> Response {
-    let back_to = format!("/console/s/{store_key}/staff/new/");
-    let form = match form {
-        Ok(Form(form)) if csrf_matches(&user, form.csrf.as_deref()) => form,
-        _ => return form_expired_at(&user, back_to),
-    };
-    let scope = match scope_or_refusal(&app, &user, &store_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn create_employee(posted: StoreAction<String, NewEmployeeForm>) -> Result<Response, Response> {
+    let back_to = posted.page("staff/new");
+    let (form, scope) = posted.open(&back_to).await?;
+    let (app, user, store_key) = (posted.app.clone(), &posted.user, posted.path.clone());
     let store_name = scope.store.name.clone();
     let body = json!({
         "username": form.username, "first_name": form.first_name, "last_name": form.last_name,
         "role": form.role, "phone": form.phone, "position": form.position,
     });
     let created = async { api::create_employee(State(app), scope, ApiJson(api_body(body)?)).await }.await;
-    match created {
-        Ok(created) => match ((created.0).1).0.data.credentials {
-            Some(credentials) => {
-                let shown = Shown {
-                    heading: |t| t.employee_added,
-                    username: credentials.username,
-                    password: credentials.password,
-                };
-                show_once(StatusCode::CREATED, &user, (store_key, store_name), shown)
-            }
-            // A cashier without an account: nothing to hand over.
-            None => see_other(&format!("/console/s/{store_key}/staff/")),
-        },
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    let created = created.map_err(|error| posted.refused(&error, back_to))?;
+    Ok(match ((created.0).1).0.data.credentials {
+        Some(credentials) => {
+            let shown = Shown {
+                heading: |t| t.employee_added,
+                username: credentials.username,
+                password: credentials.password,
+            };
+            show_once(StatusCode::CREATED, user, (store_key, store_name), shown)
+        }
+        // A cashier without an account: nothing to hand over.
+        None => see_other(&format!("/console/s/{store_key}/staff/")),
+    })
 }
 
 #[derive(Template)]
@@ -182,14 +163,8 @@ struct EditEmployeePage {
 
 /// The edit form of employee `id`: profile fields and role.
 pub async fn edit_employee_form(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((store_key, id)): Path<(String, i64)>,
+    StorePage { user, path: (store_key, id), scope, .. }: StorePage<(String, i64)>,
 ) -> Response {
-    let scope = match scope_or_refusal(&app, &user, &store_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
     let signed_in = Some(SignedInView::from(&user));
     let store_name = scope.store.name.clone();
     let roles = match scope.begin().await {
@@ -241,22 +216,19 @@ pub struct EditEmployeeForm {
     position: Option<String>,
 }
 
+impl CsrfForm for EditEmployeeForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// Saves the edit form as the API's PATCH: each field the rules allow the caller to change.
 pub async fn update_employee(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((store_key, id)): Path<(String, i64)>,
-    form: Result<Form<EditEmployeeForm>, FormRejection>,
-) -> Response {
-    let back_to = format!("/console/s/{store_key}/staff/{id}/edit/");
-    let form = match form {
-        Ok(Form(form)) if csrf_matches(&user, form.csrf.as_deref()) => form,
-        _ => return form_expired_at(&user, back_to),
-    };
-    let scope = match scope_or_refusal(&app, &user, &store_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+    posted: StoreAction<(String, i64), EditEmployeeForm>,
+) -> Result<Response, Response> {
+    let id = posted.path.1;
+    let back_to = posted.page(&format!("staff/{id}/edit"));
+    let (form, scope) = posted.open(&back_to).await?;
     let change = json!({
         "first_name": form.first_name, "last_name": form.last_name, "role": form.role,
         "phone": form.phone, "position": form.position,
@@ -265,10 +237,8 @@ pub async fn update_employee(
         let body = api_body(change)?;
         api::update_employee(scope.begin().await?, ApiPath(id), ApiJson(body)).await
     };
-    match saved.await {
-        Ok(_) => see_other(&format!("/console/s/{store_key}/staff/")),
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    let _saved = saved.await.map_err(|error| posted.refused(&error, back_to))?;
+    Ok(see_other(&posted.page("staff")))
 }
 
 /// A row button's form: its CSRF token.
@@ -277,22 +247,19 @@ pub struct ActionForm {
     csrf: Option<String>,
 }
 
+impl CsrfForm for ActionForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// One of the row buttons of the staff page, on employee `id`.
 pub async fn staff_action(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((store_key, id, action)): Path<(String, i64, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let back_to = format!("/console/s/{store_key}/staff/");
-    let sent = form.ok().and_then(|Form(form)| form.csrf);
-    if !csrf_matches(&user, sent.as_deref()) {
-        return form_expired_at(&user, back_to);
-    }
-    let scope = match scope_or_refusal(&app, &user, &store_key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+    posted: StoreAction<(String, i64, String), ActionForm>,
+) -> Result<Response, Response> {
+    let back_to = posted.page("staff");
+    let (_, scope) = posted.open(&back_to).await?;
+    let (app, user, (store_key, id, action)) = (posted.app.clone(), &posted.user, posted.path.clone());
     let store_name = scope.store.name.clone();
     let done: ApiResult<()> = match action.as_str() {
         "deactivate" | "activate" => {
@@ -309,23 +276,13 @@ pub async fn staff_action(
             let reset =
                 async { api::reset_employee_password(State(app), scope, ApiPath(id), ApiJson(body?)).await }
                     .await;
-            return match reset {
-                Ok(reset) => {
-                    let data = (reset.0).0.data;
-                    let shown = Shown {
-                        heading: |t| t.password_reset,
-                        username: data.username,
-                        password: data.new_password,
-                    };
-                    show_once(StatusCode::OK, &user, (store_key, store_name), shown)
-                }
-                Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-            };
+            let data = (reset.map_err(|error| posted.refused(&error, back_to))?.0).0.data;
+            let shown =
+                Shown { heading: |t| t.password_reset, username: data.username, password: data.new_password };
+            return Ok(show_once(StatusCode::OK, user, (store_key, store_name), shown));
         }
         _ => Err(ApiError::NotFound),
     };
-    match done {
-        Ok(()) => see_other(&back_to),
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    done.map_err(|error| posted.refused(&error, back_to.clone()))?;
+    Ok(see_other(&back_to))
 }

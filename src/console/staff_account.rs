@@ -4,19 +4,18 @@
 //! never cached.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::console::pages::{SignedInView, form_expired_at, refusal_at, render, scope_or_refusal, see_other};
-use crate::console::session::{ConsoleUser, csrf_matches};
+use crate::console::action::{StoreAction, StorePage};
+use crate::console::pages::{SignedInView, refusal_at, render, see_other};
+use crate::console::session::ConsoleUser;
 use crate::console::texts::{Texts, texts};
 use crate::error::ApiError;
 use crate::http::json::ApiJson;
 use crate::i18n::current_lang;
 use crate::registry::staff_account::StaffCredentials;
-use crate::state::AppState;
 use crate::stores::forms::StaffAccountChange;
 use crate::stores::handlers::staff_account::{
     get_staff_credentials, rotate_staff_password, staff_account_overview, update_staff_account,
@@ -71,11 +70,7 @@ fn page_of(
 }
 
 /// The staff account of the store, without its password.
-pub async fn page(State(app): State<AppState>, user: ConsoleUser, Path(key): Path<String>) -> Response {
-    let scope = match scope_or_refusal(&app, &user, &key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn page(StorePage { user, path: key, scope, .. }: StorePage) -> Response {
     let store_name = scope.store.name.clone();
     match async { staff_account_overview(scope.begin().await?).await }.await {
         Ok(account) => page_of(&user, key, store_name, account, Shown::Overview),
@@ -84,37 +79,25 @@ pub async fn page(State(app): State<AppState>, user: ConsoleUser, Path(key): Pat
 }
 
 /// `reveal`, `rotate` or `switch` (with `is_active`), each behind the form's CSRF token.
-pub async fn act(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((key, action)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let back_to = format!("/console/s/{key}/staff-account/");
-    if !csrf_matches(&user, field("csrf")) {
-        return form_expired_at(&user, back_to);
-    }
-    let scope = match scope_or_refusal(&app, &user, &key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn act(posted: StoreAction<(String, String)>) -> Result<Response, Response> {
+    let back_to = posted.page("staff-account");
+    let (fields, scope) = posted.open(&back_to).await?;
+    let (app, user, (key, action)) = (posted.app.clone(), &posted.user, posted.path.clone());
     let store_name = scope.store.name.clone();
-    let refused = |error: &ApiError| refusal_at(error, Some(SignedInView::from(&user)), back_to.clone());
-    match action.as_str() {
+    let refused = |error: &ApiError| posted.refused(error, back_to.clone());
+    Ok(match action.as_str() {
         "reveal" => {
             match async { get_staff_credentials(State(app.clone()), scope.begin().await?).await }.await {
-                Ok(read) => page_of(&user, key, store_name, ((read.0).0).data.credentials, Shown::Revealed),
+                Ok(read) => page_of(user, key, store_name, ((read.0).0).data.credentials, Shown::Revealed),
                 Err(error) => refused(&error),
             }
         }
         "rotate" => match rotate_staff_password(State(app.clone()), scope).await {
-            Ok(rotated) => page_of(&user, key, store_name, ((rotated.0).0).data.credentials, Shown::Rotated),
+            Ok(rotated) => page_of(user, key, store_name, ((rotated.0).0).data.credentials, Shown::Rotated),
             Err(error) => refused(&error),
         },
         "switch" => {
-            let is_active = match field("is_active") {
+            let is_active = match fields.get("is_active") {
                 Some("true") => Some(true),
                 Some("false") => Some(false),
                 _ => None,
@@ -126,5 +109,5 @@ pub async fn act(
             }
         }
         _ => refused(&ApiError::NotFound),
-    }
+    })
 }

@@ -4,7 +4,6 @@
 //! API's own handler.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,9 +11,8 @@ use serde_json::{Value, json};
 
 use crate::access::catalog::PERMISSIONS;
 use crate::audit::AuditAction;
-use crate::console::pages::{
-    SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
-};
+use crate::console::action::{Fields, Posted, StoreAction, StorePage};
+use crate::console::pages::{SignedInView, api_body, form_expired_at, refusal_at, render, see_other};
 use crate::console::session::{ConsoleUser, csrf_matches, session_cookie};
 use crate::console::texts::{Texts, texts};
 use crate::credentials::queries;
@@ -25,38 +23,6 @@ use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Lang, current_lang};
 use crate::state::AppState;
-use crate::tenant::conn::StoreScope;
-
-/// The fields of a posted form, repeated names kept (a role's permission boxes).
-struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    fn parse(body: &Bytes) -> Fields {
-        Fields(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone()).collect()
-    }
-}
-
-/// Checks the form's CSRF token and opens the store's scope: what every store form does first.
-async fn posted(
-    app: &AppState,
-    user: &ConsoleUser,
-    key: &str,
-    fields: &Fields,
-    back_to: &str,
-) -> Result<StoreScope, Response> {
-    if !csrf_matches(user, fields.get("csrf")) {
-        return Err(form_expired_at(user, back_to.to_owned()));
-    }
-    scope_or_refusal(app, user, key).await
-}
 
 // --- Tills ----------------------------------------------------------------------------------
 
@@ -97,12 +63,8 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The store's tills, with the form that makes a pairing code.
-pub async fn devices(State(app): State<AppState>, user: ConsoleUser, Path(key): Path<String>) -> Response {
+pub async fn devices(StorePage { user, path: key, scope, .. }: StorePage) -> Response {
     let signed_in = Some(SignedInView::from(&user));
-    let scope = match scope_or_refusal(&app, &user, &key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
     let store_name = scope.store.name.clone();
     let listed = async { crate::devices::handlers::list_devices(scope.begin().await?).await }.await;
     let devices = match listed {
@@ -131,61 +93,37 @@ pub async fn devices(State(app): State<AppState>, user: ConsoleUser, Path(key): 
 }
 
 /// Makes a pairing code and shows it large, with its expiry.
-pub async fn create_pairing_code(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path(key): Path<String>,
-    body: Bytes,
-) -> Response {
-    let fields = Fields::parse(&body);
-    let back_to = format!("/console/s/{key}/devices/");
-    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn create_pairing_code(action: StoreAction) -> Result<Response, Response> {
+    let back_to = action.page("devices");
+    let (fields, scope) = action.open(&back_to).await?;
     let store_name = scope.store.name.clone();
     let made = async {
         let request = api_body(json!({"name": fields.get("name")}))?;
         crate::devices::handlers::create_pairing_code(scope.begin().await?, ApiJson(request)).await
     }
     .await;
-    match made {
-        Ok(made) => {
-            let made = ((made.0).1).0;
-            let page = PairingCodePage {
-                t: texts(current_lang()),
-                signed_in: Some(SignedInView::from(&user)),
-                store_key: key,
-                store_name,
-                code: made.code,
-                name: made.name,
-                expires_at: when(made.expires_at),
-            };
-            render(StatusCode::CREATED, &page)
-        }
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    let made = ((made.map_err(|error| action.refused(&error, back_to))?.0).1).0;
+    let page = PairingCodePage {
+        t: texts(current_lang()),
+        signed_in: action.signed_in(),
+        store_key: action.key().to_owned(),
+        store_name,
+        code: made.code,
+        name: made.name,
+        expires_at: when(made.expires_at),
+    };
+    Ok(render(StatusCode::CREATED, &page))
 }
 
 /// Revokes a till.
-pub async fn revoke_device(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((key, id)): Path<(String, i64)>,
-    body: Bytes,
-) -> Response {
-    let fields = Fields::parse(&body);
-    let back_to = format!("/console/s/{key}/devices/");
-    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn revoke_device(action: StoreAction<(String, i64)>) -> Result<Response, Response> {
+    let back_to = action.page("devices");
+    let (_, scope) = action.open(&back_to).await?;
+    let id = action.path.1;
     let revoked =
         async { crate::devices::handlers::revoke_device(scope.begin().await?, ApiPath(id)).await }.await;
-    match revoked {
-        Ok(_) => see_other(&back_to),
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    revoked.map_err(|error| action.refused(&error, back_to.clone()))?;
+    Ok(see_other(&back_to))
 }
 
 // --- Roles ----------------------------------------------------------------------------------
@@ -237,12 +175,8 @@ fn permission_boxes(held: &[String], lang: Lang) -> Vec<PermissionBox> {
 }
 
 /// The store's roles; the owner's forms edit them.
-pub async fn roles(State(app): State<AppState>, user: ConsoleUser, Path(key): Path<String>) -> Response {
+pub async fn roles(StorePage { user, path: key, scope, .. }: StorePage) -> Response {
     let signed_in = Some(SignedInView::from(&user));
-    let scope = match scope_or_refusal(&app, &user, &key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
     let store_name = scope.store.name.clone();
     let listed = match crate::store_roles::handlers::list_store_roles(scope).await {
         Ok(listed) => listed.0.data,
@@ -320,32 +254,24 @@ fn role_changes(fields: &Fields) -> Value {
 }
 
 /// Adds, changes (`edit`) or deletes (`delete`) a role, as the owner.
-pub async fn change_role(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path((key, action)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let fields = Fields::parse(&body);
-    let back_to = format!("/console/s/{key}/roles/");
-    let scope = match posted(&app, &user, &key, &fields, &back_to).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
+pub async fn change_role(posted: StoreAction<(String, String)>) -> Result<Response, Response> {
+    let back_to = posted.page("roles");
+    let (fields, scope) = posted.open(&back_to).await?;
+    let action = &posted.path.1;
     let code = fields.get("code").unwrap_or_default().to_owned();
     let done: ApiResult<()> = async {
         use crate::store_roles::handlers as api;
         match action.as_str() {
             "create" => {
                 let body = json!({
-                    "code": code, "name": fields.get("name"), "rank": posted_rank(&fields),
-                    "permissions": posted_permissions(&fields),
+                    "code": code, "name": fields.get("name"), "rank": posted_rank(fields),
+                    "permissions": posted_permissions(fields),
                 });
                 let body = api_body(body)?;
                 api::create_store_role(scope.begin().await?, ApiJson(body)).await.map(|_| ())
             }
             "edit" => {
-                let body = api_body(role_changes(&fields))?;
+                let body = api_body(role_changes(fields))?;
                 api::update_store_role(scope.begin().await?, ApiPath(code), ApiJson(body)).await.map(|_| ())
             }
             "delete" => api::delete_store_role(scope.begin().await?, ApiPath(code)).await.map(|_| ()),
@@ -353,10 +279,8 @@ pub async fn change_role(
         }
     }
     .await;
-    match done {
-        Ok(()) => see_other(&back_to),
-        Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
-    }
+    done.map_err(|error| posted.refused(&error, back_to.clone()))?;
+    Ok(see_other(&back_to))
 }
 
 // --- Audit ----------------------------------------------------------------------------------
@@ -388,17 +312,8 @@ struct AuditPage {
 }
 
 /// The store's audit trail with the API's filters (action, employee, dates) and pages.
-pub async fn audit(
-    State(app): State<AppState>,
-    user: ConsoleUser,
-    Path(key): Path<String>,
-    query: ListQuery,
-) -> Response {
+pub async fn audit(StorePage { user, path: key, scope, .. }: StorePage, query: ListQuery) -> Response {
     let signed_in = Some(SignedInView::from(&user));
-    let scope = match scope_or_refusal(&app, &user, &key).await {
-        Ok(scope) => scope,
-        Err(page) => return page,
-    };
     let store_name = scope.store.name.clone();
     let listed =
         async { crate::audit_events::handlers::list_audit_events(scope.begin().await?, query.clone()).await }
@@ -496,10 +411,10 @@ pub async fn revoke_session(
     headers: HeaderMap,
     user: ConsoleUser,
     Path(id): Path<uuid::Uuid>,
-    body: Bytes,
+    body: axum::body::Bytes,
 ) -> Response {
     let fields = Fields::parse(&body);
-    if !csrf_matches(&user, fields.get("csrf")) {
+    if !csrf_matches(&user, fields.csrf()) {
         return form_expired_at(&user, "/console/sessions/".to_owned());
     }
     let revoked = async {

@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
@@ -37,7 +37,7 @@ const MAX_DEVICE_NAME_CHARS: usize = 64;
     responses(
         (status = 201, description = "The code, shown this once", body = PairingCodeResponse),
         (status = 400, description = "validation_error naming `name`, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (below rank 50), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         BodyRejections,
     ))]
@@ -120,7 +120,7 @@ pub async fn pair_device(
     responses(
         (status = 200, description = "The store's devices", body = DeviceListResponse),
         (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (below rank 50), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
     ))]
 pub async fn list_devices(mut tenant: TenantConn) -> ApiResult<Json<DeviceListResponse>> {
@@ -145,7 +145,7 @@ pub async fn list_devices(mut tenant: TenantConn) -> ApiResult<Json<DeviceListRe
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (below rank 50), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: no such device in this store (or `id` is not a whole number in range)", body = ErrorBody),
     ))]

@@ -7,13 +7,15 @@ use utoipa::ToSchema;
 
 use crate::access::RoleCode;
 use crate::config::PasswordPolicy;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::ApiResult;
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::http::pagination::{ListQuery, PageLinks};
 use crate::staff::forms::{NewAccount, new_account, parse_role, search_text};
 use crate::staff::queries::EmployeeFilter;
 use crate::staff::{CashierOut, Credentials, EmployeeOut, Sex};
 use crate::tenant::TenantEcho;
 use crate::validate::Form;
+use crate::validate::fields::{Email, NonBlank, Phone};
 
 /// `{status, data: [cashier…], tenant_key, store_name, store_slug}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,28 +43,15 @@ pub fn account_for_employee(body: NewAccountRequest, policy: &PasswordPolicy) ->
     form.finish(account)
 }
 
-/// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
-/// `responses(…)`: the same four answers, described once.
-#[derive(utoipa::IntoResponses)]
-pub enum OneEmployeeRefusals {
-    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
-    Invalid(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(
-        status = 404,
-        description = "not_found: no such employee in this store (or `id` is not a whole number in range)"
-    )]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
+    /// `responses(…)`: the same four answers, described once.
+    OneEmployeeRefusals:
+    400 => "validation_error, per field, or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required",
+    404 => "not_found: no such employee in this store (or `id` is not a whole number in range)",
+);
 
 /// `PUT /employees/{id}/`: the whole profile; `first_name` and `role` are required, and
 /// `last_name`, `phone` and `position` left out become empty. The handler reads it as an
@@ -71,17 +60,11 @@ pub enum OneEmployeeRefusals {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ReplaceEmployeeRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     first_name: Option<String>,
     #[schema(max_length = 150)]
     last_name: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
     #[schema(max_length = 150)]
     position: Option<String>,
@@ -168,10 +151,7 @@ pub struct NewAccountRequest {
     /// common password, not containing the username.
     #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
     pub password: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
 }
 

@@ -22,7 +22,9 @@ use crate::employees::forms::{
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::{BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter};
+use crate::http::openapi::{
+    BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter, StoreRefusals, TokenRefusals,
+};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
@@ -60,7 +62,7 @@ use crate::validate::{Form, Replace};
     responses(
         (status = 200, description = "A page of the store's staff", body = EmployeePage),
         (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
@@ -119,7 +121,7 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
     responses(
         (status = 201, description = "Created; the password is in `credentials` this once", body = EmployeeCreatedResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 409, description = "username_taken", body = ErrorBody),
         BodyRejections,
@@ -374,9 +376,7 @@ async fn account_less_target(tenant: &mut TenantConn, id: i64, lock: bool) -> Ap
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
         (status = 200, description = "The cashiers a till may name", body = CashierList),
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        StoreRefusals,
     ))]
 pub async fn list_cashiers(scope: StoreScope) -> ApiResult<Json<CashierList>> {
     let select = cashiers_sql(&scope.store.schema);

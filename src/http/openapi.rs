@@ -16,37 +16,96 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
+use utoipa::{Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::access::RoleCode;
+use crate::validate::fields::{WHITE_SPACE, not_blank_pattern};
 
 /// Where Swagger UI is served.
 pub const SWAGGER_PATH: &str = "/swagger";
 /// Where the document is served as JSON.
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
 
-/// The refusals of a route that reads a JSON body, before its handler runs ([`crate::http::json`]):
-/// list it in the route's `responses(…)`.
-pub struct BodyRejections;
-
-impl IntoResponses for BodyRejections {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-        let error = |description: &str| {
-            let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
-            RefOr::T(
-                ResponseBuilder::new().description(description).content("application/json", body).build(),
-            )
-        };
-        BTreeMap::from([
-            ("413".to_owned(), error("payload_too_large: the body is over 64 KiB")),
-            (
-                "415".to_owned(),
-                error("unsupported_media_type: the body is not declared as `Content-Type: application/json`"),
-            ),
-        ])
-    }
+/// The answers `answers` (status, description), each with the error envelope as its body:
+/// what a refusal set lists.
+#[must_use]
+pub fn refusals(answers: &[(u16, &str)]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    let body = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    let answer = |description: &str| {
+        RefOr::T(ResponseBuilder::new().description(description).content("application/json", body()).build())
+    };
+    answers.iter().map(|&(status, description)| (status.to_string(), answer(description))).collect()
 }
+
+/// Declares a set of refusals that a route's `responses(…)` lists by its name: the answers
+/// several routes give alike, described once.
+macro_rules! refusal_set {
+    ($(#[$doc:meta])* $name:ident: $($status:literal => $description:expr),+ $(,)?) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::Response>,
+            > {
+                $crate::http::openapi::refusals(&[$(($status, $description)),+])
+            }
+        }
+    };
+}
+pub(crate) use refusal_set;
+
+/// The 401 of every route behind an access token.
+pub const NOT_AUTHENTICATED: &str =
+    "not_authenticated, token_invalid or token_expired: no valid access token";
+/// The 403 of a store-scoped route that asks only that the caller work in the store.
+pub const NOT_A_MEMBER: &str =
+    "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required";
+/// The 400 of a store-scoped route called without `X-Tenant-Key`.
+const MISSING_TENANT_KEY: &str = "missing_tenant_key";
+
+refusal_set!(
+    /// The refusals of a route that reads a JSON body, before its handler runs
+    /// ([`crate::http::json`]).
+    BodyRejections:
+    413 => "payload_too_large: the body is over 64 KiB",
+    415 => "unsupported_media_type: the body is not declared as `Content-Type: application/json`",
+);
+
+refusal_set!(
+    /// The refusal of a route behind an access token.
+    TokenRefusals: 401 => NOT_AUTHENTICATED
+);
+
+refusal_set!(
+    /// The refusals of a route of the caller's own account (not of a store): no valid
+    /// token, or a password to change first.
+    AccountRefusals:
+    401 => NOT_AUTHENTICATED,
+    403 => "password_change_required: the caller must change their password first",
+);
+
+refusal_set!(
+    /// The refusals of a store-scoped route that asks nothing more of the caller than to
+    /// work in the store (`X-Tenant-Key` and an access token of one of its members).
+    StoreRefusals: 400 => MISSING_TENANT_KEY, 401 => NOT_AUTHENTICATED, 403 => NOT_A_MEMBER
+);
+
+refusal_set!(
+    /// [`StoreRefusals`] without the 400, for a route whose 400 says more than a missing key.
+    MemberRefusals: 401 => NOT_AUTHENTICATED, 403 => NOT_A_MEMBER
+);
+
+refusal_set!(
+    /// The refusals of a store-scoped route that answers before membership is looked at:
+    /// the store's key and an access token.
+    StoreKeyRefusals:
+    400 => MISSING_TENANT_KEY,
+    401 => NOT_AUTHENTICATED,
+    403 => "invalid_tenant_key or inactive_tenant",
+);
 
 /// `schema`, or an empty value: the list endpoints read `?role=` as no filter, as DRF does.
 pub fn or_empty(schema: RefOr<Schema>) -> RefOr<Schema> {
@@ -165,9 +224,6 @@ pub fn to_pretty_json(spec: &utoipa::openapi::OpenApi) -> String {
 /// control characters (Cc), the line and paragraph separators, and the bidi controls.
 const CONTROL_CHARACTERS: &str = r"\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069";
 
-/// The white space a "not blank" field may not consist of, as the request schemas write it.
-const WHITE_SPACE: &str = r"\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
-
 /// Opaque tokens typed or pasted by machines, not stored text: the rule does not apply.
 const OPAQUE_FIELDS: [&str; 2] = ["code", "approval_token"];
 
@@ -228,7 +284,7 @@ fn apply_text_rule(property: &mut utoipa::openapi::schema::Object) {
     if !is_text || property.format.is_some() || property.enum_values.is_some() {
         return;
     }
-    let not_blank = format!("[^{WHITE_SPACE}]");
+    let not_blank = not_blank_pattern();
     property.pattern = match property.pattern.take() {
         None => Some(format!("^[^{CONTROL_CHARACTERS}]*$")),
         Some(pattern) if pattern == not_blank => Some(format!(

@@ -10,10 +10,19 @@ use crate::i18n::Message;
 use crate::registry::provision::SlugChoice;
 use crate::registry::queries::{StoreChanges, StoreFields, StoreProfile};
 use crate::registry::slug;
+use crate::validate::fields::NonBlank;
 use crate::validate::{Form, MAX_NAME_CHARS, MAX_TEXT_CHARS, Replace};
+use utoipa::openapi::schema::Object;
 
 /// Longest taxpayer id (INN and its foreign equivalents, with room to spare).
 const MAX_TAX_ID_CHARS: usize = 32;
+
+/// The schema of a new store's name: `name` on `POST /stores/`, `store_name` on
+/// registration.
+#[must_use]
+pub fn new_store_name() -> Object {
+    NonBlank::<MAX_NAME_CHARS>::required_like("Мой Магазин")
+}
 
 /// A store's profile fields as a request carries them, not yet checked.
 #[derive(Debug)]

@@ -78,7 +78,7 @@ impl NewStaffMember {
         role_defined: bool,
     ) -> ApiResult<Self> {
         let mut form = Form::new();
-        let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
+        let first_name = form.take("first_name", body.first_name);
         let mut role = required_role(&mut form, "role", non_blank(body.role));
         if role.is_some() && !role_defined {
             form.add("role", Message::RoleInvalid);
@@ -92,7 +92,7 @@ impl NewStaffMember {
             }
         };
         let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
-        let phone = form.phone("phone", body.phone);
+        let phone = form.take("phone", body.phone);
         let position = form.optional("position", body.position, MAX_NAME_CHARS);
         let sex = sex(&mut form, "sex", body.sex.as_ref());
         // A missing or unknown role is an error `finish` has answered, so `None` stops there.

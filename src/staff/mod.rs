@@ -18,6 +18,7 @@ pub mod queries;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 
 use crate::access::{RoleCode, RoleView};
 use crate::credentials::full_name;
@@ -25,6 +26,8 @@ use crate::http::openapi::RoleFilter;
 use crate::i18n::Lang;
 use crate::i18n::Message;
 use crate::tenant::TenantEcho;
+use crate::validate::MAX_NAME_CHARS;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use queries::{CashierRow, EmployeeRow, StaffMember};
 
 /// An employee as the apps receive one: the peer's fields, plus `first_name`, `last_name`
@@ -138,6 +141,11 @@ impl Sex {
     }
 }
 
+/// The schema of a new employee's first name, with its example.
+fn employee_first_name() -> Object {
+    NonBlank::<MAX_NAME_CHARS>::required_like("Анна")
+}
+
 /// `POST /employees/`: a new account, its membership and its employee profile.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEmployeeRequest {
@@ -153,14 +161,8 @@ pub struct CreateEmployeeRequest {
         pattern = r"^$|[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub username: Option<String>,
-    #[schema(
-        example = "Анна",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
-    pub first_name: Option<String>,
+    #[schema(required = true, schema_with = employee_first_name)]
+    pub first_name: Option<NonBlank<MAX_NAME_CHARS>>,
     /// A role of the store ranked below the caller's: for the built-in roles, `manager`
     /// (owner only), `cashier` or `stockkeeper`.
     #[schema(example = "cashier", value_type = RoleCode, required = true)]
@@ -172,14 +174,10 @@ pub struct CreateEmployeeRequest {
     pub password: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
-    pub phone: Option<String>,
+    #[schema(schema_with = Phone::schema)]
+    pub phone: Option<Phone>,
     #[schema(example = "Кассир", max_length = 150)]
     pub position: Option<String>,
     /// `male`, `female`, or null.
@@ -198,15 +196,11 @@ pub struct CreateEmployeeRequest {
 /// left out of the OpenAPI schema.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateEmployeeRequest {
-    #[schema(
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(schema_with = NonBlank::<150>::changed)]
     pub first_name: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,

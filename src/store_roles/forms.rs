@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use crate::access::queries::RoleRow;
 use crate::access::{OWNER_RANK, PermissionCode, RoleCode, StoreRole, grants, is_permission, is_role_code};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::ApiResult;
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::i18n::{Lang, Message};
 use crate::tenant::TenantEcho;
 use crate::validate::Form;
@@ -227,21 +228,11 @@ pub struct UpdateStoreRoleRequest {
     pub permissions: Option<Vec<String>>,
 }
 
-/// The refusals of every route on one role (`/store-roles/{code}/`), described once.
-#[derive(utoipa::IntoResponses)]
-pub enum OneRoleRefusals {
-    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
-    Invalid(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (only the owner writes roles; the owner role, built-in ranks and built-in roles' existence are fixed), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: no such role in this store")]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals of every route on one role (`/store-roles/{code}/`), described once.
+    OneRoleRefusals:
+    400 => "validation_error, per field, or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (only the owner writes roles; the owner role, built-in ranks and built-in roles' existence are fixed), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required",
+    404 => "not_found: no such role in this store",
+);

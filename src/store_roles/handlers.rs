@@ -14,7 +14,7 @@ use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, StoreRefusals, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
 use crate::store_roles::forms::{
@@ -33,9 +33,7 @@ use crate::tenant::conn::{StoreScope, TenantConn};
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
         (status = 200, description = "The store's roles", body = StoreRoleListResponse),
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        StoreRefusals,
     ))]
 pub async fn list_store_roles(scope: StoreScope) -> ApiResult<Json<StoreRoleListResponse>> {
     let select = role_list_sql(&scope.store.schema);
@@ -59,7 +57,7 @@ pub async fn list_store_roles(scope: StoreScope) -> ApiResult<Json<StoreRoleList
     responses(
         (status = 201, description = "Created", body = StoreRoleResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (only the owner writes roles), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 409, description = "role_taken: the store has a role with this code", body = ErrorBody),
         BodyRejections,

@@ -5,14 +5,16 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult};
+use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::i18n::Message;
 use crate::registry::MemberStore;
-use crate::registry::profile::{RawProfile, parse_slug_choice};
+use crate::registry::profile::{RawProfile, new_store_name, parse_slug_choice};
 use crate::registry::provision::SlugChoice;
 use crate::registry::queries::{StoreChanges, StoreFields, StoreProfile};
 use crate::registry::staff_account::StaffCredentials;
 use crate::tenant::TenantEcho;
+use crate::validate::fields::{Email, NonBlank, Phone};
 use crate::validate::{Form, Replace};
 
 /// `POST /stores/`: how the slug is chosen, and the profile.
@@ -103,13 +105,7 @@ fn read_only_fields(body: &UpdateStoreRequest) -> [(&'static str, Option<&serde_
 /// `POST /stores/`: a new store owned by the caller.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStoreRequest {
-    #[schema(
-        example = "Мой Магазин",
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = new_store_name)]
     pub name: Option<String>,
     /// `[a-z][a-z0-9_-]{0,55}`; made from `name` when absent or empty.
     #[schema(pattern = r"^(?:[a-z][a-z0-9_-]{0,55})?$")]
@@ -122,13 +118,9 @@ pub struct CreateStoreRequest {
     pub city: Option<String>,
     #[schema(max_length = 150)]
     pub region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     pub email: Option<String>,
     #[schema(max_length = 1000)]
     pub legal_name: Option<String>,
@@ -170,16 +162,10 @@ pub struct UpdateStoreRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub region: Option<Option<String>>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Phone::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub phone: Option<Option<String>>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = Email::schema)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub email: Option<Option<String>>,
     #[schema(max_length = 1000)]
@@ -245,12 +231,7 @@ pub struct UpdateStoreRequest {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ReplaceStoreRequest {
-    #[schema(
-        required = true,
-        nullable = false,
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(required = true, schema_with = NonBlank::<150>::required)]
     name: Option<String>,
     #[schema(max_length = 1000)]
     description: Option<String>,
@@ -260,13 +241,9 @@ pub struct ReplaceStoreRequest {
     city: Option<String>,
     #[schema(max_length = 150)]
     region: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     phone: Option<String>,
-    #[schema(
-        max_length = 254,
-        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
-    )]
+    #[schema(schema_with = Email::schema)]
     email: Option<String>,
     #[schema(max_length = 1000)]
     legal_name: Option<String>,
@@ -305,27 +282,14 @@ pub struct CreatedStore {
     pub staff_credentials: StaffCredentials,
 }
 
-/// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
-#[derive(utoipa::IntoResponses)]
-pub enum StoreChangeRefusals {
-    #[response(status = 400, description = "validation_error, per field")]
-    Invalid(crate::error::ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(crate::error::ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (not the store's owner) or password_change_required"
-    )]
-    Refused(crate::error::ErrorBody),
-    #[response(
-        status = 404,
-        description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)"
-    )]
-    NotFound(crate::error::ErrorBody),
-}
+refusal_set!(
+    /// The refusals of a change to one store (PUT and PATCH `/stores/{id}/`), described once.
+    StoreChangeRefusals:
+    400 => "validation_error, per field",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (not the store's owner) or password_change_required",
+    404 => "not_found: the caller works in no store with this id (or `id` is not a whole number in range)",
+);
 
 /// The staff account of the store that answered, as its owner reads it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -357,24 +321,14 @@ pub struct StaffAccountChange {
     pub is_active: Option<bool>,
 }
 
-/// The refusals every staff-credentials route shares.
-#[derive(utoipa::IntoResponses)]
-pub enum StaffCredentialsRefusals {
-    #[response(status = 400, description = "missing_tenant_key")]
-    MissingKey(ErrorBody),
-    #[response(
-        status = 401,
-        description = "not_authenticated, token_invalid or token_expired: no valid access token"
-    )]
-    NotAuthenticated(ErrorBody),
-    #[response(
-        status = 403,
-        description = "permission_denied (only the store's owner, never a store-bound session), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required"
-    )]
-    Refused(ErrorBody),
-    #[response(status = 404, description = "not_found: the store has no staff account")]
-    NotFound(ErrorBody),
-}
+refusal_set!(
+    /// The refusals every staff-credentials route shares.
+    StaffCredentialsRefusals:
+    400 => "missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (only the store's owner, never a store-bound session), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required",
+    404 => "not_found: the store has no staff account",
+);
 
 /// A store the caller owns, as the store list shows it, with its staff account.
 #[derive(Debug, Serialize, ToSchema)]

@@ -25,6 +25,7 @@ use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
 use crate::staff::forms::{PasswordReset, search_text};
 use crate::users::queries::{AccountProfile, ORDERINGS, UserFilter};
+use crate::validate::fields::{NonBlank, Phone};
 use crate::validate::{Form, MAX_NAME_CHARS};
 
 /// The list's order when the request names none: by username, as the apps expect.
@@ -180,8 +181,7 @@ pub struct UpdateUserEmployeeRequest {
     /// holds; empty keeps the current one.
     #[schema(value_type = Option<crate::http::openapi::RoleFilter>)]
     pub role: Option<String>,
-    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
-    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    #[schema(schema_with = Phone::schema)]
     pub phone: Option<String>,
     #[schema(max_length = 150)]
     pub position: Option<String>,
@@ -222,10 +222,7 @@ pub struct UpdateProfileRequest {
         pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
     )]
     pub username: Option<String>,
-    #[schema(
-        max_length = 150,
-        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
-    )]
+    #[schema(schema_with = NonBlank::<150>::changed)]
     pub first_name: Option<String>,
     #[schema(max_length = 150)]
     pub last_name: Option<String>,

@@ -20,7 +20,9 @@ use crate::db::page::Counted;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::{BodyRejections, PositiveIntegerFilter};
+use crate::http::openapi::{
+    BodyRejections, MemberRefusals, PositiveIntegerFilter, StoreKeyRefusals, StoreRefusals, TokenRefusals,
+};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
@@ -56,8 +58,7 @@ use crate::validate::{Form, Replace};
     responses(
         (status = 200, description = "A page of the store's users", body = UserPageResponse),
         (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        MemberRefusals,
         (status = 404, description = "not_found: a page past the last", body = ErrorBody),
     ))]
 pub async fn list_users(scope: StoreScope, query: ListQuery) -> ApiResult<Json<UserPageResponse>> {
@@ -90,9 +91,7 @@ pub async fn list_users(scope: StoreScope, query: ListQuery) -> ApiResult<Json<U
     params(("id" = i64, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The user, with their place in this store", body = UserResponse),
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        StoreRefusals,
         (status = 404, description = "not_found: no active member of this store has this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn get_user(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<UserResponse>> {
@@ -108,9 +107,7 @@ pub async fn get_user(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = String, Path, description = "The account's id (not looked up)")),
     responses(
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key or inactive_tenant", body = ErrorBody),
+        StoreKeyRefusals,
         (status = 405, description = "method_not_allowed, with the route to use in `hint`", body = MethodRefusal),
     ))]
 pub async fn replace_user(_scope: StoreScope, ApiPath(id): ApiPath<String>) -> MethodRefusal {
@@ -123,9 +120,7 @@ pub async fn replace_user(_scope: StoreScope, ApiPath(id): ApiPath<String>) -> M
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = String, Path, description = "The account's id (not looked up)")),
     responses(
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key or inactive_tenant", body = ErrorBody),
+        StoreKeyRefusals,
         (status = 405, description = "method_not_allowed, with the route to use in `hint`", body = MethodRefusal),
     ))]
 pub async fn patch_user(_scope: StoreScope, ApiPath(id): ApiPath<String>) -> MethodRefusal {
@@ -137,9 +132,7 @@ pub async fn patch_user(_scope: StoreScope, ApiPath(id): ApiPath<String>) -> Met
     security(("bearerAuth" = [], "tenantKey" = [])),
     params(("id" = String, Path, description = "The account's id (not looked up)")),
     responses(
-        (status = 400, description = "missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key or inactive_tenant", body = ErrorBody),
+        StoreKeyRefusals,
         (status = 405, description = "method_not_allowed, naming the route to use", body = MethodRefusal),
     ))]
 pub async fn delete_user(_scope: StoreScope) -> MethodRefusal {
@@ -161,7 +154,7 @@ pub async fn delete_user(_scope: StoreScope) -> MethodRefusal {
     responses(
         (status = 200, description = "The employee as changed", body = UserEmployeeUpdatedResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied, invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: nobody on this store's staff has this account id (or `id` is not a whole number in range)", body = ErrorBody),
         BodyRejections,
@@ -211,7 +204,7 @@ pub async fn update_user_employee(
     responses(
         (status = 200, description = "The user as changed", body = UserProfileUpdatedResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (also a till's session), account_elsewhere, invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: nobody on this store's staff has this account id (or `id` is not a whole number in range)", body = ErrorBody),
         (status = 409, description = "username_taken: another account has this username, in any letter case or look-alike form", body = ErrorBody),
@@ -317,7 +310,7 @@ fn profile_changes(before: &AccountProfile, after: &AccountProfile) -> Changes {
     responses(
         (status = 200, description = "Changed; every session of the account ended", body = UserPasswordChangedResponse),
         (status = 400, description = "validation_error (`new_password` missing or refused by the password policy) or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied, account_elsewhere, invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: nobody on this store's staff has this account id (or `id` is not a whole number in range)", body = ErrorBody),
         BodyRejections,
@@ -404,7 +397,7 @@ mod tests {
     responses(
         (status = 201, description = "Created; the password is in `initial_password` this once", body = UserCreatedResponse),
         (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
         (status = 409, description = "username_taken", body = ErrorBody),
         BodyRejections,

@@ -6,6 +6,7 @@
 //! it names, is refused when it holds layout controls ([`text::holds_control`]): that rule
 //! lives here, in the one path all of them take.
 
+pub mod fields;
 pub mod password;
 pub mod pin;
 pub mod text;

@@ -27,7 +27,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{AccountRefusals, BodyRejections, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::registry::MemberStore;
@@ -323,7 +323,7 @@ pub async fn refresh_token(
 #[utoipa::path(post, path = "/api/users/auth/logout/", tag = "auth", security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "Signed out: this session's tokens no longer work", body = MessageResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
     ))]
 pub async fn logout(
     State(app): State<AppState>,
@@ -341,7 +341,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/api/users/auth/logout-all/", tag = "auth", security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "Signed out everywhere: every session of the caller ended", body = MessageResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
     ))]
 pub async fn logout_all(
     State(app): State<AppState>,
@@ -359,7 +359,7 @@ pub async fn logout_all(
 #[utoipa::path(get, path = "/api/users/auth/sessions/", tag = "auth", security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's live sessions", body = SessionListResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
     ))]
 pub async fn list_sessions(
     State(app): State<AppState>,
@@ -384,7 +384,7 @@ pub async fn list_sessions(
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 404, description = "not_found: the caller has no live session with this id (or `id` is not a UUID)", body = ErrorBody),
     ))]
 pub async fn revoke_session(
@@ -408,7 +408,7 @@ pub async fn revoke_session(
     responses(
         (status = 200, description = "Changed; every other session of the caller ended", body = MessageResponse),
         (status = 400, description = "validation_error, per field (`old_password` when it is wrong)", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 429, description = "too_many_attempts at the current password, with Retry-After", body = ErrorBody),
         BodyRejections,
     ))]
@@ -455,7 +455,7 @@ fn message(message: Message) -> MessageResponse {
     responses(
         (status = 200, description = "The caller in the store of `X-Tenant-Key`", body = MeResponse),
         (status = 400, description = "missing_tenant_key (answered before the token is looked at, as the peer does)", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
     ))]
 pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
@@ -469,8 +469,7 @@ pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
 #[utoipa::path(get, path = "/api/users/auth/my-stores/", tag = "auth", security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's active stores", body = StoreListResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        AccountRefusals,
     ))]
 pub async fn list_my_stores(
     State(app): State<AppState>,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, MemberRefusals};
 use crate::registry::MemberStore;
 use crate::registry::queries::find_member_store;
 use crate::staff::history;
@@ -87,8 +87,7 @@ pub async fn pin_login(
     responses(
         (status = 204, description = "Set"),
         (status = 400, description = "validation_error naming `pin` (format, too simple, too common), or missing_tenant_key", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
+        MemberRefusals,
         BodyRejections,
     ))]
 pub async fn set_own_pin(

@@ -15,7 +15,7 @@ use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{AccountRefusals, BodyRejections, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::registry::provision::{StaffSeed, StoreOwner, provision_store};
@@ -36,8 +36,7 @@ use crate::validate::Replace;
 #[utoipa::path(get, path = "/api/users/stores/", tag = "stores", security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's stores, deactivated ones included", body = StoreListResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        AccountRefusals,
     ))]
 pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<StoreListResponse>> {
     member_store_list(&app, &user, StoreFilter::IncludingDeactivated).await.map(Json)
@@ -53,7 +52,7 @@ pub async fn list_stores(State(app): State<AppState>, user: AuthUser) -> ApiResu
     responses(
         (status = 201, description = "Created, with the caller as its owner, and the store's shared staff account with its password (`no-store`)", body = StoreCreatedResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "store_limit_reached: the caller owns `MAX_STORES_PER_OWNER` stores already; or password_change_required", body = ErrorBody),
         (status = 409, description = "slug_taken", body = ErrorBody),
         BodyRejections,
@@ -101,8 +100,7 @@ async fn ensure_room_for_a_store(conn: &mut PgConnection, owner_id: i64, max: u3
     params(("id" = i64, Path, description = "Store id")),
     responses(
         (status = 200, description = "The store", body = StoreResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
-        (status = 403, description = "password_change_required: the caller must change their password first", body = ErrorBody),
+        AccountRefusals,
         (status = 404, description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn get_store(
@@ -163,7 +161,7 @@ pub async fn update_store(
     params(("id" = i64, Path, description = "Store id")),
     responses(
         (status = 204, description = "Deactivated"),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (not the store's owner) or password_change_required", body = ErrorBody),
         (status = 404, description = "not_found: the caller works in no store with this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]

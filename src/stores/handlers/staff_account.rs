@@ -15,7 +15,7 @@ use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::BodyRejections;
+use crate::http::openapi::{BodyRejections, TokenRefusals};
 use crate::i18n::{Message, current_lang};
 use crate::registry::MemberStore;
 use crate::registry::queries::{StoreFilter, list_member_stores};
@@ -147,7 +147,7 @@ pub async fn staff_account_overview(mut tenant: TenantConn) -> ApiResult<StaffCr
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The caller's own stores with their staff accounts", body = StoresWithCredentialsResponse),
-        (status = 401, description = "not_authenticated, token_invalid or token_expired: no valid access token", body = ErrorBody),
+        TokenRefusals,
         (status = 403, description = "permission_denied (a store-bound session) or password_change_required", body = ErrorBody),
     ))]
 pub async fn my_stores_with_credentials(
