@@ -20,8 +20,8 @@ use crate::auth::sessions::{TokenPair, start_session, start_store_bound_session,
 use crate::auth::throttle;
 use crate::db::schema::SchemaName;
 use crate::employees::cashiers::CashierOut;
-use crate::employees::queries::{CashierRow, cashiers_sql};
-use crate::employees::queries::{EmployeeRow, caller_employee_sql};
+use crate::employees::queries::{CALLER_EMPLOYEE_SQL, EmployeeRow};
+use crate::employees::queries::{CASHIERS_SQL, CashierRow};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
@@ -40,7 +40,6 @@ use crate::stores::staff_account::queries::store_of_account;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 use crate::validate::password::MAX_PASSWORD_CHARS;
-use sqlx::AssertSqlSafe;
 
 /// Registers a store owner: their account, their first store with its own schema, their
 /// employee profile there, and a session, all in one transaction (nothing is left behind
@@ -154,7 +153,7 @@ async fn store_cashiers(app: &AppState, store: &MemberStore) -> ApiResult<Vec<Ca
     let schema = SchemaName::parse(&store.store.schema_name).map_err(ApiError::internal)?;
     let mut conn = Session::open(&app.db).await?;
     let rows: Vec<CashierRow> =
-        crate::db::query_as(AssertSqlSafe(cashiers_sql(&schema))).fetch_all(&mut *conn).await?;
+        crate::db::query_as(schema.tables().sql(CASHIERS_SQL)).fetch_all(&mut *conn).await?;
     conn.finish().await?;
     Ok(rows.into_iter().map(CashierOut::from).collect())
 }
@@ -480,8 +479,7 @@ pub async fn profile(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
 
 /// What `me` and `profile` answer: the account, the store, the role and the employee row.
 async fn caller_in_store(scope: StoreScope) -> ApiResult<MeResponse> {
-    let select = caller_employee_sql(&scope.store.schema);
-    let read = scope.read_own_account::<EmployeeRow>(&select, |statement| statement).await?;
+    let read = scope.read_own_account::<EmployeeRow>(CALLER_EMPLOYEE_SQL, |statement| statement).await?;
     let employee = read.rows.into_iter().next();
     let (store, member) = (read.store, read.member);
 

@@ -1,5 +1,5 @@
-//! SQL for the tenant `audit_events` table (the transaction's `search_path` is the store's
-//! schema; `public` tables are named in full).
+//! SQL for the tenant `audit_events` table: the store's tables named in full through
+//! [`StoreTables`], `public` tables as `public.x`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -8,7 +8,7 @@ use sqlx::types::Json;
 
 use crate::audit::{AuditAction, Changes};
 use crate::db::page::Counted;
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -19,34 +19,20 @@ pub struct NewAuditEvent {
     pub changes: Changes,
 }
 
-/// Records `event` in the caller's transaction: it commits or rolls back with the change.
+/// Records `event` in the trail of the store of `tables`, in the caller's transaction: it
+/// commits or rolls back with the change (a request's, or a till's sign-in).
 #[tracing::instrument(skip_all, fields(action = %event.action), err)]
-pub async fn record(conn: &mut PgConnection, event: NewAuditEvent) -> sqlx::Result<()> {
-    insert(conn, "audit_events", event).await
-}
-
-/// [`record`] into the trail of store schema `schema`, named in full (for work that has not
-/// entered the store's schema, such as a till's sign-in).
-pub async fn record_in(
-    conn: &mut PgConnection,
-    schema: &SchemaName,
-    event: NewAuditEvent,
-) -> sqlx::Result<()> {
-    insert(conn, &schema.table("audit_events"), event).await
-}
-
-async fn insert(conn: &mut PgConnection, table: &str, event: NewAuditEvent) -> sqlx::Result<()> {
-    let sql = format!(
-        "insert into {table} (actor_user_id, action, target_employee_id, changes) values ($1, $2, $3, $4)"
-    );
-    crate::db::query(sqlx::AssertSqlSafe(sql))
-        .bind(event.actor_user_id)
-        .bind(event.action.as_str())
-        .bind(event.employee_id)
-        .bind(Json(event.changes.into_value()))
-        .execute(conn)
-        .await
-        .map(|_| ())
+pub async fn record(tables: &StoreTables, conn: &mut PgConnection, event: NewAuditEvent) -> sqlx::Result<()> {
+    crate::db::query(tables.sql(
+        "insert into {audit_events} (actor_user_id, action, target_employee_id, changes) values ($1, $2, $3, $4)",
+    ))
+    .bind(event.actor_user_id)
+    .bind(event.action.as_str())
+    .bind(event.employee_id)
+    .bind(Json(event.changes.into_value()))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Which events a list shows; every filter is optional.
@@ -75,22 +61,23 @@ pub struct AuditEventRow {
 }
 
 /// One page of matching events, newest first, with the total count of matches. Every
-/// filter is a parameter that is off when null, so the statement text never changes and
-/// each connection keeps it prepared.
+/// filter is a parameter that is off when null, so the store's statement text never
+/// changes and its connection keeps it prepared.
 #[tracing::instrument(skip_all, err)]
 pub async fn list_events(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     filter: &AuditFilter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<AuditEventRow>, i64)> {
-    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(
+    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(tables.sql(
         "select a.id, a.action, a.actor_user_id, au.username as actor_username,
                 a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at,
                 count(*) over () as total
-         from audit_events a
+         from {audit_events} a
          left join public.users au on au.id = a.actor_user_id
-         left join employees e on e.id = a.target_employee_id
+         left join {employees} e on e.id = a.target_employee_id
          left join public.users eu on eu.id = e.user_id
          where ($1::bigint is null or a.actor_user_id = $1)
            and ($2::text is null or a.action = $2)
@@ -98,7 +85,7 @@ pub async fn list_events(
            and ($4::timestamptz is null or a.created_at >= $4)
            and ($5::timestamptz is null or a.created_at < $5)
          order by a.created_at desc, a.id desc limit $6 offset $7",
-    )
+    ))
     .bind(filter.actor_user_id)
     .bind(filter.action.map(AuditAction::as_str))
     .bind(filter.employee_id)

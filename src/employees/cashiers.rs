@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::full_name;
-use crate::employees::queries::{CashierRow, cashiers_sql};
+use crate::employees::queries::{CASHIERS_SQL, CashierRow};
 use crate::error::{ApiResult, ErrorBody};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
@@ -63,8 +63,7 @@ pub struct CashierList {
         (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
     ))]
 pub async fn list_cashiers(scope: StoreScope) -> ApiResult<Json<CashierList>> {
-    let select = cashiers_sql(&scope.store.schema);
-    let read = scope.read::<CashierRow>(&select, |statement| statement).await?;
+    let read = scope.read::<CashierRow>(CASHIERS_SQL, |statement| statement).await?;
     let data = read.rows.into_iter().map(CashierOut::from).collect();
     Ok(Json(CashierList { status: "success", data, tenant: TenantEcho::from(&read.store) }))
 }

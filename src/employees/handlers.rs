@@ -20,7 +20,7 @@ use crate::employees::accounts;
 use crate::employees::forms::{self, NewStaffMember, PasswordReset};
 use crate::employees::history;
 use crate::employees::queries::{
-    self, EmployeeState, NewEmployee, StaffMember, StaffPage, StaffRow, find_staff_member, staff_member_sql,
+    self, EmployeeState, NewEmployee, STAFF_MEMBER_SQL, StaffMember, StaffPage, StaffRow, find_staff_member,
 };
 use crate::employees::{
     AccountGiven, AccountGivenResponse, CreateEmployeeRequest, CreatedEmployee, Credentials,
@@ -94,8 +94,8 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
     }
 
     let staff = StaffPage { filter: &filter, limit: page.size, offset: page.offset() };
-    let select = StaffPage::select_sql(&scope.store.schema);
-    let read = scope.read::<Counted<StaffRow>>(&select, |statement| staff.bind(statement)).await?;
+    let read =
+        scope.read::<Counted<StaffRow>>(StaffPage::SELECT_SQL, |statement| staff.bind(statement)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
     let (rows, total) = Counted::split(read.rows);
     let lang = current_lang();
@@ -179,7 +179,7 @@ pub async fn add_staff_member(
     let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let role = match NewStaffMember::wanted_role(&body) {
-        Some(code) => lock_role(tenant.conn(), &code).await?,
+        Some(code) => lock_role(&tenant.tables(), tenant.conn(), &code).await?,
         None => None,
     };
     let new = NewStaffMember::parse(body, &app.config.password_policy, role.is_some())?;
@@ -242,6 +242,7 @@ async fn add_existing_account(
     let store_id = tenant.store.id;
     queries::insert_membership(tenant.conn(), user_id, store_id, &role.code).await?;
     let employee = queries::rejoin_employee(
+        &tenant.tables(),
         tenant.conn(),
         &NewEmployee {
             user_id: Some(user_id),
@@ -308,6 +309,7 @@ async fn insert_staff_member(
         _ => None,
     };
     let employee = queries::insert_employee(
+        &tenant.tables(),
         tenant.conn(),
         &NewEmployee {
             user_id: user.as_ref().map(|user| user.id),
@@ -342,8 +344,7 @@ async fn insert_staff_member(
         OneEmployeeRefusals,
     ))]
 pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<EmployeeResponse>> {
-    let select = staff_member_sql(&scope.store.schema);
-    let read = scope.read::<StaffRow>(&select, |statement| statement.bind(id)).await?;
+    let read = scope.read::<StaffRow>(STAFF_MEMBER_SQL, |statement| statement.bind(id)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
     let row = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
     let member = row.with_role(&read.roles).map_err(ApiError::internal)?;
@@ -417,7 +418,7 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
     let current = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::Remove, Some(target_of(&tenant, &current)))?;
 
-    queries::remove_staff_member(tenant.conn(), store_id, id).await?;
+    queries::remove_staff_member(&tenant.tables(), tenant.conn(), store_id, id).await?;
     clear_pin_of(&mut tenant, id).await?;
     let ended = match current.employee.user_id {
         Some(user_id) => accounts::end_access_here(&mut tenant, user_id).await?,
@@ -569,7 +570,7 @@ pub async fn change_employee(
         return respond_with(tenant, current).await;
     }
 
-    let row = queries::update_staff_member(tenant.conn(), store_id, id, &after).await?;
+    let row = queries::update_staff_member(&tenant.tables(), tenant.conn(), store_id, id, &after).await?;
     if !after.is_active && before.is_active {
         clear_pin_of(&mut tenant, id).await?;
         let ended = match row.user_id {
@@ -608,16 +609,18 @@ pub fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
 /// (see [`find_staff_member`]); 404 when not on the staff.
 pub async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
     let store_id = tenant.store.id;
-    let row = find_staff_member(tenant.conn(), store_id, id, lock).await?.ok_or(ApiError::NotFound)?;
+    let row = find_staff_member(&tenant.tables(), tenant.conn(), store_id, id, lock)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     row.with_role(&tenant.roles).map_err(ApiError::internal)
 }
 
 /// Clears employee `id`'s PIN, if any, with its audit event (a password reset, a
 /// deactivation or a removal ends the PIN too), and ends the sessions it opened.
 pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
-    if queries::clear_pin(tenant.conn(), id).await? {
+    if queries::clear_pin(&tenant.tables(), tenant.conn(), id).await? {
         let store_id = tenant.store.id;
-        queries::revoke_pin_sessions(tenant.conn(), store_id, id).await?;
+        queries::revoke_pin_sessions(&tenant.tables(), tenant.conn(), store_id, id).await?;
         record::by_caller(tenant, AuditAction::PinCleared, id, history::pin_changed(true, false)).await?;
     }
     Ok(())
@@ -627,7 +630,9 @@ pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
 /// deleted or re-ranked while being given (`roles::queries`); a code the store does not
 /// have is a validation error on `role` (docs/contract.md §10).
 async fn store_role(tenant: &mut TenantConn, code: &str) -> ApiResult<StoreRole> {
-    lock_role(tenant.conn(), code).await?.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
+    lock_role(&tenant.tables(), tenant.conn(), code)
+        .await?
+        .ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
 }
 
 /// Commits and answers with `member` and the tenant echo.
@@ -683,7 +688,7 @@ pub async fn give_account(
     };
     let user = insert_account(&mut tenant, &new_user).await?;
     let store_id = tenant.store.id;
-    let employee = queries::attach_account(tenant.conn(), store_id, id, user.id).await?;
+    let employee = queries::attach_account(&tenant.tables(), tenant.conn(), store_id, id, user.id).await?;
     let mut changes = crate::audit::Changes::default();
     changes.field("username", &None, &Some(&user.username));
     record::by_caller(&mut tenant, AuditAction::EmployeeUpdated, id, changes).await?;

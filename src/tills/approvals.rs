@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
-use crate::audit::queries::{NewAuditEvent, record_in};
+use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::auth::tokens::OpaqueToken;
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 use crate::employees::queries::find_employee_by_user;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -136,10 +136,10 @@ pub async fn grant_approval(
     }
     let token = OpaqueToken::generate();
     let token_hash = token.digest();
-    let schema = &till.store.schema;
+    let tables = &till.store.schema.tables();
     let grant = Grant { token_hash: &token_hash, asked: &asked, requester: &requester, approver: &approver };
-    let expires_at = insert_approval(&mut tx, schema, &grant, till.device.id).await?;
-    record_in(&mut tx, schema, granted_event(&grant, till.device.id)).await?;
+    let expires_at = insert_approval(tables, &mut tx, &grant, till.device.id).await?;
+    record(tables, &mut tx, granted_event(&grant, till.device.id)).await?;
     tx.commit().await?;
     tracing::info!(
         store.id = till.store.id,
@@ -177,9 +177,15 @@ pub async fn redeem_approval(
 ) -> ApiResult<Json<ApprovalRedeemed>> {
     let (token, permission) = parse_redeem(body)?;
     let user_id = tenant.member.user_id;
-    let used = use_approval(tenant.conn(), &OpaqueToken::presented(token).digest(), &permission, user_id)
-        .await?
-        .ok_or(ApiError::ApprovalInvalid)?;
+    let used = use_approval(
+        &tenant.tables(),
+        tenant.conn(),
+        &OpaqueToken::presented(token).digest(),
+        &permission,
+        user_id,
+    )
+    .await?
+    .ok_or(ApiError::ApprovalInvalid)?;
     let mut changes = Changes::default();
     changes.created("permission", &used.permission);
     changes.created("approver_employee_id", &used.approver_employee_id);
@@ -261,7 +267,8 @@ async fn requester_on_till(scope: &StoreScope, till: &TillDevice) -> ApiResult<R
         return Err(ApiError::PermissionDenied);
     }
     let user_id = tenant.member.user_id;
-    let employee = find_employee_by_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
+    let employee =
+        find_employee_by_user(&tenant.tables(), tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
     let rank = tenant.member.role.rank;
     tenant.rollback().await?;
     Ok(Requester { employee_id: employee.id, user_id, rank })
@@ -287,19 +294,18 @@ struct Grant<'a> {
 }
 
 async fn insert_approval(
+    tables: &StoreTables,
     conn: &mut PgConnection,
-    schema: &SchemaName,
     grant: &Grant<'_>,
     device_id: i64,
 ) -> sqlx::Result<DateTime<Utc>> {
-    let sql = format!(
+    let sql = tables.sql(
         "insert into {approvals}
              (token_hash, permission, subject, reason, requester_employee_id, approver_employee_id, device_id, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
          returning expires_at",
-        approvals = schema.table("approvals"),
     );
-    crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
+    crate::db::query_scalar(sql)
         .bind(grant.token_hash)
         .bind(&grant.asked.permission)
         .bind(&grant.asked.subject)
@@ -348,16 +354,17 @@ struct UsedApproval {
 }
 
 /// Marks the approval of `token_hash` redeemed by `user_id` if it is unused, unexpired and
-/// for `permission`, in the store's schema (the transaction's `search_path`).
+/// for `permission`, in the store of `tables`.
 async fn use_approval(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     token_hash: &[u8],
     permission: &str,
     user_id: i64,
 ) -> sqlx::Result<Option<UsedApproval>> {
-    crate::db::query_as(
+    crate::db::query_as(tables.sql(
         "with used as (
-             update approvals set redeemed_at = now(), redeemed_by = $3
+             update {approvals} set redeemed_at = now(), redeemed_by = $3
              where token_hash = $1 and permission = $2 and redeemed_at is null and expires_at > now()
              returning permission, subject, reason, requester_employee_id, approver_employee_id, created_at
          )
@@ -365,9 +372,9 @@ async fn use_approval(
                 coalesce(r.first_name, '') as requester_first_name, coalesce(r.last_name, '') as requester_last_name,
                 coalesce(a.first_name, '') as approver_first_name, coalesce(a.last_name, '') as approver_last_name
          from used
-         left join employees r on r.id = used.requester_employee_id
-         left join employees a on a.id = used.approver_employee_id",
-    )
+         left join {employees} r on r.id = used.requester_employee_id
+         left join {employees} a on a.id = used.approver_employee_id",
+    ))
     .bind(token_hash)
     .bind(permission)
     .bind(user_id)

@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::queries::{NewAuditEvent, record_in};
+use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::auth::extractor::AuthUser;
@@ -268,7 +268,7 @@ async fn record_view_in(
         employee_id: None,
         changes: about(row),
     };
-    record_in(tx, &schema, event).await?;
+    record(&schema.tables(), tx, event).await?;
     Ok(())
 }
 
