@@ -17,8 +17,8 @@
 //!   pool connection that has begun one, and committing it is [`Session::finish`].
 //!
 //! Simple-protocol messages (`sqlx::raw_sql`, one message for all their statements, as a
-//! store transaction's `BEGIN` with its settings is) are safe either way. With pooling off, a [`Session`]
-//! is a plain pool connection and [`query`] prepares named statements that sqlx caches.
+//! store transaction's `BEGIN` with its settings is) are safe either way. With pooling off,
+//! a [`Session`] is a plain pool connection and [`query`] prepares named statements that sqlx caches.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,6 @@
 //! HTTP handlers for `/api/users/employees/`: list, create, read, change, remove, reset.
 //!
-//! Every handler runs in the store's schema through the tenant transaction and asks
+//! Every handler reaches the store's tables through the request's transaction or a store read and asks
 //! [`policy`] before it reads or writes. Writes lock the employee's rows first, so two
 //! managers changing one employee apply one after the other, each seeing the other's result.
 

@@ -5,10 +5,11 @@
 //!   names them in full through [`StoreTables`] (`TenantConn::tables`), as the one-statement
 //!   reads of `tenant::read` do: one text per store, whose plan stays cached on the
 //!   connection across requests, and a dropped schema fails the statement loudly.
-//! - The first statement is the caller check `public.store_caller` (public migration 0007):
-//!   the live session, the active account, the active membership in this store, and the
-//!   schema the registry gives the store. No row: 401; no role: 403; a registry schema other
-//!   than the one the tables are named in: the request fails closed (500).
+//! - The first statement is the caller check `public.store_caller` (public migrations 0007,
+//!   0008), the one the reads of `tenant::read` make too: the live session, the active
+//!   account, the active membership in this store, and the schema the registry gives the
+//!   store. No row: 401; no role: 403; a registry schema other than the one the tables are
+//!   named in: the request fails closed (500). One text for every store: one cached plan.
 //! - The statement timeouts, where the pool cannot set them per connection (transaction
 //!   pooling), are set transaction-local in the same round trip as `BEGIN`
 //!   (`db::session::begin_sql`): no setting outlives the request, on a pooled connection or
@@ -214,8 +215,9 @@ where
 }
 
 /// The caller found by `public.store_caller`, once the registry is known to give the store
-/// the schema its tables are named in (fail closed otherwise) and the caller to be a member of the store,
-/// with their role as `roles` (the store's, at the version the statement saw) defines it.
+/// the schema its tables are named in (fail closed otherwise) and the caller to be a member
+/// of the store, with their role as `roles` (the store's, at the version the statement saw)
+/// defines it.
 pub(super) fn checked_member(
     row: SessionMember,
     store: &TenantStore,
