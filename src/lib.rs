@@ -6,8 +6,9 @@
 //!
 //! The modules form layers, listed here from the bottom up; a module imports only from
 //! the layers below it (the test `module_layers` in `tests/` holds the code to that):
-//! base → database → HTTP building blocks → auth core → tenant → state → features →
-//! middleware and router → command line.
+//! base → database and access → HTTP building blocks → credentials → tenant → state →
+//! domain (audit, staff, registry, tills) → features (one per URL area, side by side) →
+//! console, middleware and router → command line.
 
 // Base: no kassa module below these.
 /// Typed configuration from the environment.
@@ -26,15 +27,16 @@ pub mod telemetry;
 pub mod validate;
 
 // The database.
+/// Who may do what: the built-in roles, each store's definitions, ranks, grants and the
+/// policy, the permission catalogue, and the store-role SQL.
+pub mod access;
 /// Pool, sessions, schema names and the one way into a store's schema, migrations, the
 /// embedded PostgreSQL default.
 pub mod db;
-/// Roles: the built-in presets, each store's definitions, who manages whom by rank.
-pub mod roles;
 
 // Infrastructure above the database.
 /// Tokens, password hashing and generation, sessions, throttling, `AuthUser`.
-pub mod auth;
+pub mod credentials;
 /// Extractors, error envelopes, request ids and logs, health probes, OpenAPI pieces.
 pub mod http;
 /// `AppState`: what handlers reach; imports no feature.
@@ -42,27 +44,48 @@ pub mod state;
 /// `X-Tenant-Key` → store, and the store-scoped extractors.
 pub mod tenant;
 
-// Features.
-/// Registration, sign-in, refresh, logout, sessions, password change, `me`.
-pub mod account;
-/// The store's audit trail of staff changes.
+// The domain: what several features share, below them all. A feature never calls another
+// feature's handlers; what two of them need lives here.
+/// Writing the store's audit trail: actions, changes, the event in the request's transaction.
 pub mod audit;
-/// The store console: server-rendered pages for owners and managers.
-pub mod console;
-/// Store staff: CRUD, role rules, password resets.
-pub mod employees;
-/// The store's own roles, edited by its owner.
-pub mod store_roles;
-/// The store registry, its endpoints and store provisioning.
-pub mod stores;
-/// Shared tills: members' PINs.
+/// The store registry: stores' rows, provisioning, the shared staff account.
+pub mod registry;
+/// Members of staff: adding, changing and resetting them, their rows, reach over accounts.
+pub mod staff;
+/// Shared tills: device tokens, the PIN check and its lockout.
 pub mod tills;
-/// The store's users as the POS apps address them: by account id.
+
+// Features: one per URL area (the first segment after `/api/users/`), each `mod.rs`
+// (router), `handlers.rs`, `forms.rs` (request and response types, parsing), `queries.rs`.
+/// `/approvals/`: a manager's approval of one action on a till.
+pub mod approvals;
+/// `/audit-events/`: the store's audit trail, read.
+pub mod audit_events;
+/// `/auth/`: registration, sign-in (password and PIN), refresh, logout, sessions, password
+/// change, own PIN, `me`, the caller's stores.
+pub mod auth;
+/// `/devices/`: pairing tills, the device list, the roster.
+pub mod devices;
+/// `/employees/`: store staff by employee id: CRUD, role rules, password resets, PINs.
+pub mod employees;
+/// `/permissions/`: the permission strings kassa knows.
+pub mod permissions;
+/// `/profile/`: `me` at the path older apps call.
+pub mod profile;
+/// `/roles/`: the built-in roles.
+pub mod roles;
+/// `/store-roles/`: the store's own roles, edited by its owner.
+pub mod store_roles;
+/// `/stores/`: the stores an owner runs, and their shared staff account.
+pub mod stores;
+/// `/users/`: the store's users as the POS apps address them: by account id.
 pub mod users;
 
 // Composition.
 /// The command line: serve, migrate, tenants, users, openapi.
 pub mod cli;
+/// The store console: server-rendered pages for owners and managers.
+pub mod console;
 /// The one place middleware is ordered.
 pub mod middleware;
 /// The one place routes mount, and the OpenAPI document.

@@ -10,7 +10,7 @@ use kassa::telemetry;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.is_hashing_process() {
-        return kassa::auth::hasher::serve_hashing_process();
+        return kassa::credentials::hasher::serve_hashing_process();
     }
     if cli.is_offline() {
         cli::print_openapi();

@@ -17,7 +17,10 @@ use crate::http::openapi::{self, SecuritySchemes, TextRule};
 use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
-use crate::{account, audit, employees, roles, store_roles, stores, tills, users};
+use crate::{
+    approvals, audit_events, auth, devices, employees, permissions, profile, roles, store_roles, stores,
+    users,
+};
 
 /// The document's fixed parts; paths are added by [`api_routes`].
 #[derive(OpenApi)]
@@ -50,20 +53,23 @@ fn api_routes(
     scope_to_store: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     let store_scoped = OpenApiRouter::new()
-        .merge(account::store_router())
+        .merge(auth::store_router())
+        .merge(profile::store_router())
         .merge(employees::router())
         .merge(users::router())
-        .merge(audit::router())
+        .merge(audit_events::router())
         .merge(store_roles::router())
-        .merge(tills::store_router())
+        .merge(devices::store_router())
+        .merge(approvals::store_router())
         .merge(stores::store_router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .merge(account::router())
+        .merge(auth::router())
         .merge(stores::router())
-        .merge(roles::catalog::router())
-        .merge(tills::router())
+        .merge(roles::router())
+        .merge(permissions::router())
+        .merge(devices::router())
         .merge(scope_to_store(store_scoped))
 }
 
@@ -135,7 +141,7 @@ mod tests {
         let code = &schemas["RoleCode"];
         assert_eq!(code["type"], "string");
         assert!(code.get("enum").is_none(), "{code}");
-        assert_eq!(code["pattern"], crate::roles::ROLE_CODE_PATTERN);
+        assert_eq!(code["pattern"], crate::access::ROLE_CODE_PATTERN);
         for (schema, field) in [
             ("RoleView", "role"),
             ("DefaultStore", "role"),

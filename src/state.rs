@@ -8,12 +8,12 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 use sqlx::migrate::Migration;
 
-use crate::auth::hasher::PasswordHasher;
-use crate::auth::tokens::AccessTokens;
+use crate::access::directory::RoleDirectory;
 use crate::config::Config;
+use crate::credentials::hasher::PasswordHasher;
+use crate::credentials::tokens::AccessTokens;
 use crate::db::Db;
 use crate::db::migrate::TENANT_MIGRATIONS;
-use crate::roles::directory::RoleDirectory;
 use crate::secrets::SecretSealer;
 use crate::tenant::cache::StoreCache;
 

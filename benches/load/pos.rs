@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kassa::auth::tokens::RefreshToken;
+use kassa::credentials::tokens::RefreshToken;
 use kassa::db::{migrate, pool};
 use kassa::state::AppState;
 use secrecy::SecretString;
@@ -524,7 +524,7 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
     let mut pins = Vec::with_capacity(cashiers.len());
     let mut approvals = Vec::with_capacity(cashiers.len());
     for (store_id, key, user_id, employee_id, owner_employee_id) in cashiers {
-        let token = kassa::auth::tokens::OpaqueToken::generate();
+        let token = kassa::credentials::tokens::OpaqueToken::generate();
         let (device_token, token_hash) = (token.expose().to_owned(), token.digest());
         let session: uuid::Uuid = sqlx::query_scalar(
             "with device as (insert into public.devices (store_id, name, token_hash) values ($1, 'Касса', $2) returning id)

@@ -9,12 +9,12 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::auth::queries::fill_username_keys;
 use crate::cli::describe_api_error;
+use crate::credentials::queries::fill_username_keys;
 use crate::db::fleet::{FleetProgress, FleetReport, SchemaResult, migrate_schemas};
 use crate::db::migrate::{list_tenant_schemas, migrate_public};
+use crate::registry::staff_account::create_missing_staff_accounts;
 use crate::state::AppState;
-use crate::stores::staff_account::create_missing_staff_accounts;
 
 /// Options of every command that migrates store schemas.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +63,7 @@ pub async fn migrate_tenants(app: &AppState, keys: &[String], args: &MigrateArgs
     } else {
         let mut schemas = Vec::new();
         for key in keys {
-            let store = crate::stores::queries::find_overview_by_key(&app.db, key)
+            let store = crate::registry::queries::find_overview_by_key(&app.db, key)
                 .await?
                 .with_context(|| format!("no store has the key {key:?}"))?;
             schemas.push(store.schema_name);

@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::auth::hasher::PasswordHasher;
 use crate::config::{Config, DatabaseTarget};
+use crate::credentials::hasher::PasswordHasher;
 use crate::db::{self, Database};
 use crate::error::ApiError;
 use crate::http::openapi;
@@ -61,7 +61,7 @@ pub enum Command {
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
     /// Internal: a password-hashing process of `kassa serve`, which starts it (jobs on stdin).
-    #[command(name = crate::auth::hasher::HASHING_PROCESS_COMMAND, hide = true)]
+    #[command(name = crate::credentials::hasher::HASHING_PROCESS_COMMAND, hide = true)]
     HashWorker,
 }
 
@@ -193,9 +193,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         header_read_timeout = ?limits.header_read_timeout,
         "connection limits"
     );
-    // Hashing in processes of this binary (`auth::hasher`); where the binary cannot be found,
+    // Hashing in processes of this binary (`credentials::hasher`); where the binary cannot be found,
     // in threads of this process.
-    let hasher = match crate::auth::hasher::this_binary() {
+    let hasher = match crate::credentials::hasher::this_binary() {
         Ok(program) => PasswordHasher::in_processes(program),
         Err(error) => {
             tracing::warn!(%error, "hashing in threads: this binary's path is unknown");
@@ -207,7 +207,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if state.config.migrate_on_start {
         // Stores made before shared staff accounts existed get theirs, as `kassa migrate` does.
         let policy = &state.config.password_policy;
-        let created = crate::stores::staff_account::create_missing_staff_accounts(
+        let created = crate::registry::staff_account::create_missing_staff_accounts(
             &state.db,
             &state.hasher,
             policy,
@@ -228,7 +228,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// `kassa migrate`, logged instead of printed.
 async fn migrate_everything(database: &Database, jobs: usize) -> anyhow::Result<()> {
     db::migrate::migrate_public(&database.pool).await.context("applying migrations/public")?;
-    let keys = crate::auth::queries::fill_username_keys(&database.pool)
+    let keys = crate::credentials::queries::fill_username_keys(&database.pool)
         .await
         .context("storing the look-alike keys of usernames")?;
     tracing::info!(accounts = keys.keyed, "look-alike keys stored for existing usernames");

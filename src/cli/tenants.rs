@@ -13,10 +13,10 @@ use sqlx::{Acquire, AssertSqlSafe};
 use crate::cli::migrate::{MigrateArgs, migrate_tenants};
 use crate::cli::print_table;
 use crate::db::schema::SchemaName;
-use crate::state::AppState;
-use crate::stores::queries::{
+use crate::registry::queries::{
     StoreOverview, find_overview_by_key, find_overview_by_key_or_slug, fleet_overview,
 };
+use crate::state::AppState;
 
 /// `kassa tenants …`.
 #[derive(Debug, Subcommand)]
@@ -143,9 +143,9 @@ async fn set_active(app: &AppState, key_or_slug: &str, active: bool) -> anyhow::
     }
     let mut conn = crate::db::Session::open(&app.db).await?;
     if active {
-        crate::stores::queries::activate_store(&mut conn, store.id).await?;
+        crate::registry::queries::activate_store(&mut conn, store.id).await?;
     } else {
-        crate::stores::queries::deactivate_store(&mut conn, store.id).await?;
+        crate::registry::queries::deactivate_store(&mut conn, store.id).await?;
     }
     // Committed before the cache forgets the store, so a re-read cannot find the old state.
     conn.finish().await?;
@@ -169,7 +169,7 @@ async fn export(
 ) -> anyhow::Result<()> {
     let store = store_by_key(app, key).await?;
     let schema = SchemaName::parse(&store.schema_name)?;
-    let registry_rows = crate::stores::queries::registry_rows_as_sql(&app.db, store.id).await?;
+    let registry_rows = crate::registry::queries::registry_rows_as_sql(&app.db, store.id).await?;
     let pg_dump = crate::db::embedded::find_client_binary("pg_dump").context(
         "pg_dump not found: install the PostgreSQL client (e.g. apt-get install postgresql-client)",
     )?;
@@ -364,7 +364,7 @@ async fn purge(app: &AppState, key: &str, yes: bool) -> anyhow::Result<()> {
     sqlx::raw_sql(AssertSqlSafe(format!("drop schema if exists {} cascade", schema.quoted())))
         .execute(&mut *tx)
         .await?;
-    crate::stores::queries::delete_store_rows(&mut tx, store.id).await?;
+    crate::registry::queries::delete_store_rows(&mut tx, store.id).await?;
     tx.commit().await?;
     app.stores.invalidate(&store.tenant_key);
     println!("purged store {} ({}): schema {schema} dropped", store.slug, store.tenant_key);

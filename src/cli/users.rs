@@ -8,15 +8,15 @@ use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Acquire, PgConnection};
 
-use crate::account::RegisterRequest;
-use crate::account::registration::{Registration, insert_owner_with_store};
 use crate::audit::{AuditAction, Changes};
-use crate::auth::generate::generate_password;
-use crate::auth::queries as account_queries;
+use crate::auth::forms::{RegisterRequest, Registration};
+use crate::auth::queries::insert_owner_with_store;
 use crate::cli::{describe_api_error, print_table};
+use crate::credentials::generate::generate_password;
+use crate::credentials::queries as account_queries;
+use crate::registry::provision::StaffSeed;
+use crate::registry::staff_account::StaffPassword;
 use crate::state::AppState;
-use crate::stores::provision::StaffSeed;
-use crate::stores::staff_account::StaffPassword;
 use crate::validate::Form;
 
 /// `kassa users …`.
@@ -106,7 +106,7 @@ async fn list(app: &AppState, search: Option<&str>) -> anyhow::Result<()> {
             vec![
                 row.id.to_string(),
                 row.username,
-                crate::auth::full_name(&row.first_name, &row.last_name),
+                crate::credentials::full_name(&row.first_name, &row.last_name),
                 yes_no(row.is_active),
                 yes_no(row.must_change_password),
                 row.stores,
@@ -224,10 +224,9 @@ async fn record_in_every_store(
     action: AuditAction,
     changes: &Changes,
 ) -> anyhow::Result<()> {
-    for schema in crate::stores::queries::member_store_schemas(tx, user_id).await? {
+    for schema in crate::registry::queries::member_store_schemas(tx, user_id).await? {
         let tables = crate::db::schema::SchemaName::parse(&schema)?.tables();
-        if let Some(employee) = crate::employees::queries::find_employee_by_user(&tables, tx, user_id).await?
-        {
+        if let Some(employee) = crate::staff::queries::find_employee_by_user(&tables, tx, user_id).await? {
             let event = crate::audit::queries::NewAuditEvent {
                 actor_user_id: None,
                 action,

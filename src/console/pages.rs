@@ -9,24 +9,24 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::account::handlers::sign_in_with_password;
-use crate::account::parse::Credentials;
-use crate::auth::queries;
+use crate::auth::forms::Credentials;
+use crate::auth::handlers::sign_in_with_password;
 use crate::console::session::{
     ConsoleUser, KnownDevice, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, device_cookie,
     session_cookie, sign_in_cookie,
 };
 use crate::console::texts::{Texts, texts};
+use crate::credentials::queries;
 use crate::db::Session;
 use crate::employees::handlers::staff_listing;
 use crate::error::{ApiError, EnvelopeRendered};
 use crate::http::client::ClientInfo;
 
+use crate::access::MANAGING_RANK;
 use crate::http::pagination::ListQuery;
 use crate::i18n::current_lang;
-use crate::roles::MANAGING_RANK;
+use crate::registry::queries::{StoreFilter, list_member_stores};
 use crate::state::AppState;
-use crate::stores::queries::{StoreFilter, list_member_stores};
 use crate::tenant::conn::StoreScope;
 
 /// Who the page header names, with the token of the sign-out form.
@@ -224,7 +224,7 @@ pub async fn sign_in(
         );
     }
     let username = form.username.clone().unwrap_or_default();
-    let body = crate::account::LoginRequest { username: form.username, password: form.password };
+    let body = crate::auth::forms::LoginRequest { username: form.username, password: form.password };
     let signed_in = match Credentials::parse(body) {
         Ok(credentials) => {
             let device = KnownDevice::presented(&app.config, &headers)

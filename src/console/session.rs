@@ -11,10 +11,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::ExposeSecret;
 
-use crate::auth::queries::{CookieSession, find_cookie_session};
-use crate::auth::sessions::hmac_sha256;
-use crate::auth::tokens::RefreshToken;
 use crate::config::Config;
+use crate::credentials::queries::{CookieSession, find_cookie_session};
+use crate::credentials::sessions::hmac_sha256;
+use crate::credentials::tokens::RefreshToken;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::access::OWNER_RANK;
 use crate::console::pages::{
     SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
 };
@@ -22,7 +23,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
-use crate::roles::OWNER_RANK;
 use crate::state::AppState;
 
 /// A role the add form offers.
@@ -303,9 +303,7 @@ pub async fn staff_action(
             .await
         }
         "remove" => async { api::remove_employee(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await,
-        "clear-pin" => {
-            async { crate::tills::pins::clear_pin(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await
-        }
+        "clear-pin" => async { api::clear_pin(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await,
         "reset-password" => {
             let body = api_body(json!({}));
             let reset =

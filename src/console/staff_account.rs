@@ -15,9 +15,9 @@ use crate::console::texts::{Texts, texts};
 use crate::error::ApiError;
 use crate::http::json::ApiJson;
 use crate::i18n::current_lang;
+use crate::registry::staff_account::StaffCredentials;
 use crate::state::AppState;
-use crate::stores::staff_account::StaffCredentials;
-use crate::stores::staff_account::handlers::{
+use crate::stores::handlers::staff_account::{
     StaffAccountChange, get_staff_credentials, rotate_staff_password, staff_account_overview,
     update_staff_account,
 };

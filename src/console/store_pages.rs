@@ -10,20 +10,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use crate::access::catalog::PERMISSIONS;
 use crate::audit::AuditAction;
-use crate::auth::queries;
 use crate::console::pages::{
     SignedInView, api_body, form_expired_at, refusal_at, render, scope_or_refusal, see_other,
 };
 use crate::console::session::{ConsoleUser, csrf_matches, session_cookie};
 use crate::console::texts::{Texts, texts};
+use crate::credentials::queries;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Lang, current_lang};
-use crate::roles::catalog::PERMISSIONS;
 use crate::state::AppState;
 use crate::tenant::conn::StoreScope;
 
@@ -104,7 +104,7 @@ pub async fn devices(State(app): State<AppState>, user: ConsoleUser, Path(key): 
         Err(page) => return page,
     };
     let store_name = scope.store.name.clone();
-    let listed = async { crate::tills::devices::list_devices(scope.begin().await?).await }.await;
+    let listed = async { crate::devices::handlers::list_devices(scope.begin().await?).await }.await;
     let devices = match listed {
         Ok(listed) => listed.0.results,
         Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
@@ -146,7 +146,7 @@ pub async fn create_pairing_code(
     let store_name = scope.store.name.clone();
     let made = async {
         let request = api_body(json!({"name": fields.get("name")}))?;
-        crate::tills::devices::create_pairing_code(scope.begin().await?, ApiJson(request)).await
+        crate::devices::handlers::create_pairing_code(scope.begin().await?, ApiJson(request)).await
     }
     .await;
     match made {
@@ -181,7 +181,7 @@ pub async fn revoke_device(
         Err(page) => return page,
     };
     let revoked =
-        async { crate::tills::devices::revoke_device(scope.begin().await?, ApiPath(id)).await }.await;
+        async { crate::devices::handlers::revoke_device(scope.begin().await?, ApiPath(id)).await }.await;
     match revoked {
         Ok(_) => see_other(&back_to),
         Err(error) => refusal_at(&error, Some(SignedInView::from(&user)), back_to),
@@ -260,7 +260,7 @@ pub async fn roles(State(app): State<AppState>, user: ConsoleUser, Path(key): Pa
                 .collect::<Vec<_>>()
                 .join(" ");
             let localized =
-                role.code.0.parse::<crate::roles::Role>().ok().map(|built_in| built_in.display(lang));
+                role.code.0.parse::<crate::access::Role>().ok().map(|built_in| built_in.display(lang));
             let own_name = match localized {
                 Some(localized) if role.built_in && role.name == localized => String::new(),
                 _ => role.name.clone(),
@@ -401,7 +401,8 @@ pub async fn audit(
     };
     let store_name = scope.store.name.clone();
     let listed =
-        async { crate::audit::handlers::list_audit_events(scope.begin().await?, query.clone()).await }.await;
+        async { crate::audit_events::handlers::list_audit_events(scope.begin().await?, query.clone()).await }
+            .await;
     let listed = match listed {
         Ok(listed) => listed.0,
         Err(error) => return refusal_at(&error, signed_in, format!("/console/s/{key}/audit/")),

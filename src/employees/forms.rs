@@ -1,24 +1,29 @@
-//! The employee API's input, validated: list filters, a new employee, changes to one, a
-//! password reset. Every problem is collected per field ([`Form`]), so one `400
-//! validation_error` reports them all; what passes is typed, so the handlers never look at
-//! raw request text.
+//! The request and response types of `/employees/`, and the parsing only it does (the list
+//! filters, an account given later). What `/users/` shares with it is `staff::forms`.
 
-use secrecy::SecretString;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::auth::generate::generate_password;
+use crate::access::RoleCode;
 use crate::config::PasswordPolicy;
-use crate::employees::queries::{EmployeeFilter, EmployeeState, StaffMember};
-use crate::employees::{
-    CreateEmployeeRequest, NewAccountRequest, ResetPasswordRequest, Sex, UpdateEmployeeRequest,
-};
-use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::ListQuery;
-use crate::i18n::Message;
-use crate::roles::is_role_code;
-use crate::validate::{Form, MAX_NAME_CHARS, Replace};
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::pagination::{ListQuery, PageLinks};
+use crate::staff::forms::{NewAccount, new_account, parse_role, search_text};
+use crate::staff::queries::EmployeeFilter;
+use crate::staff::{CashierOut, Credentials, EmployeeOut, Sex};
+use crate::tenant::TenantEcho;
+use crate::validate::Form;
 
-/// Longest `search` text.
-const MAX_SEARCH_CHARS: usize = 150;
+/// `{status, data: [cashier…], tenant_key, store_name, store_slug}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CashierList {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub data: Vec<CashierOut>,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
 
 /// The list filters of `query` (`role`, `is_active`, `search`), their problems added to `form`.
 pub fn list_filter(query: &ListQuery, form: &mut Form) -> EmployeeFilter {
@@ -29,98 +34,6 @@ pub fn list_filter(query: &ListQuery, form: &mut Form) -> EmployeeFilter {
     }
 }
 
-/// The role that may be given without an account: a cashier who never signs in (the till
-/// names them), as the apps add them.
-pub const ROLE_WITHOUT_ACCOUNT: &str = "cashier";
-
-/// The text to look for in list parameter `field` (trimmed; blank is none), its problems
-/// added to `form`.
-pub fn search_text(query: &ListQuery, form: &mut Form, field: &str) -> Option<String> {
-    let search = query.get(field).map(str::trim).filter(|s| !s.is_empty())?;
-    if search.chars().count() > MAX_SEARCH_CHARS {
-        form.add(field, Message::FieldTooLong { max: MAX_SEARCH_CHARS });
-    }
-    // `%00` decodes to NUL, which PostgreSQL refuses in text (SQLSTATE 22021).
-    if search.contains('\0') {
-        form.add(field, Message::FieldInvalid);
-    }
-    Some(search.to_owned())
-}
-
-/// A create request that passed validation.
-pub struct NewStaffMember {
-    /// The account to make; none for a cashier without one.
-    pub account: Option<NewAccount>,
-    /// A well-formed role code; whether the store has it is the handler's check.
-    pub role: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: String,
-    pub position: String,
-    pub sex: Option<Sex>,
-    pub hired_at: Option<chrono::NaiveDate>,
-}
-
-/// The account of a new employee.
-pub struct NewAccount {
-    pub username: String,
-    /// Given, or generated when the body has none.
-    pub password: SecretString,
-    /// Whether the body gave the password: a username with no password may name an
-    /// existing account, to add it to the store.
-    pub password_given: bool,
-    pub email: String,
-}
-
-impl NewStaffMember {
-    /// The role code `body` asks for, when well-formed: the handler looks it up in the
-    /// store before [`NewStaffMember::parse`], so an unknown role is reported with every
-    /// other problem of the body.
-    #[must_use]
-    pub fn wanted_role(body: &CreateEmployeeRequest) -> Option<String> {
-        non_blank(body.role.clone()).filter(|code| is_role_code(code))
-    }
-
-    /// `body` validated, a given password held to `policy`; `role_defined` tells whether
-    /// the store has the role of [`NewStaffMember::wanted_role`].
-    pub fn parse(
-        body: CreateEmployeeRequest,
-        policy: &PasswordPolicy,
-        role_defined: bool,
-    ) -> ApiResult<Self> {
-        let mut form = Form::new();
-        let first_name = form.required("first_name", body.first_name, MAX_NAME_CHARS);
-        let mut role = required_role(&mut form, "role", non_blank(body.role));
-        if role.is_some() && !role_defined {
-            form.add("role", Message::RoleInvalid);
-            role = None;
-        }
-        let account = match non_blank(body.username.clone()) {
-            Some(_) => Some(new_account(&mut form, body.username, body.password, body.email, policy)),
-            None => {
-                without_account(&mut form, role.as_deref(), body.password.is_some(), body.email.as_deref());
-                None
-            }
-        };
-        let last_name = form.optional("last_name", body.last_name, MAX_NAME_CHARS);
-        let phone = form.phone("phone", body.phone);
-        let position = form.optional("position", body.position, MAX_NAME_CHARS);
-        let sex = sex(&mut form, "sex", body.sex.as_ref());
-        // A missing or unknown role is an error `finish` has answered, so `None` stops there.
-        let role = form.finish(role)?.ok_or_else(|| ApiError::field("role", Message::FieldRequired))?;
-        Ok(NewStaffMember {
-            account,
-            role,
-            first_name,
-            last_name,
-            phone,
-            position,
-            sex,
-            hired_at: body.hired_at,
-        })
-    }
-}
-
 /// The account for an employee who has none (`POST /employees/{id}/account/`).
 pub fn account_for_employee(body: NewAccountRequest, policy: &PasswordPolicy) -> ApiResult<NewAccount> {
     let mut form = Form::new();
@@ -128,154 +41,154 @@ pub fn account_for_employee(body: NewAccountRequest, policy: &PasswordPolicy) ->
     form.finish(account)
 }
 
-/// The account of a new employee whose body names a username.
-fn new_account(
-    form: &mut Form,
-    username: Option<String>,
-    password: Option<String>,
-    email: Option<String>,
-    policy: &PasswordPolicy,
-) -> NewAccount {
-    let username = form.username("username", username);
-    let email = form.email("email", email);
-    let password_given = password.is_some();
-    let password = match password {
-        Some(given) => SecretString::from(form.new_password("password", Some(given), policy, &[&username])),
-        None => generate_password(policy, &[&username]),
-    };
-    NewAccount { username, password, password_given, email }
+/// The refusals of every route on one employee (`/employees/{id}/…`), listed in their
+/// `responses(…)`: the same four answers, described once.
+#[derive(utoipa::IntoResponses)]
+pub enum OneEmployeeRefusals {
+    #[response(status = 400, description = "validation_error, per field, or missing_tenant_key")]
+    Invalid(ErrorBody),
+    #[response(
+        status = 401,
+        description = "not_authenticated, token_invalid or token_expired: no valid access token"
+    )]
+    NotAuthenticated(ErrorBody),
+    #[response(
+        status = 403,
+        description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied (also a till session on an account-wide route), account_elsewhere (a password reset of someone who also works where the caller does not outrank them) or password_change_required"
+    )]
+    Refused(ErrorBody),
+    #[response(
+        status = 404,
+        description = "not_found: no such employee in this store (or `id` is not a whole number in range)"
+    )]
+    NotFound(ErrorBody),
 }
 
-/// The checks of a body without a username: only a cashier may go without an account, and
-/// a password or an email would belong to an account, so they need a username too (a blank
-/// password is refused as one too short, not dropped).
-fn without_account(form: &mut Form, role: Option<&str>, has_password: bool, email: Option<&str>) {
-    if role.is_some_and(|role| role != ROLE_WITHOUT_ACCOUNT) {
-        form.add("username", Message::UsernameRequiredForRole);
-    }
-    if has_password || email.is_some_and(|email| !email.trim().is_empty()) {
-        form.add("username", Message::UsernameRequiredWithPassword);
-    }
+/// `PUT /employees/{id}/`: the whole profile; `first_name` and `role` are required, and
+/// `last_name`, `phone` and `position` left out become empty. The handler reads it as an
+/// [`UpdateEmployeeRequest`] (so the account's fields are taken back unchanged here too);
+/// this type only documents what PUT requires.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReplaceEmployeeRequest {
+    #[schema(
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
+    first_name: Option<String>,
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+    /// International format, e.g. `+998901234567`; spaces, dashes and brackets are dropped.
+    #[schema(max_length = 32, pattern = r"^[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}[ ()-]*)?$")]
+    phone: Option<String>,
+    #[schema(max_length = 150)]
+    position: Option<String>,
+    /// A role of the store ranked below the caller's.
+    #[schema(value_type = RoleCode, required = true)]
+    role: Option<String>,
+    /// `false` deactivates (and signs the employee out everywhere); `true` reactivates;
+    /// kept when left out.
+    is_active: Option<bool>,
+    /// Kept when left out.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    hired_at: Option<NaiveDate>,
+    /// `male`, `female`, or null; left out clears it.
+    #[schema(value_type = Option<Sex>, nullable = true)]
+    sex: Option<String>,
 }
 
-/// `sex`: `male`, `female`, or null (not given); anything else is a validation error.
-pub fn sex(form: &mut Form, field: &str, value: Option<&serde_json::Value>) -> Option<Sex> {
-    match value {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(text)) if Sex::parse(Some(text)).is_some() => Sex::parse(Some(text)),
-        Some(_) => {
-            form.add(field, Message::ChoiceInvalid { choices: &["male", "female"] });
-            None
-        }
-    }
+/// `{count, next, previous, results, tenant_key, store_name, store_slug}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeePage {
+    #[serde(flatten)]
+    pub page: PageLinks,
+    pub results: Vec<EmployeeOut>,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
 }
 
-/// The state of employee `current` of store `store_id` after applying `body` to `before`,
-/// every field validated. `replace` says whether fields left out are kept or emptied.
-pub fn parse_changes(
-    body: UpdateEmployeeRequest,
-    current: &StaffMember,
-    before: &EmployeeState,
-    store_id: i64,
-    replace: Replace,
-) -> ApiResult<EmployeeState> {
-    let mut form = Form::new();
-    let immutable = [
-        ("username", body.username, serde_json::json!(current.username)),
-        ("email", body.email, serde_json::json!(current.email)),
-        ("user", body.user, serde_json::json!(current.employee.user_id)),
-        ("store", body.store, serde_json::json!(store_id)),
-    ];
-    for (field, given, actual) in immutable {
-        if given.is_some_and(|value| value != actual) {
-            form.add(field, Message::FieldImmutable);
-        }
-    }
-    let required = |form: &mut Form, field: &str, value: Option<String>, current: &str| match (replace, value)
-    {
-        (Replace::GivenFields, None) => current.to_owned(),
-        (_, value) => form.required(field, value, MAX_NAME_CHARS),
-    };
-    let optional = |form: &mut Form, field: &str, value: Option<String>, current: &str| match (replace, value)
-    {
-        (Replace::GivenFields, None) => current.to_owned(),
-        (_, value) => form.optional(field, value, MAX_NAME_CHARS),
-    };
-    let first_name = required(&mut form, "first_name", body.first_name, &before.first_name);
-    let last_name = optional(&mut form, "last_name", body.last_name, &before.last_name);
-    let position = optional(&mut form, "position", body.position, &before.position);
-    let phone = match (replace, body.phone) {
-        (Replace::GivenFields, None) => before.phone.clone(),
-        (_, phone) => form.phone("phone", phone),
-    };
-    let sex = match (replace, body.sex) {
-        (Replace::GivenFields, None) => before.sex.clone(),
-        (_, given) => sex(&mut form, "sex", given.as_ref()).map(|sex| sex.as_str().to_owned()),
-    };
-    let role = match (replace, non_blank(body.role)) {
-        (Replace::GivenFields, None) => Some(before.role.clone()),
-        (_, role) => required_role(&mut form, "role", role),
-    };
-    form.finish(())?;
-    Ok(EmployeeState {
-        role: role.unwrap_or_else(|| before.role.clone()),
-        first_name,
-        last_name,
-        phone,
-        position,
-        sex,
-        is_active: body.is_active.unwrap_or(before.is_active),
-        hired_at: body.hired_at.unwrap_or(before.hired_at),
-    })
+/// `data` of [`EmployeeCreatedResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEmployee {
+    pub employee: EmployeeOut,
+    /// Null for an employee without an account.
+    pub credentials: Option<Credentials>,
+    /// Whether an existing account (named by `username`, with no `password`) was added to
+    /// the store rather than a new one made.
+    pub is_existing_user: bool,
 }
 
-/// A reset request that passed validation.
-pub struct PasswordReset {
-    /// Given, or generated when the body has none.
-    pub password: SecretString,
-    /// Absent means no: apps that predate the flag would otherwise lock the employee out.
-    pub must_change: bool,
+/// `201 {status, message, data: {employee, credentials, is_existing_user}, tenant…}`, sent
+/// with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmployeeCreatedResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: CreatedEmployee,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
 }
 
-impl PasswordReset {
-    /// `body` validated for the account `username`, a given password held to `policy`.
-    pub fn parse(body: ResetPasswordRequest, policy: &PasswordPolicy, username: &str) -> ApiResult<Self> {
-        let password = match body.new_password {
-            None => generate_password(policy, &[username]),
-            Some(given) => {
-                let mut form = Form::new();
-                let given = form.new_password("new_password", Some(given), policy, &[username]);
-                form.finish(SecretString::from(given))?
-            }
-        };
-        Ok(PasswordReset { password, must_change: body.must_change_password.unwrap_or(false) })
-    }
+/// `data` of [`PasswordResetResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetCredentials {
+    pub username: String,
+    #[schema(format = Password)]
+    pub new_password: String,
 }
 
-/// `value` trimmed; blank counts as absent.
-fn non_blank(value: Option<String>) -> Option<String> {
-    value.map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
+/// `{status, message, data: {username, new_password}, tenant…}`, with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: ResetCredentials,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
 }
 
-/// A role the body must give: absent is a validation error on `field`, like an unknown one.
-fn required_role(form: &mut Form, field: &str, role: Option<String>) -> Option<String> {
-    match role {
-        Some(role) => parse_role(form, field, &role),
-        None => {
-            form.add(field, Message::FieldRequired);
-            None
-        }
-    }
+/// `POST /employees/{id}/account/`: an account for an employee who has none.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAccountRequest {
+    /// Unique across kassa, in any letter case: letters (of any script), digits and `@.+-_`.
+    #[schema(
+        example = "kassir1",
+        required = true,
+        nullable = false,
+        max_length = 150,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
+    pub username: Option<String>,
+    /// Generated (readable, from a CSPRNG) when absent; either way returned once in
+    /// `credentials`. At least `PASSWORD_MIN_LENGTH` (8 by default) characters, not a
+    /// common password, not containing the username.
+    #[schema(format = Password, example = "Kassir-Smena-24", min_length = 8, max_length = 256)]
+    pub password: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^(?:[^@\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+(?:\.[^@.\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)+)?$"
+    )]
+    pub email: Option<String>,
 }
 
-/// `role` as a role code (docs/contract.md §10: `[a-z][a-z0-9_]{1,31}`); anything else is a validation
-/// error on `field`. Whether the store defines it is checked against its roles later.
-fn parse_role(form: &mut Form, field: &str, role: &str) -> Option<String> {
-    match is_role_code(role) {
-        true => Some(role.to_owned()),
-        false => {
-            form.add(field, Message::RoleInvalid);
-            None
-        }
-    }
+/// `201 {status, message, data: {employee, credentials}, tenant…}`, with `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountGivenResponse {
+    #[schema(example = "success")]
+    pub status: &'static str,
+    pub message: String,
+    pub data: AccountGiven,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
+}
+
+/// `data` of [`AccountGivenResponse`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountGiven {
+    pub employee: EmployeeOut,
+    pub credentials: Credentials,
 }

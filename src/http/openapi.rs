@@ -19,7 +19,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::roles::RoleCode;
+use crate::access::RoleCode;
 
 /// Where Swagger UI is served.
 pub const SWAGGER_PATH: &str = "/swagger";

@@ -1,9 +1,9 @@
 //! The role API's input, validated field by field (docs/contract.md §10): a new custom role, and the
 //! changes to one. What passes is a [`StoreRole`] ready to store.
 
+use crate::access::{OWNER_RANK, StoreRole, is_permission, is_role_code};
 use crate::error::ApiResult;
 use crate::i18n::Message;
-use crate::roles::{OWNER_RANK, StoreRole, is_permission, is_role_code};
 use crate::store_roles::{CreateStoreRoleRequest, UpdateStoreRoleRequest};
 use crate::validate::Form;
 

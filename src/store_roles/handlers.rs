@@ -1,13 +1,15 @@
 //! HTTP handlers for `/api/users/store-roles/`: list (any member), create, change, delete
 //! (the owner).
 //!
-//! Writes lock the role first (`roles::queries`), so a change or delete and an employee
+//! Writes lock the role first (`access::queries`), so a change or delete and an employee
 //! being given the role apply one after the other; each write and its audit event commit
 //! together.
 
 use axum::Json;
 use axum::http::StatusCode;
 
+use crate::access::StoreRole;
+use crate::access::queries::{self, ROLE_LIST_SQL, RoleRow, lock_role_for_change};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -15,8 +17,6 @@ use crate::http::json::ApiJson;
 use crate::http::openapi::BodyRejections;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
-use crate::roles::StoreRole;
-use crate::roles::queries::{self, ROLE_LIST_SQL, RoleRow, lock_role_for_change};
 use crate::store_roles::forms::{parse_changes, parse_new_role};
 use crate::store_roles::{
     CreateStoreRoleRequest, OneRoleRefusals, StoreRoleListResponse, StoreRoleOut, StoreRoleResponse,

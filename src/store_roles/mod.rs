@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::queries::RoleRow;
+use crate::access::{PermissionCode, RoleCode, StoreRole, grants};
 use crate::error::ErrorBody;
 use crate::i18n::Lang;
-use crate::roles::queries::RoleRow;
-use crate::roles::{PermissionCode, RoleCode, StoreRole, grants};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 

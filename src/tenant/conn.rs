@@ -29,13 +29,13 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use crate::db::Db;
 use crate::db::schema::StoreTables;
 
-use crate::auth::extractor::access_claims;
-use crate::auth::queries::SessionMember;
-use crate::auth::tokens::AccessTokens;
+use crate::access::StoreRole;
+use crate::access::directory::{RoleDirectory, StoreRoles};
 use crate::config::Config;
+use crate::credentials::extractor::access_claims;
+use crate::credentials::queries::SessionMember;
+use crate::credentials::tokens::AccessTokens;
 use crate::error::{ApiError, ApiResult};
-use crate::roles::StoreRole;
-use crate::roles::directory::{RoleDirectory, StoreRoles};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::layer::{TenantRejection, TenantResolution};
 
@@ -65,7 +65,7 @@ pub struct StoreScope {
     /// Where the transaction will be opened, and how long its statements may run.
     pub(super) pool: Db,
     pub(super) request_timeout: Duration,
-    /// Each store's role definitions, by version (`roles::directory`).
+    /// Each store's role definitions, by version (`access::directory`).
     pub(super) roles: Arc<RoleDirectory>,
 }
 

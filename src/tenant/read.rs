@@ -38,10 +38,10 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{FromRow, Postgres, Row};
 
-use crate::auth::queries::SessionMember;
+use crate::access::directory::{StoreRoles, roles_query};
+use crate::credentials::queries::SessionMember;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::roles::directory::{StoreRoles, roles_query};
 use crate::tenant::cache::TenantStore;
 use crate::tenant::conn::{StoreScope, TenantMember, checked_member};
 
@@ -120,7 +120,7 @@ impl StoreScope {
 }
 
 /// The whole statement around a store's `select` (see the module documentation), with the
-/// version of the store's roles (`roles::directory`).
+/// version of the store's roles (`access::directory`).
 fn read_sql(select: &str) -> String {
     format!(
         "select c.user_id as caller_user_id, c.username as caller_username, \

@@ -7,10 +7,10 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
-use crate::auth::tokens::OpaqueToken;
+use crate::access::directory::RoleDirectory;
+use crate::credentials::tokens::OpaqueToken;
 use crate::db::{Db, Session};
 use crate::error::ApiError;
-use crate::roles::directory::RoleDirectory;
 use crate::tenant::cache::TenantStore;
 use crate::tenant::layer::{TenantRejection, TenantResolution};
 use crate::tills::queries::{TokenDevice, find_device_by_token};
@@ -53,8 +53,8 @@ pub fn pairing_code_hash(typed: &str) -> Option<Vec<u8>> {
 pub struct TillDevice {
     pub device: TokenDevice,
     pub store: TenantStore,
-    pub(super) db: Db,
-    pub(super) roles: Arc<RoleDirectory>,
+    pub db: Db,
+    pub roles: Arc<RoleDirectory>,
 }
 
 impl<S> FromRequestParts<S> for TillDevice

@@ -45,7 +45,7 @@ pub struct PinHolder {
     pub pin_hash: String,
     /// Failures counted in the current 24 hours, this attempt's claim included.
     pub failures: i32,
-    /// The version of the store's roles in the same snapshot (`roles::directory`).
+    /// The version of the store's roles in the same snapshot (`access::directory`).
     pub roles_version: i64,
 }
 

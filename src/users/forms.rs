@@ -4,10 +4,10 @@
 use secrecy::SecretString;
 
 use crate::config::PasswordPolicy;
-use crate::employees::forms::{PasswordReset, search_text};
 use crate::error::ApiResult;
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
+use crate::staff::forms::{PasswordReset, search_text};
 use crate::users::queries::{AccountProfile, ORDERINGS, UserFilter};
 use crate::users::{SetUserPasswordRequest, UpdateProfileRequest};
 use crate::validate::{Form, MAX_NAME_CHARS};

@@ -10,14 +10,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 
+use crate::access::directory::StoreRoles;
+use crate::access::policy::{self, Action, Target};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
-use crate::auth::queries::{USERNAME_CONSTRAINTS, username_used_besides};
+use crate::credentials::queries::{USERNAME_CONSTRAINTS, username_used_besides};
 use crate::db::error::ResultExt;
 use crate::db::page::Counted;
-use crate::employees::accounts::require_reach_over_account;
-use crate::employees::handlers::{add_staff_member, change_employee, set_password};
-use crate::employees::{CreateEmployeeRequest, EmployeeOut, UpdateEmployeeRequest};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
@@ -25,8 +24,9 @@ use crate::http::openapi::{BodyRejections, PositiveIntegerFilter};
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
-use crate::roles::directory::StoreRoles;
-use crate::roles::policy::{self, Action, Target};
+use crate::staff::accounts::require_reach_over_account;
+use crate::staff::operations::{add_staff_member, change_employee, set_password};
+use crate::staff::{CreateEmployeeRequest, EmployeeOut, UpdateEmployeeRequest};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
@@ -236,7 +236,7 @@ pub async fn update_user_profile(
     }
     // A store's shared staff account keeps the name its store gave it: the owner's
     // credential pages and the apps find it by that name.
-    if crate::auth::queries::is_shared_staff_account(tenant.conn(), user_id).await? {
+    if crate::credentials::queries::is_shared_staff_account(tenant.conn(), user_id).await? {
         return Err(ApiError::PermissionDenied);
     }
     let before = AccountProfile::from(&current);

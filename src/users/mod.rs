@@ -4,8 +4,8 @@
 //! It is a second door onto what the employee API manages, so it goes through the same
 //! rules: only active members of the store read its users; a change of someone's place in
 //! the store (role, status, phone, position) is the employee API's change
-//! ([`crate::employees::handlers::change_employee`]); a new password is the employee API's
-//! reset ([`crate::employees::handlers::set_password`]), which needs rank over the person
+//! ([`crate::staff::operations::change_employee`]); a new password is the employee API's
+//! reset ([`crate::staff::operations::set_password`]), which needs rank over the person
 //! in every store they belong to. The account's own profile (names, email, username)
 //! changes for its holder, or for someone who outranks them in this store and reaches
 //! their account.
@@ -23,12 +23,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::full_name;
-use crate::employees::{EmployeeOut, Sex};
+use crate::access::{RoleView, StoreRole};
+use crate::credentials::full_name;
 use crate::error::EnvelopeRendered;
 use crate::http::pagination::PageLinks;
 use crate::i18n::{Message, current_lang};
-use crate::roles::{RoleView, StoreRole};
+use crate::staff::{EmployeeOut, Sex};
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use queries::StoreUserRow;

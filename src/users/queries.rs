@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use crate::db::schema::StoreTables;
-use crate::employees::queries::like_pattern;
+use crate::staff::queries::like_pattern;
 use crate::tenant::read::Statement;
 
 /// A member of the store with an account: the account's fields and the employee row's.
@@ -174,7 +174,7 @@ impl From<&StoreUserRow> for AccountProfile {
 }
 
 /// Writes `profile` to account `user_id`, its look-alike key with it. A taken username
-/// violates one of [`crate::auth::queries::USERNAME_CONSTRAINTS`].
+/// violates one of [`crate::credentials::queries::USERNAME_CONSTRAINTS`].
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn update_account_profile(
     conn: &mut PgConnection,

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kassa::auth::queries::{NewUser, insert_user};
-use kassa::auth::tokens::AccessTokens;
+use kassa::credentials::queries::{NewUser, insert_user};
+use kassa::credentials::tokens::AccessTokens;
+use kassa::registry::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
+use kassa::registry::queries::StoreProfile;
+use kassa::registry::staff_account::StaffPassword;
 use kassa::secrets::SecretSealer;
-use kassa::stores::provision::{SlugChoice, StaffSeed, StoreOwner, provision_store};
-use kassa::stores::queries::StoreProfile;
-use kassa::stores::staff_account::StaffPassword;
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;

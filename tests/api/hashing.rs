@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kassa::auth::hasher::{PasswordHasher, Verified};
+use kassa::credentials::hasher::{PasswordHasher, Verified};
 use secrecy::SecretString;
 
 fn secret(text: &str) -> SecretString {

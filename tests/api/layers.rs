@@ -21,22 +21,32 @@ const LAYERS: &[&str] = &[
     "validate",
     // The database, and the roles its rows hold.
     "db",
-    "roles",
+    "access",
     // Infrastructure.
     "http",
-    "auth",
+    "credentials",
     "tenant",
     "state",
-    // Features.
+    // The domain: what several features share, below them all.
     "audit",
-    "store_roles",
+    "staff",
+    "registry",
+    "tills",
+    // Features, one per URL area: side by side, none imports another but `profile`, which
+    // answers as `auth`'s `me`.
+    "auth",
+    "profile",
     "employees",
     "users",
-    "tills",
     "stores",
-    "account",
-    "console",
+    "store_roles",
+    "roles",
+    "permissions",
+    "devices",
+    "approvals",
+    "audit_events",
     // Composition.
+    "console",
     "middleware",
     "router",
     "cli",

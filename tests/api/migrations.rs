@@ -264,7 +264,7 @@ async fn previous_release_round_trip(conn: &mut PgConnection, schema: &SchemaNam
 
 #[tokio::test]
 async fn a_store_of_the_previous_release_keeps_its_queries_and_migrates_to_the_preset_roles() {
-    use kassa::roles::Role;
+    use kassa::access::Role;
 
     let db = TestDb::create().await;
     let mut conn = connect(&db).await;

@@ -124,7 +124,7 @@ async fn accounts_the_previous_release_made_without_a_key_still_count_and_are_ke
         app.register(&registration(look_alike, "Другая")).await.error(StatusCode::CONFLICT, "username_taken");
     }
     // The migration keys the older; the younger look-alike keeps its name and no key.
-    let fill = kassa::auth::queries::fill_username_keys(&app.pool).await.unwrap();
+    let fill = kassa::credentials::queries::fill_username_keys(&app.pool).await.unwrap();
     assert_eq!((fill.keyed, fill.look_alikes), (1, vec![twin]));
     let keys: Vec<(String, Option<String>)> = sqlx::query_as(
         "select username, username_key from public.users where username not like '%\\_staff' order by id",
