@@ -20,7 +20,7 @@ use sqlx::query::Query;
 use sqlx::{FromRow, PgConnection, Postgres};
 
 use super::StoreRole;
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 
 /// Stores whose roles are held: every store of a large fleet fits (about a hundred bytes
 /// each while its roles are shared with other stores', [`RoleSets`]).
@@ -134,24 +134,24 @@ impl RoleDirectory {
         &self,
         conn: &mut PgConnection,
         store_id: i64,
-        schema: &SchemaName,
+        tables: &StoreTables,
         version: i64,
     ) -> sqlx::Result<Arc<StoreRoles>> {
         match self.at(store_id, version) {
             Some(roles) => Ok(roles),
-            None => self.load(conn, store_id, schema).await,
+            None => self.load(conn, store_id, tables).await,
         }
     }
 
-    /// Reads the roles of the store in `schema` on `conn` ([`roles_query`]) and holds them
+    /// Reads the roles of the store of `tables` on `conn` ([`roles_query`]) and holds them
     /// ([`RoleDirectory::keep`]).
     pub async fn load(
         &self,
         conn: &mut PgConnection,
         store_id: i64,
-        schema: &SchemaName,
+        tables: &StoreTables,
     ) -> sqlx::Result<Arc<StoreRoles>> {
-        let rows = roles_query(schema, store_id).fetch_all(conn).await?;
+        let rows = roles_query(tables, store_id).fetch_all(conn).await?;
         self.keep(store_id, &rows)
     }
 
@@ -171,17 +171,16 @@ impl RoleDirectory {
     }
 }
 
-/// The statement that reads the roles of store `store_id` (its schema `schema`) with their
+/// The statement that reads the roles of store `store_id` (its tables `tables`) with their
 /// version, in one snapshot. Unnamed ([`crate::db::query_once`]): a connection runs it once
 /// per store and version, so kept prepared it would only take a hot statement's place.
-pub fn roles_query<'q>(schema: &SchemaName, store_id: i64) -> Query<'q, Postgres, PgArguments> {
-    let sql = format!(
+pub fn roles_query<'q>(tables: &StoreTables, store_id: i64) -> Query<'q, Postgres, PgArguments> {
+    crate::db::query_once(tables.sql(
         "select r.code as role, r.name as role_name, r.rank as role_rank, \
                 r.permissions as role_permissions, s.roles_version as version \
-         from {} r cross join public.stores s where s.id = $1",
-        schema.table("roles"),
-    );
-    crate::db::query_once(sqlx::AssertSqlSafe(sql)).bind(store_id)
+         from {roles} r cross join public.stores s where s.id = $1",
+    ))
+    .bind(store_id)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::approvals::forms::{
     parse_request,
 };
 use crate::approvals::queries::{self, Grant, Requester, insert_approval, use_approval};
-use crate::audit::queries::{NewAuditEvent, record_in};
+use crate::audit::queries::NewAuditEvent;
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::credentials::tokens::OpaqueToken;
@@ -61,10 +61,10 @@ pub async fn grant_approval(
     }
     let token = OpaqueToken::generate();
     let token_hash = token.digest();
-    let schema = &till.store.schema;
+    let tables = &till.store.schema.tables();
     let grant = Grant { token_hash: &token_hash, asked: &asked, requester: &requester, approver: &approver };
-    let expires_at = insert_approval(&mut tx, schema, &grant, till.device.id).await?;
-    record_in(&mut tx, schema, granted_event(&grant, till.device.id)).await?;
+    let expires_at = insert_approval(tables, &mut tx, &grant, till.device.id).await?;
+    crate::audit::queries::record(tables, &mut tx, granted_event(&grant, till.device.id)).await?;
     tx.commit().await?;
     tracing::info!(
         store.id = till.store.id,
@@ -101,9 +101,15 @@ pub async fn redeem_approval(
 ) -> ApiResult<Json<ApprovalRedeemed>> {
     let (token, permission) = parse_redeem(body)?;
     let user_id = tenant.member.user_id;
-    let used = use_approval(tenant.conn(), &OpaqueToken::presented(token).digest(), &permission, user_id)
-        .await?
-        .ok_or(ApiError::ApprovalInvalid)?;
+    let used = use_approval(
+        &tenant.tables(),
+        tenant.conn(),
+        &OpaqueToken::presented(token).digest(),
+        &permission,
+        user_id,
+    )
+    .await?
+    .ok_or(ApiError::ApprovalInvalid)?;
     let mut changes = Changes::default();
     changes.created("permission", &used.permission);
     changes.created("approver_employee_id", &used.approver_employee_id);
@@ -134,7 +140,8 @@ async fn requester_on_till(scope: &StoreScope, till: &TillDevice) -> ApiResult<R
         return Err(ApiError::PermissionDenied);
     }
     let user_id = tenant.member.user_id;
-    let employee = find_employee_by_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
+    let employee =
+        find_employee_by_user(&tenant.tables(), tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
     let rank = tenant.member.role.rank;
     tenant.rollback().await?;
     Ok(Requester { employee_id: employee.id, user_id, rank })

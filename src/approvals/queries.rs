@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::approvals::forms::Asked;
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 use crate::tills::pin_check::PinMember;
 
 /// How long an approval may wait to be redeemed.
@@ -28,19 +28,18 @@ pub struct Grant<'a> {
 }
 
 pub async fn insert_approval(
+    tables: &StoreTables,
     conn: &mut PgConnection,
-    schema: &SchemaName,
     grant: &Grant<'_>,
     device_id: i64,
 ) -> sqlx::Result<DateTime<Utc>> {
-    let sql = format!(
+    let sql = tables.sql(
         "insert into {approvals}
              (token_hash, permission, subject, reason, requester_employee_id, approver_employee_id, device_id, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
          returning expires_at",
-        approvals = schema.table("approvals"),
     );
-    crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
+    crate::db::query_scalar(sql)
         .bind(grant.token_hash)
         .bind(&grant.asked.permission)
         .bind(&grant.asked.subject)
@@ -69,16 +68,17 @@ pub struct UsedApproval {
 }
 
 /// Marks the approval of `token_hash` redeemed by `user_id` if it is unused, unexpired and
-/// for `permission`, in the store's schema (the transaction's `search_path`).
+/// for `permission`, in the store of `tables`.
 pub async fn use_approval(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     token_hash: &[u8],
     permission: &str,
     user_id: i64,
 ) -> sqlx::Result<Option<UsedApproval>> {
-    crate::db::query_as(
+    crate::db::query_as(tables.sql(
         "with used as (
-             update approvals set redeemed_at = now(), redeemed_by = $3
+             update {approvals} set redeemed_at = now(), redeemed_by = $3
              where token_hash = $1 and permission = $2 and redeemed_at is null and expires_at > now()
              returning permission, subject, reason, requester_employee_id, approver_employee_id, created_at
          )
@@ -86,9 +86,9 @@ pub async fn use_approval(
                 coalesce(r.first_name, '') as requester_first_name, coalesce(r.last_name, '') as requester_last_name,
                 coalesce(a.first_name, '') as approver_first_name, coalesce(a.last_name, '') as approver_last_name
          from used
-         left join employees r on r.id = used.requester_employee_id
-         left join employees a on a.id = used.approver_employee_id",
-    )
+         left join {employees} r on r.id = used.requester_employee_id
+         left join {employees} a on a.id = used.approver_employee_id",
+    ))
     .bind(token_hash)
     .bind(permission)
     .bind(user_id)

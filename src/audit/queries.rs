@@ -1,11 +1,11 @@
-//! SQL for the tenant `audit_events` table (the transaction's `search_path` is the store's
-//! schema; `public` tables are named in full).
+//! SQL for the tenant `audit_events` table: the store's tables named in full through
+//! [`StoreTables`], `public` tables as `public.x`.
 
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
 use crate::audit::{AuditAction, Changes};
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -16,32 +16,18 @@ pub struct NewAuditEvent {
     pub changes: Changes,
 }
 
-/// Records `event` in the caller's transaction: it commits or rolls back with the change.
+/// Records `event` in the trail of the store of `tables`, in the caller's transaction: it
+/// commits or rolls back with the change (a request's, or a till's sign-in).
 #[tracing::instrument(skip_all, fields(action = %event.action), err)]
-pub async fn record(conn: &mut PgConnection, event: NewAuditEvent) -> sqlx::Result<()> {
-    insert(conn, "audit_events", event).await
-}
-
-/// [`record`] into the trail of store schema `schema`, named in full (for work that has not
-/// entered the store's schema, such as a till's sign-in).
-pub async fn record_in(
-    conn: &mut PgConnection,
-    schema: &SchemaName,
-    event: NewAuditEvent,
-) -> sqlx::Result<()> {
-    insert(conn, &schema.table("audit_events"), event).await
-}
-
-async fn insert(conn: &mut PgConnection, table: &str, event: NewAuditEvent) -> sqlx::Result<()> {
-    let sql = format!(
-        "insert into {table} (actor_user_id, action, target_employee_id, changes) values ($1, $2, $3, $4)"
-    );
-    crate::db::query(sqlx::AssertSqlSafe(sql))
-        .bind(event.actor_user_id)
-        .bind(event.action.as_str())
-        .bind(event.employee_id)
-        .bind(Json(event.changes.into_value()))
-        .execute(conn)
-        .await
-        .map(|_| ())
+pub async fn record(tables: &StoreTables, conn: &mut PgConnection, event: NewAuditEvent) -> sqlx::Result<()> {
+    crate::db::query(tables.sql(
+        "insert into {audit_events} (actor_user_id, action, target_employee_id, changes) values ($1, $2, $3, $4)",
+    ))
+    .bind(event.actor_user_id)
+    .bind(event.action.as_str())
+    .bind(event.employee_id)
+    .bind(Json(event.changes.into_value()))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

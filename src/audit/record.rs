@@ -36,5 +36,5 @@ async fn record(
     changes: Changes,
 ) -> sqlx::Result<()> {
     let event = NewAuditEvent { actor_user_id: Some(tenant.member.user_id), action, employee_id, changes };
-    queries::record(tenant.conn(), event).await
+    queries::record(&tenant.tables(), tenant.conn(), event).await
 }

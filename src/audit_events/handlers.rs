@@ -57,7 +57,8 @@ pub async fn list_audit_events(mut tenant: TenantConn, query: ListQuery) -> ApiR
     };
     form.finish(())?;
 
-    let (rows, total) = list_events(tenant.conn(), &filter, page.size, page.offset()).await?;
+    let (rows, total) =
+        list_events(&tenant.tables(), tenant.conn(), &filter, page.size, page.offset()).await?;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
     Ok(Json(AuditEventPage {

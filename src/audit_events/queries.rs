@@ -1,4 +1,5 @@
-//! Reading the store's audit trail, a page at a time.
+//! Reading the store's audit trail, a page at a time: the store's tables named in full
+//! through [`StoreTables`], `public` tables as `public.x`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -7,6 +8,7 @@ use sqlx::types::Json;
 
 use crate::audit::AuditAction;
 use crate::db::page::Counted;
+use crate::db::schema::StoreTables;
 
 /// Which events a list shows; every filter is optional.
 #[derive(Debug, Clone, Default)]
@@ -34,22 +36,23 @@ pub struct AuditEventRow {
 }
 
 /// One page of matching events, newest first, with the total count of matches. Every
-/// filter is a parameter that is off when null, so the statement text never changes and
-/// each connection keeps it prepared.
+/// filter is a parameter that is off when null, so the store's statement text never
+/// changes and its connection keeps it prepared.
 #[tracing::instrument(skip_all, err)]
 pub async fn list_events(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     filter: &AuditFilter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<AuditEventRow>, i64)> {
-    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(
+    let rows: Vec<Counted<AuditEventRow>> = crate::db::query_as(tables.sql(
         "select a.id, a.action, a.actor_user_id, au.username as actor_username,
                 a.target_employee_id as employee_id, eu.username as employee_username, a.changes, a.created_at,
                 count(*) over () as total
-         from audit_events a
+         from {audit_events} a
          left join public.users au on au.id = a.actor_user_id
-         left join employees e on e.id = a.target_employee_id
+         left join {employees} e on e.id = a.target_employee_id
          left join public.users eu on eu.id = e.user_id
          where ($1::bigint is null or a.actor_user_id = $1)
            and ($2::text is null or a.action = $2)
@@ -57,7 +60,7 @@ pub async fn list_events(
            and ($4::timestamptz is null or a.created_at >= $4)
            and ($5::timestamptz is null or a.created_at < $5)
          order by a.created_at desc, a.id desc limit $6 offset $7",
-    )
+    ))
     .bind(filter.actor_user_id)
     .bind(filter.action.map(AuditAction::as_str))
     .bind(filter.employee_id)

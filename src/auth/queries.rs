@@ -11,7 +11,7 @@ use crate::db::error::ResultExt;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::current_lang;
 use crate::registry::provision::{ProvisionedStore, StaffSeed, StoreOwner, provision_store};
-use crate::staff::queries::{EmployeeRow, caller_employee_sql};
+use crate::staff::queries::{CALLER_EMPLOYEE_SQL, EmployeeRow};
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::StoreScope;
 
@@ -52,8 +52,7 @@ pub async fn insert_owner_with_store(
 
 /// What `me` and `profile` answer: the account, the store, the role and the employee row.
 pub async fn caller_in_store(scope: StoreScope) -> ApiResult<MeResponse> {
-    let select = caller_employee_sql(&scope.store.schema);
-    let read = scope.read_own_account::<EmployeeRow>(&select, |statement| statement).await?;
+    let read = scope.read_own_account::<EmployeeRow>(CALLER_EMPLOYEE_SQL, |statement| statement).await?;
     let employee = read.rows.into_iter().next();
     let (store, member) = (read.store, read.member);
 

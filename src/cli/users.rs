@@ -225,19 +225,17 @@ async fn record_in_every_store(
     changes: &Changes,
 ) -> anyhow::Result<()> {
     for schema in crate::registry::queries::member_store_schemas(tx, user_id).await? {
-        let schema = crate::db::schema::SchemaName::parse(&schema)?;
-        crate::db::schema::enter(tx, &schema).await?;
-        if let Some(employee) = crate::staff::queries::find_employee_by_user(tx, user_id).await? {
+        let tables = crate::db::schema::SchemaName::parse(&schema)?.tables();
+        if let Some(employee) = crate::staff::queries::find_employee_by_user(&tables, tx, user_id).await? {
             let event = crate::audit::queries::NewAuditEvent {
                 actor_user_id: None,
                 action,
                 employee_id: Some(employee.id),
                 changes: changes.clone(),
             };
-            crate::audit::queries::record(tx, event).await?;
+            crate::audit::queries::record(&tables, tx, event).await?;
         }
     }
-    crate::db::schema::leave(tx).await?;
     Ok(())
 }
 

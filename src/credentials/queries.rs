@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::db::inline::Inline;
 use crate::validate::username;
 
 /// An account as shown to its owner (never with the hash).
@@ -590,16 +589,15 @@ pub async fn is_refresh_token_expired(
     .await
 }
 
-/// The caller of a store-scoped request, read in the request's own transaction: their live
-/// session and active account, their active role in the store (`None`: not a member), and
-/// the schema the transaction is in, all in one round trip.
+/// The caller of a store-scoped request, read by `public.store_caller` in the request's own
+/// transaction or statement: their live session and active account, their active role in
+/// the store (`None`: not a member), and the schema the registry gives the store, all in
+/// one round trip.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionMember {
-    /// The schema the statement read, checked against the store's: `current_schema()` of
-    /// a tenant transaction, or, for a read that names the schema itself
-    /// (`tenant::read`), the schema the registry gives the store whose membership was
-    /// checked.
-    #[sqlx(rename = "current_schema")]
+    /// The schema the registry gives the store whose membership was checked, checked
+    /// against the schema the request's statements name.
+    #[sqlx(rename = "store_schema")]
     pub schema: Option<String>,
     pub user_id: i64,
     pub username: String,
@@ -612,24 +610,6 @@ pub struct SessionMember {
     /// The version of the store's roles in the same snapshot (`access::directory`): the
     /// definitions the request uses are the ones of exactly this version.
     pub roles_version: Option<i64>,
-}
-
-/// The statement that reads [`SessionMember`], as text with its values written in (they are
-/// all [`Inline`]), so it can travel in the same round trip as the tenant switch
-/// ([`crate::tenant::read`]). The check itself is the function `public.session_member`
-/// (public migration 0005: its plan stays cached while the search_path moves from store to
-/// store); `current_schema()` is read out here, in the request's transaction, and so is the
-/// version of the store's roles (`public.stores.roles_version`).
-#[must_use]
-pub fn session_member_sql(session_id: Uuid, user_id: i64, store_id: i64) -> String {
-    format!(
-        "select current_schema()::text as current_schema, m.*, \
-                (select roles_version from public.stores where id = {store}) as roles_version \
-         from public.session_member({}, {}, {store}) m",
-        session_id.inline(),
-        user_id.inline(),
-        store = store_id.inline(),
-    )
 }
 
 /// An account as the operator's list shows it.

@@ -66,8 +66,10 @@ pub struct TenantMigrationOutcome {
 
 /// Applies the pending `migrations` to `schema`, inside the caller's open transaction.
 ///
-/// The schema must exist. Afterwards the transaction's `search_path` is the schema alone, so
-/// the caller can go on writing tenant rows (provisioning does). Migrations recorded in the
+/// The schema must exist. The migrations run with the transaction's `search_path` on the
+/// schema alone (they name their tables bare, the same text for every store) and put it
+/// back on `public` when done: whatever the caller writes afterwards names the store's
+/// tables through `StoreTables`, like every request does. Migrations recorded in the
 /// ledger but unknown to this binary are tolerated: during a rollout the previous binary
 /// meets schemas an upgraded one has already migrated (docs/contract.md §2).
 pub async fn migrate_tenant_schema(
@@ -118,6 +120,7 @@ pub async fn migrate_tenant_schema(
         outcome.applied.push(migration.version);
         outcome.version = outcome.version.max(Some(migration.version));
     }
+    crate::db::schema::leave(tx).await.map_err(db_error)?;
     Ok(outcome)
 }
 

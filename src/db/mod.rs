@@ -3,7 +3,6 @@
 pub mod embedded;
 pub mod error;
 pub mod fleet;
-pub mod inline;
 pub mod migrate;
 pub mod page;
 pub mod pool;

@@ -92,7 +92,8 @@ fn pool_options(config: &Config, max_connections: u32) -> PgPoolOptions {
         .idle_timeout(Duration::from_secs(10 * 60))
         .max_lifetime(config.db_max_lifetime)
         // A connection must never go back to the pool inside a transaction (its
-        // transaction-local search_path would reach the next request): close it instead.
+        // transaction-local settings, a migration's search_path or the statement timeouts,
+        // would reach the next request): close it instead.
         .after_release(|conn, _| {
             Box::pin(async move {
                 use sqlx::Connection;

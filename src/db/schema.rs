@@ -1,13 +1,21 @@
-//! Store schemas: their names, and the one way a connection enters one (docs/contract.md §2, §3).
+//! Store schemas: their names, and the one door a request takes into one (docs/contract.md §2, §3).
 //!
 //! Schema names are built only from validated slugs and are always quoted where they reach
-//! SQL text: user input never becomes an identifier unchecked. Every path into a store's
-//! schema (request transactions, one-message reads, migrations, the command line) sets the
-//! transaction-local `search_path` through [`SchemaName::switch_sql`] or [`enter`] and
-//! checks `current_schema()` against the name with [`SchemaName::check_current`] before it
-//! trusts a tenant table: a mismatch fails closed.
+//! SQL text: user input never becomes an identifier unchecked.
+//!
+//! Requests never switch the `search_path`. Every statement a request runs on a store's
+//! tables names them in full, `"tenant_x".employees`, rendered by [`StoreTables`] from the
+//! store's [`SchemaName`]: one text per store, which keeps its cached plan across requests
+//! (PostgreSQL re-plans a statement whenever the `search_path` differs from the one it was
+//! planned under), and a schema that is gone fails the statement loudly instead of reading
+//! another's table. The request's caller check is `public.store_caller` (`tenant::conn`,
+//! `tenant::read`).
+//!
+//! Only migrations enter a schema ([`enter`]): tenant migrations are written with bare
+//! names, for every store alike. [`enter`] sets the transaction-local `search_path` and
+//! checks `current_schema()` with [`SchemaName::check_current`] before anything runs there.
 
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 
 use std::fmt;
 
@@ -57,13 +65,81 @@ impl SchemaName {
         format!("\"{}\"", self.0)
     }
 
-    /// `"tenant_x".<table>`: a table of this schema, named in full, for statements that
-    /// leave the `search_path` alone (`tenant::read`). `table` is always a literal of the
-    /// code, never input.
+    /// The store's tables, as request statements name them ([`StoreTables`]).
     #[must_use]
-    pub fn table(&self, table: &'static str) -> String {
-        format!("\"{}\".{table}", self.0)
+    pub fn tables(&self) -> StoreTables {
+        StoreTables { schema: self.clone() }
     }
+}
+
+/// A store's tables as request SQL names them: the one way a request's statement reaches a
+/// store's schema (see the module documentation).
+///
+/// Statements are written as templates with each tenant table in braces,
+/// `select e.id from {employees} e`, and [`StoreTables::sql`] renders them for the store:
+/// `select e.id from "tenant_x".employees e`. The schema part comes from a validated slug
+/// only, and the table part from [`StoreTables::NAMES`] only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoreTables {
+    schema: SchemaName,
+}
+
+impl StoreTables {
+    /// Every table of a store's schema (tenant migrations) a request may name.
+    pub const NAMES: [&'static str; 5] = ["employees", "employee_pins", "roles", "approvals", "audit_events"];
+
+    /// The schema whose tables these are.
+    #[must_use]
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+
+    /// `template` with every `{table}` of [`StoreTables::NAMES`] named in full in this store's
+    /// schema. `template` is statement text of the code, never input.
+    ///
+    /// # Panics
+    /// On a `{name}` that is not a store table: a misspelt table is a bug, found by the first
+    /// test that runs the statement rather than sent to PostgreSQL as a syntax error.
+    #[must_use]
+    pub fn render(&self, template: &str) -> String {
+        let mut sql = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            sql.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match placeholder(after) {
+                Some(name) => {
+                    assert!(Self::NAMES.contains(&name), "`{{{name}}}` is not a store table");
+                    sql.push_str(&self.schema.quoted());
+                    sql.push('.');
+                    sql.push_str(name);
+                    rest = &after[name.len() + 1..];
+                }
+                None => {
+                    sql.push('{');
+                    rest = after;
+                }
+            }
+        }
+        sql.push_str(rest);
+        sql
+    }
+
+    /// [`StoreTables::render`], ready for `db::query*`: the only names spliced into the text
+    /// are the store's validated schema and its tables.
+    #[must_use]
+    pub fn sql(&self, template: &str) -> AssertSqlSafe<String> {
+        AssertSqlSafe(self.render(template))
+    }
+}
+
+/// The name of a `{name}` placeholder whose `{` has been read: lowercase letters and `_`
+/// up to the closing `}`. Anything else (a JSON or array literal) is not a placeholder.
+fn placeholder(after_brace: &str) -> Option<&str> {
+    let end = after_brace.find('}')?;
+    let name = &after_brace[..end];
+    let is_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    is_name.then_some(name)
 }
 
 impl fmt::Display for SchemaName {
@@ -72,26 +148,20 @@ impl fmt::Display for SchemaName {
     }
 }
 
-/// The connection is not in the schema it was sent to (no transaction open, the schema
-/// dropped, a setting that did not take): nothing may run there.
+/// A statement is not in the schema it was sent to (no transaction open, the schema
+/// dropped, a setting that did not take, a registry that names another schema): nothing
+/// may run there.
 #[derive(Debug, thiserror::Error)]
-#[error("expected search_path {expected}, the statement ran in {found:?}")]
+#[error("expected schema {expected}, the statement ran in {found:?}")]
 pub struct WrongSchema {
     pub expected: String,
     pub found: Option<String>,
 }
 
 impl SchemaName {
-    /// `SELECT set_config('search_path', '"tenant_x"', true)`: the switch as SQL text, for
-    /// messages that cannot bind parameters (a `BEGIN; …` or a one-message read). `extra`
-    /// columns (`, set_config(…)`) ride in the same statement. Transaction-local: it ends
-    /// with the transaction, whatever becomes of the request.
-    #[must_use]
-    pub fn switch_sql(&self, extra: &str) -> String {
-        format!("SELECT set_config('search_path', '{}', true){extra}", self.quoted())
-    }
-
-    /// Ok when `current_schema()`, read after the switch, is this schema.
+    /// Ok when `current`, the schema a statement found itself in (`current_schema()` after
+    /// [`enter`]) or the one the registry gives the store whose caller was checked
+    /// (`public.store_caller`), is this schema.
     pub fn check_current(&self, current: Option<&str>) -> Result<(), WrongSchema> {
         if current == Some(self.as_str()) {
             Ok(())
@@ -114,7 +184,7 @@ pub async fn enter(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), E
     Ok(schema.check_current(current.as_deref())?)
 }
 
-/// Puts the transaction's `search_path` back on `public` after work in store schemas.
+/// Puts the transaction's `search_path` back on `public` after migrating a store's schema.
 pub async fn leave(conn: &mut PgConnection) -> sqlx::Result<()> {
     crate::db::query("select set_config('search_path', 'public', true)").execute(conn).await.map(|_| ())
 }
@@ -154,7 +224,6 @@ mod tests {
         for found in [None, Some("public"), Some("tenant_shop2"), Some("TENANT_SHOP")] {
             assert!(schema.check_current(found).is_err(), "{found:?}");
         }
-        assert_eq!(schema.switch_sql(""), "SELECT set_config('search_path', '\"tenant_shop\"', true)");
     }
 
     #[test]
@@ -163,5 +232,47 @@ mod tests {
         for bad in ["public", "pg_catalog", "information_schema", "tenant_", "tenant_a-b", "shop"] {
             assert!(SchemaName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn store_tables_are_named_in_full_in_the_store_schema() {
+        let tables = SchemaName::for_slug("moy-magazin").unwrap().tables();
+        assert_eq!(
+            tables.render("select e.id from {employees} e join {employee_pins} p on p.employee_id = e.id"),
+            "select e.id from \"tenant_moy_magazin\".employees e \
+             join \"tenant_moy_magazin\".employee_pins p on p.employee_id = e.id"
+        );
+        for name in StoreTables::NAMES {
+            let rendered = tables.render(&format!("{{{name}}}"));
+            assert_eq!(rendered, format!("\"tenant_moy_magazin\".{name}"));
+        }
+    }
+
+    #[test]
+    fn braces_that_name_no_table_are_left_as_written() {
+        let tables = SchemaName::for_slug("shop").unwrap().tables();
+        for literal in
+            ["select '{}'::text[]", "select '{1,2}'::int[]", "select '{\"a\": 1}'::jsonb", "{", "}{"]
+        {
+            assert_eq!(tables.render(literal), literal);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "`{employes}` is not a store table")]
+    fn a_misspelt_table_is_refused() {
+        let _ = SchemaName::for_slug("shop").unwrap().tables().render("select 1 from {employes}");
+    }
+
+    #[test]
+    fn no_hostile_slug_reaches_a_rendered_statement() {
+        // Every schema a `StoreTables` can hold comes through `for_slug` or `parse`, which
+        // refuse anything but `[a-z][a-z0-9_]`: no quote, no dot, no space.
+        for hostile in ["a\"; drop schema public; --", "a\".employees", "x y", "tenant_a\"b"] {
+            assert!(SchemaName::for_slug(hostile).is_err(), "{hostile:?}");
+            assert!(SchemaName::parse(hostile).is_err(), "{hostile:?}");
+        }
+        let rendered = SchemaName::parse("tenant_a_1").unwrap().tables().render("{roles}");
+        assert_eq!(rendered.matches('"').count(), 2, "{rendered}");
     }
 }

@@ -16,9 +16,9 @@
 //!   values. So with pooling on, every statement runs inside a transaction: [`Session`] is a
 //!   pool connection that has begun one, and committing it is [`Session::finish`].
 //!
-//! Simple-protocol messages (`sqlx::raw_sql`, one message for all their statements, as the
-//! tenant reads of `tenant::read` are) are safe either way. With pooling off, a [`Session`]
-//! is a plain pool connection and [`query`] prepares named statements that sqlx caches.
+//! Simple-protocol messages (`sqlx::raw_sql`, one message for all their statements, as a
+//! store transaction's `BEGIN` with its settings is) are safe either way. With pooling off,
+//! a [`Session`] is a plain pool connection and [`query`] prepares named statements that sqlx caches.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,16 +143,17 @@ pub fn timeouts(request_timeout: std::time::Duration) -> [(&'static str, String)
     ]
 }
 
-/// Extra columns for the `SELECT set_config('search_path', …)` that opens a tenant
-/// transaction: under transaction pooling, the [`timeouts`] the pool cannot set per
-/// connection (see `db::pool::lazy_pool`), local to that transaction; nothing otherwise.
+/// The `BEGIN` of a store-scoped transaction, with the [`timeouts`] set local to it in the
+/// same round trip when the pool cannot set them per connection (transaction pooling, see
+/// `db::pool::lazy_pool`): a plain `BEGIN` otherwise.
 #[must_use]
-pub fn local_timeouts(db: &Db, request_timeout: std::time::Duration) -> String {
+pub fn begin_sql(db: &Db, request_timeout: std::time::Duration) -> String {
     if !db.transaction_pooling() {
-        return String::new();
+        return "BEGIN".to_owned();
     }
-    timeouts(request_timeout)
+    let settings: Vec<String> = timeouts(request_timeout)
         .iter()
-        .map(|(name, value)| format!(", set_config('{name}', '{value}', true)"))
-        .collect()
+        .map(|(name, value)| format!("set_config('{name}', '{value}', true)"))
+        .collect();
+    format!("BEGIN; SELECT {}", settings.join(", "))
 }

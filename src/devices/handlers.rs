@@ -89,7 +89,6 @@ pub async fn pair_device(
     let device =
         queries::insert_device(&mut tx, used.store_id, &used.name, &token.digest(), used.created_by).await?;
     let schema = crate::db::schema::SchemaName::parse(&store.schema_name).map_err(ApiError::internal)?;
-    crate::db::schema::enter(&mut tx, &schema).await.map_err(ApiError::internal)?;
     let mut changes = Changes::default();
     changes.created("device_id", &device.id);
     changes.created("name", &device.name);
@@ -99,7 +98,7 @@ pub async fn pair_device(
         employee_id: None,
         changes,
     };
-    record(&mut tx, event).await?;
+    record(&schema.tables(), &mut tx, event).await?;
     throttle::release_pairing_attempt(&mut tx, &ip, claim).await?;
     tx.commit().await?;
 
@@ -181,11 +180,12 @@ pub async fn revoke_device(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) ->
     ))]
 pub async fn roster(till: TillDevice) -> ApiResult<Json<RosterResponse>> {
     let mut conn = Session::open(&till.db).await?;
-    let rows = queries::roster(&mut conn, &till.store.schema, till.store.id).await?;
+    let rows = queries::roster(&mut conn, &till.store.schema.tables(), till.store.id).await?;
     let lang = crate::i18n::current_lang();
     let mut results = Vec::with_capacity(rows.len());
     if let Some(version) = rows.first().map(|row| row.roles_version) {
-        let roles = till.roles.current(&mut conn, till.store.id, &till.store.schema, version).await?;
+        let roles =
+            till.roles.current(&mut conn, till.store.id, &till.store.schema.tables(), version).await?;
         for row in rows {
             let role = roles.resolve(&row.role).map_err(ApiError::internal)?;
             results.push(RosterEntry {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 
 /// Stores a new pairing code's hash for store `store_id`; valid 10 minutes.
 pub async fn insert_pairing_code(
@@ -130,24 +130,22 @@ pub struct RosterRow {
     pub roles_version: i64,
 }
 
-/// The members of store `store_id` (schema `schema`) with a PIN, by name.
+/// The members of store `store_id` (tables `tables`) with a PIN, by name.
 pub async fn roster(
     conn: &mut PgConnection,
-    schema: &SchemaName,
+    tables: &StoreTables,
     store_id: i64,
 ) -> sqlx::Result<Vec<RosterRow>> {
-    let select = format!(
+    let select = tables.sql(
         "select e.id as employee_id, e.first_name, e.last_name, e.role, s.roles_version
          from {employees} e
-         join {pins} p on p.employee_id = e.id
+         join {employee_pins} p on p.employee_id = e.id
          join public.store_memberships m on m.user_id = e.user_id and m.store_id = $1 and m.is_active
          join public.stores s on s.id = $1
          where e.is_active
          order by e.first_name, e.last_name, e.id",
-        employees = schema.table("employees"),
-        pins = schema.table("employee_pins"),
     );
-    crate::db::query_as(sqlx::AssertSqlSafe(select)).bind(store_id).fetch_all(conn).await
+    crate::db::query_as(select).bind(store_id).fetch_all(conn).await
 }
 
 /// A store as a freshly paired till learns it.

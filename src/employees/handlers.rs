@@ -1,7 +1,7 @@
 //! HTTP handlers for `/api/users/employees/`: list, create, read, change, remove, reset,
 //! give an account, clear a PIN, list the cashiers a till names.
 //!
-//! Every handler runs in the store's schema through the tenant transaction and asks
+//! Every handler reaches the store's tables through the request's transaction or a store read and asks
 //! [`policy`] before it reads or writes. Writes lock the employee's rows first, so two
 //! managers changing one employee apply one after the other, each seeing the other's result.
 
@@ -33,7 +33,7 @@ use crate::staff::operations::{
     add_staff_member, change_employee, clear_pin_of, insert_account, set_password, staff_member, target_of,
 };
 use crate::staff::queries::{
-    self, CashierRow, StaffMember, StaffPage, StaffRow, cashiers_sql, staff_member_sql,
+    self, CASHIERS_SQL, CashierRow, STAFF_MEMBER_SQL, StaffMember, StaffPage, StaffRow,
 };
 use crate::staff::{
     CashierOut, CreateEmployeeRequest, Credentials, EmployeeOut, EmployeeResponse, ResetPasswordRequest,
@@ -95,8 +95,8 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
     }
 
     let staff = StaffPage { filter: &filter, limit: page.size, offset: page.offset() };
-    let select = StaffPage::select_sql(&scope.store.schema);
-    let read = scope.read::<Counted<StaffRow>>(&select, |statement| staff.bind(statement)).await?;
+    let read =
+        scope.read::<Counted<StaffRow>>(StaffPage::SELECT_SQL, |statement| staff.bind(statement)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
     let (rows, total) = Counted::split(read.rows);
     let lang = current_lang();
@@ -158,8 +158,7 @@ pub async fn create_employee(
         OneEmployeeRefusals,
     ))]
 pub async fn get_employee(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<EmployeeResponse>> {
-    let select = staff_member_sql(&scope.store.schema);
-    let read = scope.read::<StaffRow>(&select, |statement| statement.bind(id)).await?;
+    let read = scope.read::<StaffRow>(STAFF_MEMBER_SQL, |statement| statement.bind(id)).await?;
     policy::authorize(read.member.role.rank, Action::View, None)?;
     let row = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
     let member = row.with_role(&read.roles).map_err(ApiError::internal)?;
@@ -233,7 +232,7 @@ pub async fn remove_employee(mut tenant: TenantConn, ApiPath(id): ApiPath<i64>) 
     let current = staff_member(&mut tenant, id, true).await?;
     policy::authorize(tenant.member.role.rank, Action::Remove, Some(target_of(&tenant, &current)))?;
 
-    queries::remove_staff_member(tenant.conn(), store_id, id).await?;
+    queries::remove_staff_member(&tenant.tables(), tenant.conn(), store_id, id).await?;
     clear_pin_of(&mut tenant, id).await?;
     let ended = match current.employee.user_id {
         Some(user_id) => accounts::end_access_here(&mut tenant, user_id).await?,
@@ -329,7 +328,7 @@ pub async fn give_account(
     };
     let user = insert_account(&mut tenant, &new_user).await?;
     let store_id = tenant.store.id;
-    let employee = queries::attach_account(tenant.conn(), store_id, id, user.id).await?;
+    let employee = queries::attach_account(&tenant.tables(), tenant.conn(), store_id, id, user.id).await?;
     let mut changes = crate::audit::Changes::default();
     changes.field("username", &None, &Some(&user.username));
     record::by_caller(&mut tenant, AuditAction::EmployeeUpdated, id, changes).await?;
@@ -379,8 +378,7 @@ async fn account_less_target(tenant: &mut TenantConn, id: i64, lock: bool) -> Ap
         StoreRefusals,
     ))]
 pub async fn list_cashiers(scope: StoreScope) -> ApiResult<Json<CashierList>> {
-    let select = cashiers_sql(&scope.store.schema);
-    let read = scope.read::<CashierRow>(&select, |statement| statement).await?;
+    let read = scope.read::<CashierRow>(CASHIERS_SQL, |statement| statement).await?;
     let data = read.rows.into_iter().map(CashierOut::from).collect();
     Ok(Json(CashierList { status: "success", data, tenant: TenantEcho::from(&read.store) }))
 }

@@ -69,8 +69,8 @@ pub struct ProvisionedStore {
     pub staff_credentials: StaffCredentials,
 }
 
-/// Creates a store owned by `owner`, inside the caller's open transaction. On return the
-/// transaction's `search_path` is the new schema; public tables are always named `public.x`.
+/// Creates a store owned by `owner`, inside the caller's open transaction: its registry row,
+/// its schema, migrated, and its first rows, written through the new store's `StoreTables`.
 pub async fn provision_store(
     tx: &mut PgConnection,
     owner: &StoreOwner<'_>,
@@ -90,7 +90,9 @@ pub async fn provision_store(
     insert_membership(tx, owner.user_id, store.id, Role::Owner.as_str()).await?;
     store_queries::create_schema(tx, &schema).await?;
     migrate_tenant_schema(tx, &schema, tenant_migrations).await?;
+    let tables = schema.tables();
     let owner_employee = insert_employee(
+        &tables,
         tx,
         &NewEmployee {
             user_id: Some(owner.user_id),
@@ -104,7 +106,7 @@ pub async fn provision_store(
         },
     )
     .await?;
-    let staff_credentials = create_staff_account(tx, &store, staff.password, staff.sealer).await?;
+    let staff_credentials = create_staff_account(&tables, tx, &store, staff.password, staff.sealer).await?;
     tracing::info!(store.slug = %slug, store.schema = %schema, "provisioned a store");
     Ok(ProvisionedStore { store, owner_employee, staff_credentials })
 }

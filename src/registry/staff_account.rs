@@ -24,7 +24,7 @@ use crate::config::PasswordPolicy;
 use crate::credentials::generate::generate_password;
 use crate::credentials::hasher::PasswordHasher;
 use crate::credentials::queries::{NewUser, insert_user, username_exists};
-use crate::db::schema::{SchemaName, enter, leave};
+use crate::db::schema::{SchemaName, StoreTables};
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::{Message, current_lang};
 use crate::registry::StoreDetails;
@@ -60,10 +60,11 @@ pub fn seal_context(store_id: i64) -> String {
     format!("staff password of store {store_id}")
 }
 
-/// Creates `store`'s staff account inside the caller's transaction, whose `search_path` is
-/// the store's schema: the account, its membership and employee row in role `staff`, and
+/// Creates `store`'s staff account inside the caller's transaction, `tables` being the
+/// store's: the account, its membership and employee row in role `staff`, and
 /// the link holding the sealed password. Returns the credentials to hand to the owner.
 pub async fn create_staff_account(
+    tables: &StoreTables,
     tx: &mut PgConnection,
     store: &StoreDetails,
     password: &StaffPassword,
@@ -93,7 +94,7 @@ pub async fn create_staff_account(
         sex: None,
         hired_at: None,
     };
-    insert_employee(tx, &employee).await?;
+    insert_employee(tables, tx, &employee).await?;
     let sealed = sealer.seal(&password.password, &seal_context(store.id)).map_err(ApiError::internal)?;
     queries::insert_link(tx, store.id, user.id, &sealed).await?;
     tracing::info!(store.id = store.id, user.id = user.id, "created the store's shared staff account");
@@ -125,9 +126,7 @@ pub async fn create_missing_staff_accounts(
             continue;
         }
         let schema = SchemaName::parse(&details.schema_name).map_err(ApiError::internal)?;
-        enter(&mut tx, &schema).await.map_err(ApiError::internal)?;
-        create_staff_account(&mut tx, &details, &password, sealer).await?;
-        leave(&mut tx).await?;
+        create_staff_account(&schema.tables(), &mut tx, &details, &password, sealer).await?;
         tx.commit().await?;
         created += 1;
     }

@@ -62,7 +62,7 @@ pub async fn add_staff_member(
     let mut tenant = scope.begin().await?;
     policy::authorize(tenant.member.role.rank, Action::View, None)?;
     let role = match NewStaffMember::wanted_role(&body) {
-        Some(code) => lock_role(tenant.conn(), &code).await?,
+        Some(code) => lock_role(&tenant.tables(), tenant.conn(), &code).await?,
         None => None,
     };
     let new = NewStaffMember::parse(body, &app.config.password_policy, role.is_some())?;
@@ -125,6 +125,7 @@ async fn add_existing_account(
     let store_id = tenant.store.id;
     queries::insert_membership(tenant.conn(), user_id, store_id, &role.code).await?;
     let employee = queries::rejoin_employee(
+        &tenant.tables(),
         tenant.conn(),
         &NewEmployee {
             user_id: Some(user_id),
@@ -191,6 +192,7 @@ async fn insert_staff_member(
         _ => None,
     };
     let employee = queries::insert_employee(
+        &tenant.tables(),
         tenant.conn(),
         &NewEmployee {
             user_id: user.as_ref().map(|user| user.id),
@@ -315,7 +317,7 @@ pub async fn change_employee(
         return respond_with(tenant, current).await;
     }
 
-    let row = queries::update_staff_member(tenant.conn(), store_id, id, &after).await?;
+    let row = queries::update_staff_member(&tenant.tables(), tenant.conn(), store_id, id, &after).await?;
     if !after.is_active && before.is_active {
         clear_pin_of(&mut tenant, id).await?;
         let ended = match row.user_id {
@@ -354,16 +356,18 @@ pub fn target_of(tenant: &TenantConn, member: &StaffMember) -> Target {
 /// (see [`find_staff_member`]); 404 when not on the staff.
 pub async fn staff_member(tenant: &mut TenantConn, id: i64, lock: bool) -> ApiResult<StaffMember> {
     let store_id = tenant.store.id;
-    let row = find_staff_member(tenant.conn(), store_id, id, lock).await?.ok_or(ApiError::NotFound)?;
+    let row = find_staff_member(&tenant.tables(), tenant.conn(), store_id, id, lock)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     row.with_role(&tenant.roles).map_err(ApiError::internal)
 }
 
 /// Clears employee `id`'s PIN, if any, with its audit event (a password reset, a
 /// deactivation or a removal ends the PIN too), and ends the sessions it opened.
 pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
-    if queries::clear_pin(tenant.conn(), id).await? {
+    if queries::clear_pin(&tenant.tables(), tenant.conn(), id).await? {
         let store_id = tenant.store.id;
-        queries::revoke_pin_sessions(tenant.conn(), store_id, id).await?;
+        queries::revoke_pin_sessions(&tenant.tables(), tenant.conn(), store_id, id).await?;
         record::by_caller(tenant, AuditAction::PinCleared, id, history::pin_changed(true, false)).await?;
     }
     Ok(())
@@ -373,7 +377,9 @@ pub async fn clear_pin_of(tenant: &mut TenantConn, id: i64) -> ApiResult<()> {
 /// deleted or re-ranked while being given (`access::queries`); a code the store does not
 /// have is a validation error on `role` (docs/contract.md §10).
 async fn store_role(tenant: &mut TenantConn, code: &str) -> ApiResult<StoreRole> {
-    lock_role(tenant.conn(), code).await?.ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
+    lock_role(&tenant.tables(), tenant.conn(), code)
+        .await?
+        .ok_or_else(|| ApiError::field("role", Message::RoleInvalid))
 }
 
 /// Commits and answers with `member` and the tenant echo.

@@ -1,8 +1,7 @@
-//! SQL for the tenant `employees` table. Writes (and their reads) run on a connection whose
-//! transaction-local `search_path` is the store's schema alone, so tenant tables are bare and
-//! `public` tables are named in full. The hot reads (`*_sql`) are store reads
-//! ([`crate::tenant::read`]): they name the store's table through its schema instead, so
-//! their plans stay cached.
+//! SQL for the tenant `employees` table. Every statement names the store's tables in full
+//! through [`StoreTables`] (`{employees}` in a template) and `public` tables as `public.x`:
+//! writes run in the request's transaction (`tenant::conn`), the hot reads (the `*_SQL`
+//! templates) are store reads ([`crate::tenant::read`]).
 //!
 //! An employee is on the staff while their membership in `public.store_memberships` exists;
 //! removal deletes the membership and keeps the (inactive) employee row for history, so
@@ -12,7 +11,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 use std::sync::Arc;
 
 use crate::access::StoreRole;
@@ -97,15 +96,19 @@ pub struct NewEmployee<'a> {
     pub hired_at: Option<NaiveDate>,
 }
 
-/// Adds an employee to the store whose schema the transaction is in.
+/// Adds an employee to the store of `tables`.
 #[tracing::instrument(skip_all, fields(user.id = new.user_id, role = new.role), err)]
-pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
-    crate::db::query_as(concat!(
-        "insert into employees as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
+pub async fn insert_employee(
+    tables: &StoreTables,
+    conn: &mut PgConnection,
+    new: &NewEmployee<'_>,
+) -> sqlx::Result<EmployeeRow> {
+    crate::db::query_as(tables.sql(concat!(
+        "insert into {employees} as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
          values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
          returning ",
         employee_columns!()
-    ))
+    )))
     .bind(new.user_id)
     .bind(new.role)
     .bind(new.first_name)
@@ -118,26 +121,26 @@ pub async fn insert_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
     .await
 }
 
-/// A store read ([`crate::tenant::read`]) of the caller's own employee row in `schema`
-/// (`c.user_id`: the caller check's account).
-#[must_use]
-pub fn caller_employee_sql(schema: &SchemaName) -> String {
-    format!(
-        concat!("select ", employee_columns!(), " from {} e where e.user_id = c.user_id"),
-        schema.table("employees")
-    )
-}
+/// A store read ([`crate::tenant::read`]) of the caller's own employee row (`c.user_id`:
+/// the caller check's account).
+pub const CALLER_EMPLOYEE_SQL: &str =
+    concat!("select ", employee_columns!(), " from {employees} e where e.user_id = c.user_id");
 
-/// The employee row of `user_id` in the store whose schema the transaction is in.
+/// The employee row of `user_id` in the store of `tables`.
 #[tracing::instrument(skip_all, fields(user.id = user_id), err)]
 pub async fn find_employee_by_user(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     user_id: i64,
 ) -> sqlx::Result<Option<EmployeeRow>> {
-    crate::db::query_as(concat!("select ", employee_columns!(), " from employees e where e.user_id = $1"))
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await
+    crate::db::query_as(tables.sql(concat!(
+        "select ",
+        employee_columns!(),
+        " from {employees} e where e.user_id = $1"
+    )))
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Which employees a list shows.
@@ -170,19 +173,22 @@ macro_rules! on_staff {
     };
 }
 
-/// `from …` of a store read of the staff of `schema` (the store's id is `$3`).
-fn staff_from_sql(schema: &SchemaName) -> String {
-    format!(concat!("from {} e ", staff_joins!("$3")), schema.table("employees"))
+/// `from …` of the staff of a store whose id is parameter `$store`.
+macro_rules! staff_from {
+    ($store:literal) => {
+        concat!("from {employees} e ", staff_joins!($store))
+    };
 }
 
 /// A store read ([`crate::tenant::read`]) of employee `$4` of the store, if on its staff.
-#[must_use]
-pub fn staff_member_sql(schema: &SchemaName) -> String {
-    format!(
-        concat!("select ", employee_columns!(), ", u.username, u.email {} where e.id = $4 and ", on_staff!()),
-        staff_from_sql(schema)
-    )
-}
+pub const STAFF_MEMBER_SQL: &str = concat!(
+    "select ",
+    employee_columns!(),
+    ", u.username, u.email ",
+    staff_from!("$3"),
+    " where e.id = $4 and ",
+    on_staff!()
+);
 
 /// One page of the staff list, read as a store read ([`crate::tenant::read`]).
 #[derive(Debug, Clone)]
@@ -193,32 +199,27 @@ pub struct StaffPage<'a> {
 }
 
 impl StaffPage<'_> {
-    /// The page statement of `schema`, newest first (the peer's order; `id` breaks ties so
+    /// The page statement (a store read's template), newest first (the peer's order; `id` breaks ties so
     /// pages never overlap), each row a [`Counted`] [`StaffMember`]. The filters are bound
     /// values, null for "any" (`$4` role, `$5` status, `$6` search pattern, then `$7` limit
     /// and `$8` offset, see [`StaffPage::bind`]): one text per store whatever the filters,
     /// so each store's list keeps one cached plan.
-    #[must_use]
-    pub fn select_sql(schema: &SchemaName) -> String {
-        format!(
-            concat!(
-                "select ",
-                employee_columns!(),
-                ", u.username, u.email, count(*) over () as total {}
-                 where ",
-                on_staff!(),
-                "
+    pub const SELECT_SQL: &'static str = concat!(
+        "select ",
+        employee_columns!(),
+        ", u.username, u.email, count(*) over () as total ",
+        staff_from!("$3"),
+        " where ",
+        on_staff!(),
+        "
                    and ($4::text is null or e.role = $4)
                    and ($5::boolean is null or e.is_active = $5)
                    and ($6::text is null or u.username ilike $6 or e.first_name ilike $6
                         or e.last_name ilike $6 or (e.first_name || ' ' || e.last_name) ilike $6)
                  order by e.created_at desc, e.id desc limit $7 offset $8"
-            ),
-            staff_from_sql(schema)
-        )
-    }
+    );
 
-    /// Binds the values of [`StaffPage::select_sql`] after the caller check's.
+    /// Binds the values of [`StaffPage::SELECT_SQL`] after the caller check's.
     pub fn bind<'q>(&self, statement: Statement<'q>) -> Statement<'q> {
         statement
             .bind(self.filter.role.as_deref())
@@ -241,16 +242,10 @@ pub struct CashierRow {
 
 /// A store read ([`crate::tenant::read`]) of the store's active cashiers and stockkeepers
 /// without an account, newest first: who a till signed in as the store may name.
-#[must_use]
-pub fn cashiers_sql(schema: &SchemaName) -> String {
-    format!(
-        "select e.id, e.first_name, e.last_name, e.phone, e.role from {} e
-         where e.user_id is null and e.removed_at is null and e.is_active
-           and e.role in ('cashier', 'stockkeeper')
-         order by e.created_at desc, e.id desc",
-        schema.table("employees")
-    )
-}
+pub const CASHIERS_SQL: &str = "select e.id, e.first_name, e.last_name, e.phone, e.role from {employees} e
+     where e.user_id is null and e.removed_at is null and e.is_active
+       and e.role in ('cashier', 'stockkeeper')
+     order by e.created_at desc, e.id desc";
 
 /// `%text%` for ILIKE, with the user's own `%`, `_` and `\` matched literally.
 #[must_use]
@@ -272,6 +267,7 @@ pub fn like_pattern(text: &str) -> String {
 /// employee apply one after another.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
 pub async fn find_staff_member(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     store_id: i64,
     id: i64,
@@ -282,20 +278,20 @@ pub async fn find_staff_member(
             concat!(
                 "select ",
                 employee_columns!(),
-                ", u.username, u.email from employees e ",
-                staff_joins!("$1"),
+                ", u.username, u.email ",
+                staff_from!("$1"),
                 " where e.id = $2 and ",
                 on_staff!()
             )
         };
     }
     if !lock {
-        return crate::db::query_as(by_id!()).bind(store_id).bind(id).fetch_optional(conn).await;
+        return crate::db::query_as(tables.sql(by_id!())).bind(store_id).bind(id).fetch_optional(conn).await;
     }
     // PostgreSQL locks no row on the outer side of a join: the employee row here, then the
     // membership by itself, then the read again (the membership may have gone meanwhile).
     let locked: Option<Option<i64>> =
-        crate::db::query_scalar("select user_id from employees where id = $1 for update")
+        crate::db::query_scalar(tables.sql("select user_id from {employees} where id = $1 for update"))
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -308,7 +304,7 @@ pub async fn find_staff_member(
         .execute(&mut *conn)
         .await?;
     }
-    crate::db::query_as(by_id!()).bind(store_id).bind(id).fetch_optional(conn).await
+    crate::db::query_as(tables.sql(by_id!())).bind(store_id).bind(id).fetch_optional(conn).await
 }
 
 /// An employee's editable state, written whole.
@@ -344,17 +340,18 @@ impl From<&EmployeeRow> for EmployeeState {
 /// grants access to store `store_id`, in the caller's transaction.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
 pub async fn update_staff_member(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     store_id: i64,
     id: i64,
     state: &EmployeeState,
 ) -> sqlx::Result<EmployeeRow> {
-    let row: EmployeeRow = crate::db::query_as(concat!(
-        "update employees e set role = $2, first_name = $3, last_name = $4, phone = $5, position = $6,
+    let row: EmployeeRow = crate::db::query_as(tables.sql(concat!(
+        "update {employees} e set role = $2, first_name = $3, last_name = $4, phone = $5, position = $6,
              is_active = $7, hired_at = $8, sex = $9, updated_at = now()
          where e.id = $1 returning ",
         employee_columns!()
-    ))
+    )))
     .bind(id)
     .bind(&state.role)
     .bind(&state.first_name)
@@ -383,11 +380,16 @@ pub async fn update_staff_member(
 /// Takes employee `id` off the staff of store `store_id`: the membership goes, the employee
 /// row stays, inactive and marked removed, for the history that refers to it.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id), err)]
-pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<()> {
-    let user_id: Option<i64> = crate::db::query_scalar(
-        "update employees set is_active = false, removed_at = now(), updated_at = now()
+pub async fn remove_staff_member(
+    tables: &StoreTables,
+    conn: &mut PgConnection,
+    store_id: i64,
+    id: i64,
+) -> sqlx::Result<()> {
+    let user_id: Option<i64> = crate::db::query_scalar(tables.sql(
+        "update {employees} set is_active = false, removed_at = now(), updated_at = now()
          where id = $1 returning user_id",
-    )
+    ))
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
@@ -403,15 +405,16 @@ pub async fn remove_staff_member(conn: &mut PgConnection, store_id: i64, id: i64
 /// with the employee's role and status.
 #[tracing::instrument(skip_all, fields(store.id = store_id, employee.id = id, user.id = user_id), err)]
 pub async fn attach_account(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     store_id: i64,
     id: i64,
     user_id: i64,
 ) -> sqlx::Result<EmployeeRow> {
-    let row: EmployeeRow = crate::db::query_as(concat!(
-        "update employees e set user_id = $2, updated_at = now() where e.id = $1 and e.user_id is null returning ",
+    let row: EmployeeRow = crate::db::query_as(tables.sql(concat!(
+        "update {employees} e set user_id = $2, updated_at = now() where e.id = $1 and e.user_id is null returning ",
         employee_columns!()
-    ))
+    )))
     .bind(id)
     .bind(user_id)
     .fetch_one(&mut *conn)
@@ -449,13 +452,17 @@ pub async fn is_member(conn: &mut PgConnection, user_id: i64, store_id: i64) -> 
     .await
 }
 
-/// Puts account `new.user_id` on the staff of the store whose schema the transaction is in:
+/// Puts account `new.user_id` on the staff of the store of `tables`:
 /// a new employee row, or, when they worked here before and were removed, their old row
 /// back, active, with the new role and profile (one row per account and store).
 #[tracing::instrument(skip_all, fields(user.id = new.user_id, role = new.role), err)]
-pub async fn rejoin_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> sqlx::Result<EmployeeRow> {
-    crate::db::query_as(concat!(
-        "insert into employees as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
+pub async fn rejoin_employee(
+    tables: &StoreTables,
+    conn: &mut PgConnection,
+    new: &NewEmployee<'_>,
+) -> sqlx::Result<EmployeeRow> {
+    crate::db::query_as(tables.sql(concat!(
+        "insert into {employees} as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
          values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
          on conflict on constraint employees_user_id_key do update
              set role = excluded.role, phone = excluded.phone, position = excluded.position,
@@ -463,7 +470,7 @@ pub async fn rejoin_employee(conn: &mut PgConnection, new: &NewEmployee<'_>) -> 
                  updated_at = now()
          returning ",
         employee_columns!()
-    ))
+    )))
     .bind(new.user_id)
     .bind(new.role)
     .bind(new.first_name)
@@ -496,14 +503,19 @@ pub async fn insert_membership(
 /// Sets employee `id`'s PIN hash for the store's tills (docs/contract.md §11); whether they had one. A
 /// new PIN starts with no failures.
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
-pub async fn set_pin(conn: &mut PgConnection, id: i64, pin_hash: &str) -> sqlx::Result<bool> {
+pub async fn set_pin(
+    tables: &StoreTables,
+    conn: &mut PgConnection,
+    id: i64,
+    pin_hash: &str,
+) -> sqlx::Result<bool> {
     // `xmax <> 0` on the returned row: it was updated, so a PIN was there before.
-    crate::db::query_scalar(
-        "insert into employee_pins (employee_id, pin_hash) values ($1, $2)
+    crate::db::query_scalar(tables.sql(
+        "insert into {employee_pins} (employee_id, pin_hash) values ($1, $2)
          on conflict (employee_id) do update
              set pin_hash = excluded.pin_hash, set_at = now(), failures = 0, failures_since = null
          returning xmax <> 0",
-    )
+    ))
     .bind(id)
     .bind(pin_hash)
     .fetch_one(conn)
@@ -512,8 +524,8 @@ pub async fn set_pin(conn: &mut PgConnection, id: i64, pin_hash: &str) -> sqlx::
 
 /// Clears employee `id`'s PIN; whether they had one.
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
-pub async fn clear_pin(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    crate::db::query("delete from employee_pins where employee_id = $1")
+pub async fn clear_pin(tables: &StoreTables, conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    crate::db::query(tables.sql("delete from {employee_pins} where employee_id = $1"))
         .bind(id)
         .execute(conn)
         .await
@@ -524,12 +536,17 @@ pub async fn clear_pin(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
 /// PIN was set, replaced or cleared (in the same transaction, after the PIN's row: a PIN
 /// sign-in holds that row until it commits, so its session is here to be ended).
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
-pub async fn revoke_pin_sessions(conn: &mut PgConnection, store_id: i64, id: i64) -> sqlx::Result<u64> {
-    crate::db::query(
+pub async fn revoke_pin_sessions(
+    tables: &StoreTables,
+    conn: &mut PgConnection,
+    store_id: i64,
+    id: i64,
+) -> sqlx::Result<u64> {
+    crate::db::query(tables.sql(
         "update public.sessions set revoked_at = now()
          where store_id = $1 and device_id is not null and revoked_at is null
-           and user_id = (select user_id from employees where id = $2)",
-    )
+           and user_id = (select user_id from {employees} where id = $2)",
+    ))
     .bind(store_id)
     .bind(id)
     .execute(conn)

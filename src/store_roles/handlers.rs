@@ -9,7 +9,7 @@ use axum::Json;
 use axum::http::StatusCode;
 
 use crate::access::StoreRole;
-use crate::access::queries::{self, RoleRow, lock_role_for_change, role_list_sql};
+use crate::access::queries::{self, ROLE_LIST_SQL, RoleRow, lock_role_for_change};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -36,8 +36,7 @@ use crate::tenant::conn::{StoreScope, TenantConn};
         StoreRefusals,
     ))]
 pub async fn list_store_roles(scope: StoreScope) -> ApiResult<Json<StoreRoleListResponse>> {
-    let select = role_list_sql(&scope.store.schema);
-    let read = scope.read::<RoleRow>(&select, |statement| statement).await?;
+    let read = scope.read::<RoleRow>(ROLE_LIST_SQL, |statement| statement).await?;
     let lang = current_lang();
     let roles: Vec<StoreRole> = read.rows.iter().map(|row| row.role.clone()).collect();
     let givers: Vec<&StoreRole> = roles.iter().collect();
@@ -68,7 +67,8 @@ pub async fn create_store_role(
 ) -> ApiResult<(StatusCode, Json<StoreRoleResponse>)> {
     ensure_owner(&tenant)?;
     let role = parse_new_role(body)?;
-    let created = queries::insert_role(tenant.conn(), &role).await?.ok_or(ApiError::RoleTaken)?;
+    let created =
+        queries::insert_role(&tenant.tables(), tenant.conn(), &role).await?.ok_or(ApiError::RoleTaken)?;
     let mut changes = Changes::default();
     changes.created("code", &created.code);
     changes.created("name", &created.name);
@@ -101,7 +101,9 @@ pub async fn update_store_role(
 ) -> ApiResult<Json<StoreRoleResponse>> {
     ensure_owner(&tenant)?;
     let store_id = tenant.store.id;
-    let current = lock_role_for_change(tenant.conn(), store_id, &code).await?.ok_or(ApiError::NotFound)?;
+    let current = lock_role_for_change(&tenant.tables(), tenant.conn(), store_id, &code)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if current.role.is_owner() {
         return Err(ApiError::PermissionDenied);
     }
@@ -111,7 +113,7 @@ pub async fn update_store_role(
     }
     let changes = role_changes(&current.role, &after);
     if !changes.is_empty() {
-        queries::update_role(tenant.conn(), &after).await?;
+        queries::update_role(&tenant.tables(), tenant.conn(), &after).await?;
         record::store_change_by_caller(&mut tenant, AuditAction::RoleUpdated, changes).await?;
         tracing::info!(store.id = store_id, role = after.code, "store role changed");
     }
@@ -136,14 +138,16 @@ pub async fn delete_store_role(
 ) -> ApiResult<StatusCode> {
     ensure_owner(&tenant)?;
     let store_id = tenant.store.id;
-    let current = lock_role_for_change(tenant.conn(), store_id, &code).await?.ok_or(ApiError::NotFound)?;
+    let current = lock_role_for_change(&tenant.tables(), tenant.conn(), store_id, &code)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if current.built_in {
         return Err(ApiError::PermissionDenied);
     }
     if current.member_count > 0 {
         return Err(ApiError::RoleInUse);
     }
-    queries::delete_role(tenant.conn(), &code).await?;
+    queries::delete_role(&tenant.tables(), tenant.conn(), &code).await?;
     let mut changes = Changes::default();
     changes.field("code", &Some(&current.role.code), &None);
     changes.field("name", &current.role.name, &None);

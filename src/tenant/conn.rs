@@ -1,16 +1,22 @@
-//! `TenantConn`: a store-scoped request's connection, in a transaction whose `search_path` is
-//! the store's schema alone (docs/contract.md §3).
+//! `TenantConn`: a store-scoped request's transaction, opened after its caller is checked
+//! (docs/contract.md §3). The one door a request takes into a store's schema:
 //!
-//! Why it is built this way:
-//! - `search_path` is set with `set_config(…, true)`, transaction-local, in the same round
-//!   trip as `BEGIN`; it vanishes at commit or rollback, so it cannot outlive the request on
-//!   a pooled connection (or behind a transaction-pooling PgBouncer). `public` is not on the
-//!   path: a tenant table missing from a schema fails loudly instead of reading `public`'s.
-//! - The next statement checks `current_schema()` together with the caller's session and
-//!   store membership; any mismatch fails the request closed.
+//! - The transaction never switches the `search_path`. Every statement on the store's tables
+//!   names them in full through [`StoreTables`] (`TenantConn::tables`), as the one-statement
+//!   reads of `tenant::read` do: one text per store, whose plan stays cached on the
+//!   connection across requests, and a dropped schema fails the statement loudly.
+//! - The first statement is the caller check `public.store_caller` (public migrations 0007,
+//!   0008), the one the reads of `tenant::read` make too: the live session, the active
+//!   account, the active membership in this store, and the schema the registry gives the
+//!   store. No row: 401; no role: 403; a registry schema other than the one the tables are
+//!   named in: the request fails closed (500). One text for every store: one cached plan.
+//! - The statement timeouts, where the pool cannot set them per connection (transaction
+//!   pooling), are set transaction-local in the same round trip as `BEGIN`
+//!   (`db::session::begin_sql`): no setting outlives the request, on a pooled connection or
+//!   behind PgBouncer.
 //! - The transaction runs on the connection that serves the store's share of the fleet
 //!   ([`Db::begin_for_store`], which also keeps a dropped `BEGIN` from leaking a
-//!   transaction into the pool).
+//!   transaction into the pool), where the store's statements are prepared and cached.
 //! - Dropping a `TenantConn` rolls back; handlers `commit` explicitly.
 
 use std::sync::Arc;
@@ -18,15 +24,16 @@ use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use sqlx::{AssertSqlSafe, FromRow, PgConnection, Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::db::Db;
+use crate::db::schema::StoreTables;
 
 use crate::access::StoreRole;
 use crate::access::directory::{RoleDirectory, StoreRoles};
 use crate::config::Config;
 use crate::credentials::extractor::access_claims;
-use crate::credentials::queries::{SessionMember, session_member_sql};
+use crate::credentials::queries::SessionMember;
 use crate::credentials::tokens::AccessTokens;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
@@ -62,7 +69,8 @@ pub struct StoreScope {
     pub(super) roles: Arc<RoleDirectory>,
 }
 
-/// A transaction in the store's schema, for a signed-in active member of that store.
+/// A transaction on the store's connection, for a signed-in active member of that store; its
+/// statements name the store's tables through [`TenantConn::tables`].
 pub struct TenantConn {
     tx: Transaction<'static, Postgres>,
     pub store: TenantStore,
@@ -75,6 +83,12 @@ impl TenantConn {
     /// The connection, for queries (`&mut PgConnection` works for every query function).
     pub fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    /// The store's tables, for the statements of this request (the only way they are named).
+    #[must_use]
+    pub fn tables(&self) -> StoreTables {
+        self.store.schema.tables()
     }
 
     /// Commits the request's transaction.
@@ -118,6 +132,9 @@ where
     }
 }
 
+/// The caller check of a request's transaction: one text for every store, so one cached plan.
+const CALLER_SQL: &str = "select * from public.store_caller($1, $2, $3)";
+
 impl StoreScope {
     /// The scope of a session already known some other way than a bearer token (the
     /// console's cookie): checked like any other by [`StoreScope::begin`] and
@@ -140,7 +157,13 @@ impl StoreScope {
         self.user_id
     }
 
-    /// Opens the request's transaction in the store's schema and checks the caller there
+    /// The store's tables, for the statements of this request (the only way they are named).
+    #[must_use]
+    pub fn tables(&self) -> StoreTables {
+        self.store.schema.tables()
+    }
+
+    /// Opens the request's transaction on the store's connection and checks the caller in it
     /// (live session, active account, active membership); refuses a caller who must change
     /// their password first.
     pub async fn begin(&self) -> ApiResult<TenantConn> {
@@ -151,19 +174,19 @@ impl StoreScope {
     /// moves into the connection instead of being copied on every request.
     async fn into_conn(self) -> ApiResult<TenantConn> {
         let store = self.store;
-        let switch =
-            store.schema.switch_sql(&crate::db::session::local_timeouts(&self.pool, self.request_timeout));
-        let mut tx = self.pool.begin_for_store(store.id, format!("BEGIN; {switch}")).await?;
+        let begin = crate::db::session::begin_sql(&self.pool, self.request_timeout);
+        let mut tx = self.pool.begin_for_store(store.id, begin).await?;
 
-        let sql = session_member_sql(self.session_id, self.user_id, store.id);
-        let row = sqlx::raw_sql(AssertSqlSafe(sql))
+        let caller: SessionMember = crate::db::query_as(CALLER_SQL)
+            .bind(self.session_id)
+            .bind(self.user_id)
+            .bind(store.id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(ApiError::TokenInvalid)?;
-        let caller = SessionMember::from_row(&row)?;
         let roles = match (&caller.role, caller.roles_version) {
             (Some(_), Some(version)) => {
-                Some(self.roles.current(&mut tx, store.id, &store.schema, version).await?)
+                Some(self.roles.current(&mut tx, store.id, &store.schema.tables(), version).await?)
             }
             _ => None,
         };
@@ -191,9 +214,10 @@ where
     }
 }
 
-/// The caller found by [`session_member_sql`], once the statement is known to have run in
-/// the store's schema (fail closed otherwise) and the caller to be a member of the store,
-/// with their role as `roles` (the store's, at the version the statement saw) defines it.
+/// The caller found by `public.store_caller`, once the registry is known to give the store
+/// the schema its tables are named in (fail closed otherwise) and the caller to be a member
+/// of the store, with their role as `roles` (the store's, at the version the statement saw)
+/// defines it.
 pub(super) fn checked_member(
     row: SessionMember,
     store: &TenantStore,

@@ -1,5 +1,9 @@
-//! Tenants at request time: `X-Tenant-Key` → the store (cached), and the store-scoped
-//! extractors that run a request inside that store's schema (docs/contract.md §3).
+//! Tenants at request time: `X-Tenant-Key` → the store (cached), and the one door a request
+//! takes into that store's schema (docs/contract.md §3): a transaction ([`conn::TenantConn`])
+//! or a single statement ([`conn::StoreScope::read`], `read`), both naming the store's
+//! tables in full through `db::schema::StoreTables` and checking the caller with
+//! `public.store_caller` in the same transaction or statement. No request switches the
+//! `search_path`; only tenant migrations do (`db::schema::enter`).
 
 pub mod cache;
 pub mod conn;

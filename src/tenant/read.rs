@@ -1,9 +1,6 @@
 //! `StoreScope::read`: a store-scoped read as one prepared statement, one round trip
-//! (docs/contract.md §3, the schema-qualified way).
-//!
-//! The statement names the store's tables through its schema (`"tenant_x".employees`,
-//! written by the handler with `SchemaName::table`) and leaves the connection's
-//! `search_path` alone, with the caller check in the same statement:
+//! (docs/contract.md §3). The same door as `tenant::conn`: the store's tables named in full by
+//! `StoreTables`, the caller checked by `public.store_caller`; here both in one statement:
 //!
 //! ```sql
 //! select c.user_id as caller_user_id, …, c.store_schema as caller_store_schema,
@@ -39,7 +36,7 @@ use std::sync::Arc;
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, FromRow, Postgres, Row};
+use sqlx::{FromRow, Postgres, Row};
 
 use crate::access::directory::{StoreRoles, roles_query};
 use crate::credentials::queries::SessionMember;
@@ -65,9 +62,10 @@ impl StoreScope {
     /// Runs `select` for a signed-in active member of the store, in one round trip; refuses
     /// a caller who must change their password first.
     ///
-    /// `select` names the store's tables with `SchemaName::table` of this scope's store
-    /// and may use `$3` (the store's id), `c.user_id` (the caller's account) and `$4`…,
-    /// which `bind` binds, in order. Every row of it becomes a `T`.
+    /// `select` is a template of [`StoreTables`](crate::db::schema::StoreTables) (`{employees}`
+    /// …), rendered for this scope's store, and may use `$3` (the store's id), `c.user_id`
+    /// (the caller's account) and `$4`…, which `bind` binds, in order. Every row of it
+    /// becomes a `T`.
     pub async fn read<T>(
         self,
         select: &str,
@@ -93,7 +91,7 @@ impl StoreScope {
     where
         T: for<'r> FromRow<'r, PgRow>,
     {
-        let statement = crate::db::query(AssertSqlSafe(read_sql(select)))
+        let statement = crate::db::query(self.tables().sql(&read_sql(select)))
             .bind(self.session_id)
             .bind(self.user_id)
             .bind(self.store.id);
@@ -115,7 +113,7 @@ impl StoreScope {
         if let Some(roles) = self.roles.at(self.store.id, version) {
             return Ok(roles);
         }
-        let select = roles_query(&self.store.schema, self.store.id);
+        let select = roles_query(&self.tables(), self.store.id);
         let rows = fetch_for_store(&self.pool, self.store.id, self.request_timeout, select).await?;
         Ok(self.roles.keep(self.store.id, &rows)?)
     }
@@ -177,7 +175,7 @@ async fn fetch_for_store(
         let mut conn = db.acquire_for_store(store_id).await?;
         return statement.fetch_all(&mut *conn).await;
     }
-    let begin = format!("BEGIN; SELECT 1{}", crate::db::session::local_timeouts(db, request_timeout));
+    let begin = crate::db::session::begin_sql(db, request_timeout);
     let mut tx = db.begin_for_store(store_id, begin).await?;
     let rows = statement.fetch_all(&mut *tx).await?;
     tx.commit().await?;

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use crate::config::PinLock;
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 use crate::error::{ApiError, ApiResult};
 
 /// Wrong PINs in a row on one till that lock PIN sign-in there.
@@ -55,7 +55,7 @@ impl std::fmt::Debug for PinHolder {
     }
 }
 
-/// Claims one PIN attempt for employee `employee_id` of store `store_id` (schema `schema`)
+/// Claims one PIN attempt for employee `employee_id` of store `store_id` (tables `tables`)
 /// on device `device_id`, in one statement (one round trip, one commit): the device's
 /// failure in a row first, then, only if the device was open, the employee's; 429
 /// `too_many_attempts` with the seconds left while the device is locked. The claim
@@ -68,25 +68,25 @@ pub async fn claim_attempt(
     conn: &mut PgConnection,
     device_id: i64,
     lock: PinLock,
-    schema: &SchemaName,
+    tables: &StoreTables,
     (store_id, employee_id): (i64, i64),
 ) -> ApiResult<Option<PinHolder>> {
     // The outer select reads the device's row as it was before the update: when the claim
     // found the device locked, that is the lock. Every CTE sees the same snapshot, and the
     // employee's claim runs only when the device's returned a row.
-    let sql = format!(
+    let template = format!(
         "with device as (
              update public.devices set {device_claim}
              where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
              returning id
          ), holder as (
              select e.id, e.user_id, e.first_name, e.last_name, m.role
-             from {employees} e
+             from {{employees}} e
              join public.store_memberships m on m.user_id = e.user_id and m.store_id = $6 and m.is_active
              join public.users u on u.id = e.user_id and u.is_active
              where e.id = $5 and e.is_active and exists (select 1 from device)
          ), claimed as (
-             update {pins} p set
+             update {{employee_pins}} p set
                  failures = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
                                  then 1 else p.failures + 1 end,
                  failures_since = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
@@ -104,10 +104,8 @@ pub async fn claim_attempt(
          from public.devices d left join employee e on true
          where d.id = $1",
         device_claim = device_claim_assignments(),
-        employees = schema.table("employees"),
-        pins = schema.table("employee_pins"),
     );
-    let row: Option<ClaimRow> = crate::db::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<ClaimRow> = crate::db::query_as(tables.sql(&template))
         .bind(device_id)
         .bind(DEVICE_FAILURES_BEFORE_LOCK)
         .bind(lock.first.as_secs_f64())
@@ -197,7 +195,7 @@ pub struct CheckedPin<'a> {
     pub pin_hash: &'a str,
 }
 
-/// After a right PIN on device `device_id` (schema `schema`), in one statement of the
+/// After a right PIN on device `device_id` (tables `tables`), in one statement of the
 /// transaction that opens the session: the attempt claimed on the till and on the employee
 /// is given back (only wrong PINs count; when this attempt was the one that locked the till,
 /// the lock goes with it), after proving that every credential the sign-in rests on is still
@@ -210,10 +208,10 @@ pub struct CheckedPin<'a> {
 pub async fn settle_right_pin(
     conn: &mut PgConnection,
     device_id: i64,
-    schema: &SchemaName,
+    tables: &StoreTables,
     checked: &CheckedPin<'_>,
 ) -> ApiResult<()> {
-    let sql = format!(
+    let sql = tables.sql(
         "with member as (
              select u.id from public.users u
              join public.store_memberships m on m.user_id = u.id and m.store_id = $3 and m.is_active
@@ -229,14 +227,13 @@ pub async fn settle_right_pin(
              where id = $1 and revoked_at is null and exists (select 1 from member)
              returning id
          ), pin as (
-             update {pins} set failures = greatest(failures - 1, 0)
+             update {employee_pins} set failures = greatest(failures - 1, 0)
              where employee_id = $2 and pin_hash = $5 and exists (select 1 from device)
              returning employee_id
          )
          select exists (select 1 from device) as device_current, exists (select 1 from pin) as pin_current",
-        pins = schema.table("employee_pins"),
     );
-    let (device_current, pin_current): (bool, bool) = crate::db::query_as(sqlx::AssertSqlSafe(sql))
+    let (device_current, pin_current): (bool, bool) = crate::db::query_as(sql)
         .bind(device_id)
         .bind(checked.employee_id)
         .bind(checked.store_id)
@@ -266,14 +263,12 @@ async fn device_revoked(conn: &mut PgConnection, device_id: i64) -> sqlx::Result
 /// 24 hours); true when this call cleared it (a concurrent failure may have already).
 pub async fn clear_exhausted_pin(
     conn: &mut PgConnection,
-    schema: &SchemaName,
+    tables: &StoreTables,
     employee_id: i64,
 ) -> sqlx::Result<bool> {
-    let sql = format!(
-        "delete from {pins} where employee_id = $1 and failures >= $2 returning employee_id",
-        pins = schema.table("employee_pins"),
-    );
-    let cleared: Option<i64> = crate::db::query_scalar(sqlx::AssertSqlSafe(sql))
+    let sql = tables
+        .sql("delete from {employee_pins} where employee_id = $1 and failures >= $2 returning employee_id");
+    let cleared: Option<i64> = crate::db::query_scalar(sql)
         .bind(employee_id)
         .bind(EMPLOYEE_FAILURES_BEFORE_CLEARING)
         .fetch_optional(conn)

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use sqlx::{Postgres, Transaction};
 
 use crate::access::StoreRole;
-use crate::audit::queries::{NewAuditEvent, record_in};
+use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::{AuditAction, Changes};
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult};
@@ -83,13 +83,13 @@ pub async fn check_pin(
     till: &TillDevice,
     typed: TypedPin,
 ) -> ApiResult<(PinMember, Transaction<'static, Postgres>)> {
-    let schema = &till.store.schema;
+    let tables = &till.store.schema.tables();
     // Both claims are kept whatever follows, and the connection goes back to the pool while
     // argon2 runs.
     let mut session = Session::open(&app.db).await?;
     let attempt = (till.store.id, typed.employee_id);
     let holder =
-        lockout::claim_attempt(&mut session, till.device.id, app.config.pin_lock, schema, attempt).await?;
+        lockout::claim_attempt(&mut session, till.device.id, app.config.pin_lock, tables, attempt).await?;
     session.finish().await?;
 
     let stored = holder.as_ref().map(|holder| holder.pin_hash.clone());
@@ -107,8 +107,8 @@ pub async fn check_pin(
         employee_id: holder.employee_id,
         pin_hash: &holder.pin_hash,
     };
-    lockout::settle_right_pin(&mut tx, till.device.id, schema, &checked).await?;
-    let roles = app.roles.current(&mut tx, till.store.id, schema, holder.roles_version).await?;
+    lockout::settle_right_pin(&mut tx, till.device.id, tables, &checked).await?;
+    let roles = app.roles.current(&mut tx, till.store.id, tables, holder.roles_version).await?;
     let role = roles.resolve(&holder.role).map_err(ApiError::internal)?;
     let member = PinMember {
         employee_id: holder.employee_id,
@@ -132,9 +132,9 @@ async fn wrong_pin(app: &AppState, till: &TillDevice, holder: &PinHolder) -> Api
 }
 
 async fn clear_locked_pin(app: &AppState, till: &TillDevice, employee_id: i64) -> ApiResult<()> {
-    let schema = &till.store.schema;
+    let tables = &till.store.schema.tables();
     let mut tx = app.db.begin().await?;
-    if lockout::clear_exhausted_pin(&mut tx, schema, employee_id).await? {
+    if lockout::clear_exhausted_pin(&mut tx, tables, employee_id).await? {
         let mut changes = Changes::default();
         changes.field("has_pin", &true, &false);
         changes.created("device_id", &till.device.id);
@@ -144,7 +144,7 @@ async fn clear_locked_pin(app: &AppState, till: &TillDevice, employee_id: i64) -
             employee_id: Some(employee_id),
             changes,
         };
-        record_in(&mut tx, schema, event).await?;
+        record(tables, &mut tx, event).await?;
         tracing::warn!(
             store.id = till.store.id,
             employee.id = employee_id,

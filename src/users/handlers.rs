@@ -38,7 +38,7 @@ use crate::users::forms::{
     UpdateUserEmployeeRequest, UpdatedEmployee, UserCreatedResponse, UserEmployeeUpdatedResponse, UserOut,
     UserPageResponse, UserPasswordChangedResponse, UserProfileUpdatedResponse, UserResponse,
 };
-use crate::users::queries::{self, AccountProfile, StoreUserRow, UserPage, find_store_user, listed_user_sql};
+use crate::users::queries::{self, AccountProfile, LISTED_USER_SQL, StoreUserRow, UserPage, find_store_user};
 use crate::validate::{Form, Replace};
 
 /// The store's active members who have an account, by username unless `ordering` says
@@ -72,8 +72,8 @@ pub async fn list_users(scope: StoreScope, query: ListQuery) -> ApiResult<Json<U
     }
 
     let users = UserPage { filter: &filter, limit: page.size, offset: page.offset() };
-    let select = UserPage::select_sql(&scope.store.schema);
-    let read = scope.read::<Counted<StoreUserRow>>(&select, |statement| users.bind(statement)).await?;
+    let read =
+        scope.read::<Counted<StoreUserRow>>(UserPage::SELECT_SQL, |statement| users.bind(statement)).await?;
     let (rows, total) = Counted::split(read.rows);
     let results = rows.into_iter().map(|row| user_out(row, &read.roles)).collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(UserPageResponse {
@@ -95,8 +95,7 @@ pub async fn list_users(scope: StoreScope, query: ListQuery) -> ApiResult<Json<U
         (status = 404, description = "not_found: no active member of this store has this id (or `id` is not a whole number in range)", body = ErrorBody),
     ))]
 pub async fn get_user(scope: StoreScope, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<UserResponse>> {
-    let select = listed_user_sql(&scope.store.schema);
-    let read = scope.read::<StoreUserRow>(&select, |statement| statement.bind(id)).await?;
+    let read = scope.read::<StoreUserRow>(LISTED_USER_SQL, |statement| statement.bind(id)).await?;
     let row = read.rows.into_iter().next().ok_or(ApiError::NotFound)?;
     Ok(Json(UserResponse { user: user_out(row, &read.roles)?, tenant: TenantEcho::from(&read.store) }))
 }
@@ -220,7 +219,9 @@ pub async fn update_user_profile(
         policy::authorize(tenant.member.role.rank, Action::View, None)?;
     }
     let store_id = tenant.store.id;
-    let current = find_store_user(tenant.conn(), store_id, user_id).await?.ok_or(ApiError::NotFound)?;
+    let current = find_store_user(&tenant.tables(), tenant.conn(), store_id, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if !is_self {
         let rank = tenant.roles.resolve(&current.role).map_err(ApiError::internal)?.rank;
         policy::authorize(tenant.member.role.rank, Action::EditProfile, Some(Target { rank, is_self }))?;
@@ -237,7 +238,9 @@ pub async fn update_user_profile(
         write_profile(&mut tenant, &current, &after).await?;
     }
 
-    let row = find_store_user(tenant.conn(), store_id, user_id).await?.ok_or(ApiError::NotFound)?;
+    let row = find_store_user(&tenant.tables(), tenant.conn(), store_id, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let user = user_out(row, &tenant.roles)?;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
@@ -267,6 +270,7 @@ async fn write_profile(
         .on_any_constraint(USERNAME_CONSTRAINTS, |_| ApiError::UsernameTaken)?;
     if (&after.first_name, &after.last_name) != (&before.first_name, &before.last_name) {
         queries::copy_names_to_employee(
+            &tenant.tables(),
             tenant.conn(),
             current.employee_id,
             &after.first_name,
@@ -348,7 +352,9 @@ fn user_out(row: StoreUserRow, roles: &StoreRoles) -> ApiResult<UserOut> {
 /// The employee id, in this store, of account `user_id`; 404 when they are not on its staff.
 async fn employee_id_of(tenant: &mut TenantConn, user_id: i64) -> ApiResult<i64> {
     let store_id = tenant.store.id;
-    let row = find_store_user(tenant.conn(), store_id, user_id).await?.ok_or(ApiError::NotFound)?;
+    let row = find_store_user(&tenant.tables(), tenant.conn(), store_id, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(row.employee_id)
 }
 

@@ -1,15 +1,15 @@
 //! SQL for the users API: a store's members who have an account, read with their account
 //! and their employee row in the store.
 //!
-//! Reads that serve the list and one user are store reads ([`crate::tenant::read`]): they
-//! name the store's table through its schema, so each store keeps one cached plan whatever
-//! the filters. Writes run in the tenant transaction, whose `search_path` is the store's
-//! schema alone, so the tenant table is bare there and `public` tables are named in full.
+//! Every statement names the store's table in full through [`StoreTables`] and `public`
+//! tables as `public.x`. Reads that serve the list and one user are store reads
+//! ([`crate::tenant::read`]), so each store keeps one cached plan whatever the filters;
+//! writes run in the request's transaction (`tenant::conn`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use crate::db::schema::SchemaName;
+use crate::db::schema::StoreTables;
 use crate::staff::queries::like_pattern;
 use crate::tenant::read::Statement;
 
@@ -34,27 +34,38 @@ pub struct StoreUserRow {
     pub employee_is_active: bool,
     pub hired_at: NaiveDate,
     /// `male`, `female` or none. Read as null until the store's employee rows hold it: the
-    /// one place to switch is `STORE_USER_COLUMNS`.
+    /// one place to switch is `store_user_columns!`.
     pub sex: Option<String>,
 }
 
 /// The columns of [`StoreUserRow`] over the account `u` and the employee row `e`.
-const STORE_USER_COLUMNS: &str = "u.id, u.username, u.email, u.first_name, u.last_name, u.is_active,
-     u.created_at as date_joined, e.id as employee_id, e.role, e.phone, e.position,
-     e.is_active as employee_is_active, e.hired_at, e.sex";
+macro_rules! store_user_columns {
+    () => {
+        "u.id, u.username, u.email, u.first_name, u.last_name, u.is_active,
+         u.created_at as date_joined, e.id as employee_id, e.role, e.phone, e.position,
+         e.is_active as employee_is_active, e.hired_at, e.sex"
+    };
+}
 
-/// `from … where …` of a store's members with an account, over its employee table
-/// `employees` (named in full in a store read, bare in the tenant transaction): the account
-/// and the membership in store `$store` joined; `listed` keeps only active members, as the
-/// list shows them.
-fn store_users_from(employees: &str, store: &str, listed: bool) -> String {
-    let active = if listed { " and e.is_active and m.is_active" } else { "" };
-    format!(
-        "from {employees} e
-         join public.users u on u.id = e.user_id
-         join public.store_memberships m on m.user_id = e.user_id and m.store_id = {store}
-         where true{active}"
-    )
+/// `from … where …` of a store's members with an account: the account and the membership
+/// in the store whose id is parameter `$store` joined to each employee row.
+macro_rules! store_users_from {
+    ($store:literal) => {
+        concat!(
+            " from {employees} e
+             join public.users u on u.id = e.user_id
+             join public.store_memberships m on m.user_id = e.user_id and m.store_id = ",
+            $store,
+            " where true"
+        )
+    };
+}
+
+/// [`store_users_from!`] of the members a list shows: active ones only.
+macro_rules! listed_users_from {
+    () => {
+        concat!(store_users_from!("$3"), " and e.is_active and m.is_active")
+    };
 }
 
 /// Which users a list shows, and in which order.
@@ -89,14 +100,16 @@ pub struct UserPage<'a> {
 }
 
 impl UserPage<'_> {
-    /// The page statement of `schema`, each row a counted [`StoreUserRow`]. Filters and the
+    /// The page statement (a store read's template), each row a counted [`StoreUserRow`]. Filters and the
     /// order are bound values (`$4` name pattern, `$5` search pattern, `$6` ordering, then
     /// `$7` limit and `$8` offset): one text per store whatever the request asks, so each
     /// store's list keeps one cached plan. The account id breaks ties, so pages never overlap.
-    #[must_use]
-    pub fn select_sql(schema: &SchemaName) -> String {
-        format!(
-            "select {STORE_USER_COLUMNS}, count(*) over () as total {}
+    pub const SELECT_SQL: &'static str = concat!(
+        "select ",
+        store_user_columns!(),
+        ", count(*) over () as total",
+        listed_users_from!(),
+        "
                and ($4::text is null or u.first_name ilike $4 or u.last_name ilike $4 or u.username ilike $4)
                and ($5::text is null or u.username ilike $5 or u.first_name ilike $5
                     or u.last_name ilike $5 or u.email ilike $5)
@@ -109,12 +122,10 @@ impl UserPage<'_> {
                       case when $6 = 'date_joined' then u.created_at end,
                       case when $6 = '-date_joined' then u.created_at end desc,
                       u.id
-             limit $7 offset $8",
-            store_users_from(&schema.table("employees"), "$3", true)
-        )
-    }
+             limit $7 offset $8"
+    );
 
-    /// Binds the values of [`UserPage::select_sql`] after the caller check's.
+    /// Binds the values of [`UserPage::SELECT_SQL`] after the caller check's.
     pub fn bind<'q>(&self, statement: Statement<'q>) -> Statement<'q> {
         statement
             .bind(self.filter.name.as_deref().map(like_pattern))
@@ -126,25 +137,20 @@ impl UserPage<'_> {
 }
 
 /// A store read of account `$4` among the store's listed users.
-#[must_use]
-pub fn listed_user_sql(schema: &SchemaName) -> String {
-    format!(
-        "select {STORE_USER_COLUMNS} {} and u.id = $4",
-        store_users_from(&schema.table("employees"), "$3", true)
-    )
-}
+pub const LISTED_USER_SQL: &str =
+    concat!("select ", store_user_columns!(), listed_users_from!(), " and u.id = $4");
 
 /// Account `user_id` as a member of store `store_id` (active or deactivated there), in the
 /// tenant transaction; none when they have no place on its staff.
 #[tracing::instrument(skip_all, fields(store.id = store_id, user.id = user_id), err)]
 pub async fn find_store_user(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     store_id: i64,
     user_id: i64,
 ) -> sqlx::Result<Option<StoreUserRow>> {
-    let select =
-        format!("select {STORE_USER_COLUMNS} {} and u.id = $2", store_users_from("employees", "$1", false));
-    crate::db::query_as(sqlx::AssertSqlSafe(select)).bind(store_id).bind(user_id).fetch_optional(conn).await
+    let select = concat!("select ", store_user_columns!(), store_users_from!("$1"), " and u.id = $2");
+    crate::db::query_as(tables.sql(select)).bind(store_id).bind(user_id).fetch_optional(conn).await
 }
 
 /// An account's own fields, as the users API changes them.
@@ -191,20 +197,24 @@ pub async fn update_account_profile(
     .map(|_| ())
 }
 
-/// Gives employee `id` of the store whose schema the transaction is in the account's names,
+/// Gives employee `id` of the store of `tables` the account's names,
 /// so the store's staff list shows the names the account now has.
 #[tracing::instrument(skip_all, fields(employee.id = id), err)]
 pub async fn copy_names_to_employee(
+    tables: &StoreTables,
     conn: &mut PgConnection,
     id: i64,
     first_name: &str,
     last_name: &str,
 ) -> sqlx::Result<()> {
-    crate::db::query("update employees set first_name = $2, last_name = $3, updated_at = now() where id = $1")
-        .bind(id)
-        .bind(first_name)
-        .bind(last_name)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    crate::db::query(
+        tables
+            .sql("update {employees} set first_name = $2, last_name = $3, updated_at = now() where id = $1"),
+    )
+    .bind(id)
+    .bind(first_name)
+    .bind(last_name)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }

@@ -281,10 +281,11 @@ async fn a_store_of_the_previous_release_migrates_to_the_preset_roles() {
     // The previous release's statements still run on the migrated schema…
     previous_release_round_trip(&mut conn, &schema, 2, "cashier").await;
     // …and the store starts with exactly the four built-in roles of docs/contract.md §5.
-    let presets: Vec<PresetRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "select code, name, rank, permissions, built_in from {} order by rank desc, code",
-        schema.table("roles")
-    )))
+    let presets: Vec<PresetRow> = sqlx::query_as(
+        schema
+            .tables()
+            .sql("select code, name, rank, permissions, built_in from {roles} order by rank desc, code"),
+    )
     .fetch_all(&mut conn)
     .await
     .unwrap();
@@ -298,11 +299,9 @@ async fn a_store_of_the_previous_release_migrates_to_the_preset_roles() {
         .collect();
     assert_eq!(presets, expected);
     // An employee the previous release wrote holds a role the store defines.
-    let undefined: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "select count(*) from {} e where not exists (select 1 from {} r where r.code = e.role)",
-        schema.table("employees"),
-        schema.table("roles")
-    )))
+    let undefined: i64 = sqlx::query_scalar(schema.tables().sql(
+        "select count(*) from {employees} e where not exists (select 1 from {roles} r where r.code = e.role)",
+    ))
     .fetch_one(&mut conn)
     .await
     .unwrap();

@@ -37,11 +37,10 @@ use crate::registry::staff_account::StaffPassword;
 use crate::registry::staff_account::queries::store_of_account;
 use crate::registry::{StoreListResponse, member_store_list};
 use crate::staff::CashierOut;
-use crate::staff::queries::{CashierRow, cashiers_sql};
+use crate::staff::queries::{CASHIERS_SQL, CashierRow};
 use crate::state::AppState;
 use crate::tenant::conn::StoreScope;
 use crate::validate::password::MAX_PASSWORD_CHARS;
-use sqlx::AssertSqlSafe;
 
 /// Registers a store owner: their account, their first store with its own schema, their
 /// employee profile there, and a session, all in one transaction (nothing is left behind
@@ -155,7 +154,7 @@ async fn store_cashiers(app: &AppState, store: &MemberStore) -> ApiResult<Vec<Ca
     let schema = SchemaName::parse(&store.store.schema_name).map_err(ApiError::internal)?;
     let mut conn = Session::open(&app.db).await?;
     let rows: Vec<CashierRow> =
-        crate::db::query_as(AssertSqlSafe(cashiers_sql(&schema))).fetch_all(&mut *conn).await?;
+        crate::db::query_as(schema.tables().sql(CASHIERS_SQL)).fetch_all(&mut *conn).await?;
     conn.finish().await?;
     Ok(rows.into_iter().map(CashierOut::from).collect())
 }

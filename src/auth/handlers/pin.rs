@@ -109,10 +109,11 @@ pub async fn set_own_pin(
     // …then write.
     let mut tenant = scope.begin().await?;
     let user_id = tenant.member.user_id;
-    let employee = find_employee_by_user(tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
-    let had_pin = set_pin(tenant.conn(), employee.id, &pin_hash).await?;
+    let employee =
+        find_employee_by_user(&tenant.tables(), tenant.conn(), user_id).await?.ok_or(ApiError::NotAMember)?;
+    let had_pin = set_pin(&tenant.tables(), tenant.conn(), employee.id, &pin_hash).await?;
     let store_id = tenant.store.id;
-    revoke_pin_sessions(tenant.conn(), store_id, employee.id).await?;
+    revoke_pin_sessions(&tenant.tables(), tenant.conn(), store_id, employee.id).await?;
     record::by_caller(&mut tenant, AuditAction::PinSet, employee.id, history::pin_changed(had_pin, true))
         .await?;
     tenant.commit().await?;

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 
 use crate::access::Role;
-use crate::audit::queries::{NewAuditEvent, record_in};
+use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::credentials::extractor::AuthUser;
@@ -196,7 +196,7 @@ async fn record_view_in(
         employee_id: None,
         changes: about(row),
     };
-    record_in(tx, &schema, event).await?;
+    record(&schema.tables(), tx, event).await?;
     Ok(())
 }
 
