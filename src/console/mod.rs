@@ -47,7 +47,7 @@ pub fn router(config: Arc<Config>) -> Router<AppState> {
         .route("/console/sign-in/", get(pages::sign_in_form).post(pages::sign_in))
         .route("/console/sign-out/", post(pages::sign_out))
         .route("/console/stores/", get(pages::stores))
-        .route("/console/s/{tenant_key}/staff/", get(pages::staff))
+        .route("/console/s/{tenant_key}/staff/", get(staff::list))
         .route(
             "/console/s/{tenant_key}/staff/new/",
             get(staff::new_employee_form).post(staff::create_employee),

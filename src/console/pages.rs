@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::auth::forms::Credentials;
 use crate::auth::handlers::sign_in_with_password;
-use crate::console::action::StorePage;
 use crate::console::session::{
     ConsoleUser, KnownDevice, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, device_cookie,
     session_cookie, sign_in_cookie,
@@ -19,12 +18,10 @@ use crate::console::session::{
 use crate::console::texts::{Texts, texts};
 use crate::credentials::queries;
 use crate::db::Session;
-use crate::employees::handlers::staff_listing;
 use crate::error::{ApiError, EnvelopeRendered};
 use crate::http::client::ClientInfo;
 
 use crate::access::MANAGING_RANK;
-use crate::http::pagination::ListQuery;
 use crate::i18n::current_lang;
 use crate::registry::queries::{StoreFilter, list_member_stores};
 use crate::state::AppState;
@@ -74,41 +71,6 @@ struct StoresPage {
     t: &'static Texts,
     signed_in: Option<SignedInView>,
     stores: Vec<StoreLink>,
-}
-
-/// A role offered as a filter.
-pub struct RoleOption {
-    pub code: String,
-    pub name: String,
-    pub selected: bool,
-}
-
-/// A line of the staff table.
-pub struct StaffLine {
-    pub id: i64,
-    pub full_name: String,
-    pub username: String,
-    pub role: String,
-    pub position: String,
-    pub phone: String,
-    pub is_active: bool,
-}
-
-#[derive(Template)]
-#[template(path = "console/staff.html")]
-struct StaffPage {
-    t: &'static Texts,
-    signed_in: Option<SignedInView>,
-    store_key: String,
-    store_name: String,
-    csrf: String,
-    search: String,
-    status: String,
-    roles: Vec<RoleOption>,
-    rows: Vec<StaffLine>,
-    count: i64,
-    previous: Option<String>,
-    next: Option<String>,
 }
 
 /// Renders `page` as an HTML response with `status`; a refusal keeps its page (the API's
@@ -333,58 +295,6 @@ pub async fn stores(State(app): State<AppState>, user: ConsoleUser) -> Response 
         .collect();
     let status = if stores.is_empty() { StatusCode::FORBIDDEN } else { StatusCode::OK };
     render(status, &StoresPage { t: texts(lang), signed_in: Some(SignedInView::from(&user)), stores })
-}
-
-/// The store's staff: search, role and status filters, pages; the API list's rules (rank 50
-/// and up).
-pub async fn staff(StorePage { user, path: tenant_key, scope, .. }: StorePage, query: ListQuery) -> Response {
-    let signed_in = Some(SignedInView::from(&user));
-    let store_name = scope.store.name.clone();
-    let listing = match staff_listing(scope, &query).await {
-        Ok(listing) => listing,
-        Err(error) => return refusal(&error, signed_in, "/console/stores/"),
-    };
-    let lang = current_lang();
-    let role_filter = query.get("role").unwrap_or_default().to_owned();
-    let roles = listing
-        .roles
-        .by_rank()
-        .into_iter()
-        .map(|role| RoleOption {
-            selected: role.code == role_filter,
-            name: role.display(lang),
-            code: role.code.clone(),
-        })
-        .collect();
-    let rows = listing
-        .page
-        .results
-        .into_iter()
-        .map(|e| StaffLine {
-            id: e.id,
-            full_name: e.full_name,
-            username: e.username.unwrap_or_default(),
-            role: e.access.role_display,
-            position: e.position,
-            phone: e.phone,
-            is_active: e.is_active,
-        })
-        .collect();
-    let page = StaffPage {
-        t: texts(lang),
-        signed_in,
-        store_key: tenant_key,
-        store_name,
-        csrf: user.csrf.clone(),
-        search: query.get("search").unwrap_or_default().to_owned(),
-        status: query.get("is_active").unwrap_or_default().to_owned(),
-        roles,
-        rows,
-        count: listing.page.page.count,
-        previous: listing.page.page.previous,
-        next: listing.page.page.next,
-    };
-    render(StatusCode::OK, &page)
 }
 
 /// The scope of a store page, or the page that explains why there is none.

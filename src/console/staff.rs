@@ -16,8 +16,10 @@ use crate::console::pages::{SignedInView, api_body, refusal_at, render, see_othe
 use crate::console::session::ConsoleUser;
 use crate::console::texts::{Texts, texts};
 use crate::employees::handlers as api;
+use crate::employees::handlers::staff_listing;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
+use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
 
@@ -285,4 +287,91 @@ pub async fn staff_action(
     };
     done.map_err(|error| posted.refused(&error, back_to.clone()))?;
     Ok(see_other(&back_to))
+}
+
+/// A role offered as a filter.
+pub struct RoleOption {
+    pub code: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// A line of the staff table.
+pub struct StaffLine {
+    pub id: i64,
+    pub full_name: String,
+    pub username: String,
+    pub role: String,
+    pub position: String,
+    pub phone: String,
+    pub is_active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/staff.html")]
+struct StaffPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    csrf: String,
+    search: String,
+    status: String,
+    roles: Vec<RoleOption>,
+    rows: Vec<StaffLine>,
+    count: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// The store's staff: search, role and status filters, pages; the API list's rules (rank 50
+/// and up).
+pub async fn list(StorePage { user, path: tenant_key, scope, .. }: StorePage, query: ListQuery) -> Response {
+    let signed_in = Some(SignedInView::from(&user));
+    let store_name = scope.store.name.clone();
+    let listing = match staff_listing(scope, &query).await {
+        Ok(listing) => listing,
+        Err(error) => return refusal_at(&error, signed_in, "/console/stores/".to_owned()),
+    };
+    let lang = current_lang();
+    let role_filter = query.get("role").unwrap_or_default().to_owned();
+    let roles = listing
+        .roles
+        .by_rank()
+        .into_iter()
+        .map(|role| RoleOption {
+            selected: role.code == role_filter,
+            name: role.display(lang),
+            code: role.code.clone(),
+        })
+        .collect();
+    let rows = listing
+        .page
+        .results
+        .into_iter()
+        .map(|e| StaffLine {
+            id: e.id,
+            full_name: e.full_name,
+            username: e.username.unwrap_or_default(),
+            role: e.access.role_display,
+            position: e.position,
+            phone: e.phone,
+            is_active: e.is_active,
+        })
+        .collect();
+    let page = StaffPage {
+        t: texts(lang),
+        signed_in,
+        store_key: tenant_key,
+        store_name,
+        csrf: user.csrf.clone(),
+        search: query.get("search").unwrap_or_default().to_owned(),
+        status: query.get("is_active").unwrap_or_default().to_owned(),
+        roles,
+        rows,
+        count: listing.page.page.count,
+        previous: listing.page.page.previous,
+        next: listing.page.page.next,
+    };
+    render(StatusCode::OK, &page)
 }
