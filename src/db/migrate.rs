@@ -172,3 +172,39 @@ impl From<TenantMigrationError> for ApiError {
 pub async fn list_tenant_schemas(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     crate::db::query_scalar("select schema_name from public.stores order by id").fetch_all(pool).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::released::{REWORDED, from_hex, statements_digest};
+
+    fn embedded(set: Set, version: i64) -> &'static Migration {
+        let migrator = match set {
+            Set::Public => &*PUBLIC_MIGRATIONS,
+            Set::Tenant => &*TENANT_MIGRATIONS,
+        };
+        migrator.migrations.iter().find(|m| m.version == version).expect("the reworded migration exists")
+    }
+
+    #[test]
+    fn reworded_migrations_keep_their_released_statements() {
+        for reworded in REWORDED {
+            let migration = embedded(reworded.set, reworded.version);
+            assert_eq!(
+                statements_digest(migration.sql.as_str()),
+                reworded.statements,
+                "{:?} migration {} changed a statement after release: add a new migration instead",
+                reworded.set,
+                reworded.version
+            );
+        }
+    }
+
+    #[test]
+    fn reworded_migrations_present_their_released_checksum() {
+        for reworded in REWORDED {
+            let checksum = &embedded(reworded.set, reworded.version).checksum;
+            assert_eq!(checksum[..], from_hex(reworded.released)[..]);
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! The top-level modules of `src/` form layers, and an import only points down.
+//! The top-level modules of `src/` form layers, and an import only points down; features
+//! import no other feature; and the files inside a module import each other without a cycle.
 //!
 //! The layers are the order below, bottom first (the same order as `src/lib.rs` lists
 //! them). Each `crate::…` path in a module's files names the top-level module it reaches
@@ -169,4 +170,99 @@ fn the_import_reader_sees_every_imported_path() {
     let named: Vec<String> = modules_named(source).into_iter().collect();
     assert_eq!(named, ["audit", "auth", "db", "i18n", "stores"]);
     assert!(modules_named(&without_comments("/// see [`crate::router`]\nfn f() {}")).is_empty());
+}
+
+/// The features: one per URL area, side by side.
+const FEATURES: &[&str] = &[
+    "auth",
+    "profile",
+    "employees",
+    "users",
+    "stores",
+    "store_roles",
+    "roles",
+    "permissions",
+    "devices",
+    "approvals",
+    "audit_events",
+];
+
+/// The one import between features: `/profile/` answers with `auth`'s `me`.
+const FEATURE_IMPORTS: &[(&str, &str)] = &[("profile", "auth")];
+
+#[test]
+fn features_import_no_other_feature() {
+    let between: Vec<String> = imports()
+        .into_iter()
+        .filter(|((from, to), _)| FEATURES.contains(&from.as_str()) && FEATURES.contains(&to.as_str()))
+        .filter(|((from, to), _)| !FEATURE_IMPORTS.contains(&(from.as_str(), to.as_str())))
+        .map(|((from, to), files)| format!("{from} imports {to} (in {files:?})"))
+        .collect();
+    assert!(
+        between.is_empty(),
+        "what features share belongs below them (the domain layer):\n{}",
+        between.join("\n")
+    );
+}
+
+/// The child module a file of `module` is, or is inside: `src/console/pages.rs` → `pages`,
+/// `src/auth/handlers/pin.rs` → `handlers`; `None` for the module's own `mod.rs` or file.
+fn child_of(file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(src_dir()).unwrap();
+    let second = relative.components().nth(1)?.as_os_str().to_str()?.to_owned();
+    let name = second.strip_suffix(".rs").unwrap_or(&second).to_owned();
+    (name != "mod").then_some(name)
+}
+
+/// The children of `module` that `source` reaches, as `crate::module::child` or `super::child`
+/// (the latter from a file directly in the module's folder).
+fn children_named(source: &str, module: &str, direct: bool, children: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    let mut prefixes = vec![format!("crate::{module}::")];
+    if direct {
+        prefixes.push("super::".to_owned());
+    }
+    for prefix in prefixes {
+        let mut rest = source;
+        while let Some(at) = rest.find(prefix.as_str()) {
+            rest = &rest[at + prefix.len()..];
+            named.extend(identifier_at(rest).filter(|name| children.contains(name)));
+        }
+    }
+    named
+}
+
+#[test]
+fn the_files_of_a_module_import_each_other_without_a_cycle() {
+    // child → the children it imports, per top-level module.
+    let mut edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in rust_files(&src_dir()) {
+        if let (Some(module), Some(child)) = (module_of(&file), child_of(&file)) {
+            children.entry(module).or_default().insert(child);
+        }
+    }
+    for file in rust_files(&src_dir()) {
+        let (Some(module), Some(child)) = (module_of(&file), child_of(&file)) else { continue };
+        let direct = file.parent() == Some(&src_dir().join(&module));
+        let source = without_comments(&std::fs::read_to_string(&file).unwrap());
+        let targets: Vec<String> = children_named(&source, &module, direct, &children[&module])
+            .into_iter()
+            .filter(|t| *t != child)
+            .collect();
+        edges.entry(module).or_default().entry(child).or_default().extend(targets);
+    }
+    for (module, graph) in &edges {
+        for start in graph.keys() {
+            // Depth-first from `start`: reaching `start` again is a cycle.
+            let mut stack: Vec<String> = graph[start].iter().cloned().collect();
+            let mut seen = BTreeSet::new();
+            while let Some(next) = stack.pop() {
+                assert!(next != *start, "{module}::{start} imports itself through its siblings: {graph:?}");
+                if seen.insert(next.clone()) {
+                    stack.extend(graph.get(&next).into_iter().flatten().cloned());
+                }
+            }
+        }
+    }
 }
