@@ -74,20 +74,8 @@ pub async fn claim_account_attempt(
     username: &str,
     limit: u32,
 ) -> ApiResult<AccountClaim> {
-    let (attempts, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
-        "insert into public.login_account_throttle as t (username_key, window_started_at, attempts)
-         values (lower($1), now(), 1)
-         on conflict (username_key) do update set
-             attempts = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
-                             else t.attempts + 1 end,
-             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
-                                      else t.window_started_at end
-         returning attempts, window_started_at",
-    )
-    .bind(username::folded(username))
-    .bind(ACCOUNT_WINDOW_MINUTES)
-    .fetch_one(conn)
-    .await?;
+    let (attempts, window_started_at) =
+        ACCOUNT_COUNTER.count_one(conn, &username::folded(username), ACCOUNT_WINDOW_MINUTES).await?;
     within_limit(attempts, limit, window_started_at, i64::from(ACCOUNT_WINDOW_MINUTES) * 60)?;
     Ok(AccountClaim { window_started_at })
 }
@@ -99,19 +87,14 @@ pub async fn release_account_attempt(
     username: &str,
     claim: AccountClaim,
 ) -> sqlx::Result<()> {
-    crate::db::query(
-        "update public.login_account_throttle set attempts = attempts - 1
-         where username_key = lower($1) and window_started_at = $2 and attempts > 0",
-    )
-    .bind(username::folded(username))
-    .bind(claim.window_started_at)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    ACCOUNT_COUNTER.give_back(conn, &username::folded(username), claim.window_started_at).await
 }
 
 /// Pairing attempts one client address may fail in a minute before it gets 429 (docs/contract.md §11).
 pub const PAIRING_FAILURES_PER_MINUTE: u32 = 10;
+
+/// Length of the pairing window.
+const PAIRING_WINDOW_MINUTES: i32 = 1;
 
 /// A pairing attempt claimed against a client address's minute, to give back if the code
 /// was right.
@@ -125,20 +108,13 @@ pub struct PairingClaim {
 /// guesses checks at most [`PAIRING_FAILURES_PER_MINUTE`] codes); 429 `too_many_attempts`
 /// past the limit, with the seconds left of the minute.
 pub async fn claim_pairing_attempt(conn: &mut PgConnection, ip: &str) -> ApiResult<PairingClaim> {
-    let (failures, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
-        "insert into public.pairing_throttle as t (client_ip, window_started_at, failures)
-         values ($1, now(), 1)
-         on conflict (client_ip) do update set
-             failures = case when t.window_started_at <= now() - interval '1 minute' then 1
-                             else t.failures + 1 end,
-             window_started_at = case when t.window_started_at <= now() - interval '1 minute' then now()
-                                      else t.window_started_at end
-         returning failures, window_started_at",
-    )
-    .bind(ip)
-    .fetch_one(conn)
-    .await?;
-    within_limit(failures, PAIRING_FAILURES_PER_MINUTE, window_started_at, 60)?;
+    let (failures, window_started_at) = PAIRING_COUNTER.count_one(conn, ip, PAIRING_WINDOW_MINUTES).await?;
+    within_limit(
+        failures,
+        PAIRING_FAILURES_PER_MINUTE,
+        window_started_at,
+        i64::from(PAIRING_WINDOW_MINUTES) * 60,
+    )?;
     Ok(PairingClaim { window_started_at })
 }
 
@@ -148,15 +124,7 @@ pub async fn release_pairing_attempt(
     ip: &str,
     claim: PairingClaim,
 ) -> sqlx::Result<()> {
-    crate::db::query(
-        "update public.pairing_throttle set failures = failures - 1
-         where client_ip = $1 and window_started_at = $2 and failures > 0",
-    )
-    .bind(ip)
-    .bind(claim.window_started_at)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    PAIRING_COUNTER.give_back(conn, ip, claim.window_started_at).await
 }
 
 /// Length of the registration window.
@@ -166,20 +134,8 @@ const REGISTRATION_WINDOW_MINUTES: i32 = 60;
 /// `too_many_attempts` with the seconds until the hour's window ends once `limit`
 /// registrations were attempted in it.
 pub async fn claim_registration(conn: &mut PgConnection, ip: &str, limit: u32) -> ApiResult<()> {
-    let (attempts, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
-        "insert into public.registration_throttle as t (client_ip, window_started_at, attempts)
-         values ($1, now(), 1)
-         on conflict (client_ip) do update set
-             attempts = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
-                             else t.attempts + 1 end,
-             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
-                                      else t.window_started_at end
-         returning attempts, window_started_at",
-    )
-    .bind(ip)
-    .bind(REGISTRATION_WINDOW_MINUTES)
-    .fetch_one(conn)
-    .await?;
+    let (attempts, window_started_at) =
+        REGISTRATION_COUNTER.count_one(conn, ip, REGISTRATION_WINDOW_MINUTES).await?;
     within_limit(attempts, limit, window_started_at, i64::from(REGISTRATION_WINDOW_MINUTES) * 60)
 }
 
@@ -219,20 +175,8 @@ pub async fn claim_device_attempt(
     conn: &mut PgConnection,
     device_id: &str,
 ) -> ApiResult<Option<DeviceClaim>> {
-    let (failures, window_started_at): (i32, DateTime<Utc>) = crate::db::query_as(
-        "insert into public.login_device_throttle as t (device_id, window_started_at, failures)
-         values ($1, now(), 1)
-         on conflict (device_id) do update set
-             failures = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
-                             else t.failures + 1 end,
-             window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
-                                      else t.window_started_at end
-         returning failures, window_started_at",
-    )
-    .bind(device_id)
-    .bind(ACCOUNT_WINDOW_MINUTES)
-    .fetch_one(conn)
-    .await?;
+    let (failures, window_started_at) =
+        DEVICE_COUNTER.count_one(conn, device_id, ACCOUNT_WINDOW_MINUTES).await?;
     let within = i64::from(failures) <= i64::from(DEVICE_FAILURES_PER_15_MINUTES);
     Ok(within.then_some(DeviceClaim { window_started_at }))
 }
@@ -243,13 +187,77 @@ pub async fn release_device_attempt(
     device_id: &str,
     claim: DeviceClaim,
 ) -> sqlx::Result<()> {
-    crate::db::query(
-        "update public.login_device_throttle set failures = failures - 1
-         where device_id = $1 and window_started_at = $2 and failures > 0",
-    )
-    .bind(device_id)
-    .bind(claim.window_started_at)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    DEVICE_COUNTER.give_back(conn, device_id, claim.window_started_at).await
+}
+
+/// A table of fixed-window counters, one row per key: the per-account, pairing, registration
+/// and device counts share this upsert and differ only in names.
+struct CounterTable {
+    /// The table, in `public`.
+    table: &'static str,
+    /// The key column.
+    key: &'static str,
+    /// How the key column is written from the bound key (`$1`).
+    key_value: &'static str,
+    /// The column that counts.
+    counter: &'static str,
+}
+
+const ACCOUNT_COUNTER: CounterTable = CounterTable {
+    table: "login_account_throttle",
+    key: "username_key",
+    key_value: "lower($1)",
+    counter: "attempts",
+};
+const PAIRING_COUNTER: CounterTable =
+    CounterTable { table: "pairing_throttle", key: "client_ip", key_value: "$1", counter: "failures" };
+const REGISTRATION_COUNTER: CounterTable =
+    CounterTable { table: "registration_throttle", key: "client_ip", key_value: "$1", counter: "attempts" };
+const DEVICE_COUNTER: CounterTable =
+    CounterTable { table: "login_device_throttle", key: "device_id", key_value: "$1", counter: "failures" };
+
+impl CounterTable {
+    /// Counts one more for `key` in one atomic upsert, in a new window when the last one
+    /// began `window_minutes` or more ago: the count and when its window began.
+    async fn count_one(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        window_minutes: i32,
+    ) -> sqlx::Result<(i32, DateTime<Utc>)> {
+        let CounterTable { table, key: column, key_value, counter } = self;
+        let sql = format!(
+            "insert into public.{table} as t ({column}, window_started_at, {counter})
+             values ({key_value}, now(), 1)
+             on conflict ({column}) do update set
+                 {counter} = case when t.window_started_at <= now() - make_interval(mins => $2) then 1
+                                  else t.{counter} + 1 end,
+                 window_started_at = case when t.window_started_at <= now() - make_interval(mins => $2) then now()
+                                          else t.window_started_at end
+             returning {counter}, window_started_at"
+        );
+        // Every name above is one of the constants of this module, never input.
+        crate::db::query_as(sqlx::AssertSqlSafe(sql)).bind(key).bind(window_minutes).fetch_one(conn).await
+    }
+
+    /// Takes back one count of `key`, if its window is still the one that began at
+    /// `window_started_at` (a new window owes nothing to the old one's claims).
+    async fn give_back(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        window_started_at: DateTime<Utc>,
+    ) -> sqlx::Result<()> {
+        let CounterTable { table, key: column, key_value, counter } = self;
+        let sql = format!(
+            "update public.{table} set {counter} = {counter} - 1
+             where {column} = {key_value} and window_started_at = $2 and {counter} > 0"
+        );
+        crate::db::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .bind(window_started_at)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
 }

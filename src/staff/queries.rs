@@ -103,22 +103,13 @@ pub async fn insert_employee(
     conn: &mut PgConnection,
     new: &NewEmployee<'_>,
 ) -> sqlx::Result<EmployeeRow> {
-    crate::db::query_as(tables.sql(concat!(
+    let sql = tables.sql(concat!(
         "insert into {employees} as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
          values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
          returning ",
         employee_columns!()
-    )))
-    .bind(new.user_id)
-    .bind(new.role)
-    .bind(new.first_name)
-    .bind(new.last_name)
-    .bind(new.phone)
-    .bind(new.position)
-    .bind(new.sex)
-    .bind(new.hired_at)
-    .fetch_one(conn)
-    .await
+    ));
+    write_employee(conn, sql, new).await
 }
 
 /// A store read ([`crate::tenant::read`]) of the caller's own employee row (`c.user_id`:
@@ -461,7 +452,7 @@ pub async fn rejoin_employee(
     conn: &mut PgConnection,
     new: &NewEmployee<'_>,
 ) -> sqlx::Result<EmployeeRow> {
-    crate::db::query_as(tables.sql(concat!(
+    let sql = tables.sql(concat!(
         "insert into {employees} as e (user_id, role, first_name, last_name, phone, position, sex, hired_at)
          values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, current_date))
          on conflict on constraint employees_user_id_key do update
@@ -470,17 +461,28 @@ pub async fn rejoin_employee(
                  updated_at = now()
          returning ",
         employee_columns!()
-    )))
-    .bind(new.user_id)
-    .bind(new.role)
-    .bind(new.first_name)
-    .bind(new.last_name)
-    .bind(new.phone)
-    .bind(new.position)
-    .bind(new.sex)
-    .bind(new.hired_at)
-    .fetch_one(conn)
-    .await
+    ));
+    write_employee(conn, sql, new).await
+}
+
+/// Runs `sql`, an insert into the employees that returns the row written, with `$1`…`$8`
+/// bound to `new`'s account, role, first and last name, phone, position, sex and hire date.
+async fn write_employee(
+    conn: &mut PgConnection,
+    sql: sqlx::AssertSqlSafe<String>,
+    new: &NewEmployee<'_>,
+) -> sqlx::Result<EmployeeRow> {
+    crate::db::query_as(sql)
+        .bind(new.user_id)
+        .bind(new.role)
+        .bind(new.first_name)
+        .bind(new.last_name)
+        .bind(new.phone)
+        .bind(new.position)
+        .bind(new.sex)
+        .bind(new.hired_at)
+        .fetch_one(conn)
+        .await
 }
 
 /// Makes `user_id` a member of `store_id` in `role`.

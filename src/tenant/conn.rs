@@ -37,7 +37,7 @@ use crate::credentials::queries::SessionMember;
 use crate::credentials::tokens::AccessTokens;
 use crate::error::{ApiError, ApiResult};
 use crate::tenant::cache::TenantStore;
-use crate::tenant::layer::{TenantRejection, TenantResolution};
+use crate::tenant::layer::TenantResolution;
 
 /// The member of staff making a store-scoped request.
 #[derive(Debug, Clone)]
@@ -115,10 +115,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // The store first, as the peer does: a missing key is 400 even without a token.
-        let store = parts
-            .extensions
-            .get::<TenantResolution>()
-            .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
+        let store = TenantResolution::of(parts)?;
         let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
         let request_timeout = Arc::<Config>::from_ref(state).request_timeout;
         Ok(StoreScope {

@@ -26,6 +26,17 @@ const MAX_KEY_LEN: usize = 65;
 #[derive(Debug, Clone)]
 pub struct TenantResolution(pub Result<TenantStore, TenantRejection>);
 
+impl TenantResolution {
+    /// The store the middleware resolved for the request of `parts`; `Missing` when the
+    /// middleware left nothing (a route it is not mounted on has no store).
+    pub fn of(parts: &axum::http::request::Parts) -> Result<TenantStore, TenantRejection> {
+        parts
+            .extensions
+            .get::<TenantResolution>()
+            .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())
+    }
+}
+
 /// Why a request has no usable store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantRejection {

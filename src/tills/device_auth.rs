@@ -12,7 +12,7 @@ use crate::credentials::tokens::OpaqueToken;
 use crate::db::{Db, Session};
 use crate::error::ApiError;
 use crate::tenant::cache::TenantStore;
-use crate::tenant::layer::{TenantRejection, TenantResolution};
+use crate::tenant::layer::TenantResolution;
 use crate::tills::queries::{TokenDevice, find_device_by_token};
 
 /// The header a paired till sends its token in.
@@ -67,10 +67,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // The store first, as for every store-scoped request.
-        let store = parts
-            .extensions
-            .get::<TenantResolution>()
-            .map_or(Err(TenantRejection::Missing), |resolution| resolution.0.clone())?;
+        let store = TenantResolution::of(parts)?;
         let token = parts
             .headers
             .get(DEVICE_TOKEN_HEADER)

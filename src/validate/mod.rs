@@ -66,16 +66,9 @@ impl Form {
     /// A required text field: present, not blank, at most `max` characters, no layout
     /// controls. Trimmed.
     pub fn required(&mut self, field: &str, value: Option<String>, max: usize) -> String {
-        match value.map(|v| v.trim().to_owned()) {
-            None => {
-                self.add(field, Message::FieldRequired);
-                String::new()
-            }
-            Some(v) if v.is_empty() => {
-                self.add(field, Message::FieldBlank);
-                String::new()
-            }
+        match self.present(field, value.map(|v| v.trim().to_owned())) {
             Some(v) => self.bounded(field, v, max),
+            None => String::new(),
         }
     }
 
@@ -88,16 +81,22 @@ impl Form {
 
     /// A required password: present and non-empty, never trimmed.
     pub fn password(&mut self, field: &str, value: Option<String>) -> String {
+        self.present(field, value).unwrap_or_default()
+    }
+
+    /// `value` when it is there and not empty; else `None`, with `field_required` (absent)
+    /// or `field_blank` (empty) recorded for `field`.
+    fn present(&mut self, field: &str, value: Option<String>) -> Option<String> {
         match value {
             None => {
                 self.add(field, Message::FieldRequired);
-                String::new()
+                None
             }
             Some(v) if v.is_empty() => {
                 self.add(field, Message::FieldBlank);
-                String::new()
+                None
             }
-            Some(v) => v,
+            Some(v) => Some(v),
         }
     }
 

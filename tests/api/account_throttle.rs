@@ -5,22 +5,10 @@
 use std::net::SocketAddr;
 
 use reqwest::StatusCode;
-use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, login_via_proxy};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
-
-/// `POST /auth/login/` through a trusted proxy (the test's own socket) for client `ip`.
-async fn login_via_proxy(addr: SocketAddr, username: &str, password: &str, ip: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("http://{addr}/api/users/auth/login/"))
-        .header("x-forwarded-for", ip)
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn proxied_app(account_limit: &str) -> (TestApp, SocketAddr) {
     let app = TestApp::spawn_with(&[

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp};
+use crate::helpers::{Owner, TEST_JWT_SECRET, TestApp};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 
@@ -160,11 +160,24 @@ async fn rotated_seconds_ago(app: &TestApp, seconds: i32) {
         .unwrap();
 }
 
+/// Registers `ivan` and signs in: the refresh token of that first sign-in.
+async fn first_refresh_token(app: &TestApp) -> String {
+    app.register_owner("ivan", "Лавка").await;
+    tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK)).1
+}
+
+/// `reused`, a retired refresh token, is refused as `token_reused`, and the session it
+/// belonged to is over: its `latest` refresh token and its `access` token are refused too.
+async fn assert_reuse_ends_the_session(app: &TestApp, reused: &str, latest: &str, access: &str) {
+    app.refresh(reused).await.error(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(latest).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.get_as("/api/users/auth/sessions/", access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
+
 #[tokio::test]
 async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_first_answer() {
     let app = TestApp::spawn().await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let t0 = first_refresh_token(&app).await;
 
     // The till sends T0, the answer (pair A) may or may not arrive, and it retries (pair B).
     let (access_a, refresh_a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
@@ -189,47 +202,37 @@ async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_firs
 #[tokio::test]
 async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_the_window() {
     let app = TestApp::spawn().await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let t0 = first_refresh_token(&app).await;
     let (_, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
     let (access, b) = tokens(&app.refresh(&a).await.json(StatusCode::OK));
 
     // Seconds later T0 comes back: A has been used since, so T0 is no retry but a copy.
-    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    app.refresh(&b).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    assert_reuse_ends_the_session(&app, &t0, &b, &access).await;
 }
 
 #[tokio::test]
 async fn with_no_window_any_second_use_is_reuse() {
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let t0 = first_refresh_token(&app).await;
     let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
-    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    app.refresh(&a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    assert_reuse_ends_the_session(&app, &t0, &a, &access).await;
 }
 
 #[tokio::test]
 async fn past_the_window_the_old_token_is_reuse() {
     let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "1s")]).await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let t0 = first_refresh_token(&app).await;
     let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    app.refresh(&t0).await.error(StatusCode::UNAUTHORIZED, "token_reused");
-    app.refresh(&a).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.get_as("/api/users/auth/sessions/", &access).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    assert_reuse_ends_the_session(&app, &t0, &a, &access).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_refresh_retries_share_one_successor() {
     let app = TestApp::spawn().await;
-    app.register_owner("ivan", "Лавка").await;
-    let (_, t0) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
+    let t0 = first_refresh_token(&app).await;
     let url = format!("http://{}/api/users/auth/token/refresh/", app.serve().await);
     let client = reqwest::Client::new();
 
@@ -291,15 +294,8 @@ async fn logout_ends_its_sessions_at_once() {
         .await
         .json(StatusCode::OK);
     app.get_as("/api/users/auth/my-stores/", &tablet).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.get_as("/api/users/auth/my-stores/", &owner.token)
-        .await
-        .error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
-        .await
-        .error(StatusCode::UNAUTHORIZED, "token_invalid");
     // The registration's session ended too: its refresh token is refused.
-    let refreshed = app.refresh(owner.data["tokens"]["refresh"].as_str().unwrap()).await;
-    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of an ended session");
+    assert_tokens_refused(&app, &owner, "a refresh token of an ended session").await;
 }
 
 #[tokio::test]
@@ -354,6 +350,17 @@ async fn a_password_change_needs_the_old_one_to_end_the_other_sessions() {
     app.login("ivan", "New-Strong-Pass-2027").await.json(StatusCode::OK);
 }
 
+/// The tokens `owner` got at registration are all refused: the access token outside and
+/// inside the store (`token_invalid`), the refresh token (401, `why`).
+async fn assert_tokens_refused(app: &TestApp, owner: &Owner, why: &str) {
+    app.get_as("/api/users/auth/my-stores/", &owner.token)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "token_invalid");
+    app.me(owner).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+    let refreshed = app.refresh(owner.data["tokens"]["refresh"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "{why}");
+}
+
 #[tokio::test]
 async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
     let app = TestApp::spawn().await;
@@ -361,14 +368,7 @@ async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
 
     sqlx::query("update public.users set is_active = false").execute(&app.pool).await.unwrap();
 
-    app.get_as("/api/users/auth/my-stores/", &owner.token)
-        .await
-        .error(StatusCode::UNAUTHORIZED, "token_invalid");
-    app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None)
-        .await
-        .error(StatusCode::UNAUTHORIZED, "token_invalid");
-    let refreshed = app.refresh(owner.data["tokens"]["refresh"].as_str().unwrap()).await;
-    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "a refresh token of a deactivated account");
+    assert_tokens_refused(&app, &owner, "a refresh token of a deactivated account").await;
 }
 
 #[tokio::test]

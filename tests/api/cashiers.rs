@@ -277,15 +277,7 @@ async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let (manager, _) = app.member(&owner, "olga", "manager").await;
-    let second = app
-        .json(Method::POST, "/api/users/stores/", &json!({"name": "Бета"}), Some(&owner.token))
-        .await
-        .json(StatusCode::CREATED);
-    let beta = Owner {
-        data: second["data"].clone(),
-        store_id: second["data"]["store"]["id"].as_i64().unwrap(),
-        ..owner.clone()
-    };
+    let beta = app.open_second_store(&owner, "Бета").await;
 
     let added = app
         .create_employee(
@@ -331,15 +323,7 @@ async fn someone_removed_from_a_store_comes_back_on_their_old_row() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "olga", "cashier").await;
-    let second = app
-        .json(Method::POST, "/api/users/stores/", &json!({"name": "Бета"}), Some(&owner.token))
-        .await
-        .json(StatusCode::CREATED);
-    let beta = Owner {
-        data: second["data"].clone(),
-        store_id: second["data"]["store"]["id"].as_i64().unwrap(),
-        ..owner.clone()
-    };
+    let beta = app.open_second_store(&owner, "Бета").await;
     app.create_employee(&beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
         .await
         .json(StatusCode::CREATED);

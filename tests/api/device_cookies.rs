@@ -8,9 +8,8 @@ use std::net::SocketAddr;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
-use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, login_via_proxy};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 /// The account's cap in these tests: 25 addresses × 6 tries make 150 attempts, far past it.
@@ -101,14 +100,7 @@ fn csrf_of(page: &str) -> String {
 
 /// `POST /auth/login/` through the trusted proxy for client `ip`.
 async fn api_login(addr: SocketAddr, username: &str, password: &str, ip: &str) -> StatusCode {
-    reqwest::Client::new()
-        .post(format!("http://{addr}/api/users/auth/login/"))
-        .header("x-forwarded-for", ip)
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
+    login_via_proxy(addr, username, password, ip).await.status()
 }
 
 async fn proxied_app() -> (TestApp, SocketAddr) {

@@ -130,14 +130,7 @@ async fn a_device_token_opens_its_own_store_only_until_revoked() {
 
     // The roster: active members with a PIN only.
     assert_eq!(roster(&app, Some(&token), &owner.key()).await.json(StatusCode::OK)["results"], json!([]));
-    app.scoped(
-        Method::PUT,
-        "/api/users/auth/pin/",
-        &cashier.token,
-        &cashier.key(),
-        Some(&json!({"pin": "482137"})),
-    )
-    .await;
+    app.set_pin(&cashier, "482137").await;
     let list = roster(&app, Some(&token), &owner.key()).await.json(StatusCode::OK);
     assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["results"][0]["employee_id"], cashier_employee["id"]);
@@ -202,14 +195,7 @@ async fn a_storm_of_tills_across_stores_never_crosses_stores() {
         let owner = app.register_owner(&format!("storm_owner_{n}"), name).await;
         let marker = format!("zz{n}marker");
         let (cashier, _) = app.member(&owner, &format!("{marker}_cashier"), "cashier").await;
-        app.scoped(
-            Method::PUT,
-            "/api/users/auth/pin/",
-            &cashier.token,
-            &cashier.key(),
-            Some(&json!({"pin": "482137"})),
-        )
-        .await;
+        app.set_pin(&cashier, "482137").await;
         let employee_first_name = format!("Имя {marker}_cashier");
         let token = app.paired_till(&owner, &format!("Касса {n}")).await;
         stores.push((owner.key(), token, employee_first_name));

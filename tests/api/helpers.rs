@@ -313,6 +313,24 @@ impl TestApp {
         (Owner { token: login["access"].as_str().unwrap().to_owned(), ..owner.clone() }, employee)
     }
 
+    /// Makes account `user_id` a cashier of `owner`'s store straight in the database (no
+    /// request): the membership, and an employee row with `username` as its first name.
+    pub async fn enrol_cashier_row(&self, owner: &Owner, user_id: i64, username: &str) {
+        sqlx::query(
+            "insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'cashier')",
+        )
+        .bind(user_id)
+        .bind(owner.store_id)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        let schema = owner.data["store"]["schema_name"].as_str().unwrap();
+        let insert = format!(
+            "insert into {schema}.employees (user_id, role, first_name) values ({user_id}, 'cashier', '{username}')"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(insert)).execute(&self.pool).await.unwrap();
+    }
+
     /// A number from a one-value query, for checks of what was (not) written.
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
@@ -336,8 +354,67 @@ impl Owner {
     }
 }
 
+/// The permissions the shared staff account has in a new store (docs/contract.md §5),
+/// written out here so the tests notice when the server's list changes.
+pub const STAFF_PERMISSIONS: [&str; 6] = [
+    "view_products",
+    "create_sales",
+    "view_customers",
+    "create_customers",
+    "update_products",
+    "manage_inventory",
+];
+
 /// The password [`TestApp::add_employee`] gives employees.
 pub const EMPLOYEE_PASSWORD: &str = "Till-Secret-2026";
+
+/// An owner registered over a real socket: the answer's `data`, their access token and
+/// their store's tenant key.
+pub struct RemoteOwner {
+    pub data: Value,
+    pub token: String,
+    pub key: String,
+}
+
+/// Registers `username` with a store `store_name` through `POST {users_api}/auth/register/`
+/// over HTTP, for tests that run a server of their own.
+pub async fn register_over_http(
+    client: &reqwest::Client,
+    users_api: &str,
+    username: &str,
+    store_name: &str,
+) -> RemoteOwner {
+    let registered: Value = client
+        .post(format!("{users_api}/auth/register/"))
+        .json(&registration(username, store_name))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let data = registered["data"].clone();
+    let token = data["tokens"]["access"].as_str().unwrap().to_owned();
+    let key = data["store"]["tenant_key"].as_str().unwrap().to_owned();
+    RemoteOwner { data, token, key }
+}
+
+/// `POST /auth/login/` over HTTP to `addr` through a trusted proxy (the test's own socket)
+/// that names `ip` as the client.
+pub async fn login_via_proxy(
+    addr: SocketAddr,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/api/users/auth/login/"))
+        .header("x-forwarded-for", ip)
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
 
 /// A complete, valid registration body.
 pub fn registration(username: &str, store_name: &str) -> Value {

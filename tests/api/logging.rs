@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TEST_JWT_SECRET, TestDb};
+use crate::helpers::{TEST_JWT_SECRET, TestDb, register_over_http};
 
 /// The real binary on its own database, logging JSON at debug level (sqlx included).
 struct LoggingServer {
@@ -87,17 +87,8 @@ async fn a_pin_never_reaches_the_log() {
     let db = TestDb::create().await;
     let server = LoggingServer::start(&db).await;
     let (base, client) = (server.base.clone(), reqwest::Client::new());
-    let registered: serde_json::Value = client
-        .post(format!("{base}/api/users/auth/register/"))
-        .json(&crate::helpers::registration("pin_logger", "Лог"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
-    let key = registered["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
+    let owner = register_over_http(&client, &format!("{base}/api/users"), "pin_logger", "Лог").await;
+    let (token, key) = (owner.token, owner.key);
     // A PIN that is set, and one refused as too common.
     for (pin, status) in [("730519", 204), ("147258", 400)] {
         let response = client
@@ -123,18 +114,9 @@ async fn a_shared_staff_password_never_reaches_the_log() {
     let db = TestDb::create().await;
     let server = LoggingServer::start(&db).await;
     let (base, client) = (server.base.clone(), reqwest::Client::new());
-    let registered: serde_json::Value = client
-        .post(format!("{base}/api/users/auth/register/"))
-        .json(&crate::helpers::registration("staff_logger", "Журнал"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["data"]["tokens"]["access"].as_str().unwrap().to_owned();
-    let key = registered["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
-    let staff = &registered["data"]["staff_credentials"];
+    let owner = register_over_http(&client, &format!("{base}/api/users"), "staff_logger", "Журнал").await;
+    let (token, key) = (owner.token, owner.key);
+    let staff = &owner.data["staff_credentials"];
     let first = staff["password"].as_str().unwrap().to_owned();
     let rotated: serde_json::Value = client
         .post(format!("{base}/api/users/stores/staff-credentials/rotate/"))

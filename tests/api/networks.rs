@@ -4,23 +4,13 @@
 
 use std::net::SocketAddr;
 
-use serde_json::json;
-
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, login_via_proxy};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 
 /// A sign-in as `ivan` from the client `client`, as the trusted proxy names it: the status.
 async fn login_from(addr: SocketAddr, client: &str, password: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("http://{addr}/api/users/auth/login/"))
-        .header("x-forwarded-for", client)
-        .json(&json!({"username": "ivan", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    login_via_proxy(addr, "ivan", password, client).await.status().as_u16()
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use kassa::state::AppState;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{registration, test_config};
+use crate::helpers::{register_over_http, registration, test_config};
 
 /// `DATABASE_ACQUIRE_TIMEOUT` of the server under test.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -288,18 +288,8 @@ impl Stand {
 
 /// Registers the owner whose till the tests drive; their access token and tenant key.
 async fn register_owner(client: &reqwest::Client, base: &str) -> (String, String) {
-    let owner: Value = client
-        .post(format!("{base}/auth/register/"))
-        .json(&registration("till_owner", "Касса Один"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = owner["data"]["tokens"]["access"].as_str().unwrap().to_owned();
-    let key = owner["data"]["store"]["tenant_key"].as_str().unwrap().to_owned();
-    (token, key)
+    let owner = register_over_http(client, base, "till_owner", "Касса Один").await;
+    (owner.token, owner.key)
 }
 
 /// Sends `request(n)` for n = 0, 1, … one after another until `stop`, recording each answer.

@@ -7,16 +7,7 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TestApp, registration, test_config};
-
-const STAFF_PERMISSIONS: [&str; 6] = [
-    "view_products",
-    "create_sales",
-    "view_customers",
-    "create_customers",
-    "update_products",
-    "manage_inventory",
-];
+use crate::helpers::{Owner, STAFF_PERMISSIONS, TestApp, registration, test_config};
 
 fn credentials_of(owner: &Owner) -> (String, String) {
     let staff = &owner.data["staff_credentials"];

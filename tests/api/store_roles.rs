@@ -12,7 +12,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, assert_pools_are_neutral, send};
+use crate::helpers::{
+    EMPLOYEE_PASSWORD, Owner, STAFF_PERMISSIONS, TestApp, TestResponse, assert_pools_are_neutral, send,
+};
 
 const STORE_ROLES: &str = "/api/users/store-roles/";
 
@@ -41,14 +43,6 @@ const MANAGER_PERMISSIONS: [&str; 7] = [
     "manage_sales",
     "manage_customers",
     "view_analytics",
-];
-const STAFF_PERMISSIONS: [&str; 6] = [
-    "view_products",
-    "create_sales",
-    "view_customers",
-    "create_customers",
-    "update_products",
-    "manage_inventory",
 ];
 const CASHIER_PERMISSIONS: [&str; 4] =
     ["view_products", "create_sales", "view_customers", "create_customers"];

@@ -2,6 +2,7 @@
 //! a storm of concurrent, failing and cancelled requests over many stores in which no row
 //! may cross from one store to another.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -193,18 +194,7 @@ async fn storm_store(app: &TestApp, index: usize) -> StormStore {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        sqlx::query(
-            "insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'cashier')",
-        )
-        .bind(user_id)
-        .bind(owner.store_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-        let insert = format!(
-            "insert into {schema}.employees (user_id, role, first_name) values ({user_id}, 'cashier', '{username}')"
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(insert)).execute(&app.pool).await.unwrap();
+        app.enrol_cashier_row(&owner, user_id, &username).await;
         let login = app
             .json(
                 Method::POST,
@@ -221,12 +211,13 @@ async fn storm_store(app: &TestApp, index: usize) -> StormStore {
     StormStore { key: key_of(&owner), marker, staff_username, tokens, user_ids }
 }
 
-#[tokio::test]
-async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() {
-    // A small pool, so every connection serves many stores one after another. 3,000
-    // requests at once queue for six store connections; behind PgBouncer on a loaded 2-core
-    // machine the last of them waited past the default 5 s acquire timeout (503) in 2 of 4
-    // runs. The storm is about what crosses stores, not about queueing, so it may wait.
+/// An app on a pool of four connections with `count` storm stores, served on a socket.
+///
+/// A small pool, so every connection serves many stores one after another. 3,000 requests
+/// at once queue for six store connections; behind PgBouncer on a loaded 2-core machine the
+/// last of them waited past the default 5 s acquire timeout (503) in 2 of 4 runs. A storm
+/// is about what crosses stores, not about queueing, so it may wait.
+async fn storm_arena(count: usize) -> (TestApp, Arc<Vec<StormStore>>, SocketAddr) {
     let app = TestApp::spawn_with(&[
         ("DATABASE_POOL_SIZE", "4"),
         ("LOGIN_RATE_LIMIT_PER_MINUTE", "1000"),
@@ -234,11 +225,17 @@ async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() 
     ])
     .await;
     let mut stores = Vec::new();
-    for index in 0..6 {
+    for index in 0..count {
         stores.push(storm_store(&app, index).await);
     }
-    let stores = Arc::new(stores);
     let addr = app.serve().await;
+    (app, Arc::new(stores), addr)
+}
+
+#[tokio::test]
+async fn a_storm_of_mixed_failing_and_cancelled_requests_never_crosses_stores() {
+    // Six stores on four connections, so every connection serves many stores one after another.
+    let (app, stores, addr) = storm_arena(6).await;
     let client = reqwest::Client::new();
 
     let requests = (0..3000).map(|n| {
@@ -481,18 +478,7 @@ async fn panic_mid_transaction(mut tenant: kassa::tenant::conn::TenantConn) -> &
 async fn a_storm_on_the_staff_endpoints_never_crosses_stores() {
     // Four connections for four stores of staff reads and writes, failures and hang-ups.
     // As in the storm above: it may queue, it may not cross stores.
-    let app = TestApp::spawn_with(&[
-        ("DATABASE_POOL_SIZE", "4"),
-        ("LOGIN_RATE_LIMIT_PER_MINUTE", "1000"),
-        ("DATABASE_ACQUIRE_TIMEOUT", "25s"),
-    ])
-    .await;
-    let mut stores = Vec::new();
-    for index in 0..4 {
-        stores.push(storm_store(&app, index).await);
-    }
-    let stores = Arc::new(stores);
-    let addr = app.serve().await;
+    let (app, stores, addr) = storm_arena(4).await;
     let client = reqwest::Client::new();
 
     let requests = (0..1200).map(|n| {

@@ -83,7 +83,6 @@ async fn full_name_is_empty_when_both_names_are() {
 /// Adds `count` cashiers to `owner`'s store straight in the database (accounts that share
 /// the owner's password hash), named `{prefix}{n:02}`, email `{prefix}{n}@shop.uz`.
 async fn many_cashiers(app: &TestApp, owner: &Owner, prefix: &str, count: usize) {
-    let schema = owner.data["store"]["schema_name"].as_str().unwrap().to_owned();
     for n in 0..count {
         let username = format!("{prefix}{n:02}");
         let user_id: i64 = sqlx::query_scalar(
@@ -98,18 +97,7 @@ async fn many_cashiers(app: &TestApp, owner: &Owner, prefix: &str, count: usize)
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        sqlx::query(
-            "insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'cashier')",
-        )
-        .bind(user_id)
-        .bind(owner.store_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-        let insert = format!(
-            "insert into {schema}.employees (user_id, role, first_name) values ({user_id}, 'cashier', '{username}')"
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(insert)).execute(&app.pool).await.unwrap();
+        app.enrol_cashier_row(owner, user_id, &username).await;
     }
 }
 

@@ -176,6 +176,16 @@ impl TestApp {
         self.json(Method::POST, "/api/users/stores/", &json!({ "name": name }), Some(token)).await
     }
 
+    /// `owner` opens another store named `name` (201 expected): `owner` signed in there.
+    pub async fn open_second_store(&self, owner: &Owner, name: &str) -> Owner {
+        let second = self.create_store(&owner.token, name).await.json(StatusCode::CREATED);
+        Owner {
+            data: second["data"].clone(),
+            store_id: second["data"]["store"]["id"].as_i64().unwrap(),
+            ..owner.clone()
+        }
+    }
+
     /// `PATCH /api/users/stores/{id}/` of `owner`'s store.
     pub async fn patch_store(&self, owner: &Owner, body: &Value) -> TestResponse {
         let path = format!("/api/users/stores/{}/", owner.store_id);
