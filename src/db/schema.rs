@@ -110,8 +110,11 @@ impl StoreTables {
             match placeholder(after) {
                 Some(name) => {
                     assert!(Self::NAMES.contains(&name), "`{{{name}}}` is not a store table");
-                    sql.push_str(&self.schema.quoted());
-                    sql.push('.');
+                    // `quoted()` without its allocation: this runs for every table of every
+                    // request statement.
+                    sql.push('"');
+                    sql.push_str(self.schema.as_str());
+                    sql.push_str("\".");
                     sql.push_str(name);
                     rest = &after[name.len() + 1..];
                 }
