@@ -81,10 +81,20 @@ pub struct Config {
     pub db_transaction_pooling: bool,
     pub migrate_on_start: bool,
     pub bind_addr: SocketAddr,
-    pub jwt_secret: SecretString,
-    /// `SECRET_KEY`: the master secret every at-rest key is derived from (`secrets`);
+    /// `JWT_SECRET`, the shared secret releases before the signing keys signed tokens with:
+    /// it now only verifies their HS256 tokens for one token lifetime after the upgrade
+    /// (`credentials::tokens`), and serves as the master secret when `SECRET_KEY` is unset.
+    pub legacy_jwt_secret: Option<SecretString>,
+    /// `SECRET_KEY`: the master secret every key of kassa's own is derived from (`secrets`);
     /// `JWT_SECRET` when unset, so an upgrade needs no new setting.
     pub secret_key: SecretString,
+    /// `SIGNING_ALGORITHM`: what new signing keys are (`EdDSA`, the default, or `ES256`).
+    pub signing_algorithm: SigningAlgorithm,
+    /// `SIGNING_KEY_ROTATION`: a signing key signs this long before a new one replaces it.
+    pub signing_key_rotation: Duration,
+    /// `JWKS_MAX_AGE`: how long verifiers may cache the JWKS; a new key is published at
+    /// least this long (and one ring refresh) before it signs.
+    pub jwks_max_age: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// A session unused this long ends, even before `refresh_token_ttl`.
@@ -125,6 +135,44 @@ pub struct Config {
     /// At most this many client connections are held at once; at the bound kassa stops
     /// accepting until one closes (further clients wait in the listen backlog).
     pub max_connections: usize,
+}
+
+/// What new signing keys are (`SIGNING_ALGORITHM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    /// Ed25519 (RFC 8037, JWS `EdDSA`): the default; small keys and signatures, fast to verify.
+    EdDsa,
+    /// ECDSA on P-256 with SHA-256 (RFC 7518, JWS `ES256`), for verifiers without Ed25519.
+    Es256,
+}
+
+impl SigningAlgorithm {
+    /// The JWS `alg`, also what the keys table stores.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::EdDsa => "EdDSA",
+            SigningAlgorithm::Es256 => "ES256",
+        }
+    }
+
+    /// The algorithm named `alg` (`EdDSA` or `ES256`, in any letter case).
+    #[must_use]
+    pub fn parse(alg: &str) -> Option<Self> {
+        match alg.to_ascii_uppercase().as_str() {
+            "EDDSA" => Some(SigningAlgorithm::EdDsa),
+            "ES256" => Some(SigningAlgorithm::Es256),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = ();
+
+    fn from_str(alg: &str) -> Result<Self, ()> {
+        SigningAlgorithm::parse(alg).ok_or(())
+    }
 }
 
 /// The device lock of PIN sign-in (`PIN_LOCK_FIRST`, `PIN_LOCK_MAX`).
@@ -174,7 +222,7 @@ impl Config {
                 bin_dir: env.string("POSTGRES_BIN_DIR").map(PathBuf::from),
             },
         };
-        let jwt_secret = jwt_secret(&env, &database)?;
+        let legacy_jwt_secret = legacy_jwt_secret(&env, &database)?;
         let secret_key = secret_key(&env, &database)?;
         let pool_size = env.parsed("DATABASE_POOL_SIZE", 10u32)?;
         if pool_size == 0 {
@@ -216,8 +264,15 @@ impl Config {
             db_max_lifetime: env.duration("DATABASE_MAX_LIFETIME", Duration::from_secs(30 * 60))?,
             migrate_on_start,
             bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
-            jwt_secret,
+            legacy_jwt_secret,
             secret_key,
+            signing_algorithm: env.parsed_with(
+                "SIGNING_ALGORITHM",
+                SigningAlgorithm::EdDsa,
+                "EdDSA or ES256",
+            )?,
+            signing_key_rotation: signing_key_rotation(&env)?,
+            jwks_max_age: env.duration("JWKS_MAX_AGE", Duration::from_secs(5 * 60))?,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
             session_idle_timeout: env.duration("SESSION_IDLE_TIMEOUT", Duration::from_secs(7 * 86_400))?,
@@ -255,24 +310,29 @@ impl Config {
     }
 }
 
-/// `JWT_SECRET`: required and strong on a real database; on the embedded dev default a
-/// missing secret is generated once and kept beside the cluster, so tokens survive restarts.
-fn jwt_secret(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, ConfigError> {
+/// `JWT_SECRET`, kept to verify the HS256 tokens of the release before the signing keys:
+/// strong when set on a real database; on the embedded dev default, the secret an earlier
+/// release generated beside the cluster, if there is one (a new one is never made).
+fn legacy_jwt_secret(env: &Env<'_>, database: &DatabaseTarget) -> Result<Option<SecretString>, ConfigError> {
     const VAR: &str = "JWT_SECRET";
     match (env.string(VAR), database) {
-        (Some(secret), DatabaseTarget::Embedded { .. }) => Ok(SecretString::from(secret)),
+        (Some(secret), DatabaseTarget::Embedded { .. }) => Ok(Some(SecretString::from(secret))),
         (Some(secret), DatabaseTarget::Url(_)) => match weakness(&secret) {
             Some(problem) => Err(env.invalid(VAR, problem)),
-            None => Ok(SecretString::from(secret)),
+            None => Ok(Some(SecretString::from(secret))),
         },
-        (None, DatabaseTarget::Url(_)) => Err(env.invalid(
-            VAR,
-            "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
-        )),
-        (None, DatabaseTarget::Embedded { data_dir, .. }) => dev_jwt_secret(data_dir).map_err(|e| {
-            env.invalid(VAR, format!("could not create the dev secret in {}: {e}", data_dir.display()))
-        }),
+        (None, DatabaseTarget::Url(_)) => Ok(None),
+        (None, DatabaseTarget::Embedded { data_dir, .. }) => {
+            Ok(earlier_dev_secret(data_dir, "dev-jwt-secret"))
+        }
     }
+}
+
+/// The secret an earlier release kept in `<data_dir>/<file>`, if it is there and sound.
+fn earlier_dev_secret(data_dir: &Path, file: &str) -> Option<SecretString> {
+    let existing = std::fs::read_to_string(data_dir.join(file)).ok()?;
+    let existing = existing.trim();
+    weakness(existing).is_none().then(|| SecretString::from(existing.to_owned()))
 }
 
 /// `SECRET_KEY`, the master secret: when set, at least 32 bytes and not repetitive; when
@@ -286,10 +346,16 @@ fn secret_key(env: &Env<'_>, database: &DatabaseTarget) -> Result<SecretString, 
             Some(problem) => Err(env.invalid(VAR, problem)),
             None => Ok(SecretString::from(secret)),
         },
-        (None, Some(jwt_secret), _) => Ok(SecretString::from(jwt_secret)),
+        (None, Some(jwt_secret), _) => match weakness(&jwt_secret) {
+            Some(problem) if matches!(database, DatabaseTarget::Url(_)) => {
+                Err(env.invalid("JWT_SECRET", problem))
+            }
+            _ => Ok(SecretString::from(jwt_secret)),
+        },
         (None, None, DatabaseTarget::Url(_)) => Err(env.invalid(
             VAR,
-            "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`)",
+            "is required when DATABASE_URL is set (at least 32 random bytes, e.g. `openssl rand -hex 32`; \
+             an installation that has only JWT_SECRET may keep using it)",
         )),
         (None, None, DatabaseTarget::Embedded { data_dir, .. }) => dev_secret(data_dir, "dev-secret-key")
             .map_err(|e| {
@@ -310,11 +376,6 @@ fn weakness(secret: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// Reads `<data_dir>/dev-jwt-secret`, creating it (mode 0600) with 32 random bytes if absent.
-fn dev_jwt_secret(data_dir: &Path) -> std::io::Result<SecretString> {
-    dev_secret(data_dir, "dev-jwt-secret")
 }
 
 /// Reads `<data_dir>/<file>`, creating it (mode 0600) with 32 random bytes if absent.
@@ -402,6 +463,17 @@ fn login_account_limit(env: &Env<'_>, per_ip_per_minute: u32) -> Result<u32, Con
 
 /// A count that must allow at least one (a limit of zero would shut the feature off, which
 /// is not what a limit is for).
+/// `SIGNING_KEY_ROTATION`: default 30 days; at least an hour, so a key is never replaced
+/// before verifiers have had a chance to fetch it.
+fn signing_key_rotation(env: &Env<'_>) -> Result<Duration, ConfigError> {
+    const VAR: &str = "SIGNING_KEY_ROTATION";
+    let rotation = env.duration(VAR, Duration::from_secs(30 * 86_400))?;
+    if rotation < Duration::from_secs(3600) {
+        return Err(env.invalid(VAR, "must be at least 1h"));
+    }
+    Ok(rotation)
+}
+
 fn at_least_one(env: &Env<'_>, variable: &'static str, default: u32) -> Result<u32, ConfigError> {
     let value = env.parsed(variable, default)?;
     if value == 0 {
@@ -735,12 +807,29 @@ mod tests {
     }
 
     #[test]
-    fn a_real_database_needs_a_strong_jwt_secret() {
-        assert_eq!(failing_variable(&[("DATABASE_URL", "postgres://db/kassa")]), "JWT_SECRET");
+    fn a_real_database_needs_a_strong_master_secret() {
+        assert_eq!(failing_variable(&[("DATABASE_URL", "postgres://db/kassa")]), "SECRET_KEY");
         for weak in ["short", EXAMPLE_JWT_SECRET, "abababababababababababababababababab"] {
             let vars = [("DATABASE_URL", "postgres://db/kassa"), ("JWT_SECRET", weak)];
             assert_eq!(failing_variable(&vars), "JWT_SECRET", "{weak}");
         }
+        let only_secret_key =
+            load(&[("DATABASE_URL", "postgres://db/kassa"), ("SECRET_KEY", STRONG)]).unwrap();
+        assert!(only_secret_key.legacy_jwt_secret.is_none(), "a new installation needs no JWT_SECRET");
+    }
+
+    #[test]
+    fn signing_keys_are_ed25519_rotated_monthly_unless_set() {
+        let default = load(&with_db(&[])).unwrap();
+        assert_eq!(default.signing_algorithm, SigningAlgorithm::EdDsa);
+        assert_eq!(default.signing_key_rotation, Duration::from_secs(30 * 86_400));
+        let set = load(&with_db(&[("SIGNING_ALGORITHM", "es256"), ("SIGNING_KEY_ROTATION", "7d")])).unwrap();
+        assert_eq!(
+            (set.signing_algorithm, set.signing_key_rotation),
+            (SigningAlgorithm::Es256, Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(failing_variable(&with_db(&[("SIGNING_ALGORITHM", "HS256")])), "SIGNING_ALGORITHM");
+        assert_eq!(failing_variable(&with_db(&[("SIGNING_KEY_ROTATION", "5m")])), "SIGNING_KEY_ROTATION");
     }
 
     #[test]
@@ -752,14 +841,17 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_default_generates_and_keeps_a_dev_secret() {
+    fn the_embedded_default_keeps_the_jwt_secret_an_earlier_release_generated() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_str().unwrap();
-        let first = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
-        let second = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
-        assert!(first.is_embedded());
-        assert_eq!(first.jwt_secret.expose_secret().len(), 64);
-        assert_eq!(first.jwt_secret.expose_secret(), second.jwt_secret.expose_secret());
+        assert!(load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap().legacy_jwt_secret.is_none());
+        std::fs::write(dir.path().join("dev-jwt-secret"), STRONG).unwrap();
+        let upgraded = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
+        assert!(upgraded.is_embedded());
+        assert_eq!(
+            upgraded.legacy_jwt_secret.as_ref().map(|s| s.expose_secret().to_owned()),
+            Some(STRONG.to_owned())
+        );
     }
 
     #[test]
@@ -779,7 +871,7 @@ mod tests {
         let first = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
         let second = load(&[("EMBEDDED_DATA_DIR", data_dir)]).unwrap();
         assert_eq!(first.secret_key.expose_secret(), second.secret_key.expose_secret());
-        assert_ne!(first.secret_key.expose_secret(), first.jwt_secret.expose_secret());
+        assert_eq!(first.secret_key.expose_secret().len(), 64);
     }
 
     #[test]

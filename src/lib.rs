@@ -66,6 +66,9 @@ pub mod audit_events;
 pub mod auth;
 /// `/devices/`: pairing tills, the device list, the roster.
 pub mod devices;
+/// `/.well-known/`: the public keys (JWKS) and discovery document for services that verify
+/// kassa's tokens.
+pub mod discovery;
 /// `/employees/`: store staff by employee id: CRUD, role rules, password resets, PINs.
 pub mod employees;
 /// `/permissions/`: the permission strings kassa knows.

@@ -25,7 +25,7 @@ pub struct AppState {
     pub db: Db,
     /// argon2id off the async workers, bounded.
     pub hasher: PasswordHasher,
-    /// Signs and verifies access tokens with `JWT_SECRET`.
+    /// Signs access tokens with the current signing key and verifies them with the keys.
     pub tokens: Arc<AccessTokens>,
     /// The tenant migrations new stores get (tests substitute broken ones).
     pub tenant_migrations: Arc<[Migration]>,
@@ -48,9 +48,9 @@ impl AppState {
     /// [`AppState::new`] with `hasher` instead of hashing threads of its own.
     #[must_use]
     pub fn with_hasher(config: Arc<Config>, db: PgPool, hasher: PasswordHasher) -> Self {
-        let tokens = Arc::new(AccessTokens::new(&config.jwt_secret, config.access_token_ttl));
         let db = Db::new(db, &config);
         let sealer = Arc::new(SecretSealer::from_master(&config.secret_key));
+        let tokens = Arc::new(AccessTokens::new(&config, db.clone(), Arc::clone(&sealer)));
         AppState {
             sealer,
             config,

@@ -595,11 +595,11 @@ async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<C
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(session_id, user_id, tenant_key)| {
-            Ok(Caller { token: state.tokens.issue(user_id, session_id, None)?, tenant_key })
-        })
-        .collect()
+    let mut callers = Vec::with_capacity(rows.len());
+    for (session_id, user_id, tenant_key) in rows {
+        callers.push(Caller { token: state.tokens.issue(user_id, session_id, None).await?, tenant_key });
+    }
+    Ok(callers)
 }
 
 const LOGIN_PASSWORD: &str = "Bench-Password-2026";

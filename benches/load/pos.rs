@@ -537,7 +537,7 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
-        let access = state.tokens.issue(user_id, session, Some(store_id))?;
+        let access = state.tokens.issue(user_id, session, Some(store_id)).await?;
         pins.push(vec![device_token.clone(), key.clone(), employee_id.to_string(), PIN.to_owned()]);
         approvals.push(vec![access, key, device_token, owner_employee_id.to_string(), PIN.to_owned()]);
     }
@@ -568,9 +568,11 @@ impl DataFiles {
             .bind(role)
             .fetch_all(pool)
             .await?;
-            rows.into_iter()
-                .map(|(session, user, key)| Ok(vec![state.tokens.issue(user, session, None)?, key]))
-                .collect::<anyhow::Result<Vec<_>>>()
+            let mut callers = Vec::with_capacity(rows.len());
+            for (session, user, key) in rows {
+                callers.push(vec![state.tokens.issue(user, session, None).await?, key]);
+            }
+            anyhow::Ok(callers)
         };
         let staff = write("staff.tsv", &callers("cashier").await?)?;
         let owners = write("owners.tsv", &callers("owner").await?)?;

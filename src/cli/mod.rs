@@ -1,7 +1,8 @@
 //! The `kassa` command line (docs/contract.md §9): `serve` (the default), `migrate`, `tenants …`,
-//! `users …`, `openapi`. Every command shares the server's configuration and code paths:
+//! `users …`, `keys …`, `openapi`. Every command shares the server's configuration and code paths:
 //! the same validation, provisioning, hashing and migration runner as the HTTP API.
 
+pub mod keys;
 pub mod migrate;
 pub mod server;
 pub mod tenants;
@@ -20,6 +21,7 @@ use crate::error::ApiError;
 use crate::http::openapi;
 use crate::router::{build_router, openapi_spec};
 use crate::state::AppState;
+use keys::KeysCommand;
 use migrate::MigrateArgs;
 use tenants::TenantsCommand;
 use users::UsersCommand;
@@ -57,6 +59,11 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// The keys that sign access tokens: list, rotate, retire.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
@@ -133,6 +140,7 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
             Command::Migrate(args) => migrate::migrate_all(&app, &args).await,
             Command::Tenants { command } => tenants::run(command, &app, &dump_target).await,
             Command::Users { command } => users::run(command, &app).await,
+            Command::Keys { command } => keys::run(command, &app).await,
             Command::Serve | Command::Openapi | Command::HashWorker => unreachable!("handled by run"),
         }
     })

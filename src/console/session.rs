@@ -17,6 +17,7 @@ use crate::credentials::sessions::hmac_sha256;
 use crate::credentials::tokens::RefreshToken;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult};
+use crate::secrets::{Purpose, derive_key};
 use crate::state::AppState;
 
 /// The cookie that holds the session's refresh token.
@@ -83,15 +84,13 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-/// What separates the CSRF token from anything else the `JWT_SECRET` signs.
-const CSRF_LABEL: &[u8] = b"kassa console csrf v1 ";
-
-/// The CSRF token of `session`'s forms: HMAC-SHA256(`JWT_SECRET`, label ‖ session id). Fixed
+/// The CSRF token of `session`'s forms: HMAC-SHA256 under the key derived from `SECRET_KEY`
+/// for the console's forms (`secrets`), of the session id. Fixed
 /// for the session, so no state is kept; another site can neither read it (the cookie is
 /// `SameSite=Strict` and the pages are same-origin) nor compute it.
 pub fn csrf_token(app: &AppState, session: &CookieSession) -> Result<String, ApiError> {
-    let message = [CSRF_LABEL, session.session_id.as_bytes().as_slice()].concat();
-    let mac = hmac_sha256(app.config.jwt_secret.expose_secret().as_bytes(), &message)?;
+    let key = derive_key(&app.config.secret_key, Purpose::ConsoleForms);
+    let mac = hmac_sha256(key.expose_secret(), session.session_id.as_bytes())?;
     Ok(URL_SAFE_NO_PAD.encode(mac))
 }
 
@@ -108,10 +107,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// How long a browser stays known after signing in: 180 days.
 pub const DEVICE_COOKIE_MAX_AGE_SECS: u64 = 180 * 24 * 60 * 60;
-
-/// What the device cookie's key is derived for: it keeps device cookies apart from
-/// anything else the `JWT_SECRET` signs.
-const DEVICE_KEY_LABEL: &[u8] = b"kassa console device cookie key v1";
 
 /// Longest device cookie read: a 150-character username in base64url and the rest.
 const MAX_DEVICE_COOKIE_CHARS: usize = 1024;
@@ -172,8 +167,8 @@ pub fn device_cookie(config: &Config, headers: &HeaderMap, username: &str) -> Ap
 }
 
 fn device_signature(config: &Config, payload: &str) -> ApiResult<String> {
-    let key = hmac_sha256(config.jwt_secret.expose_secret().as_bytes(), DEVICE_KEY_LABEL)?;
-    Ok(URL_SAFE_NO_PAD.encode(hmac_sha256(&key, payload.as_bytes())?))
+    let key = derive_key(&config.secret_key, Purpose::ConsoleDevices);
+    Ok(URL_SAFE_NO_PAD.encode(hmac_sha256(key.expose_secret(), payload.as_bytes())?))
 }
 
 /// The `Set-Cookie` value that keeps `refresh_token` for `max_age_secs` (0: forget it).
@@ -301,7 +296,7 @@ mod tests {
 
         // Another secret's cookie, a changed username, a stale issue date: none is known.
         let other =
-            Config { jwt_secret: "another-secret-another-secret-0000".to_owned().into(), ..config.clone() };
+            Config { secret_key: "another-secret-another-secret-0000".to_owned().into(), ..config.clone() };
         assert_eq!(KnownDevice::presented(&other, &presenting(&set)), None);
         let value = text.split(';').next().unwrap().strip_prefix("kassa_device=").unwrap();
         let (_, rest) = value.split_once('.').unwrap();

@@ -68,9 +68,9 @@ where
 /// The (user id, session id) of a valid bearer access token; the session itself is checked
 /// by the caller, against the database. A token of a store-bound session is refused here on
 /// every route `credentials::reach` does not list.
-pub(crate) fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Result<(i64, Uuid), ApiError> {
+pub(crate) async fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Result<(i64, Uuid), ApiError> {
     let token = bearer_token(parts)?;
-    let claims = tokens.verify(token)?;
+    let claims = tokens.verify(token).await?;
     let user_id = claims.user_id().ok_or(ApiError::TokenInvalid)?;
     if claims.bound_store_id.is_some() {
         check_store_bound_reach(parts)?;
@@ -92,7 +92,7 @@ where
     Db: FromRef<S>,
     Arc<AccessTokens>: FromRef<S>,
 {
-    let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
+    let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state)).await?;
     let mut conn = crate::db::Session::open(&Db::from_ref(state)).await?;
     let user = queries::find_live_session_user(&mut conn, session_id, user_id)
         .await?

@@ -8,6 +8,7 @@ pub mod hasher;
 pub mod queries;
 pub mod reach;
 pub mod sessions;
+pub mod signing_keys;
 pub mod throttle;
 pub mod tokens;
 

@@ -17,6 +17,7 @@ use crate::credentials::queries::{self, NewSession, SessionProof, StoreBinding, 
 use crate::credentials::tokens::{AccessTokens, RefreshToken};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client::ClientInfo;
+use crate::secrets::{Purpose, derive_key};
 
 /// The tokens a sign-in hands over: a short-lived access JWT and the session's refresh token.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,17 +90,13 @@ async fn open_session(
         return Err(ApiError::InvalidCredentials);
     }
     let bound_store_id = binding.map(|binding| binding.store_id);
-    let access = tokens.issue(user_id, session_id, bound_store_id).map_err(ApiError::internal)?;
+    let access = tokens.issue(user_id, session_id, bound_store_id).await.map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
 }
 
-/// What the successor key is derived for: it keeps successors apart from anything else the
-/// `JWT_SECRET` signs (a JWT's signing input is base64url and dots, never a space).
-const SUCCESSOR_KEY_LABEL: &[u8] = b"kassa refresh-token successor key v1";
-
 /// The refresh token that replaces `token` when it is refreshed:
-/// HMAC-SHA256(K, token), K = HMAC-SHA256(`JWT_SECRET`, label), base64url like a generated
-/// one (256 bits, 43 characters).
+/// HMAC-SHA256(K, token), K the key derived from `SECRET_KEY` for this purpose (`secrets`),
+/// base64url like a generated one (256 bits, 43 characters).
 ///
 /// Derived rather than drawn at random so that a retry of the same refresh (the client lost
 /// the answer) yields the very token the first answer carried, on any instance, without the
@@ -107,9 +104,9 @@ const SUCCESSOR_KEY_LABEL: &[u8] = b"kassa refresh-token successor key v1";
 /// only be computed from the live plaintext token and the secret. Whoever holds `token`
 /// within the retry window gets its successor, which is what a random replacement would
 /// have given them too.
-pub fn successor_of(token: &RefreshToken, jwt_secret: &SecretString) -> ApiResult<RefreshToken> {
-    let key = hmac_sha256(jwt_secret.expose_secret().as_bytes(), SUCCESSOR_KEY_LABEL)?;
-    let successor = hmac_sha256(&key, token.expose().as_bytes())?;
+pub fn successor_of(token: &RefreshToken, master: &SecretString) -> ApiResult<RefreshToken> {
+    let key = derive_key(master, Purpose::RefreshSuccessor);
+    let successor = hmac_sha256(key.expose_secret(), token.expose().as_bytes())?;
     Ok(RefreshToken::presented(URL_SAFE_NO_PAD.encode(successor)))
 }
 

@@ -93,20 +93,21 @@ where
         let config = Arc::<Config>::from_ref(state);
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::field(crate::error::NON_FIELD_ERRORS, Message::FieldInvalid))?;
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        let behind_trusted_proxy = peer.is_some_and(|ip| config.trusted_proxies.contains(&ip));
-        let origin = link_origin(
-            &parts.headers,
-            config.public_url.as_deref(),
-            &config.allowed_hosts,
-            behind_trusted_proxy,
-        );
+        let origin = request_origin(parts, &config);
         let base = match origin {
             Some(origin) => format!("{origin}{}", parts.uri.path()),
             None => parts.uri.path().to_owned(),
         };
         Ok(ListQuery { pairs, base })
     }
+}
+
+/// The origin absolute links in the answer to `parts` start with (see [`link_origin`]).
+#[must_use]
+pub fn request_origin(parts: &Parts, config: &Config) -> Option<String> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let behind_trusted_proxy = peer.is_some_and(|ip| config.trusted_proxies.contains(&ip));
+    link_origin(&parts.headers, config.public_url.as_deref(), &config.allowed_hosts, behind_trusted_proxy)
 }
 
 /// The origin absolute links start with: `public_url` when configured, whatever the request

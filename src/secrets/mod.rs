@@ -20,8 +20,15 @@ use sha2::Sha256;
 /// What a derived key is for; each purpose has a label of its own and so a key of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    /// Sealing secrets stored in the database that kassa must read back.
+    /// Sealing secrets stored in the database that kassa must read back (signing keys,
+    /// stores' staff passwords).
     SecretsAtRest,
+    /// The HMAC key that makes a refresh token's successor (`credentials::sessions`).
+    RefreshSuccessor,
+    /// The HMAC key of the console's form tokens (CSRF).
+    ConsoleForms,
+    /// The HMAC key of the console's device cookies.
+    ConsoleDevices,
 }
 
 impl Purpose {
@@ -30,6 +37,9 @@ impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Purpose::SecretsAtRest => b"kassa secrets at rest v1",
+            Purpose::RefreshSuccessor => b"kassa refresh successor v1",
+            Purpose::ConsoleForms => b"kassa console forms v1",
+            Purpose::ConsoleDevices => b"kassa console devices v1",
         }
     }
 }

@@ -116,7 +116,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // The store first, as the peer does: a missing key is 400 even without a token.
         let store = TenantResolution::of(parts)?;
-        let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state))?;
+        let (user_id, session_id) = access_claims(parts, &Arc::<AccessTokens>::from_ref(state)).await?;
         let request_timeout = Arc::<Config>::from_ref(state).request_timeout;
         Ok(StoreScope {
             store,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Owner, TEST_JWT_SECRET, TestApp};
+use crate::helpers::{Owner, TEST_JWT_SECRET, TestApp, claims_of};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 
@@ -422,11 +422,11 @@ async fn hashes_made_with_older_parameters_are_upgraded_at_sign_in() {
 }
 
 /// Signs `claims` with `secret` and `algorithm`, as a forger would.
-fn forge(claims: &Value, secret: &str, algorithm: jsonwebtoken::Algorithm) -> String {
+fn forge(claims: &Value, secret: &[u8], algorithm: jsonwebtoken::Algorithm) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(algorithm),
         claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(secret),
     )
     .unwrap()
 }
@@ -437,8 +437,8 @@ async fn only_tokens_this_server_issued_and_still_honours_pass() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
+    let claims = claims_of(&owner.token);
     let payload = owner.token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     let now = claims["iat"].as_u64().unwrap();
     let with = |field: &str, value: Value| {
         let mut changed = claims.clone();
@@ -446,16 +446,22 @@ async fn only_tokens_this_server_issued_and_still_honours_pass() {
         changed
     };
 
-    let expired = forge(&with("exp", json!(now - 120)), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256);
+    let expired = app.sign_as_kassa(&with("exp", json!(now - 120))).await;
     app.get_as("/api/users/stores/", &expired).await.error(StatusCode::UNAUTHORIZED, "token_expired");
 
-    let invalid = [
-        forge(&with("typ", json!("refresh")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
-        forge(&with("aud", json!("someone-else")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
-        forge(&with("iss", json!("evil")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
-        forge(&with("sub", json!("999")), TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS256),
-        forge(&claims, "another-secret-another-secret-0000", jsonwebtoken::Algorithm::HS256),
-        forge(&claims, TEST_JWT_SECRET, jsonwebtoken::Algorithm::HS512),
+    // The public key, as a forger would fetch it, used as an HMAC secret.
+    let jwks = app.get("/.well-known/jwks.json").await.json(StatusCode::OK);
+    let public_key = URL_SAFE_NO_PAD.decode(jwks["keys"][0]["x"].as_str().unwrap()).unwrap();
+    let mut unknown_kid = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    unknown_kid.kid = Some("made-up".to_owned());
+    let mut invalid = vec![
+        app.sign_as_kassa(&with("typ", json!("refresh"))).await,
+        app.sign_as_kassa(&with("aud", json!("someone-else"))).await,
+        app.sign_as_kassa(&with("iss", json!("evil"))).await,
+        app.sign_as_kassa(&with("sub", json!("999"))).await,
+        forge(&claims, &public_key, jsonwebtoken::Algorithm::HS256),
+        forge(&claims, TEST_JWT_SECRET.as_bytes(), jsonwebtoken::Algorithm::HS256),
+        forge(&claims, TEST_JWT_SECRET.as_bytes(), jsonwebtoken::Algorithm::HS512),
         format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)),
         {
             let mut parts: Vec<&str> = owner.token.split('.').collect();
@@ -464,6 +470,10 @@ async fn only_tokens_this_server_issued_and_still_honours_pass() {
             parts.join(".")
         },
     ];
+    // The very signature of a real token under a `kid` kassa never made.
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&unknown_kid).unwrap());
+    let (_, signed_part) = owner.token.split_once('.').unwrap();
+    invalid.push(format!("{header}.{signed_part}"));
     for token in invalid {
         app.get_as("/api/users/stores/", &token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
     }

@@ -47,7 +47,7 @@ async fn provision_fleet(app: &TestApp) -> Vec<FleetStore> {
     for worker in futures_util::future::join_all(workers).await {
         worker.unwrap();
     }
-    owner_tokens(&app.pool).await
+    owner_tokens(app).await
 }
 
 async fn provision_one(pool: &PgPool, n: usize, hash: &str) {
@@ -77,7 +77,7 @@ async fn provision_one(pool: &PgPool, n: usize, hash: &str) {
 
 /// A live session and an access token for every store's owner, store `i` (owner `fleet<i>`)
 /// at index `i`.
-async fn owner_tokens(pool: &PgPool) -> Vec<FleetStore> {
+async fn owner_tokens(app: &TestApp) -> Vec<FleetStore> {
     let rows: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
         "with owners as (select s.owner_id, s.tenant_key, substr(u.username, 6)::int as n
                          from public.stores s join public.users u on u.id = s.owner_id),
@@ -87,13 +87,18 @@ async fn owner_tokens(pool: &PgPool) -> Vec<FleetStore> {
          select made.id, made.user_id, owners.tenant_key from made join owners on owners.owner_id = made.user_id
          order by owners.n",
     )
-    .fetch_all(pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
-    let tokens = AccessTokens::new(&SecretString::from(TEST_JWT_SECRET), Duration::from_secs(3600));
-    rows.into_iter()
-        .map(|(session, user, key)| FleetStore { key, token: tokens.issue(user, session, None).unwrap() })
-        .collect()
+    // Signed as the application signs, with the keys in the test's database.
+    let config = crate::helpers::test_config(&[("ACCESS_TOKEN_TTL", "1h")]);
+    let sealer = Arc::new(SecretSealer::from_master(&SecretString::from(TEST_JWT_SECRET)));
+    let tokens = AccessTokens::new(&config, app.app_db.clone(), sealer);
+    let mut stores = Vec::with_capacity(rows.len());
+    for (session, user, key) in rows {
+        stores.push(FleetStore { key, token: tokens.issue(user, session, None).await.unwrap() });
+    }
+    stores
 }
 
 /// Every store marker in `body`: the indexes of `zz<i>marker`.

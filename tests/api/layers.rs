@@ -46,6 +46,7 @@ const LAYERS: &[&str] = &[
     "devices",
     "approvals",
     "audit_events",
+    "discovery",
     // Composition.
     "console",
     "middleware",

@@ -35,6 +35,7 @@ mod reach;
 mod refusals;
 mod registration;
 mod roles;
+mod signing_keys;
 mod staff_account;
 mod store_lifecycle;
 mod store_roles;

@@ -289,7 +289,7 @@ pub async fn refresh_token(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<NoStore<Json<TokenPair>>> {
     let presented = parse_refresh(body)?;
-    let successor = successor_of(&presented, &app.config.jwt_secret)?;
+    let successor = successor_of(&presented, &app.config.secret_key)?;
     let presented = presented.digest();
     let idle_secs = app.config.session_idle_timeout.as_secs_f64();
     let grace_secs = app.config.refresh_reuse_grace.as_secs_f64();
@@ -312,7 +312,7 @@ pub async fn refresh_token(
     // Both the rotation and a reuse's revocation are kept.
     conn.finish().await?;
     let (session_id, user_id, bound_store_id) = outcome?;
-    let access = app.tokens.issue(user_id, session_id, bound_store_id).map_err(ApiError::internal)?;
+    let access = app.tokens.issue(user_id, session_id, bound_store_id).await.map_err(ApiError::internal)?;
     Ok(NoStore(Json(TokenPair { access, refresh: successor.expose().to_owned() })))
 }
 
