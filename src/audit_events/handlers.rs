@@ -6,8 +6,8 @@ use crate::access::policy::{self, Action};
 use crate::audit::AuditAction;
 use crate::audit_events::forms::{AuditActionFilter, AuditEventOut, AuditEventPage};
 use crate::audit_events::queries::{AuditEventRow, AuditFilter, list_events};
-use crate::error::{ApiResult, ErrorBody};
-use crate::http::openapi::{InstantFilter, PositiveIntegerFilter, TokenRefusals};
+use crate::error::ApiResult;
+use crate::http::openapi::{InstantFilter, ManagersListRefusals, PositiveIntegerFilter};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
 use crate::tenant::TenantEcho;
@@ -33,10 +33,7 @@ use crate::validate::{DayEdge, Form};
     ),
     responses(
         (status = 200, description = "A page of the store's audit events", body = AuditEventPage),
-        (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: a page past the last", body = ErrorBody),
+        ManagersListRefusals,
     ))]
 pub async fn list_audit_events(mut tenant: TenantConn, query: ListQuery) -> ApiResult<Json<AuditEventPage>> {
     policy::authorize(tenant.member.role.rank, Action::View, None)?;

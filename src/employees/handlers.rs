@@ -23,7 +23,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
 use crate::http::openapi::{
-    BodyRejections, BooleanFilter, PositiveIntegerFilter, RoleFilter, StoreRefusals, TokenRefusals,
+    BodyRejections, BooleanFilter, ManagersListRefusals, NewStaffRefusals, PositiveIntegerFilter, RoleFilter,
+    StoreRefusals,
 };
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
@@ -61,10 +62,7 @@ use crate::validate::{Form, Replace};
     ),
     responses(
         (status = 200, description = "A page of the store's staff", body = EmployeePage),
-        (status = 400, description = "validation_error (per query parameter) or missing_tenant_key", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required", body = ErrorBody),
-        (status = 404, description = "not_found: a page past the last", body = ErrorBody),
+        ManagersListRefusals,
     ))]
 pub async fn list_employees(scope: StoreScope, query: ListQuery) -> ApiResult<Json<EmployeePage>> {
     staff_page(scope, &query).await.map(Json)
@@ -120,10 +118,7 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
     security(("bearerAuth" = [], "tenantKey" = [])), request_body = CreateEmployeeRequest,
     responses(
         (status = 201, description = "Created; the password is in `credentials` this once", body = EmployeeCreatedResponse),
-        (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
-        (status = 409, description = "username_taken", body = ErrorBody),
+        NewStaffRefusals,
         BodyRejections,
     ))]
 pub async fn create_employee(

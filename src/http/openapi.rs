@@ -107,6 +107,35 @@ refusal_set!(
     403 => "invalid_tenant_key or inactive_tenant",
 );
 
+refusal_set!(
+    /// The refusals of a page of a store's records that only its owner and managers read
+    /// (the staff, the audit trail): a bad filter, no token, no right, a page past the last.
+    ManagersListRefusals:
+    400 => "validation_error (per query parameter) or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "invalid_tenant_key, inactive_tenant, not_a_member, permission_denied or password_change_required",
+    404 => "not_found: a page past the last",
+);
+
+refusal_set!(
+    /// The refusals of adding someone to a store's staff (`POST /employees/`, `POST /users/`),
+    /// besides those of the body itself.
+    NewStaffRefusals:
+    400 => "validation_error, per field, or missing_tenant_key",
+    401 => NOT_AUTHENTICATED,
+    403 => "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required",
+    409 => "username_taken",
+);
+
+refusal_set!(
+    /// The refusals of reading the caller in a store (`auth/me/`, `profile/`): the key is
+    /// looked at before the token, as the peer does.
+    CallerInStoreRefusals:
+    400 => "missing_tenant_key (answered before the token is looked at, as the peer does)",
+    401 => NOT_AUTHENTICATED,
+    403 => "invalid_tenant_key, inactive_tenant or not_a_member",
+);
+
 /// `schema`, or an empty value: the list endpoints read `?role=` as no filter, as DRF does.
 pub fn or_empty(schema: RefOr<Schema>) -> RefOr<Schema> {
     let empty = ObjectBuilder::new().schema_type(Type::String).max_length(Some(0));

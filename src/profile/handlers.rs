@@ -4,8 +4,8 @@ use axum::Json;
 
 use crate::auth::forms::MeResponse;
 use crate::auth::queries::caller_in_store;
-use crate::error::{ApiResult, ErrorBody};
-use crate::http::openapi::TokenRefusals;
+use crate::error::ApiResult;
+use crate::http::openapi::CallerInStoreRefusals;
 use crate::tenant::conn::StoreScope;
 
 /// The same as `GET /api/users/auth/me/`, at the path older apps call: who am I in this
@@ -17,9 +17,7 @@ use crate::tenant::conn::StoreScope;
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
         (status = 200, description = "The caller in the store of `X-Tenant-Key`, as `auth/me/` answers", body = MeResponse),
-        (status = 400, description = "missing_tenant_key (answered before the token is looked at, as the peer does)", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
+        CallerInStoreRefusals,
     ))]
 pub async fn profile(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
     caller_in_store(scope).await.map(Json)

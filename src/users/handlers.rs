@@ -21,7 +21,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
 use crate::http::openapi::{
-    BodyRejections, MemberRefusals, PositiveIntegerFilter, StoreKeyRefusals, StoreRefusals, TokenRefusals,
+    BodyRejections, MemberRefusals, NewStaffRefusals, PositiveIntegerFilter, StoreKeyRefusals, StoreRefusals,
+    TokenRefusals,
 };
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
@@ -384,11 +385,12 @@ mod tests {
 
     #[test]
     fn a_hint_repeats_short_plain_ids_only() {
-        assert_eq!(shown_id("5"), "5");
-        assert_eq!(shown_id("abc"), "abc");
-        assert_eq!(shown_id(&"9".repeat(40)), "{id}");
-        assert_eq!(shown_id("a\u{202E}b"), "{id}");
-        assert_eq!(shown_id(""), "{id}");
+        let too_long = "9".repeat(40);
+        for (id, shown) in
+            [("5", "5"), ("abc", "abc"), (&too_long, "{id}"), ("a\u{202E}b", "{id}"), ("", "{id}")]
+        {
+            assert_eq!(shown_id(id), shown, "{id:?}");
+        }
     }
 }
 
@@ -402,10 +404,7 @@ mod tests {
     security(("bearerAuth" = [], "tenantKey" = [])), request_body = CreateEmployeeRequest,
     responses(
         (status = 201, description = "Created; the password is in `initial_password` this once", body = UserCreatedResponse),
-        (status = 400, description = "validation_error, per field, or missing_tenant_key", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "permission_denied (also for a role beyond the caller's), invalid_tenant_key, inactive_tenant, not_a_member or password_change_required", body = ErrorBody),
-        (status = 409, description = "username_taken", body = ErrorBody),
+        NewStaffRefusals,
         BodyRejections,
     ))]
 pub async fn create_user(

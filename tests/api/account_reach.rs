@@ -21,8 +21,7 @@ async fn cashier_who_owns_elsewhere(app: &TestApp, owner: &Owner) -> (Owner, Val
 
 #[tokio::test]
 async fn nobody_resets_the_password_of_someone_who_owns_another_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("reach_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("reach_owner", "Лавка").await;
     let (manager, cashier_id, _, _) = cashier_who_owns_elsewhere(&app, &owner).await;
     let path = format!("/api/users/employees/{cashier_id}/reset-password/");
     let body = json!({"new_password": "Manager-Chosen-2026"});
@@ -46,8 +45,7 @@ async fn nobody_resets_the_password_of_someone_who_owns_another_store() {
 
 #[tokio::test]
 async fn deactivating_someone_here_leaves_their_other_store_alone() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("leave_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("leave_owner", "Лавка").await;
     let (manager, cashier_id, cashier_token, own_key) = cashier_who_owns_elsewhere(&app, &owner).await;
     let path = format!("/api/users/employees/{cashier_id}/");
     app.scoped(Method::PATCH, &path, &manager.token, &owner.key(), Some(&json!({"is_active": false})))
@@ -66,10 +64,7 @@ async fn deactivating_someone_here_leaves_their_other_store_alone() {
 
 async fn create_role(app: &TestApp, owner: &Owner, code: &str, rank: i64, permissions: &[&str]) -> Value {
     let body = json!({"code": code, "name": code, "rank": rank, "permissions": permissions});
-    app.scoped(Method::POST, "/api/users/store-roles/", &owner.token, &owner.key(), Some(&body))
-        .await
-        .json(StatusCode::CREATED)["data"]
-        .clone()
+    app.create_role(owner, &body).await.json(StatusCode::CREATED)["data"].clone()
 }
 
 fn employee(username: &str, role: &str) -> Value {
@@ -78,8 +73,7 @@ fn employee(username: &str, role: &str) -> Value {
 
 #[tokio::test]
 async fn a_manager_gives_no_role_holding_a_permission_they_lack() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("grant_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("grant_owner", "Лавка").await;
     let (manager, _) = app.member(&owner, "grant_manager", "manager").await;
     let cashier = app.add_employee(&owner, "grant_cashier", "cashier").await;
     let key = owner.key();
@@ -88,42 +82,27 @@ async fn a_manager_gives_no_role_holding_a_permission_they_lack() {
         let role = create_role(&app, &owner, code, 20, &["view_products", lacked]).await;
         assert_eq!(role["given_by"], json!(["owner"]), "{role}");
         let hire = employee(&format!("grant_{code}"), code);
-        app.scoped(Method::POST, "/api/users/employees/", &manager.token, &key, Some(&hire))
-            .await
-            .error(StatusCode::FORBIDDEN, "permission_denied");
+        app.create_employee(&manager, &hire).await.error(StatusCode::FORBIDDEN, "permission_denied");
         let promote = json!({"role": code});
         let path = format!("/api/users/employees/{}/", cashier["id"]);
         app.scoped(Method::PATCH, &path, &manager.token, &key, Some(&promote))
             .await
             .error(StatusCode::FORBIDDEN, "permission_denied");
         // The owner holds every permission.
-        app.scoped(Method::POST, "/api/users/employees/", &owner.token, &key, Some(&hire))
-            .await
-            .json(StatusCode::CREATED);
+        app.create_employee(&owner, &hire).await.json(StatusCode::CREATED);
     }
     // A role within the manager's own permissions is theirs to give.
     create_role(&app, &owner, "senior", 20, &["view_products", "create_sales", "manage_customers"]).await;
-    app.scoped(
-        Method::POST,
-        "/api/users/employees/",
-        &manager.token,
-        &key,
-        Some(&employee("grant_senior", "senior")),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    app.create_employee(&manager, &employee("grant_senior", "senior")).await.json(StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn a_permission_added_to_the_cashier_role_keeps_managers_without_it_from_hiring_cashiers() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("refund_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("refund_owner", "Лавка").await;
     let (manager, _) = app.member(&owner, "refund_manager", "manager").await;
     let key = owner.key();
     let hire = |name: &str| employee(name, "cashier");
-    app.scoped(Method::POST, "/api/users/employees/", &manager.token, &key, Some(&hire("refund_one")))
-        .await
-        .json(StatusCode::CREATED);
+    app.create_employee(&manager, &hire("refund_one")).await.json(StatusCode::CREATED);
 
     let roles = app.scoped(Method::GET, "/api/users/store-roles/", &owner.token, &key, None).await;
     let cashier_role = |roles: &Value| {
@@ -138,17 +117,9 @@ async fn a_permission_added_to_the_cashier_role_keeps_managers_without_it_from_h
         .json(StatusCode::OK);
     // The owner is told who can no longer give it.
     assert_eq!(changed["data"]["given_by"], json!(["owner"]), "{changed}");
-    app.scoped(Method::POST, "/api/users/employees/", &manager.token, &key, Some(&hire("refund_two")))
+    app.create_employee(&manager, &hire("refund_two"))
         .await
         .error(StatusCode::FORBIDDEN, "permission_denied");
     // Stockkeepers, untouched, are still the manager's to hire.
-    app.scoped(
-        Method::POST,
-        "/api/users/employees/",
-        &manager.token,
-        &key,
-        Some(&employee("refund_stock", "stockkeeper")),
-    )
-    .await
-    .json(StatusCode::CREATED);
+    app.create_employee(&manager, &employee("refund_stock", "stockkeeper")).await.json(StatusCode::CREATED);
 }

@@ -16,8 +16,7 @@ fn tokens(body: &Value) -> (String, String) {
 
 #[tokio::test]
 async fn login_returns_what_a_client_needs_to_start() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let body = app.login("IVAN", PASSWORD).await.json(StatusCode::OK);
 
@@ -160,10 +159,13 @@ async fn rotated_seconds_ago(app: &TestApp, seconds: i32) {
         .unwrap();
 }
 
-/// Registers `ivan` and signs in: the refresh token of that first sign-in.
-async fn first_refresh_token(app: &TestApp) -> String {
+/// A fresh app with `overrides` where `ivan` registered and signed in: the app, and the
+/// refresh token of that first sign-in.
+async fn first_refresh_token(overrides: &[(&str, &str)]) -> (TestApp, String) {
+    let app = TestApp::spawn_with(overrides).await;
     app.register_owner("ivan", "Лавка").await;
-    tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK)).1
+    let t0 = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK)).1;
+    (app, t0)
 }
 
 /// `reused`, a retired refresh token, is refused as `token_reused`, and the session it
@@ -176,8 +178,7 @@ async fn assert_reuse_ends_the_session(app: &TestApp, reused: &str, latest: &str
 
 #[tokio::test]
 async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_first_answer() {
-    let app = TestApp::spawn().await;
-    let t0 = first_refresh_token(&app).await;
+    let (app, t0) = first_refresh_token(&[]).await;
 
     // The till sends T0, the answer (pair A) may or may not arrive, and it retries (pair B).
     let (access_a, refresh_a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
@@ -201,8 +202,7 @@ async fn a_retry_within_the_window_never_signs_out_the_client_that_kept_the_firs
 
 #[tokio::test]
 async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_the_window() {
-    let app = TestApp::spawn().await;
-    let t0 = first_refresh_token(&app).await;
+    let (app, t0) = first_refresh_token(&[]).await;
     let (_, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
     let (access, b) = tokens(&app.refresh(&a).await.json(StatusCode::OK));
 
@@ -212,8 +212,7 @@ async fn a_token_older_than_the_current_ones_predecessor_is_reuse_even_within_th
 
 #[tokio::test]
 async fn with_no_window_any_second_use_is_reuse() {
-    let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
-    let t0 = first_refresh_token(&app).await;
+    let (app, t0) = first_refresh_token(&[("REFRESH_REUSE_GRACE", "0")]).await;
     let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
     assert_reuse_ends_the_session(&app, &t0, &a, &access).await;
@@ -221,8 +220,7 @@ async fn with_no_window_any_second_use_is_reuse() {
 
 #[tokio::test]
 async fn past_the_window_the_old_token_is_reuse() {
-    let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE", "1s")]).await;
-    let t0 = first_refresh_token(&app).await;
+    let (app, t0) = first_refresh_token(&[("REFRESH_REUSE_GRACE", "1s")]).await;
     let (access, a) = tokens(&app.refresh(&t0).await.json(StatusCode::OK));
 
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
@@ -231,8 +229,7 @@ async fn past_the_window_the_old_token_is_reuse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_refresh_retries_share_one_successor() {
-    let app = TestApp::spawn().await;
-    let t0 = first_refresh_token(&app).await;
+    let (app, t0) = first_refresh_token(&[]).await;
     let url = format!("http://{}/api/users/auth/token/refresh/", app.serve().await);
     let client = reqwest::Client::new();
 
@@ -261,8 +258,7 @@ async fn parallel_refresh_retries_share_one_successor() {
 
 #[tokio::test]
 async fn refresh_refuses_anything_but_a_live_refresh_token() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let empty = app.json(Method::POST, "/api/users/auth/token/refresh/", &json!({}), None).await;
     assert!(empty.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["refresh"].is_array());
@@ -279,8 +275,7 @@ async fn refresh_refuses_anything_but_a_live_refresh_token() {
 
 #[tokio::test]
 async fn logout_ends_its_sessions_at_once() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let (phone, phone_refresh) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
     let (tablet, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
@@ -300,8 +295,7 @@ async fn logout_ends_its_sessions_at_once() {
 
 #[tokio::test]
 async fn users_manage_their_own_sessions_only() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let other = app.register_owner("petr", "Чужая").await;
     let (phone, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
 
@@ -326,8 +320,7 @@ async fn users_manage_their_own_sessions_only() {
 
 #[tokio::test]
 async fn a_password_change_needs_the_old_one_to_end_the_other_sessions() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let (current, _) = tokens(&app.login("ivan", PASSWORD).await.json(StatusCode::OK));
     let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
     let path = "/api/users/auth/change-password/";
@@ -363,8 +356,7 @@ async fn assert_tokens_refused(app: &TestApp, owner: &Owner, why: &str) {
 
 #[tokio::test]
 async fn deactivating_a_user_stops_their_tokens_on_the_next_request() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     sqlx::query("update public.users set is_active = false").execute(&app.pool).await.unwrap();
 
@@ -435,8 +427,7 @@ fn forge(claims: &Value, secret: &[u8], algorithm: jsonwebtoken::Algorithm) -> S
 async fn only_tokens_this_server_issued_and_still_honours_pass() {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let claims = claims_of(&owner.token);
     let payload = owner.token.split('.').nth(1).unwrap();
     let now = claims["iat"].as_u64().unwrap();
@@ -482,8 +473,7 @@ async fn only_tokens_this_server_issued_and_still_honours_pass() {
 
 #[tokio::test]
 async fn login_answers_with_the_account_exactly_as_registration_did() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let body = app.login("Ivan", PASSWORD).await.json(StatusCode::OK);
 

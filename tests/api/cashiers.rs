@@ -15,10 +15,14 @@ fn anna() -> Value {
            "position": "Кассир", "sex": "female"})
 }
 
+/// Adds the employee `body` describes to `owner`'s store: the employee as the 201 shows it.
+async fn hire(app: &TestApp, owner: &Owner, body: &Value) -> Value {
+    app.create_employee(owner, body).await.json(StatusCode::CREATED)["data"]["employee"].clone()
+}
+
 #[tokio::test]
 async fn a_cashier_without_a_username_gets_no_account() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let accounts_before = app.count("select count(*) from users").await;
     let memberships_before = app.count("select count(*) from store_memberships").await;
 
@@ -52,8 +56,7 @@ async fn a_cashier_without_a_username_gets_no_account() {
 
 #[tokio::test]
 async fn an_account_is_optional_for_cashiers_alone() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let employees_before = app.count("select count(*) from tenant_alfa.employees").await;
 
     for role in ["stockkeeper", "manager"] {
@@ -91,20 +94,10 @@ async fn an_account_is_optional_for_cashiers_alone() {
 
 #[tokio::test]
 async fn the_cashier_list_holds_the_active_till_staff_newest_first() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
-    let anna =
-        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
-    let bobur = app
-        .create_employee(&owner, &json!({"first_name": "Бобур", "role": "cashier"}))
-        .await
-        .json(StatusCode::CREATED)["data"]["employee"]
-        .clone();
-    let gone = app
-        .create_employee(&owner, &json!({"first_name": "Ушёл", "role": "cashier"}))
-        .await
-        .json(StatusCode::CREATED)["data"]["employee"]
-        .clone();
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
+    let anna = hire(&app, &owner, &anna()).await;
+    let bobur = hire(&app, &owner, &json!({"first_name": "Бобур", "role": "cashier"})).await;
+    let gone = hire(&app, &owner, &json!({"first_name": "Ушёл", "role": "cashier"})).await;
     let (cashier, _) = app.member(&owner, "petr", "cashier").await;
     app.patch_employee(&owner, &bobur["id"], &json!({"role": "stockkeeper"})).await.json(StatusCode::OK);
     app.patch_employee(&owner, &gone["id"], &json!({"is_active": false})).await.json(StatusCode::OK);
@@ -152,10 +145,8 @@ async fn the_cashier_list_is_for_members_of_the_store_alone() {
 
 #[tokio::test]
 async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_reset() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
-    let anna =
-        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
+    let anna = hire(&app, &owner, &anna()).await;
 
     let renamed = app
         .patch_employee(&owner, &anna["id"], &json!({"first_name": "Анна-Мария"}))
@@ -176,8 +167,7 @@ async fn a_cashier_without_an_account_can_be_renamed_but_has_no_password_to_rese
 
 #[tokio::test]
 async fn sex_is_validated_on_every_write() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "petr", "cashier").await;
     assert_eq!(employee["sex"], Value::Null);
     assert_eq!(employee["sex_display"], Value::Null);
@@ -215,10 +205,8 @@ async fn sex_is_validated_on_every_write() {
 
 #[tokio::test]
 async fn a_cashier_given_an_account_later_signs_in() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
-    let anna =
-        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
+    let anna = hire(&app, &owner, &anna()).await;
     let account_path = format!("{EMPLOYEES}{}/account/", anna["id"]);
     let give = |body: Value| {
         let (app, owner, path) = (&app, &owner, account_path.clone());
@@ -253,12 +241,9 @@ async fn a_cashier_given_an_account_later_signs_in() {
 
 #[tokio::test]
 async fn a_manager_gives_accounts_to_cashiers_only() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
-    let (manager, _) = app.member(&owner, "olga", "manager").await;
-    let (cashier, _) = app.member(&owner, "petr", "cashier").await;
-    let anna =
-        app.create_employee(&owner, &anna()).await.json(StatusCode::CREATED)["data"]["employee"].clone();
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
+    let [(manager, _), (cashier, _)] = app.members(&owner, [("olga", "manager"), ("petr", "cashier")]).await;
+    let anna = hire(&app, &owner, &anna()).await;
     let path = format!("{EMPLOYEES}{}/account/", anna["id"]);
 
     let refused = app
@@ -274,8 +259,7 @@ async fn a_manager_gives_accounts_to_cashiers_only() {
 
 #[tokio::test]
 async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let (manager, _) = app.member(&owner, "olga", "manager").await;
     let beta = app.open_second_store(&owner, "Бета").await;
 
@@ -320,8 +304,7 @@ async fn an_owner_adds_their_manager_to_a_second_store_by_username() {
 
 #[tokio::test]
 async fn someone_removed_from_a_store_comes_back_on_their_old_row() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "olga", "cashier").await;
     let beta = app.open_second_store(&owner, "Бета").await;
     app.create_employee(&beta, &json!({"username": "olga", "first_name": "x", "role": "cashier"}))
@@ -345,8 +328,7 @@ async fn someone_removed_from_a_store_comes_back_on_their_old_row() {
 
 #[tokio::test]
 async fn an_account_that_works_nowhere_is_nobodys_to_add() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let employee = app.add_employee(&owner, "olga", "cashier").await;
     let path = format!("{EMPLOYEES}{}/", employee["id"]);
     let removed = app.scoped(Method::DELETE, &path, &owner.token, &owner.key(), None).await;

@@ -81,8 +81,7 @@ async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password:
 
 #[tokio::test]
 async fn an_owner_signs_in_to_the_console_with_a_strict_cookie() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("console_owner", "Лавка").await;
     app.add_employee(&owner, "console_cashier", "cashier").await;
     let mut browser = Browser::default();
 
@@ -174,8 +173,7 @@ async fn console_sign_in_off_loopback_is_secure_and_throttled() {
 
 #[tokio::test]
 async fn forms_without_their_csrf_token_change_nothing() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_csrf", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("console_csrf", "Лавка").await;
     let mut browser = Browser::default();
 
     // The sign-in form's own token, from its cookie: a post without it signs nobody in.
@@ -212,8 +210,7 @@ async fn forms_without_their_csrf_token_change_nothing() {
 
 #[tokio::test]
 async fn the_console_admits_no_cashier_nor_an_ended_session() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_boss", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("console_boss", "Лавка").await;
     let (_, _) = app.member(&owner, "console_till", "cashier").await;
 
     let mut cashier = Browser::default();
@@ -267,11 +264,7 @@ fn shown_password(page: &str) -> String {
 
 #[tokio::test]
 async fn an_owner_runs_an_employees_account_from_the_console() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_runner", "Лавка").await;
-    let key = owner.key();
-    let mut browser = Browser::default();
-    sign_in(&app, &mut browser, "console_runner", "Kassa-Strong-2026").await;
+    let (app, owner, key, mut browser) = owner_in_the_console("console_runner").await;
 
     let form = browser.get(&app, &format!("/console/s/{key}/staff/new/")).await;
     assert_eq!(form.status, StatusCode::OK);
@@ -318,17 +311,13 @@ async fn an_owner_runs_an_employees_account_from_the_console() {
         text(&browser.get(&app, &format!("/console/s/{key}/staff/")).await).contains("<td>console_new</td>")
     );
     assert_eq!(browser.post(&app, &act("remove"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
-    let audit = app
-        .scoped(Method::GET, "/api/users/audit-events/?action=employee.removed", &owner.token, &key, None)
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=employee.removed").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 1, "{audit}");
 }
 
 #[tokio::test]
 async fn a_manager_is_told_why_they_cannot_act_on_a_manager() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_top", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("console_top", "Лавка").await;
     app.member(&owner, "console_mgr", "manager").await;
     let (_, peer) = app.member(&owner, "console_peer", "manager").await;
     let key = owner.key();
@@ -361,6 +350,25 @@ struct Console {
     csrf: String,
 }
 
+impl Console {
+    /// Posts the form `fields` to `path` with the console's CSRF token, as the page's form does.
+    async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let csrf = [("csrf", self.csrf.as_str())];
+        let fields: Vec<(&str, &str)> = csrf.iter().chain(fields).copied().collect();
+        self.browser.post(app, path, &fields).await
+    }
+}
+
+/// A fresh app where owner `username` registered a store and signed in to the console: the app,
+/// the owner, the store's key, and the owner's browser.
+async fn owner_in_the_console(username: &str) -> (TestApp, Owner, String, Browser) {
+    let (app, owner) = TestApp::with_owner(username, "Лавка").await;
+    let key = owner.key();
+    let mut browser = Browser::default();
+    sign_in(&app, &mut browser, username, "Kassa-Strong-2026").await;
+    (app, owner, key, browser)
+}
+
 async fn console_of(app: &TestApp, username: &str) -> Console {
     let owner = app.register_owner(username, "Лавка").await;
     let key = owner.key();
@@ -376,12 +384,7 @@ async fn console_of(app: &TestApp, username: &str) -> Console {
 async fn pair_and_revoke_a_till(app: &TestApp, console: &mut Console) {
     // A pairing code, shown large, pairs a till through the API; the list shows it; revoke.
     let made = console
-        .browser
-        .post(
-            app,
-            &format!("/console/s/{}/devices/pairing-code/", console.key),
-            &[("csrf", console.csrf.as_str()), ("name", "Касса 7")],
-        )
+        .post(app, &format!("/console/s/{}/devices/pairing-code/", console.key), &[("name", "Касса 7")])
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", text(&made));
     let page = text(&made);
@@ -394,14 +397,8 @@ async fn pair_and_revoke_a_till(app: &TestApp, console: &mut Console) {
         text(&console.browser.get(app, &format!("/console/s/{}/devices/", console.key)).await)
             .contains("Касса 7")
     );
-    let revoked = console
-        .browser
-        .post(
-            app,
-            &format!("/console/s/{}/devices/{device_id}/revoke/", console.key),
-            &[("csrf", console.csrf.as_str())],
-        )
-        .await;
+    let revoked =
+        console.post(app, &format!("/console/s/{}/devices/{device_id}/revoke/", console.key), &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let listed = app
         .scoped(Method::GET, "/api/users/devices/", &console.owner.token, &console.key, None)
@@ -416,12 +413,10 @@ async fn create_and_edit_a_role(app: &TestApp, console: &mut Console) {
     // refused delete of a built-in role is explained.
     let roles = format!("/console/s/{}/roles/", console.key);
     let created = console
-        .browser
         .post(
             app,
             &format!("{roles}create/"),
             &[
-                ("csrf", console.csrf.as_str()),
                 ("code", "senior"),
                 ("name", "Старший кассир"),
                 ("rank", "40"),
@@ -432,17 +427,10 @@ async fn create_and_edit_a_role(app: &TestApp, console: &mut Console) {
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", text(&created));
     let edited = console
-        .browser
         .post(
             app,
             &format!("{roles}edit/"),
-            &[
-                ("csrf", console.csrf.as_str()),
-                ("code", "senior"),
-                ("name", "Senior"),
-                ("rank", "45"),
-                ("permissions", "void_sales"),
-            ],
+            &[("code", "senior"), ("name", "Senior"), ("rank", "45"), ("permissions", "void_sales")],
         )
         .await;
     assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", text(&edited));
@@ -455,10 +443,7 @@ async fn create_and_edit_a_role(app: &TestApp, console: &mut Console) {
     assert_eq!(senior["name"], "Senior");
     assert_eq!(senior["rank"], 45);
     assert_eq!(senior["permissions"], json!(["void_sales"]));
-    let refused = console
-        .browser
-        .post(app, &format!("{roles}delete/"), &[("csrf", console.csrf.as_str()), ("code", "cashier")])
-        .await;
+    let refused = console.post(app, &format!("{roles}delete/"), &[("code", "cashier")]).await;
     assert!(refused.status.is_client_error());
     assert!(text(&refused).contains("role=\"alert\""));
     assert!(text(&console.browser.get(app, &roles).await).contains("value=\"senior\""));
@@ -518,10 +503,7 @@ async fn an_api_session_is_ended_from_the_console() {
             .as_str()
             .unwrap()
             .to_owned();
-    let ended = console
-        .browser
-        .post(&app, &format!("/console/sessions/{api_session}/revoke/"), &[("csrf", console.csrf.as_str())])
-        .await;
+    let ended = console.post(&app, &format!("/console/sessions/{api_session}/revoke/"), &[]).await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
     app.get_as("/api/users/auth/sessions/", &console.owner.token)
         .await
@@ -530,11 +512,7 @@ async fn an_api_session_is_ended_from_the_console() {
 
 #[tokio::test]
 async fn saving_a_built_in_role_keeps_its_name_in_every_language() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_words", "Лавка").await;
-    let key = owner.key();
-    let mut browser = Browser::default();
-    sign_in(&app, &mut browser, "console_words", "Kassa-Strong-2026").await;
+    let (app, owner, key, mut browser) = owner_in_the_console("console_words").await;
     let page = text(&browser.get(&app, &format!("/console/s/{key}/roles/")).await);
     let csrf = csrf_of(&page);
     // The form as a browser sends it: the name box left as shown (empty, with a placeholder).
@@ -561,8 +539,7 @@ async fn saving_a_built_in_role_keeps_its_name_in_every_language() {
 
 #[tokio::test]
 async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_editor", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("console_editor", "Лавка").await;
     let (_, cashier) = app.member(&owner, "console_edited", "cashier").await;
     let key = owner.key();
     let mut browser = Browser::default();
@@ -609,8 +586,7 @@ async fn an_employee_is_edited_from_the_console_by_the_api_rules() {
 
 #[tokio::test]
 async fn the_owner_runs_the_shared_staff_account_from_the_console() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("console_shared", "Общая").await;
+    let (app, owner) = TestApp::with_owner("console_shared", "Общая").await;
     let key = owner.key();
     let staff = owner.data["staff_credentials"].clone();
     let (username, password) = (staff["username"].as_str().unwrap(), staff["password"].as_str().unwrap());
@@ -631,16 +607,7 @@ async fn the_owner_runs_the_shared_staff_account_from_the_console() {
     assert_eq!(revealed.status, StatusCode::OK);
     assert_eq!(revealed.header("cache-control"), Some("no-store"));
     assert!(text(&revealed).contains(password), "{}", text(&revealed));
-    let audit = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=staff_account.password_viewed",
-            &owner.token,
-            &key,
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=staff_account.password_viewed").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 1, "{audit}");
 
     let rotated = text(&browser.post(&app, &act("rotate"), &[("csrf", &csrf)]).await);

@@ -23,10 +23,9 @@ async fn roster(app: &TestApp, token: Option<&str>, key: &str) -> TestResponse {
 
 #[tokio::test]
 async fn a_pairing_code_pairs_one_till_once_before_it_expires() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("till_owner", "Лавка").await;
-    let (manager, _) = app.member(&owner, "till_manager", "manager").await;
-    let (cashier, _) = app.member(&owner, "till_cashier", "cashier").await;
+    let (app, owner) = TestApp::with_owner("till_owner", "Лавка").await;
+    let [(manager, _), (cashier, _)] =
+        app.members(&owner, [("till_manager", "manager"), ("till_cashier", "cashier")]).await;
 
     app.create_pairing_code(&cashier, "Касса").await.error(StatusCode::FORBIDDEN, "permission_denied");
     app.create_pairing_code(&manager, "   ").await.error(StatusCode::BAD_REQUEST, "validation_error");
@@ -75,16 +74,7 @@ async fn a_pairing_code_pairs_one_till_once_before_it_expires() {
         app.pair(garbage).await.error(StatusCode::BAD_REQUEST, "invalid_pairing_code");
     }
 
-    let events = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=device.paired",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let events = app.audit_events(&owner, "?action=device.paired").await.json(StatusCode::OK);
     assert_eq!(events["count"], 1, "{events}");
     assert_eq!(events["results"][0]["actor_username"], "till_manager");
     assert!(!events.to_string().contains(token));
@@ -122,8 +112,7 @@ async fn a_flood_of_wrong_codes_checks_at_most_ten_a_minute() {
 
 #[tokio::test]
 async fn a_device_token_opens_its_own_store_only_until_revoked() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("till_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("till_owner", "Лавка").await;
     let other = app.register_owner("other_owner", "Другая").await;
     let (cashier, cashier_employee) = app.member(&owner, "till_cashier", "cashier").await;
     let token = app.paired_till(&owner, "Касса 1").await;
@@ -174,16 +163,7 @@ async fn a_device_token_opens_its_own_store_only_until_revoked() {
     let devices =
         app.scoped(Method::GET, DEVICES, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
     assert_eq!(devices["results"][0]["is_active"], false);
-    let events = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=device.revoked",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let events = app.audit_events(&owner, "?action=device.revoked").await.json(StatusCode::OK);
     assert_eq!(events["count"], 1);
 }
 

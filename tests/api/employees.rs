@@ -22,8 +22,7 @@ fn access_token(login: &Value) -> String {
 
 #[tokio::test]
 async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Мой Магазин").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Мой Магазин").await;
     let body = json!({
         "username": "kassir1", "password": "Kassa-Till-2026", "first_name": "Анна", "last_name": "Петрова",
         "role": "cashier", "email": "anna@example.uz", "phone": "+998 90 765-43-21", "position": "Кассир",
@@ -67,8 +66,7 @@ async fn an_owner_adds_an_employee_who_can_then_work_in_that_store() {
 
 #[tokio::test]
 async fn a_generated_password_is_handed_over_once() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let created = app
         .create_employee(&owner, &json!({"username": "sklad", "first_name": "Олег", "role": "stockkeeper"}))
@@ -92,8 +90,7 @@ async fn a_generated_password_is_handed_over_once() {
 
 #[tokio::test]
 async fn a_refused_create_reports_every_problem_at_once() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let users_before = app.count("select count(*) from users").await;
 
     let errors = app
@@ -136,8 +133,7 @@ async fn a_refused_create_reports_every_problem_at_once() {
 
 #[tokio::test]
 async fn the_employee_list_keeps_a_stable_order_through_pages_and_filters() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     for n in 1..=24 {
         let role = if n % 3 == 0 { "stockkeeper" } else { "cashier" };
         app.add_employee(&owner, &format!("staff{n:02}"), role).await;
@@ -252,8 +248,7 @@ async fn employee_ids_are_numbered_per_store() {
 
 #[tokio::test]
 async fn a_page_past_the_last_is_not_found_however_the_list_is_filtered() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     for username in ["staff1", "staff2", "staff3"] {
         app.add_employee(&owner, username, "cashier").await;
     }
@@ -274,9 +269,9 @@ async fn a_page_past_the_last_is_not_found_however_the_list_is_filtered() {
             .error(StatusCode::NOT_FOUND, "not_found");
     }
     let audit = |query: &str| {
-        let path = format!("/api/users/audit-events/?page_size=2&action=employee.created{query}");
+        let query = format!("?page_size=2&action=employee.created{query}");
         let (app, owner) = (&app, &owner);
-        async move { app.scoped(Method::GET, &path, &owner.token, &owner.key(), None).await }
+        async move { app.audit_events(owner, &query).await }
     };
     assert_eq!(audit("&page=2").await.json(StatusCode::OK)["count"], 3);
     audit("&page=3").await.error(StatusCode::NOT_FOUND, "not_found");
@@ -284,8 +279,7 @@ async fn a_page_past_the_last_is_not_found_however_the_list_is_filtered() {
 
 #[tokio::test]
 async fn a_role_the_store_does_not_define_fails_the_read_instead_of_passing_for_another() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let employee = app.add_employee(&owner, "kassir", "cashier").await;
     // Role writes keep such a role out of both tables (it is locked while given, deleted
     // only when unheld); a hand edit could still leave one behind.
@@ -310,8 +304,7 @@ async fn a_role_the_store_does_not_define_fails_the_read_instead_of_passing_for_
 
 #[tokio::test]
 async fn patch_changes_only_what_it_names_where_put_replaces() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
     app.patch_employee(&owner, &id, &json!({"phone": "+998901111111", "position": "Кассир"}))
         .await
@@ -360,8 +353,7 @@ async fn patch_changes_only_what_it_names_where_put_replaces() {
 
 #[tokio::test]
 async fn deactivation_signs_the_employee_out_until_reactivated() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
     let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
     me(&app, &token, &owner.key()).await.json(StatusCode::OK);
@@ -383,8 +375,7 @@ async fn deactivation_signs_the_employee_out_until_reactivated() {
 
 #[tokio::test]
 async fn removal_ends_access_but_keeps_the_row_for_history() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
     let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
 
@@ -419,8 +410,7 @@ async fn removal_ends_access_but_keeps_the_row_for_history() {
 
 #[tokio::test]
 async fn a_password_reset_ends_every_session_of_the_employee() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let id = app.add_employee(&owner, "kassir", "cashier").await["id"].clone();
     let token = access_token(&app.sign_in("kassir", EMPLOYEE_PASSWORD).await);
     let reset_path = format!("{}reset-password/", employee_path(&id));
@@ -466,11 +456,6 @@ async fn a_password_reset_ends_every_session_of_the_employee() {
     assert!(audit.contains(r#""must_change_password": {"after": true, "before": false}"#), "{audit}");
 }
 
-/// `GET /api/users/audit-events/{query}` as `who`.
-async fn audit_trail(app: &TestApp, who: &Owner, query: &str) -> TestResponse {
-    app.scoped(Method::GET, &format!("/api/users/audit-events/{query}"), &who.token, &who.key(), None).await
-}
-
 /// A store where the owner and a manager have made seven changes to employees: the owner,
 /// the manager (signed in), the manager's user id, and the employee ids of the manager and
 /// of the cashier the changes were about.
@@ -493,27 +478,18 @@ async fn audited_store(app: &TestApp) -> (Owner, Owner, Value, Value, Value) {
 
 #[tokio::test]
 async fn an_empty_audit_trail_has_one_empty_page() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
-    let path = "/api/users/audit-events/";
-    let empty = app.scoped(Method::GET, path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
+    let empty = app.audit_events(&owner, "").await.json(StatusCode::OK);
     assert_eq!((empty["count"].as_i64(), empty["next"].is_null()), (Some(0), true), "{empty}");
-    let beyond = format!("{path}?page=2");
-    app.scoped(Method::GET, &beyond, &owner.token, &owner.key(), None)
-        .await
-        .error(StatusCode::NOT_FOUND, "not_found");
+    app.audit_events(&owner, "?page=2").await.error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
 async fn the_audit_trail_records_every_change_to_an_employee() {
     let app = TestApp::spawn().await;
     let (owner, manager, _, _, cashier_id) = audited_store(&app).await;
-    let audit = |query: String, who: &Owner| {
-        let (app, who) = (&app, who.clone());
-        async move { audit_trail(app, &who, &query).await }
-    };
 
-    let trail = audit(String::new(), &owner).await.json(StatusCode::OK);
+    let trail = app.audit_events(&owner, "").await.json(StatusCode::OK);
 
     let actions: Vec<&str> =
         trail["results"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -541,36 +517,37 @@ async fn the_audit_trail_records_every_change_to_an_employee() {
     assert_eq!(trail["results"][2]["actor_username"], "boss");
     assert_eq!(trail["results"][5]["changes"]["role"], json!({"before": null, "after": "cashier"}));
     assert!(trail["results"][0]["created_at"].as_str().is_some());
-    assert_eq!(audit(String::new(), &manager).await.json(StatusCode::OK)["count"], 7, "managers read it too");
+    assert_eq!(app.audit_events(&manager, "").await.json(StatusCode::OK)["count"], 7, "managers read it too");
 }
 
 #[tokio::test]
 async fn the_audit_trail_is_narrowed_by_what_its_query_names() {
     let app = TestApp::spawn().await;
     let (owner, _, manager_user_id, manager_id, _) = audited_store(&app).await;
-    let audit = |query: String, who: &Owner| {
-        let (app, who) = (&app, who.clone());
-        async move { audit_trail(app, &who, &query).await }
-    };
 
-    let by_manager = audit(format!("?actor={manager_user_id}"), &owner).await.json(StatusCode::OK);
+    let by_manager =
+        app.audit_events(&owner, &format!("?actor={manager_user_id}")).await.json(StatusCode::OK);
     assert_eq!(by_manager["count"], 2, "created the cashier, deactivated them: {by_manager}");
     assert!(by_manager["results"].as_array().unwrap().iter().all(|e| e["actor_username"] == "boss"));
-    let resets = audit("?action=employee.password_reset".into(), &owner).await.json(StatusCode::OK);
+    let resets = app.audit_events(&owner, "?action=employee.password_reset").await.json(StatusCode::OK);
     assert_eq!(resets["count"], 1);
-    let about_manager = audit(format!("?employee={manager_id}"), &owner).await.json(StatusCode::OK);
+    let about_manager =
+        app.audit_events(&owner, &format!("?employee={manager_id}")).await.json(StatusCode::OK);
     assert_eq!(about_manager["count"], 1);
     let today = chrono::Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
     assert_eq!(
-        audit(format!("?date_from={today}&date_to={today}"), &owner).await.json(StatusCode::OK)["count"],
+        app.audit_events(&owner, &format!("?date_from={today}&date_to={today}")).await.json(StatusCode::OK)["count"],
         7
     );
-    assert_eq!(audit(format!("?date_from={tomorrow}"), &owner).await.json(StatusCode::OK)["count"], 0);
-    let paged = audit("?page_size=3&page=3".into(), &owner).await.json(StatusCode::OK);
+    assert_eq!(
+        app.audit_events(&owner, &format!("?date_from={tomorrow}")).await.json(StatusCode::OK)["count"],
+        0
+    );
+    let paged = app.audit_events(&owner, "?page_size=3&page=3").await.json(StatusCode::OK);
     assert_eq!(paged["results"].as_array().unwrap().len(), 1);
-    audit("?page=4&page_size=3".into(), &owner).await.error(StatusCode::NOT_FOUND, "not_found");
+    app.audit_events(&owner, "?page=4&page_size=3").await.error(StatusCode::NOT_FOUND, "not_found");
     for bad in ["?action=employee.deleted", "?actor=me", "?date_from=yesterday", "?employee=-1"] {
-        audit(bad.into(), &owner).await.error(StatusCode::BAD_REQUEST, "validation_error");
+        app.audit_events(&owner, bad).await.error(StatusCode::BAD_REQUEST, "validation_error");
     }
 }

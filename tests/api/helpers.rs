@@ -193,6 +193,14 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// A fresh application ([`spawn`](Self::spawn)) with one owner registered in it
+    /// ([`register_owner`](Self::register_owner)): the set-up most tests begin with.
+    pub async fn with_owner(username: &str, store_name: &str) -> (TestApp, Owner) {
+        let app = TestApp::spawn().await;
+        let owner = app.register_owner(username, store_name).await;
+        (app, owner)
+    }
+
     /// With configuration variables overridden, e.g. `[("DEFAULT_LANGUAGE", "en")]`.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
         Self::spawn_customized(overrides, |_| {}).await
@@ -315,6 +323,19 @@ impl TestApp {
         (Owner { token: login["access"].as_str().unwrap().to_owned(), ..owner.clone() }, employee)
     }
 
+    /// [`member`](Self::member) for each `(username, role)` of `wanted`, in order.
+    pub async fn members<const N: usize>(
+        &self,
+        owner: &Owner,
+        wanted: [(&str, &str); N],
+    ) -> [(Owner, Value); N] {
+        let mut made = Vec::with_capacity(N);
+        for (username, role) in wanted {
+            made.push(self.member(owner, username, role).await);
+        }
+        made.try_into().unwrap_or_else(|_| unreachable!("one member for each of the {N} wanted"))
+    }
+
     /// Makes account `user_id` a cashier of `owner`'s store straight in the database (no
     /// request): the membership, and an employee row with `username` as its first name.
     pub async fn enrol_cashier_row(&self, owner: &Owner, user_id: i64, username: &str) {
@@ -386,19 +407,20 @@ pub async fn register_over_http(
     username: &str,
     store_name: &str,
 ) -> RemoteOwner {
-    let registered: Value = client
-        .post(format!("{users_api}/auth/register/"))
-        .json(&registration(username, store_name))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = json_answer(
+        client.post(format!("{users_api}/auth/register/")).json(&registration(username, store_name)),
+    )
+    .await;
     let data = registered["data"].clone();
     let token = data["tokens"]["access"].as_str().unwrap().to_owned();
     let key = data["store"]["tenant_key"].as_str().unwrap().to_owned();
     RemoteOwner { data, token, key }
+}
+
+/// Sends `request` and reads the JSON body of its answer, for tests that call a server over a
+/// socket.
+pub async fn json_answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// `POST /auth/login/` over HTTP to `addr` through a trusted proxy (the test's own socket)

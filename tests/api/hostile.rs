@@ -27,8 +27,7 @@ struct Arena {
 }
 
 async fn arena() -> Arena {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let cashier = app.add_employee(&owner, "kassir", "cashier").await;
     let other = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Вторая лавка"}), Some(&owner.token))

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{CASHIER_PIN, EMPLOYEE_PASSWORD, Shop, TestApp, shop};
+use crate::helpers::{CASHIER_PIN, EMPLOYEE_PASSWORD, Shop, TestApp, TestResponse, shop};
 
 /// The owner's password in [`crate::helpers::registration`].
 const PASSWORD: &str = "Kassa-Strong-2026";
@@ -69,6 +69,24 @@ async fn live_sessions(app: &TestApp, username: &str, till_only: bool) -> i64 {
     .unwrap()
 }
 
+/// A fresh app with a shop (see [`shop`]) named after `prefix`, both shared with the racers.
+async fn racing_shop(prefix: &str) -> (Arc<TestApp>, Arc<Shop>) {
+    let app = Arc::new(TestApp::spawn().await);
+    let shop = Arc::new(shop(&app, prefix, "Лавка").await);
+    (app, shop)
+}
+
+/// `method path` with `body`, as the shop's manager.
+async fn as_manager(
+    app: &TestApp,
+    shop: &Shop,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> TestResponse {
+    app.scoped(method, path, &shop.manager.token, &shop.key(), body).await
+}
+
 fn password_sign_in(
     app: &Arc<TestApp>,
     username: &str,
@@ -113,13 +131,10 @@ async fn a_password_change_leaves_no_session_of_the_old_password() {
 
 #[tokio::test]
 async fn a_managers_password_reset_leaves_no_session_of_the_old_password() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "reset", "Лавка").await);
+    let (app, shop) = racing_shop("reset").await;
     let path = format!("/api/users/employees/{}/reset-password/", shop.cashier_id);
     race(password_sign_in(&app, "reset_cashier", EMPLOYEE_PASSWORD), async {
-        app.scoped(Method::POST, &path, &shop.manager.token, &shop.key(), Some(&json!({})))
-            .await
-            .json(StatusCode::OK);
+        as_manager(&app, &shop, Method::POST, &path, Some(&json!({}))).await.json(StatusCode::OK);
     })
     .await;
     assert_eq!(live_sessions(&app, "reset_cashier", false).await, 0);
@@ -127,8 +142,7 @@ async fn a_managers_password_reset_leaves_no_session_of_the_old_password() {
 
 #[tokio::test]
 async fn a_replaced_pin_leaves_no_session_of_the_old_pin() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "repin", "Лавка").await);
+    let (app, shop) = racing_shop("repin").await;
     race(till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN), async {
         assert_eq!(app.set_pin(&shop.cashier, "602917").await.status, StatusCode::NO_CONTENT);
     })
@@ -140,11 +154,10 @@ async fn a_replaced_pin_leaves_no_session_of_the_old_pin() {
 
 #[tokio::test]
 async fn a_cleared_pin_leaves_no_session_of_it() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "unpin", "Лавка").await);
+    let (app, shop) = racing_shop("unpin").await;
     let path = format!("/api/users/employees/{}/pin/", shop.cashier_id);
     race(till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN), async {
-        let response = app.scoped(Method::DELETE, &path, &shop.manager.token, &shop.key(), None).await;
+        let response = as_manager(&app, &shop, Method::DELETE, &path, None).await;
         assert_eq!(response.status, StatusCode::NO_CONTENT, "{response:?}");
     })
     .await;
@@ -153,14 +166,12 @@ async fn a_cleared_pin_leaves_no_session_of_it() {
 
 #[tokio::test]
 async fn a_revoked_till_leaves_no_session_opened_on_it() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "unpair", "Лавка").await);
-    let devices =
-        app.scoped(Method::GET, "/api/users/devices/", &shop.manager.token, &shop.key(), None).await;
+    let (app, shop) = racing_shop("unpair").await;
+    let devices = as_manager(&app, &shop, Method::GET, "/api/users/devices/", None).await;
     let device_id = devices.json(StatusCode::OK)["results"][0]["id"].clone();
     let path = format!("/api/users/devices/{device_id}/");
     race(till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN), async {
-        let response = app.scoped(Method::DELETE, &path, &shop.manager.token, &shop.key(), None).await;
+        let response = as_manager(&app, &shop, Method::DELETE, &path, None).await;
         assert_eq!(response.status, StatusCode::NO_CONTENT, "{response:?}");
     })
     .await;
@@ -173,19 +184,11 @@ async fn a_revoked_till_leaves_no_session_opened_on_it() {
 
 #[tokio::test]
 async fn a_deactivation_leaves_no_till_session_of_the_member() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "leave", "Лавка").await);
-    let path = format!("/api/users/employees/{}/", shop.cashier_id);
+    let (app, shop) = racing_shop("leave").await;
+    let (path, deactivate) =
+        (format!("/api/users/employees/{}/", shop.cashier_id), json!({"is_active": false}));
     race(till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN), async {
-        app.scoped(
-            Method::PATCH,
-            &path,
-            &shop.manager.token,
-            &shop.key(),
-            Some(&json!({"is_active": false})),
-        )
-        .await
-        .json(StatusCode::OK);
+        as_manager(&app, &shop, Method::PATCH, &path, Some(&deactivate)).await.json(StatusCode::OK);
     })
     .await;
     assert_eq!(live_sessions(&app, "leave_cashier", true).await, 0);
@@ -193,8 +196,7 @@ async fn a_deactivation_leaves_no_till_session_of_the_member() {
 
 #[tokio::test]
 async fn parallel_right_pins_on_one_till_never_deadlock() {
-    let app = Arc::new(TestApp::spawn().await);
-    let shop = Arc::new(shop(&app, "crowd", "Лавка").await);
+    let (app, shop) = racing_shop("crowd").await;
     let sign_in = till_sign_in(&app, &shop, &shop.cashier_id, CASHIER_PIN);
     for _ in 0..25 {
         let statuses = futures_util::future::join_all((0..4).map(|_| sign_in())).await;

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TEST_JWT_SECRET, TestDb, register_over_http};
+use crate::helpers::{RemoteOwner, TEST_JWT_SECRET, TestDb, json_answer, register_over_http};
 
 /// The real binary on its own database, logging JSON at debug level (sqlx included).
 struct LoggingServer {
@@ -12,11 +12,14 @@ struct LoggingServer {
     base: String,
     /// Its working directory, kept until it stops.
     _dir: tempfile::TempDir,
+    /// Its own database, dropped after it.
+    _db: TestDb,
 }
 
 impl LoggingServer {
-    /// Starts it on `db` and waits until it answers.
-    async fn start(db: &TestDb) -> LoggingServer {
+    /// Starts it on a fresh database and waits until it answers.
+    async fn start() -> LoggingServer {
+        let db = TestDb::create().await;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let process = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
@@ -39,7 +42,16 @@ impl LoggingServer {
             assert!(Instant::now() < deadline, "kassa never answered");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        LoggingServer { process, base, _dir: dir }
+        LoggingServer { process, base, _dir: dir, _db: db }
+    }
+
+    /// Starts it, and registers `username` with a store `store_name` over HTTP: the
+    /// server, the client that registered, and the owner.
+    async fn with_owner(username: &str, store_name: &str) -> (LoggingServer, reqwest::Client, RemoteOwner) {
+        let (server, client) = (LoggingServer::start().await, reqwest::Client::new());
+        let owner =
+            register_over_http(&client, &format!("{}/api/users", server.base), username, store_name).await;
+        (server, client, owner)
     }
 
     /// Stops it (SIGTERM) and returns everything it wrote, stdout then stderr.
@@ -54,8 +66,7 @@ impl LoggingServer {
 
 #[tokio::test]
 async fn requests_are_logged_without_credentials() {
-    let db = TestDb::create().await;
-    let server = LoggingServer::start(&db).await;
+    let server = LoggingServer::start().await;
     let (base, client) = (server.base.clone(), reqwest::Client::new());
 
     let secrets =
@@ -84,11 +95,8 @@ async fn requests_are_logged_without_credentials() {
 
 #[tokio::test]
 async fn a_pin_never_reaches_the_log() {
-    let db = TestDb::create().await;
-    let server = LoggingServer::start(&db).await;
-    let (base, client) = (server.base.clone(), reqwest::Client::new());
-    let owner = register_over_http(&client, &format!("{base}/api/users"), "pin_logger", "Лог").await;
-    let (token, key) = (owner.token, owner.key);
+    let (server, client, owner) = LoggingServer::with_owner("pin_logger", "Лог").await;
+    let (base, token, key) = (server.base.clone(), owner.token, owner.key);
     // A PIN that is set, and one refused as too common.
     for (pin, status) in [("730519", 204), ("147258", 400)] {
         let response = client
@@ -111,23 +119,12 @@ async fn a_pin_never_reaches_the_log() {
 
 #[tokio::test]
 async fn a_shared_staff_password_never_reaches_the_log() {
-    let db = TestDb::create().await;
-    let server = LoggingServer::start(&db).await;
-    let (base, client) = (server.base.clone(), reqwest::Client::new());
-    let owner = register_over_http(&client, &format!("{base}/api/users"), "staff_logger", "Журнал").await;
-    let (token, key) = (owner.token, owner.key);
+    let (server, client, owner) = LoggingServer::with_owner("staff_logger", "Журнал").await;
+    let (base, token, key) = (server.base.clone(), owner.token, owner.key);
     let staff = &owner.data["staff_credentials"];
     let first = staff["password"].as_str().unwrap().to_owned();
-    let rotated: serde_json::Value = client
-        .post(format!("{base}/api/users/stores/staff-credentials/rotate/"))
-        .bearer_auth(&token)
-        .header("x-tenant-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rotate = format!("{base}/api/users/stores/staff-credentials/rotate/");
+    let rotated = json_answer(client.post(rotate).bearer_auth(&token).header("x-tenant-key", &key)).await;
     let second = rotated["data"]["password"].as_str().unwrap().to_owned();
     let signed_in = client
         .post(format!("{base}/api/users/auth/login/"))

@@ -32,6 +32,16 @@ async fn create_schema(conn: &mut PgConnection, schema: &SchemaName) {
     sqlx::raw_sql(AssertSqlSafe(format!("create schema {}", schema.quoted()))).execute(conn).await.unwrap();
 }
 
+/// A fresh database holding the empty schema of store `slug`: the database (dropped last), a
+/// connection to it, and the schema's name.
+async fn with_empty_schema(slug: &str) -> (TestDb, PgConnection, SchemaName) {
+    let db = TestDb::create().await;
+    let mut conn = connect(&db).await;
+    let schema = SchemaName::for_slug(slug).unwrap();
+    create_schema(&mut conn, &schema).await;
+    (db, conn, schema)
+}
+
 async fn tables_in(conn: &mut PgConnection, schema: &str) -> Vec<String> {
     sqlx::query_scalar(
         "select table_name::text from information_schema.tables where table_schema = $1 order by 1",
@@ -83,10 +93,7 @@ async fn usernames_are_unique_regardless_of_case() {
 
 #[tokio::test]
 async fn tenant_migrations_apply_once_per_schema() {
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("alpha").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (_db, mut conn, schema) = with_empty_schema("alpha").await;
     let latest = TENANT_MIGRATIONS.migrations.iter().map(|m| m.version).max();
 
     let first = migrate(&mut conn, &schema, &TENANT_MIGRATIONS.migrations).await.unwrap();
@@ -109,10 +116,7 @@ async fn tenant_migrations_apply_once_per_schema() {
 
 #[tokio::test]
 async fn a_failing_tenant_migration_leaves_the_schema_as_it_was() {
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("broken").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (_db, mut conn, schema) = with_empty_schema("broken").await;
     let migrations = [migration(1, "create table first_table (id int)"), migration(2, "create tabel oops")];
 
     let error = migrate(&mut conn, &schema, &migrations).await.unwrap_err();
@@ -124,10 +128,7 @@ async fn a_failing_tenant_migration_leaves_the_schema_as_it_was() {
 
 #[tokio::test]
 async fn a_migration_changed_after_it_ran_is_refused() {
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("drift").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (_db, mut conn, schema) = with_empty_schema("drift").await;
     migrate(&mut conn, &schema, &[migration(1, "create table t (id int)")]).await.unwrap();
 
     let error = migrate(&mut conn, &schema, &[migration(1, "create table t (id bigint)")]).await.unwrap_err();
@@ -137,10 +138,7 @@ async fn a_migration_changed_after_it_ran_is_refused() {
 
 #[tokio::test]
 async fn versions_unknown_to_this_binary_are_tolerated_during_a_rollout() {
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("ahead").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (_db, mut conn, schema) = with_empty_schema("ahead").await;
     let newer = [migration(1, "create table t (id int)"), migration(2, "alter table t add column note text")];
     migrate(&mut conn, &schema, &newer).await.unwrap();
 
@@ -171,10 +169,7 @@ async fn a_missing_schema_or_a_missing_transaction_fails_closed() {
 
 #[tokio::test]
 async fn concurrent_migrators_of_one_schema_apply_each_migration_once() {
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("busy").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (db, mut conn, schema) = with_empty_schema("busy").await;
 
     let runs = (0..8).map(|_| {
         let (options, schema) = (db.options.clone(), schema.clone());
@@ -266,10 +261,7 @@ async fn previous_release_round_trip(conn: &mut PgConnection, schema: &SchemaNam
 async fn a_store_of_the_previous_release_migrates_to_the_preset_roles() {
     use kassa::access::Role;
 
-    let db = TestDb::create().await;
-    let mut conn = connect(&db).await;
-    let schema = SchemaName::for_slug("previous").unwrap();
-    create_schema(&mut conn, &schema).await;
+    let (_db, mut conn, schema) = with_empty_schema("previous").await;
     let previous = &TENANT_MIGRATIONS.migrations[..2];
     migrate(&mut conn, &schema, previous).await.unwrap();
     previous_release_round_trip(&mut conn, &schema, 1, "manager").await;

@@ -34,8 +34,7 @@ fn refused(response: &TestResponse, fields: &[&str]) {
 
 #[tokio::test]
 async fn a_device_name_that_forges_a_log_line_is_refused() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_devices", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("names_devices", "Лавка").await;
     let before = app.footprint().await;
     for name in CONTROLS {
         refused(&app.create_pairing_code(&owner, name).await, &["name"]);
@@ -69,8 +68,7 @@ async fn registration_refuses_control_characters_in_every_name() {
 
 #[tokio::test]
 async fn control_characters_in_employee_texts_are_refused() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("names_owner", "Лавка").await;
     let employee = app.add_employee(&owner, "names_cashier", "cashier").await;
     let path = format!("/api/users/employees/{}/", employee["id"]);
     let before = app.footprint().await;
@@ -91,8 +89,7 @@ async fn control_characters_in_employee_texts_are_refused() {
 
 #[tokio::test]
 async fn control_characters_in_role_names_are_refused() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_roles", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("names_roles", "Лавка").await;
     let before = app.footprint().await;
     for text in CONTROLS {
         let body =
@@ -111,8 +108,7 @@ async fn control_characters_in_role_names_are_refused() {
 
 #[tokio::test]
 async fn control_characters_in_store_texts_are_refused() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_stores", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("names_stores", "Лавка").await;
     let path = format!("/api/users/stores/{}/", owner.store_id);
     let before = app.footprint().await;
     for text in CONTROLS {
@@ -140,10 +136,9 @@ fn till_request(path: &str, till: &str, key: &str, bearer: &str, body: &Value) -
 
 #[tokio::test]
 async fn control_characters_in_an_approval_grant_nothing() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_till", "Лавка").await;
-    let (manager, manager_row) = app.member(&owner, "names_manager", "manager").await;
-    let (cashier, cashier_row) = app.member(&owner, "names_pos", "cashier").await;
+    let (app, owner) = TestApp::with_owner("names_till", "Лавка").await;
+    let [(manager, manager_row), (cashier, cashier_row)] =
+        app.members(&owner, [("names_manager", "manager"), ("names_pos", "cashier")]).await;
     for (who, pin) in [(&manager, MANAGER_PIN), (&cashier, CASHIER_PIN)] {
         let set = app.set_pin(who, pin).await;
         assert_eq!(set.status, StatusCode::NO_CONTENT, "{:?}", set.body);
@@ -208,8 +203,7 @@ impl CapturedLog {
 
 #[tokio::test]
 async fn a_device_name_is_logged_as_a_field_never_in_the_message() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("names_logged", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("names_logged", "Лавка").await;
     let log = CapturedLog::default();
     let guard = log.start();
     let name = "Касса «Север» 7";

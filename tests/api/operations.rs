@@ -225,8 +225,7 @@ async fn the_tenants_commands_address_a_store_by_key() {
 
 #[tokio::test]
 async fn a_purged_store_comes_back_whole_from_its_export() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;
     let key = owner.key();
     let export_dir = tempfile::tempdir().unwrap();

@@ -53,9 +53,7 @@ struct Answer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kassa_rides_out_a_database_outage() {
     let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let Stand { root, mut cluster, pool, addr } = Stand::start().await;
-    let base = format!("http://{addr}/api/users");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let Stand { root, mut cluster, pool, addr, base, client } = Stand::start().await;
 
     let (token, key) = register_owner(&client, &base).await;
 
@@ -206,9 +204,7 @@ fn assert_recovered_from(answers: &[Answer], back_at: Instant) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_outage_no_request_meets_a_connection_from_before_it() {
     let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let Stand { root, mut cluster, pool, addr } = Stand::start().await;
-    let base = format!("http://{addr}/api/users");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let Stand { root, mut cluster, pool, addr, base, client } = Stand::start().await;
     let (token, key) = register_owner(&client, &base).await;
     let me = || client.get(format!("{base}/auth/me/")).bearer_auth(&token).header("x-tenant-key", &key);
 
@@ -261,6 +257,9 @@ struct Stand {
     /// The application's pool, also for the test's own checks.
     pool: PgPool,
     addr: SocketAddr,
+    /// The users API's root on `addr`, and a client that waits for it at most 30 s.
+    base: String,
+    client: reqwest::Client,
 }
 
 impl Stand {
@@ -282,7 +281,9 @@ impl Stand {
         let pool = pool::lazy_pool(&config, cluster.connect_options("kassa"));
         migrate::migrate_public(&pool).await.unwrap();
         let addr = serve(AppState::new(config, pool.clone())).await;
-        Stand { root, cluster, pool, addr }
+        let base = format!("http://{addr}/api/users");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Stand { root, cluster, pool, addr, base, client }
     }
 }
 

@@ -27,8 +27,7 @@ async fn stored_pins(app: &TestApp, schema: &str) -> Vec<(i64, String)> {
 
 #[tokio::test]
 async fn each_weak_pin_is_refused_by_name() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("pin_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("pin_owner", "Лавка").await;
     for pin in [
         "12345",         // too short
         "1234567890123", // too long
@@ -57,8 +56,7 @@ async fn each_weak_pin_is_refused_by_name() {
 
 #[tokio::test]
 async fn a_pin_is_stored_as_an_argon2id_hash_per_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("pin_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("pin_owner", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "pin_cashier", "cashier").await;
     // The owner's second store: the same person, no PIN there.
     let second = json!({"name": "Вторая лавка"});
@@ -105,10 +103,7 @@ async fn a_pin_is_stored_as_an_argon2id_hash_per_store() {
             "{path}: {text}"
         );
     }
-    let events = app
-        .scoped(Method::GET, "/api/users/audit-events/?action=pin.set", &owner.token, &owner.key(), None)
-        .await
-        .json(StatusCode::OK);
+    let events = app.audit_events(&owner, "?action=pin.set").await.json(StatusCode::OK);
     assert_eq!(events["count"], 3, "{events}");
     assert_eq!(events["results"][0]["changes"], json!({"has_pin": {"before": true, "after": true}}));
     assert_eq!(events["results"][2]["changes"], json!({"has_pin": {"before": false, "after": true}}));
@@ -116,8 +111,7 @@ async fn a_pin_is_stored_as_an_argon2id_hash_per_store() {
 
 #[tokio::test]
 async fn who_may_clear_a_pin_follows_the_ranks() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("pin_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("pin_owner", "Лавка").await;
     let (manager, manager_employee) = app.member(&owner, "pin_manager", "manager").await;
     let (other_manager, other_manager_employee) = app.member(&owner, "pin_manager_two", "manager").await;
     let (cashier, cashier_employee) = app.member(&owner, "pin_cashier", "cashier").await;
@@ -152,18 +146,14 @@ async fn who_may_clear_a_pin_follows_the_ranks() {
     assert_eq!(clear(&chief, &manager_employee["id"]).await.status, StatusCode::NO_CONTENT);
     assert_eq!(count().await, 1);
 
-    let events = app
-        .scoped(Method::GET, "/api/users/audit-events/?action=pin.cleared", &owner.token, &owner.key(), None)
-        .await
-        .json(StatusCode::OK);
+    let events = app.audit_events(&owner, "?action=pin.cleared").await.json(StatusCode::OK);
     assert_eq!(events["count"], 3, "{events}");
     assert_eq!(events["results"][0]["changes"], json!({"has_pin": {"before": true, "after": false}}));
 }
 
 #[tokio::test]
 async fn losing_the_password_clears_the_pin() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("pin_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("pin_owner", "Лавка").await;
     let mut staff = Vec::new();
     for username in ["pin_reset", "pin_off", "pin_gone", "pin_kept"] {
         let (token, employee) = app.member(&owner, username, "cashier").await;

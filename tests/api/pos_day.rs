@@ -58,14 +58,8 @@ async fn second_store(app: &TestApp, owner: &Owner) -> (Owner, String, String) {
         &["id", "name", "slug", "tenant_key", "is_active", "created_at", "staff_credentials"],
         &[],
     );
-    let second = app
-        .json(
-            Method::POST,
-            "/api/users/stores/",
-            &json!({"name": "Бета", "address": "ул. Бета"}),
-            Some(&owner.token),
-        )
-        .await;
+    let beta_store = json!({"name": "Бета", "address": "ул. Бета"});
+    let second = app.json(Method::POST, "/api/users/stores/", &beta_store, Some(&owner.token)).await;
     assert_eq!(second.header("cache-control"), Some("no-store"));
     let second = second.json(StatusCode::CREATED);
     let staff_username = second["data"]["staff_credentials"]["username"].as_str().unwrap().to_owned();

@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{OWNER_PIN, TestApp, shop};
+use crate::helpers::{OWNER_PIN, TestApp};
 
 /// Every (method, path) of the served OpenAPI document that takes a bearer token.
 fn bearer_operations() -> Vec<(Method, String)> {
@@ -35,8 +35,7 @@ fn store_bound_may_call(method: &Method, path: &str) -> bool {
 
 #[tokio::test]
 async fn an_owners_till_session_reaches_its_store_alone() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "walk", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("walk").await;
     let key = shop.key();
     let access = shop.sign_in(&app, &shop.owner_id, OWNER_PIN).await;
     let store_path = format!("/api/users/stores/{}/", shop.owner.store_id);
@@ -74,8 +73,7 @@ async fn an_owners_till_session_reaches_its_store_alone() {
 
 #[tokio::test]
 async fn the_shared_staff_account_reaches_nothing_account_wide() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("walk_staff_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("walk_staff_owner", "Лавка").await;
     let key = owner.key();
     let staff = &owner.data["staff_credentials"];
     let login = app.sign_in(staff["username"].as_str().unwrap(), staff["password"].as_str().unwrap()).await;
@@ -109,8 +107,7 @@ async fn the_shared_staff_account_reaches_nothing_account_wide() {
 
 #[tokio::test]
 async fn a_till_session_sees_only_itself() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "alone", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("alone").await;
     app.json(Method::POST, "/api/users/stores/", &json!({"name": "Второй"}), Some(&shop.owner.token))
         .await
         .json(StatusCode::CREATED);
@@ -134,8 +131,7 @@ async fn a_till_session_sees_only_itself() {
 
 #[tokio::test]
 async fn a_refreshed_till_session_stays_bound_to_its_store() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "refresh", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("refresh").await;
     let body = app.pin_login(&shop.till, &shop.key(), &shop.owner_id, OWNER_PIN).await.json(StatusCode::OK);
     let refreshed = app
         .json(Method::POST, "/api/users/auth/token/refresh/", &json!({"refresh": body["refresh"]}), None)

@@ -74,8 +74,7 @@ async fn registration_provisions_a_whole_store() {
 
 #[tokio::test]
 async fn the_access_token_from_registration_signs_the_owner_in() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let stores = app.get_as("/api/users/auth/my-stores/", &owner.token).await.json(StatusCode::OK);
 

@@ -73,8 +73,7 @@ async fn every_new_store_comes_with_a_staff_account() {
 
 #[tokio::test]
 async fn its_sessions_are_bound_to_its_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("bound_owner", "Привязанная").await;
+    let (app, owner) = TestApp::with_owner("bound_owner", "Привязанная").await;
     let (username, password) = credentials_of(&owner);
     let other = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Другая"}), Some(&owner.token))
@@ -124,8 +123,7 @@ async fn its_sessions_are_bound_to_its_store() {
 
 #[tokio::test]
 async fn only_the_owner_reads_the_staff_password() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("reading_owner", "Читальня").await;
+    let (app, owner) = TestApp::with_owner("reading_owner", "Читальня").await;
     let (username, password) = credentials_of(&owner);
     let (manager, _) = app.member(&owner, "reading_manager", "manager").await;
 
@@ -163,16 +161,7 @@ async fn only_the_owner_reads_the_staff_password() {
     assert!(stores[1]["role"].is_string() && stores[1]["employee_count"].is_number(), "{listed}");
 
     // The GET and the list each left an event in this store's trail, naming no password.
-    let audit = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=staff_account.password_viewed",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=staff_account.password_viewed").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 2, "{audit}");
     assert!(!audit.to_string().contains(&password), "{audit}");
     assert_eq!(audit["results"][0]["actor_id"], owner.user_id);
@@ -198,8 +187,7 @@ async fn every_stored_text(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn the_password_is_never_stored_in_the_clear() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("sealed_owner", "Сейф").await;
+    let (app, owner) = TestApp::with_owner("sealed_owner", "Сейф").await;
     let (username, first) = credentials_of(&owner);
     let rotated = app
         .scoped(Method::POST, "/api/users/stores/staff-credentials/rotate/", &owner.token, &owner.key(), None)
@@ -222,8 +210,7 @@ async fn the_password_is_never_stored_in_the_clear() {
 
 #[tokio::test]
 async fn rotation_retires_the_old_staff_password() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("rotating_owner", "Ротация").await;
+    let (app, owner) = TestApp::with_owner("rotating_owner", "Ротация").await;
     let (username, old_password) = credentials_of(&owner);
     let signed_in = app.login(&username, &old_password).await.json(StatusCode::OK);
     let access = signed_in["access"].as_str().unwrap();
@@ -281,8 +268,7 @@ async fn staff_employee_id(app: &TestApp, owner: &Owner) -> Value {
 
 #[tokio::test]
 async fn a_switched_off_staff_account_is_signed_out() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("switching_owner", "Выключатель").await;
+    let (app, owner) = TestApp::with_owner("switching_owner", "Выключатель").await;
     let (username, password) = credentials_of(&owner);
     let access =
         app.login(&username, &password).await.json(StatusCode::OK)["access"].as_str().unwrap().to_owned();
@@ -325,11 +311,7 @@ async fn a_switched_off_staff_account_is_signed_out() {
     )
     .await
     .error(StatusCode::BAD_REQUEST, "validation_error");
-    let audit = app
-        .scoped(Method::GET, "/api/users/audit-events/", &owner.token, &owner.key(), None)
-        .await
-        .json(StatusCode::OK)
-        .to_string();
+    let audit = app.audit_events(&owner, "").await.json(StatusCode::OK).to_string();
     assert!(
         audit.contains("staff_account.deactivated") && audit.contains("staff_account.activated"),
         "{audit}"
@@ -368,8 +350,7 @@ async fn usernames_ending_in_staff_are_reserved() {
 
 #[tokio::test]
 async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_name() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("older_owner", "Старый").await;
+    let (app, owner) = TestApp::with_owner("older_owner", "Старый").await;
     let (squatted, _) = credentials_of(&owner);
     // A store from before staff accounts: no link, no member; an account made before the
     // name was reserved holds `<slug>_staff`.
@@ -410,8 +391,7 @@ async fn the_migration_gives_an_older_store_its_own_account_never_one_found_by_n
 
 #[tokio::test]
 async fn the_store_roles_list_the_staff_role_as_a_built_in() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("roles_owner", "Роли").await;
+    let (app, owner) = TestApp::with_owner("roles_owner", "Роли").await;
     let roles = app.scoped(Method::GET, "/api/users/store-roles/", &owner.token, &owner.key(), None).await;
     let roles = roles.json(StatusCode::OK);
     let staff = roles["data"].as_array().unwrap().iter().find(|r| r["code"] == "staff").cloned();
@@ -424,8 +404,7 @@ async fn the_store_roles_list_the_staff_role_as_a_built_in() {
 
 #[tokio::test]
 async fn nobody_renames_the_shared_account() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("naming_owner", "Именная").await;
+    let (app, owner) = TestApp::with_owner("naming_owner", "Именная").await;
     let (username, _) = credentials_of(&owner);
     let users = app.scoped(Method::GET, "/api/users/users/", &owner.token, &owner.key(), None).await;
     let users = users.json(StatusCode::OK);

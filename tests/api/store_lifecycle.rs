@@ -31,8 +31,7 @@ async fn registry_row(app: &TestApp, store_id: i64) -> String {
 
 #[tokio::test]
 async fn a_reactivated_stores_key_works_at_once() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let (manager, _) = app.member(&owner, "maria", "manager").await;
     let stranger = app.register_owner("petr", "Чужая").await;
     let path = store_path(owner.store_id);
@@ -75,8 +74,7 @@ async fn a_reactivated_stores_key_works_at_once() {
 
 #[tokio::test]
 async fn a_store_change_applies_or_refuses_every_field_it_is_sent() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let path = store_path(owner.store_id);
     let before = registry_row(&app, owner.store_id).await;
 
@@ -144,8 +142,7 @@ async fn until_key_answers(app: &TestApp, owner: &Owner, expected: StatusCode) {
 
 #[tokio::test]
 async fn the_operator_switches_a_store_by_slug_or_key() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     assert_eq!(me_status(&app, &owner).await, StatusCode::OK);
 
     let deactivated = run(&app, &["tenants", "deactivate", "lavka"]);
@@ -205,8 +202,7 @@ async fn public_rows_of(app: &TestApp, store_id: i64) -> Vec<(String, i64)> {
 
 #[tokio::test]
 async fn purge_removes_a_store_with_its_tills() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;
     let neighbour = app.register_owner("olga", "Дукон").await;
     // Everything a store's tills leave in `public`: a used and an unused pairing code, a

@@ -164,8 +164,7 @@ async fn me(app: &TestApp, who: &Owner) -> Value {
 
 /// The store's audit events of `action` (newest first), as its owner reads them.
 async fn events(app: &TestApp, owner: &Owner, action: &str) -> Vec<Value> {
-    let path = format!("/api/users/audit-events/?action={action}&page_size=100");
-    let body = app.scoped(Method::GET, &path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
+    let body = app.audit_events(owner, &format!("?action={action}&page_size=100")).await.json(StatusCode::OK);
     let results = body["results"].as_array().expect("results is a list").clone();
     assert!(results.iter().all(|e| e["action"] == action), "{body}");
     results
@@ -182,8 +181,7 @@ fn assert_role(view: &Value, code: &str, name: &str, permissions: &BTreeSet<Stri
 
 #[tokio::test]
 async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let key = owner.key();
 
     let fresh = roles(&app, &owner).await;
@@ -205,9 +203,8 @@ async fn a_store_starts_with_the_four_built_in_roles_which_every_member_may_read
         built_ins(["Owner", "Manager", "Cashier", "Shared staff account", "Stockkeeper"], [1, 0, 0, 1, 0])
     );
 
-    let (manager, _) = app.member(&owner, "boss", "manager").await;
-    let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
-    let (stockkeeper, _) = app.member(&owner, "sklad", "stockkeeper").await;
+    let [(manager, _), (cashier, _), (stockkeeper, _)] =
+        app.members(&owner, [("boss", "manager"), ("kassir", "cashier"), ("sklad", "stockkeeper")]).await;
     app.add_employee(&owner, "kassir2", "cashier").await;
     let counted = roles(&app, &owner).await;
     let expected = built_ins(
@@ -290,8 +287,8 @@ struct RoleArena {
 
 async fn role_arena(app: &TestApp) -> RoleArena {
     let owner = app.register_owner("ivan", "Лавка").await;
-    let (manager, _) = app.member(&owner, "boss", "manager").await;
-    let (cashier, _) = app.member(&owner, "kassir", "cashier").await;
+    let [(manager, _), (cashier, _)] =
+        app.members(&owner, [("boss", "manager"), ("kassir", "cashier")]).await;
 
     // What may be written: the bounds themselves.
     let created = app
@@ -571,8 +568,7 @@ async fn an_unused_custom_role_is_deleted_once() {
 
 #[tokio::test]
 async fn a_built_in_role_keeps_its_rank_through_edits() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "kassir", "cashier").await;
     let granted = ["view_products", "create_sales", "void_sales"];
 
@@ -1084,8 +1080,7 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_edit_among_concurrent_readers_is_seen_by_every_request_after_it() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let key = owner.key();
     let (old_name, new_name) = ("Бегунок", "Быстрый бегунок");
     let old = set_of(&["view_products"]);
@@ -1245,8 +1240,7 @@ async fn the_permission_catalogue_describes_every_built_in_permission_in_the_cal
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_is_never_deleted_under_an_employee_being_given_it() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("race_owner", "Гонка").await;
+    let (app, owner) = TestApp::with_owner("race_owner", "Гонка").await;
     let addr = app.serve().await;
     let client = reqwest::Client::new();
     let (mut hired, mut deleted) = (0, 0);
@@ -1292,8 +1286,7 @@ async fn a_role_edited_elsewhere_applies_from_the_next_request() {
     use kassa::router::build_router;
     use kassa::state::AppState;
 
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("two_owner", "Два").await;
+    let (app, owner) = TestApp::with_owner("two_owner", "Два").await;
     let (holder, _) = app.member(&owner, "two_holder", "cashier").await;
     // A second instance on the same database, holding role definitions of its own.
     let config = Arc::new(crate::helpers::test_config(&[]));

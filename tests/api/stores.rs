@@ -11,16 +11,11 @@ fn store_path(id: i64) -> String {
 
 #[tokio::test]
 async fn an_owner_opens_a_second_store_with_its_own_schema() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Первый").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Первый").await;
 
+    let second_store = json!({"name": "Второй магазин", "address": "addr"});
     let created = app
-        .json(
-            Method::POST,
-            "/api/users/stores/",
-            &json!({"name": "Второй магазин", "address": "addr"}),
-            Some(&owner.token),
-        )
+        .json(Method::POST, "/api/users/stores/", &second_store, Some(&owner.token))
         .await
         .json(StatusCode::CREATED);
 
@@ -41,8 +36,7 @@ async fn an_owner_opens_a_second_store_with_its_own_schema() {
 
 #[tokio::test]
 async fn creating_a_store_validates_its_fields() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Первый").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Первый").await;
 
     let cases = [
         (json!({}), "name"),
@@ -76,8 +70,7 @@ async fn the_store_endpoints_require_a_valid_token() {
 
 #[tokio::test]
 async fn an_owner_edits_their_store_but_not_its_identity() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let path = store_path(owner.store_id);
     let tenant_key = owner.data["store"]["tenant_key"].clone();
 
@@ -118,8 +111,7 @@ async fn an_owner_edits_their_store_but_not_its_identity() {
 
 #[tokio::test]
 async fn other_people_cannot_see_or_change_a_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let stranger = app.register_owner("petr", "Чужая").await;
     let path = store_path(owner.store_id);
 
@@ -139,17 +131,23 @@ async fn other_people_cannot_see_or_change_a_store() {
     assert_eq!(name, "Лавка");
 }
 
-#[tokio::test]
-async fn members_who_are_not_the_owner_may_read_but_not_write() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
-    let manager = app.register_owner("maria", "Своя").await;
-    sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'manager')")
-        .bind(manager.user_id)
-        .bind(owner.store_id)
+/// Makes account `user_id` a member of store `store_id` as `role`, straight in the database (no
+/// request, so no rule of the API applies).
+async fn join_as(app: &TestApp, user_id: i64, store_id: i64, role: &str) {
+    sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, $3)")
+        .bind(user_id)
+        .bind(store_id)
+        .bind(role)
         .execute(&app.pool)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn members_who_are_not_the_owner_may_read_but_not_write() {
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
+    let manager = app.register_owner("maria", "Своя").await;
+    join_as(&app, manager.user_id, owner.store_id, "manager").await;
     let path = store_path(owner.store_id);
 
     let read = app.get_as(&path, &manager.token).await.json(StatusCode::OK);
@@ -165,8 +163,7 @@ async fn members_who_are_not_the_owner_may_read_but_not_write() {
 
 #[tokio::test]
 async fn deleting_a_store_keeps_its_data() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     let response = app.delete_as(&store_path(owner.store_id), &owner.token).await;
 
@@ -181,8 +178,7 @@ async fn deleting_a_store_keeps_its_data() {
 
 #[tokio::test]
 async fn a_malformed_store_id_names_no_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
 
     for path in ["/api/users/stores/abc/", "/api/users/stores/99999999999999999999/", "/api/users/stores/-1/"]
     {
@@ -226,17 +222,11 @@ async fn the_role_catalogue_is_public() {
 
 #[tokio::test]
 async fn a_membership_in_a_role_the_store_does_not_define_is_an_error_not_a_cashier() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let member = app.register_owner("maria", "Своя").await;
     // Role writes keep such rows out (a role is locked while given, and deleted only when
     // unheld); a hand edit could still leave one behind.
-    sqlx::query("insert into public.store_memberships (user_id, store_id, role) values ($1, $2, 'auditor')")
-        .bind(member.user_id)
-        .bind(owner.store_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    join_as(&app, member.user_id, owner.store_id, "auditor").await;
 
     for path in
         [store_path(owner.store_id), "/api/users/stores/".to_owned(), "/api/users/auth/my-stores/".to_owned()]

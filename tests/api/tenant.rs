@@ -34,8 +34,7 @@ fn key_of(owner: &Owner) -> String {
 
 #[tokio::test]
 async fn me_shows_the_caller_in_their_store() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Мой Магазин").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Мой Магазин").await;
     let key = key_of(&owner);
 
     let body = me(&app, Some(&owner.token), Some(&key)).await.json(StatusCode::OK);
@@ -55,8 +54,7 @@ async fn me_shows_the_caller_in_their_store() {
 
 #[tokio::test]
 async fn each_tenant_failure_has_its_own_answer() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let stranger = app.register_owner("petr", "Чужая").await;
     let key = key_of(&owner);
 
@@ -75,8 +73,7 @@ async fn each_tenant_failure_has_its_own_answer() {
 
 #[tokio::test]
 async fn hostile_tenant_keys_are_refused_without_reaching_sql() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let hostile: Vec<Vec<u8>> = vec![
         b"lavka' or '1'='1".to_vec(),
         b"x; drop schema tenant_lavka cascade; --".to_vec(),
@@ -103,8 +100,7 @@ async fn hostile_tenant_keys_are_refused_without_reaching_sql() {
 
 #[tokio::test]
 async fn a_member_who_must_change_their_password_may_still_read_me() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     sqlx::query("update public.users set must_change_password = true").execute(&app.pool).await.unwrap();
 
     let body = me(&app, Some(&owner.token), Some(&key_of(&owner))).await.json(StatusCode::OK);
@@ -120,8 +116,7 @@ async fn a_member_who_must_change_their_password_may_still_read_me() {
 
 #[tokio::test]
 async fn other_instances_see_a_deactivation_within_seconds() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let key = key_of(&owner);
     // A second instance on the same database, with a cache of its own.
     let config = Arc::new(test_config(&[]));
@@ -439,8 +434,7 @@ async fn assert_idle_pools_are_neutral(db: &kassa::db::Db) {
 
 #[tokio::test]
 async fn a_failed_tenant_transaction_leaves_no_trace() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let key = key_of(&owner);
     let (probes, probe_db) =
         tenant_probes(&app, &[("REQUEST_TIMEOUT", "300ms"), ("DATABASE_POOL_SIZE", "2")]);

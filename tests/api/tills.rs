@@ -20,8 +20,7 @@ const ROSTER: &str = "/api/users/devices/roster/";
 
 #[tokio::test]
 async fn a_pin_signs_a_member_in_on_the_till_for_that_store_alone_until_the_till_is_revoked() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "pin", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("pin").await;
     // The owner also has a second store, which a password sign-in lists.
     let second = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Второй"}), Some(&shop.owner.token))
@@ -96,8 +95,7 @@ async fn a_pin_signs_a_member_in_on_the_till_for_that_store_alone_until_the_till
 
 #[tokio::test]
 async fn every_failed_pin_answers_the_same() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "same", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("same").await;
     let (_, no_pin) = app.member(&shop.owner, "same_nopin", "cashier").await;
     let (leaver, leaver_row) = app.member(&shop.owner, "same_leaver", "cashier").await;
     assert_eq!(app.set_pin(&leaver, "604918").await.status, StatusCode::NO_CONTENT);
@@ -142,8 +140,7 @@ async fn every_failed_pin_answers_the_same() {
 
 #[tokio::test]
 async fn a_pin_failure_takes_as_long_whatever_its_cause() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "timing", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("timing").await;
     let (_, no_pin) = app.member(&shop.owner, "timing_nopin", "cashier").await;
     let key = shop.key();
     shop.sign_in(&app, &shop.owner_id, OWNER_PIN).await;
@@ -280,8 +277,7 @@ async fn fifty_parallel_wrong_pins_from_one_till_check_at_most_five() {
 
 #[tokio::test]
 async fn ten_wrong_pins_for_one_person_in_a_day_clear_their_pin() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "tenth", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("tenth").await;
     let key = shop.key();
     let schema = shop.schema();
     // Nine wrong PINs on two tills (the till lock stops at four each)…
@@ -311,10 +307,7 @@ async fn ten_wrong_pins_for_one_person_in_a_day_clear_their_pin() {
     let listed: Vec<&Value> =
         roster["results"].as_array().unwrap().iter().map(|m| &m["employee_id"]).collect();
     assert!(!listed.contains(&&shop.cashier_id), "{roster}");
-    let audit = app
-        .scoped(Method::GET, "/api/users/audit-events/?action=pin.locked", &shop.owner.token, &key, None)
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&shop.owner, "?action=pin.locked").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 1, "{audit}");
     assert_eq!(audit["results"][0]["employee_id"], shop.cashier_id);
     let pins: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -342,8 +335,7 @@ async fn redeem(app: &TestApp, who: &str, key: &str, token: &Value, permission: 
 
 #[tokio::test]
 async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "approve", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("approve").await;
     let cashier = shop.sign_in(&app, &shop.cashier_id, CASHIER_PIN).await;
     let asked = json!({
         "permission": "manage_sales", "approver_employee_id": shop.manager_id, "pin": MANAGER_PIN,
@@ -387,16 +379,7 @@ async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
     // Both ends are in the audit trail; the token is stored only as a hash.
     for (action, actor) in [("approval.granted", "approve_manager"), ("approval.redeemed", "approve_cashier")]
     {
-        let audit = app
-            .scoped(
-                Method::GET,
-                &format!("/api/users/audit-events/?action={action}"),
-                &shop.owner.token,
-                &shop.key(),
-                None,
-            )
-            .await
-            .json(StatusCode::OK);
+        let audit = app.audit_events(&shop.owner, &format!("?action={action}")).await.json(StatusCode::OK);
         assert_eq!(audit["count"], 1, "{audit}");
         assert_eq!(audit["results"][0]["actor_username"], actor, "{audit}");
         assert_eq!(audit["results"][0]["employee_id"], shop.cashier_id, "{audit}");
@@ -413,8 +396,7 @@ async fn a_manager_approves_one_action_for_a_cashier_on_the_till() {
 
 #[tokio::test]
 async fn each_refused_approval_names_its_error() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, "refuse", "Лавка").await;
+    let (app, shop) = TestApp::with_shop("refuse").await;
     let (_, second_cashier) = app.member(&shop.owner, "refuse_cashier2", "cashier").await;
     let (second_manager, second_manager_row) = app.member(&shop.owner, "refuse_manager2", "manager").await;
     assert_eq!(app.set_pin(&second_manager, "640281").await.status, StatusCode::NO_CONTENT);

@@ -10,8 +10,7 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn a_token_from_the_future_or_before_its_time_is_refused() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Лавка").await;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let stores = "/api/users/stores/";
 

@@ -179,8 +179,7 @@ async fn every_documented_route_answers_alike_without_its_trailing_slash() {
 /// The query survives the slash being added.
 #[tokio::test]
 async fn a_query_is_kept_when_the_slash_is_added() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("slash_owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("slash_owner", "Лавка").await;
     app.add_employee(&owner, "slash_cashier", "cashier").await;
     app.add_employee(&owner, "slash_manager", "manager").await;
 

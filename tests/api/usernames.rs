@@ -55,8 +55,7 @@ async fn usernames_are_compared_folded() {
 
 #[tokio::test]
 async fn an_employee_cannot_be_given_a_look_alike_username() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("owner", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("owner", "Лавка").await;
     app.add_employee(&owner, "kassir", "cashier").await;
     let before = app.footprint().await;
     for look_alike in ["оwner", "ＯＷＮＥＲ", "kаssir", "KASSIR", "ｋａｓｓｉｒ"] {

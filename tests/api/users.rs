@@ -18,8 +18,7 @@ fn usernames(page: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn the_user_list_shows_the_active_members_with_an_account() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (cashier, employee) = app.member(&owner, "anna", "cashier").await;
     let gone = app.add_employee(&owner, "boris", "stockkeeper").await;
     app.scoped(
@@ -69,8 +68,7 @@ async fn the_user_list_shows_the_active_members_with_an_account() {
 
 #[tokio::test]
 async fn full_name_is_empty_when_both_names_are() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     sqlx::query("update public.users set first_name = '', last_name = '' where id = $1")
         .bind(owner.user_id)
         .execute(&app.pool)
@@ -103,8 +101,7 @@ async fn many_cashiers(app: &TestApp, owner: &Owner, prefix: &str, count: usize)
 
 #[tokio::test]
 async fn the_user_list_pages_by_twenty() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 20).await;
 
     let first = app.users(&owner, "").await.json(StatusCode::OK);
@@ -120,8 +117,7 @@ async fn the_user_list_pages_by_twenty() {
 
 #[tokio::test]
 async fn the_user_list_is_searched_by_name_in_the_asked_order() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     many_cashiers(&app, &owner, "k", 4).await;
 
     // `name`: first or last name or username, any case.
@@ -159,8 +155,7 @@ async fn the_user_list_is_searched_by_name_in_the_asked_order() {
 
 #[tokio::test]
 async fn only_active_members_of_the_store_read_its_users() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let stranger = app.register_owner("petr", "Чужая").await;
     let anna = app.add_employee(&owner, "anna", "cashier").await;
 
@@ -179,8 +174,7 @@ async fn only_active_members_of_the_store_read_its_users() {
 
 #[tokio::test]
 async fn a_user_outside_the_list_is_not_found() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let other = app.register_owner("petr", "Чужая").await;
     let gone = app.add_employee(&owner, "boris", "cashier").await;
     let path = format!("/api/users/employees/{}/", gone["id"]);
@@ -217,8 +211,7 @@ async fn a_user_outside_the_list_is_not_found() {
 
 #[tokio::test]
 async fn writes_to_a_user_name_the_route_to_use() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let anna = app.add_employee(&owner, "anna", "cashier").await;
     let user_id = anna["user"].as_i64().unwrap();
 
@@ -252,8 +245,7 @@ async fn writes_to_a_user_name_the_route_to_use() {
 
 #[tokio::test]
 async fn update_employee_changes_the_row_here_under_the_employee_rules() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
     let anna_id = anna["user"].as_i64().unwrap();
 
@@ -296,8 +288,7 @@ async fn update_employee_changes_the_row_here_under_the_employee_rules() {
 
 #[tokio::test]
 async fn update_employee_switches_the_account_on_or_off() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
     let anna_id = anna["user"].as_i64().unwrap();
 
@@ -314,23 +305,13 @@ async fn update_employee_switches_the_account_on_or_off() {
     assert_eq!(app.users(&owner, "?name=anna").await.json(StatusCode::OK)["count"], 1);
     app.sign_in("anna", EMPLOYEE_PASSWORD).await;
 
-    let audit = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=employee.activated",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=employee.activated").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 1, "{audit}");
 }
 
 #[tokio::test]
 async fn a_manager_neither_promotes_themself_nor_touches_the_owner() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (manager, boss) = app.member(&owner, "boss", "manager").await;
     let boss_id = boss["user"].as_i64().unwrap();
     let anna = app.add_employee(&owner, "anna", "cashier").await;
@@ -365,8 +346,7 @@ async fn a_manager_neither_promotes_themself_nor_touches_the_owner() {
 
 #[tokio::test]
 async fn a_manager_deactivated_here_writes_nothing_with_the_old_token() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (manager, boss) = app.member(&owner, "boss", "manager").await;
     // The manager also runs a store of their own, so their session outlives the deactivation.
     app.json(Method::POST, "/api/users/stores/", &json!({"name": "Своя"}), Some(&manager.token))
@@ -392,13 +372,18 @@ async fn a_manager_deactivated_here_writes_nothing_with_the_old_token() {
     app.sign_in("anna", EMPLOYEE_PASSWORD).await;
 }
 
+/// vlad's store with manager boss and cashier anna, both signed in: the app, the owner, boss,
+/// anna, and anna's account id.
+async fn boss_and_anna() -> (TestApp, Owner, Owner, Owner, i64) {
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
+    let [(manager, _), (cashier, anna)] =
+        app.members(&owner, [("boss", "manager"), ("anna", "cashier")]).await;
+    (app, owner, manager, cashier, anna["user"].as_i64().unwrap())
+}
+
 #[tokio::test]
 async fn update_profile_renames_oneself_or_whom_one_outranks() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
-    let (manager, _) = app.member(&owner, "boss", "manager").await;
-    let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
-    let anna_id = anna["user"].as_i64().unwrap();
+    let (app, owner, manager, cashier, anna_id) = boss_and_anna().await;
 
     // Oneself, even as a cashier.
     let body = app
@@ -412,16 +397,9 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
     assert_eq!(body["data"]["email"], "anna@shop.uz");
     assert_eq!(body["data"]["employee_info"]["role"], "cashier");
     assert_eq!(body["tenant_key"], owner.key().as_str());
-    let employee = app
-        .scoped(
-            Method::GET,
-            &format!("/api/users/employees/{}/", anna["id"]),
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let employee_path = format!("/api/users/employees/{}/", body["data"]["employee_info"]["id"]);
+    let employee =
+        app.scoped(Method::GET, &employee_path, &owner.token, &owner.key(), None).await.json(StatusCode::OK);
     assert_eq!(employee["first_name"], "Анна", "the staff list shows the new name");
 
     // A manager renames a cashier, username included; she signs in by the new one.
@@ -441,16 +419,7 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
         .error(StatusCode::FORBIDDEN, "permission_denied");
     assert_eq!(app.count("select count(*) from public.users where first_name = 'Взлом'").await, 0);
 
-    let audit = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=account.updated",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=account.updated").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 3, "{audit}");
     let changes =
         audit["results"].as_array().unwrap().iter().map(|e| e["changes"].clone()).collect::<Vec<_>>();
@@ -459,8 +428,7 @@ async fn update_profile_renames_oneself_or_whom_one_outranks() {
 
 #[tokio::test]
 async fn update_profile_validates_every_field() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
     let anna_id = anna["user"].as_i64().unwrap();
     app.add_employee(&owner, "admin", "cashier").await;
@@ -489,11 +457,7 @@ async fn update_profile_validates_every_field() {
 
 #[tokio::test]
 async fn change_password_ends_every_session_of_the_account() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
-    let (manager, _) = app.member(&owner, "boss", "manager").await;
-    let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
-    let anna_id = anna["user"].as_i64().unwrap();
+    let (app, owner, manager, cashier, anna_id) = boss_and_anna().await;
 
     for weak in [
         json!({"new_password": "12345678"}),
@@ -528,16 +492,7 @@ async fn change_password_ends_every_session_of_the_account() {
         .await
         .error(StatusCode::UNAUTHORIZED, "authentication_failed");
     app.sign_in("anna", "Smena-Nochnaya-77").await;
-    let audit = app
-        .scoped(
-            Method::GET,
-            "/api/users/audit-events/?action=employee.password_reset",
-            &owner.token,
-            &owner.key(),
-            None,
-        )
-        .await
-        .json(StatusCode::OK);
+    let audit = app.audit_events(&owner, "?action=employee.password_reset").await.json(StatusCode::OK);
     assert_eq!(audit["count"], 1);
 }
 
@@ -547,24 +502,17 @@ fn response_mentions(response: &TestResponse, text: &str) -> bool {
 
 #[tokio::test]
 async fn nobody_sets_the_password_of_the_owner_of_themself_or_of_someone_who_works_elsewhere() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
-    let (manager, boss) = app.member(&owner, "boss", "manager").await;
-    let (cashier, anna) = app.member(&owner, "anna", "cashier").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
+    let [(manager, boss), (cashier, anna)] =
+        app.members(&owner, [("boss", "manager"), ("anna", "cashier")]).await;
     let new = json!({"new_password": "Manager-Chosen-2026"});
 
-    app.change_user_password(&manager, owner.user_id, &new)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
-    app.change_user_password(&manager, boss["user"].as_i64().unwrap(), &new)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
-    app.change_user_password(&owner, owner.user_id, &new)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
-    app.change_user_password(&cashier, anna["user"].as_i64().unwrap(), &new)
-        .await
-        .error(StatusCode::FORBIDDEN, "permission_denied");
+    let (boss_id, anna_id) = (boss["user"].as_i64().unwrap(), anna["user"].as_i64().unwrap());
+    for (who, user_id) in
+        [(&manager, owner.user_id), (&manager, boss_id), (&owner, owner.user_id), (&cashier, anna_id)]
+    {
+        app.change_user_password(who, user_id, &new).await.error(StatusCode::FORBIDDEN, "permission_denied");
+    }
     app.sign_in("vlad", "Kassa-Strong-2026").await;
 
     // The cashier owns a store of their own: only they change their password now.
@@ -584,8 +532,7 @@ async fn nobody_sets_the_password_of_the_owner_of_themself_or_of_someone_who_wor
 
 #[tokio::test]
 async fn profile_is_me() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Лавка").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Лавка").await;
     let me = app.scoped(Method::GET, "/api/users/auth/me/", &owner.token, &owner.key(), None).await;
     let profile = app.scoped(Method::GET, "/api/users/profile/", &owner.token, &owner.key(), None).await;
     assert_eq!(profile.json(StatusCode::OK), me.json(StatusCode::OK));
@@ -600,8 +547,7 @@ async fn profile_is_me() {
 
 #[tokio::test]
 async fn sign_in_opens_the_newest_store_first() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("vlad", "Старая").await;
+    let (app, owner) = TestApp::with_owner("vlad", "Старая").await;
     let newer = app
         .json(Method::POST, "/api/users/stores/", &json!({"name": "Новая"}), Some(&owner.token))
         .await
@@ -623,8 +569,7 @@ async fn sign_in_opens_the_newest_store_first() {
 
 #[tokio::test]
 async fn create_answers_in_the_users_envelope_with_or_without_an_account() {
-    let app = TestApp::spawn().await;
-    let owner = app.register_owner("ivan", "Альфа").await;
+    let (app, owner) = TestApp::with_owner("ivan", "Альфа").await;
     let (manager, _) = app.member(&owner, "olga", "manager").await;
     let create = |who: &Owner, body: Value| {
         let (app, who) = (&app, who.clone());

@@ -27,7 +27,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
-use crate::http::openapi::{AccountRefusals, BodyRejections, TokenRefusals};
+use crate::http::openapi::{AccountRefusals, BodyRejections, CallerInStoreRefusals, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::registry::MemberStore;
@@ -453,9 +453,7 @@ fn message(message: Message) -> MessageResponse {
     security(("bearerAuth" = [], "tenantKey" = [])),
     responses(
         (status = 200, description = "The caller in the store of `X-Tenant-Key`", body = MeResponse),
-        (status = 400, description = "missing_tenant_key (answered before the token is looked at, as the peer does)", body = ErrorBody),
-        TokenRefusals,
-        (status = 403, description = "invalid_tenant_key, inactive_tenant or not_a_member", body = ErrorBody),
+        CallerInStoreRefusals,
     ))]
 pub async fn me(scope: StoreScope) -> ApiResult<Json<MeResponse>> {
     caller_in_store(scope).await.map(Json)

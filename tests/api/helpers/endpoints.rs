@@ -129,6 +129,15 @@ impl TestApp {
     }
 }
 
+/// The store's audit trail.
+impl TestApp {
+    /// `GET /api/users/audit-events/{query}` as `who` (`query` empty or starting with `?`).
+    pub async fn audit_events(&self, who: &Owner, query: &str) -> TestResponse {
+        self.scoped(Method::GET, &format!("/api/users/audit-events/{query}"), &who.token, &who.key(), None)
+            .await
+    }
+}
+
 /// Paired tills.
 impl TestApp {
     /// `POST /api/users/devices/pairing-codes/` as `who`: a code for a till named `name`.

@@ -20,6 +20,15 @@ pub struct Shop {
     pub till: String,
 }
 
+impl TestApp {
+    /// A fresh application with a [`shop`] "Лавка" of `prefix` in it.
+    pub async fn with_shop(prefix: &str) -> (TestApp, Shop) {
+        let app = TestApp::spawn().await;
+        let shop = shop(&app, prefix, "Лавка").await;
+        (app, shop)
+    }
+}
+
 /// A [`Shop`] of a new owner `{prefix}_owner`, with members `{prefix}_manager` and
 /// `{prefix}_cashier`.
 pub async fn shop(app: &TestApp, prefix: &str, store_name: &str) -> Shop {
