@@ -68,6 +68,8 @@ pub mod auth;
 pub mod devices;
 /// `/employees/`: store staff by employee id: CRUD, role rules, password resets, PINs.
 pub mod employees;
+/// `/oauth/`: token introspection and revocation for the platform's service clients.
+pub mod oauth;
 /// `/permissions/`: the permission strings kassa knows.
 pub mod permissions;
 /// `/profile/`: `me` at the path older apps call.
@@ -82,7 +84,7 @@ pub mod stores;
 pub mod users;
 
 // Composition.
-/// The command line: serve, migrate, tenants, users, openapi.
+/// The command line: serve, migrate, tenants, users, clients, openapi.
 pub mod cli;
 /// The store console: server-rendered pages for owners and managers.
 pub mod console;

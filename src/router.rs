@@ -18,8 +18,8 @@ use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
 use crate::{
-    approvals, audit_events, auth, devices, employees, permissions, profile, roles, store_roles, stores,
-    users,
+    approvals, audit_events, auth, devices, employees, oauth, permissions, profile, roles, store_roles,
+    stores, users,
 };
 
 /// The document's fixed parts; paths are added by [`api_routes`].
@@ -43,6 +43,7 @@ use crate::{
         (name = "users", description = "A store's members with an account, addressed by account id"),
         (name = "audit", description = "The store's audit trail of staff changes"),
         (name = "roles", description = "The role catalogue"),
+        (name = "oauth", description = "For the platform's services: token introspection (RFC 7662) and revocation (RFC 7009), with a service client's HTTP Basic credentials"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
 )]
@@ -70,6 +71,7 @@ fn api_routes(
         .merge(roles::router())
         .merge(permissions::router())
         .merge(devices::router())
+        .merge(oauth::router())
         .merge(scope_to_store(store_scoped))
 }
 

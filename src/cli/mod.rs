@@ -1,7 +1,8 @@
 //! The `kassa` command line (docs/contract.md §9): `serve` (the default), `migrate`, `tenants …`,
-//! `users …`, `openapi`. Every command shares the server's configuration and code paths:
+//! `users …`, `clients …`, `openapi`. Every command shares the server's configuration and code paths:
 //! the same validation, provisioning, hashing and migration runner as the HTTP API.
 
+pub mod clients;
 pub mod migrate;
 pub mod server;
 pub mod tenants;
@@ -20,6 +21,7 @@ use crate::error::ApiError;
 use crate::http::openapi;
 use crate::router::{build_router, openapi_spec};
 use crate::state::AppState;
+use clients::ClientsCommand;
 use migrate::MigrateArgs;
 use tenants::TenantsCommand;
 use users::UsersCommand;
@@ -57,6 +59,12 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Service clients of the platform (introspection, revocation): create, list,
+    /// rotate-secret, delete.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
@@ -133,6 +141,7 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
             Command::Migrate(args) => migrate::migrate_all(&app, &args).await,
             Command::Tenants { command } => tenants::run(command, &app, &dump_target).await,
             Command::Users { command } => users::run(command, &app).await,
+            Command::Clients { command } => clients::run(command, &app).await,
             Command::Serve | Command::Openapi | Command::HashWorker => unreachable!("handled by run"),
         }
     })

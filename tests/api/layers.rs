@@ -46,6 +46,7 @@ const LAYERS: &[&str] = &[
     "devices",
     "approvals",
     "audit_events",
+    "oauth",
     // Composition.
     "console",
     "middleware",
@@ -185,6 +186,7 @@ const FEATURES: &[&str] = &[
     "devices",
     "approvals",
     "audit_events",
+    "oauth",
 ];
 
 /// The one import between features: `/profile/` answers with `auth`'s `me`.
