@@ -28,8 +28,9 @@ use crate::oauth::queries;
 use crate::state::AppState;
 use crate::tenant::layer::is_well_formed;
 
-/// Whether a token is live, and what it stands for (RFC 7662). `{"active": false}` for
-/// anything that is not live: expired, revoked, signed out, its account deactivated, a
+/// Whether a token is live, and what it stands for (RFC 7662 introspection).
+///
+/// `{"active": false}` for anything that is not live: expired, revoked, signed out, its account deactivated, a
 /// wrong signature, unknown. For a live access token: `sub`, `sid`, `exp`, `iat`, `iss`,
 /// `aud`, `client_id` (`kassa` for kassa's own sign-ins), `token_type` (`Bearer`) and
 /// `username`; for a live refresh token the same without `aud`, with the session's start
@@ -74,8 +75,9 @@ pub async fn introspect(
     Ok(NoStore(Json(IntrospectionResponse::inactive())))
 }
 
-/// Ends the session of an access or refresh token (RFC 7009), as a logout would: every token
-/// of that session stops working at once. Answers 200 whatever the token was (unknown,
+/// Ends the session of an access or refresh token (RFC 7009 revocation).
+///
+/// As a logout would: every token of that session stops working at once. Answers 200 whatever the token was (unknown,
 /// expired, already revoked), as RFC 7009 §2.2 asks.
 ///
 /// **Authentication**: a service client (`kassa clients create`), HTTP Basic; its calls

@@ -7,16 +7,16 @@ use std::time::{Duration, Instant};
 use crate::helpers::{TEST_JWT_SECRET, TestDb, register_over_http};
 
 /// The real binary on its own database, logging JSON at debug level (sqlx included).
-struct LoggingServer {
+pub(crate) struct LoggingServer {
     process: std::process::Child,
-    base: String,
+    pub(crate) base: String,
     /// Its working directory, kept until it stops.
     _dir: tempfile::TempDir,
 }
 
 impl LoggingServer {
     /// Starts it on `db` and waits until it answers.
-    async fn start(db: &TestDb) -> LoggingServer {
+    pub(crate) async fn start(db: &TestDb) -> LoggingServer {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let process = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
@@ -43,7 +43,7 @@ impl LoggingServer {
     }
 
     /// Stops it (SIGTERM) and returns everything it wrote, stdout then stderr.
-    async fn stop(self) -> String {
+    pub(crate) async fn stop(self) -> String {
         let process = self.process;
         let pid = nix::unistd::Pid::from_raw(process.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

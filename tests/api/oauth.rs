@@ -7,7 +7,11 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{CASHIER_PIN, OWNER_PIN, ServiceClient, TestApp, basic_authorization, shop};
+use crate::helpers::{
+    CASHIER_PIN, OWNER_PIN, ServiceClient, TEST_JWT_SECRET, TestApp, TestDb, basic_authorization, kassa,
+    register_over_http, shop,
+};
+use crate::logging::LoggingServer;
 
 /// The password `registration` gives owners.
 const OWNER_PASSWORD: &str = "Kassa-Strong-2026";
@@ -207,6 +211,49 @@ async fn calls_without_the_right_client_credentials_are_401_with_basic() {
 }
 
 #[tokio::test]
+async fn malformed_requests_are_refused_with_invalid_request_or_415() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let client = app.create_service_client("sales");
+    let basic = client.basic();
+    let introspect = |form: Vec<(&'static str, String)>, header: Option<String>| {
+        let (app, basic) = (&app, basic.clone());
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.oauth_form("/oauth/introspect", Some(&basic), &form, header.as_deref()).await
+        }
+    };
+
+    let twice = introspect(vec![("token", owner.token.clone()), ("token", "x".to_owned())], None).await;
+    let body = twice.error(StatusCode::BAD_REQUEST, "validation_error");
+    assert_eq!((&body["error"], body["errors"]["token"].is_array()), (&json!("invalid_request"), true));
+    let long = introspect(vec![("token", "a".repeat(5000))], None).await;
+    assert!(long.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["token"].is_array());
+    let two_stores = introspect(
+        vec![("token", owner.token.clone()), ("tenant_key", owner.key())],
+        Some("other-store_00000000".to_owned()),
+    )
+    .await;
+    assert!(two_stores.error(StatusCode::BAD_REQUEST, "validation_error")["errors"]["tenant_key"].is_array());
+    let same_store =
+        introspect(vec![("token", owner.token.clone()), ("tenant_key", owner.key())], Some(owner.key()));
+    assert_eq!(same_store.await.json(StatusCode::OK)["role"], "owner");
+
+    let json_body = axum::http::Request::post("/oauth/introspect")
+        .header("authorization", &basic)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({"token": owner.token}).to_string()))
+        .unwrap();
+    app.send(json_body).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let not_utf8 = axum::http::Request::post("/oauth/introspect")
+        .header("authorization", &basic)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(&b"token=%FF%FE\xff"[..]))
+        .unwrap();
+    assert_eq!(app.send(not_utf8).await.json(StatusCode::OK), json!({"active": false}));
+}
+
+#[tokio::test]
 async fn revoking_an_access_or_a_refresh_token_ends_its_session() {
     let app = TestApp::spawn().await;
     let owner = app.register_owner("ivan", "Лавка").await;
@@ -319,4 +366,52 @@ async fn kassa_clients_creates_lists_rotates_and_deletes_service_clients() {
     deleted.error(StatusCode::UNAUTHORIZED, "invalid_client");
     assert_eq!(app.kassa_command(&["clients", "delete", "sales"]).status.code(), Some(1));
     assert_eq!(app.kassa_command(&["clients", "rotate-secret", "sales"]).status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn a_client_secret_never_reaches_the_log() {
+    let db = TestDb::create().await;
+    let server = LoggingServer::start(&db).await;
+    let (base, http) = (server.base.clone(), reqwest::Client::new());
+    let dir = tempfile::tempdir().unwrap();
+    let created = kassa(dir.path())
+        .args(["clients", "create", "sales", "--json"])
+        .env("DATABASE_URL", db.url())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "kassa=debug,sqlx=debug")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let printed: Value = serde_json::from_slice(&created.stdout).expect("stdout is the JSON alone");
+    let client = ServiceClient {
+        client_id: printed["client_id"].as_str().unwrap().to_owned(),
+        secret: printed["client_secret"].as_str().unwrap().to_owned(),
+    };
+    let command_log = String::from_utf8_lossy(&created.stderr).into_owned();
+    assert!(!command_log.contains(&client.secret), "the secret reached the command's log: {command_log}");
+    let owner = register_over_http(&http, &format!("{base}/api/users"), "oauth_logger", "Журнал").await;
+
+    let wrong = basic_authorization(&client.client_id, &format!("{}x", client.secret));
+    for (path, authorization, status) in [
+        ("introspect", client.basic(), 200),
+        ("introspect", wrong.clone(), 401),
+        ("revoke", client.basic(), 200),
+    ] {
+        let response = http
+            .post(format!("{base}/oauth/{path}"))
+            .header("authorization", &authorization)
+            .form(&[("token", owner.token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+
+    let logs = server.stop().await;
+    assert!(logs.contains("a service client ended a session"), "the revocation is logged: {logs}");
+    for secret in [client.secret.as_str(), client.basic().as_str(), wrong.as_str()] {
+        let secret = secret.trim_start_matches("Basic ");
+        assert!(!logs.contains(secret), "{secret} reached the log: {logs}");
+    }
 }
