@@ -56,27 +56,27 @@ fn form_decoded(part: &str) -> String {
 }
 
 /// The body of `POST /oauth/introspect` (RFC 7662 §2.1).
+// The form as the OpenAPI document describes it; `TokenForm` reads the body itself.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Describes the form for the OpenAPI document; the body is read by `TokenForm`.
 pub struct IntrospectRequest {
     /// An access token or a refresh token of kassa.
-    token: String,
+    pub token: String,
     /// `access_token` or `refresh_token`: which kind to look for first. Any other value is
     /// ignored, as RFC 7662 allows.
-    token_type_hint: Option<String>,
+    pub token_type_hint: Option<String>,
     /// A store's `tenant_key` (or send `X-Tenant-Key`): the answer then carries the user's
     /// `role` and `permissions` there, and is inactive when the user is not its active member.
-    tenant_key: Option<String>,
+    pub tenant_key: Option<String>,
 }
 
 /// The body of `POST /oauth/revoke` (RFC 7009 §2.1).
+// The form as the OpenAPI document describes it; `TokenForm` reads the body itself.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Describes the form for the OpenAPI document; the body is read by `TokenForm`.
 pub struct RevokeRequest {
     /// An access token or a refresh token of kassa: its session ends.
-    token: String,
+    pub token: String,
     /// `access_token` or `refresh_token`: which kind to look for first; any other value is ignored.
-    token_type_hint: Option<String>,
+    pub token_type_hint: Option<String>,
 }
 
 /// The kinds of token kassa hands out, by the names RFC 7009 §4.1.2 registers for hints.

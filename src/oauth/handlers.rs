@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::credentials::queries as account_queries;
 use crate::credentials::throttle::{self, ClientCall};
-use crate::credentials::tokens::{ISSUER, OpaqueToken};
+use crate::credentials::tokens::{ISSUER, OpaqueToken, TokenError};
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::no_store::NoStore;
@@ -173,10 +173,10 @@ async fn introspect_access(
     let claims = match app.tokens.verify(token) {
         Ok(claims) => claims,
         // Signed by kassa but past its time: not live, and not a refresh token either.
-        Err(crate::credentials::tokens::TokenError::Expired) => {
+        Err(TokenError::Expired) => {
             return Ok(Some(IntrospectionResponse::inactive()));
         }
-        Err(crate::credentials::tokens::TokenError::Invalid) => return Ok(None),
+        Err(TokenError::Invalid) => return Ok(None),
     };
     let Some(user_id) = claims.user_id() else { return Ok(Some(IntrospectionResponse::inactive())) };
     let mut conn = Session::open(&app.db).await?;
