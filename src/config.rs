@@ -111,6 +111,9 @@ pub struct Config {
     pub registration_limit_per_hour: u32,
     /// Stores one account may own, deactivated ones included.
     pub max_stores_per_owner: u32,
+    /// Calls one service client may make to introspection and revocation per minute, and
+    /// wrong-secret attempts at one client id per minute (docs/contract.md §15).
+    pub introspection_rate_limit_per_minute: u32,
     /// How long a till's PIN sign-in stays locked after five wrong PINs in a row; each
     /// further lock in a row doubles it, up to `pin_lock_max` (docs/contract.md §11: 30 s, 15 minutes).
     pub pin_lock: PinLock,
@@ -288,6 +291,11 @@ impl Config {
             login_account_limit_per_15_minutes: login_account_limit(&env, login_rate_limit_per_minute)?,
             registration_limit_per_hour: at_least_one(&env, "REGISTRATION_LIMIT_PER_HOUR", 10)?,
             max_stores_per_owner: at_least_one(&env, "MAX_STORES_PER_OWNER", 20)?,
+            introspection_rate_limit_per_minute: at_least_one(
+                &env,
+                "INTROSPECTION_RATE_LIMIT_PER_MINUTE",
+                6000,
+            )?,
             pin_lock: pin_lock(&env)?,
             trusted_proxies: trusted_proxies(&env)?,
             cors_allowed_origins: cors_origins(&env)?,
@@ -696,6 +704,7 @@ mod tests {
         assert_eq!(config.cors_allowed_origins, CorsOrigins::None);
         assert_eq!(config.login_account_limit_per_15_minutes, 50);
         assert_eq!((config.registration_limit_per_hour, config.max_stores_per_owner), (10, 20));
+        assert_eq!(config.introspection_rate_limit_per_minute, 6000);
         assert_eq!(config.public_url, None);
         assert_eq!(config.allowed_hosts, ["localhost", "127.0.0.1", "[::1]"]);
     }
@@ -715,6 +724,7 @@ mod tests {
             ("REGISTRATION_LIMIT_PER_HOUR", "-3"),
             ("MAX_STORES_PER_OWNER", "0"),
             ("MAX_STORES_PER_OWNER", "lots"),
+            ("INTROSPECTION_RATE_LIMIT_PER_MINUTE", "0"),
             ("PUBLIC_URL", "pos.example.com"),
             ("PUBLIC_URL", "ftp://pos.example.com"),
             ("PUBLIC_URL", "https://pos.example.com/?next=1"),

@@ -36,6 +36,13 @@ pub enum ApiError {
     /// A wrong username or password (the peer's `authentication_failed`).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A service client's HTTP Basic credentials are missing or wrong (RFC 6749 §2.3.1).
+    #[error("invalid client")]
+    InvalidClient,
+    /// A malformed request to an OAuth route: per-field messages, like `Validation`, and
+    /// RFC 6749 §5.2's `invalid_request` beside them.
+    #[error("invalid oauth request: {0:?}")]
+    InvalidRequest(FieldErrors),
     #[error("token invalid")]
     TokenInvalid,
     #[error("token expired")]
@@ -129,7 +136,7 @@ impl ApiError {
         let lang = current_lang();
         let mut text = self.message().text(lang).into_owned();
         let fields = match self {
-            ApiError::Validation(errors) => Some(errors),
+            ApiError::Validation(errors) | ApiError::InvalidRequest(errors) => Some(errors),
             _ => None,
         };
         for (field, messages) in fields.into_iter().flatten() {
@@ -144,8 +151,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError as E;
         match self {
-            E::Validation(_) | E::MissingTenantKey | E::InvalidPairingCode => StatusCode::BAD_REQUEST,
+            E::Validation(_) | E::InvalidRequest(_) | E::MissingTenantKey | E::InvalidPairingCode => {
+                StatusCode::BAD_REQUEST
+            }
             E::NotAuthenticated
+            | E::InvalidClient
             | E::InvalidCredentials
             | E::TokenInvalid
             | E::TokenExpired
@@ -181,8 +191,9 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         use ApiError as E;
         match self {
-            E::Validation(_) => "validation_error",
+            E::Validation(_) | E::InvalidRequest(_) => "validation_error",
             E::NotAuthenticated => "not_authenticated",
+            E::InvalidClient => "invalid_client",
             E::InvalidCredentials => "authentication_failed",
             E::TokenInvalid => "token_invalid",
             E::TokenExpired => "token_expired",
@@ -215,11 +226,21 @@ impl ApiError {
         }
     }
 
+    /// RFC 6749 §5.2's `error` for the refusals the OAuth routes share with it.
+    fn oauth_error(&self) -> Option<&'static str> {
+        match self {
+            ApiError::InvalidClient => Some("invalid_client"),
+            ApiError::InvalidRequest(_) => Some("invalid_request"),
+            _ => None,
+        }
+    }
+
     fn message(&self) -> Message {
         use ApiError as E;
         match self {
-            E::Validation(_) => Message::ValidationFailed,
+            E::Validation(_) | E::InvalidRequest(_) => Message::ValidationFailed,
             E::NotAuthenticated => Message::NotAuthenticated,
+            E::InvalidClient => Message::InvalidClient,
             E::InvalidCredentials => Message::InvalidCredentials,
             E::TokenInvalid => Message::TokenInvalid,
             E::TokenExpired => Message::TokenExpired,
@@ -268,6 +289,10 @@ pub struct ErrorBody {
     /// Per-field messages; present on validation errors only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
+    /// The OAuth 2.0 error code (RFC 6749 §5.2: `invalid_client`, `invalid_request`), on the
+    /// `/oauth/` routes' refusals that RFC 7662 and RFC 7009 define; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
 }
 
 impl ErrorBody {
@@ -276,6 +301,7 @@ impl ErrorBody {
         ErrorBody {
             status: "error",
             code,
+            error: None,
             message: message.text(lang).into_owned(),
             errors: errors.map(|errors| {
                 errors
@@ -313,13 +339,18 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let errors = match &self {
-            ApiError::Validation(errors) => Some(errors),
+            ApiError::Validation(errors) | ApiError::InvalidRequest(errors) => Some(errors),
             _ => conflict.as_ref(),
         };
-        let body = ErrorBody::new(self.code(), &self.message(), errors);
+        let mut body = ErrorBody::new(self.code(), &self.message(), errors);
+        body.error = self.oauth_error();
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
+            // RFC 6749 §5.2: a client that failed HTTP Basic is told to use it.
+            ApiError::InvalidClient => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kassa\""));
+            }
             // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
             _ if status == StatusCode::UNAUTHORIZED => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));

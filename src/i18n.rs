@@ -79,6 +79,8 @@ pub enum Message {
     ValidationFailed,
     NotAuthenticated,
     InvalidCredentials,
+    /// A service client's HTTP Basic credentials are missing or wrong (RFC 6749 §5.2).
+    InvalidClient,
     TokenInvalid,
     TokenExpired,
     TokenReused,
@@ -500,6 +502,10 @@ impl Message {
                 "The shared account has a new password; its sessions have ended",
             ),
             M::StaffAccountSwitched => ("Общий аккаунт обновлён", "The shared account was updated"),
+            M::InvalidClient => (
+                "Клиент не прошёл проверку: нужны client_id и client_secret в HTTP Basic.",
+                "Client authentication failed: send client_id and client_secret with HTTP Basic.",
+            ),
             M::InvalidCredentials => (
                 "Неверное имя пользователя или пароль.",
                 "No active account found with the given credentials",

@@ -71,6 +71,8 @@ pub mod devices;
 pub mod discovery;
 /// `/employees/`: store staff by employee id: CRUD, role rules, password resets, PINs.
 pub mod employees;
+/// `/oauth/`: token introspection and revocation for the platform's service clients.
+pub mod oauth;
 /// `/permissions/`: the permission strings kassa knows.
 pub mod permissions;
 /// `/profile/`: `me` at the path older apps call.
@@ -85,7 +87,7 @@ pub mod stores;
 pub mod users;
 
 // Composition.
-/// The command line: serve, migrate, tenants, users, openapi.
+/// The command line: serve, migrate, tenants, users, clients, openapi.
 pub mod cli;
 /// The store console: server-rendered pages for owners and managers.
 pub mod console;

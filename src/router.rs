@@ -18,8 +18,8 @@ use crate::middleware::{append_api_trailing_slash, with_middleware};
 use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
 use crate::{
-    approvals, audit_events, auth, devices, discovery, employees, permissions, profile, roles, store_roles,
-    stores, users,
+    approvals, audit_events, auth, devices, discovery, employees, oauth, permissions, profile, roles,
+    store_roles, stores, users,
 };
 
 /// The document's fixed parts; paths are added by [`api_routes`].
@@ -44,6 +44,7 @@ use crate::{
         (name = "audit", description = "The store's audit trail of staff changes"),
         (name = "roles", description = "The role catalogue"),
         (name = "keys", description = "The public keys and discovery document services verify kassa's tokens with"),
+        (name = "oauth", description = "For the platform's services: token introspection (RFC 7662) and revocation (RFC 7009), with a service client's HTTP Basic credentials"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
 )]
@@ -72,6 +73,7 @@ fn api_routes(
         .merge(permissions::router())
         .merge(devices::router())
         .merge(discovery::router())
+        .merge(oauth::router())
         .merge(scope_to_store(store_scoped))
 }
 

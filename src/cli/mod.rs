@@ -1,7 +1,9 @@
 //! The `kassa` command line (docs/contract.md §9): `serve` (the default), `migrate`, `tenants …`,
-//! `users …`, `keys …`, `openapi`. Every command shares the server's configuration and code paths:
-//! the same validation, provisioning, hashing and migration runner as the HTTP API.
+//! `users …`, `keys …`, `clients …`, `openapi`. Every command shares the server's
+//! configuration and code paths: the same validation, provisioning, hashing and migration
+//! runner as the HTTP API.
 
+pub mod clients;
 pub mod keys;
 pub mod migrate;
 pub mod server;
@@ -21,6 +23,7 @@ use crate::error::ApiError;
 use crate::http::openapi;
 use crate::router::{build_router, openapi_spec};
 use crate::state::AppState;
+use clients::ClientsCommand;
 use keys::KeysCommand;
 use migrate::MigrateArgs;
 use tenants::TenantsCommand;
@@ -64,6 +67,12 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Service clients of the platform (introspection, revocation): create, list,
+    /// rotate-secret, delete.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain) and exit.
     Openapi,
@@ -141,6 +150,7 @@ async fn operate(command: Command, mut config: Config) -> anyhow::Result<()> {
             Command::Tenants { command } => tenants::run(command, &app, &dump_target).await,
             Command::Users { command } => users::run(command, &app).await,
             Command::Keys { command } => keys::run(command, &app).await,
+            Command::Clients { command } => clients::run(command, &app).await,
             Command::Serve | Command::Openapi | Command::HashWorker => unreachable!("handled by run"),
         }
     })

@@ -21,6 +21,10 @@
 //! way before the username is even looked at: each one provisions a schema, so a client may
 //! not fill the database, nor probe for usernames, faster than the operator allows. Every
 //! attempt counts, a successful one too, since a success is what costs a schema.
+//!
+//! Service clients (introspection and revocation) are counted per client id in fixed
+//! one-minute windows, every call, claimed before it is answered; wrong-secret attempts at
+//! a client id have a count of their own.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -139,6 +143,37 @@ pub async fn claim_registration(conn: &mut PgConnection, ip: &str, limit: u32) -
     within_limit(attempts, limit, window_started_at, i64::from(REGISTRATION_WINDOW_MINUTES) * 60)
 }
 
+/// Length of a service client's window.
+const SERVICE_CLIENT_WINDOW_MINUTES: i32 = 1;
+
+/// Whether a service client's call proved its secret: the two are counted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCall {
+    /// The right secret: the client's own allowance.
+    Authenticated,
+    /// A wrong secret for a known client id: an allowance of its own, so a stranger's flood
+    /// is bounded without spending the real client's.
+    WrongSecret,
+}
+
+/// Claims one call of the service client `client_id` (docs/contract.md §15) in the current
+/// minute; 429 `too_many_attempts` with the seconds left of it once `limit` calls of the
+/// same kind were made in it. Atomic and shared by every instance, like the other claims.
+pub async fn claim_service_client_call(
+    conn: &mut PgConnection,
+    client_id: &str,
+    call: ClientCall,
+    limit: u32,
+) -> ApiResult<()> {
+    let key = match call {
+        ClientCall::Authenticated => client_id.to_owned(),
+        ClientCall::WrongSecret => format!("failed:{client_id}"),
+    };
+    let (calls, window_started_at) =
+        SERVICE_CLIENT_COUNTER.count_one(conn, &key, SERVICE_CLIENT_WINDOW_MINUTES).await?;
+    within_limit(calls, limit, window_started_at, i64::from(SERVICE_CLIENT_WINDOW_MINUTES) * 60)
+}
+
 /// `Ok` while `attempts` is within `limit`, else 429 with the seconds left of the window of
 /// `window_secs` that began at `window_started_at`.
 fn within_limit(
@@ -190,8 +225,8 @@ pub async fn release_device_attempt(
     DEVICE_COUNTER.give_back(conn, device_id, claim.window_started_at).await
 }
 
-/// A table of fixed-window counters, one row per key: the per-account, pairing, registration
-/// and device counts share this upsert and differ only in names.
+/// A table of fixed-window counters, one row per key: the per-account, pairing, registration,
+/// device and service-client counts share this upsert and differ only in names.
 struct CounterTable {
     /// The table, in `public`.
     table: &'static str,
@@ -215,6 +250,12 @@ const REGISTRATION_COUNTER: CounterTable =
     CounterTable { table: "registration_throttle", key: "client_ip", key_value: "$1", counter: "attempts" };
 const DEVICE_COUNTER: CounterTable =
     CounterTable { table: "login_device_throttle", key: "device_id", key_value: "$1", counter: "failures" };
+const SERVICE_CLIENT_COUNTER: CounterTable = CounterTable {
+    table: "service_client_throttle",
+    key: "counter_key",
+    key_value: "$1",
+    counter: "attempts",
+};
 
 impl CounterTable {
     /// Counts one more for `key` in one atomic upsert, in a new window when the last one

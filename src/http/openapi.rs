@@ -75,6 +75,21 @@ refusal_set!(
 );
 
 refusal_set!(
+    /// The refusals of a route that reads a form body (the OAuth routes), before its handler
+    /// reads a field.
+    FormRejections:
+    413 => "payload_too_large: the body is over 64 KiB",
+    415 => "unsupported_media_type: the body is not declared as `Content-Type: application/x-www-form-urlencoded`",
+);
+
+refusal_set!(
+    /// The refusals of a route for service clients (HTTP Basic, RFC 6749 §2.3.1).
+    ClientRefusals:
+    401 => "invalid_client (also as `error`, RFC 6749 §5.2), with `WWW-Authenticate: Basic`: no client credentials, an unknown client or a wrong secret",
+    429 => "too_many_attempts: the client's calls for this minute (or wrong-secret attempts at its id) are used up; Retry-After says when to try again",
+);
+
+refusal_set!(
     /// The refusal of a route behind an access token.
     TokenRefusals: 401 => NOT_AUTHENTICATED
 );
@@ -215,6 +230,18 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("The `access` token from login or registration."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "clientBasic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A service client's `client_id` and `client_secret` (`kassa clients create`), \
+                         HTTP Basic as RFC 6749 §2.3.1 says.",
+                    ))
                     .build(),
             ),
         );

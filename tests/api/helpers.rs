@@ -31,7 +31,7 @@ mod pools;
 mod till;
 
 pub use binary::kassa;
-pub use endpoints::till_request;
+pub use endpoints::{ServiceClient, basic_authorization, till_request};
 pub use keys::{claims_of, header_of};
 pub use pools::{assert_pools_are_neutral, neutral_connections};
 pub use till::{CASHIER_PIN, MANAGER_PIN, OWNER_PIN, Shop, shop};

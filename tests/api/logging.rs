@@ -7,18 +7,23 @@ use std::time::{Duration, Instant};
 use crate::helpers::{RemoteOwner, TEST_JWT_SECRET, TestDb, json_answer, register_over_http};
 
 /// The real binary on its own database, logging JSON at debug level (sqlx included).
-struct LoggingServer {
+pub(crate) struct LoggingServer {
     process: std::process::Child,
-    base: String,
+    pub(crate) base: String,
     /// Its working directory, kept until it stops.
     _dir: tempfile::TempDir,
     /// Its own database, dropped after it.
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl LoggingServer {
+    /// Its database's URL, for the commands a test runs beside it.
+    pub(crate) fn database_url(&self) -> String {
+        self.db.url()
+    }
+
     /// Starts it on a fresh database and waits until it answers.
-    async fn start() -> LoggingServer {
+    pub(crate) async fn start() -> LoggingServer {
         let db = TestDb::create().await;
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -42,7 +47,7 @@ impl LoggingServer {
             assert!(Instant::now() < deadline, "kassa never answered");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        LoggingServer { process, base, _dir: dir, _db: db }
+        LoggingServer { process, base, _dir: dir, db }
     }
 
     /// Starts it, and registers `username` with a store `store_name` over HTTP: the
@@ -55,7 +60,7 @@ impl LoggingServer {
     }
 
     /// Stops it (SIGTERM) and returns everything it wrote, stdout then stderr.
-    async fn stop(self) -> String {
+    pub(crate) async fn stop(self) -> String {
         let process = self.process;
         let pid = nix::unistd::Pid::from_raw(process.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

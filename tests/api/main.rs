@@ -25,6 +25,7 @@ mod logging;
 mod migrations;
 mod names;
 mod networks;
+mod oauth;
 mod operations;
 mod outage;
 mod permissions;

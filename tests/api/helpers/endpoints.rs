@@ -206,3 +206,95 @@ impl TestApp {
         self.scoped(Method::GET, "/api/users/stores/staff-credentials/", token, key, None).await
     }
 }
+
+/// A service client of the platform, made by `kassa clients create --json`.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl ServiceClient {
+    /// `Authorization: Basic …` with these credentials, form-encoded first (RFC 6749 §2.3.1).
+    pub fn basic(&self) -> String {
+        basic_authorization(&self.client_id, &self.secret)
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+pub fn basic_authorization(client_id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let encode = |part: &str| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(client_id), encode(secret));
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+/// The OAuth routes, for service clients.
+impl TestApp {
+    /// `kassa clients create NAME --json` on this test's database: the new client.
+    pub fn create_service_client(&self, name: &str) -> ServiceClient {
+        let output = self.kassa_command(&["clients", "create", name, "--json"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let printed: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON alone");
+        ServiceClient {
+            client_id: printed["client_id"].as_str().unwrap().to_owned(),
+            secret: printed["client_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `kassa ARGS…` on this test's database, its output.
+    pub fn kassa_command(&self, args: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().unwrap();
+        super::kassa(dir.path())
+            .args(args)
+            .env("DATABASE_URL", self.db.url())
+            .env("JWT_SECRET", super::TEST_JWT_SECRET)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `POST path` with `form` as `application/x-www-form-urlencoded`, with `authorization` and
+    /// `X-Tenant-Key` when given.
+    pub async fn oauth_form(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        form: &[(&str, &str)],
+        tenant_key: Option<&str>,
+    ) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        if let Some(key) = tenant_key {
+            request = request.header("x-tenant-key", key);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// `POST /oauth/introspect` of `token` by `client`: the answer, checked to be 200 and
+    /// `no-store`.
+    pub async fn introspect(&self, client: &ServiceClient, token: &str) -> Value {
+        self.introspect_form(client, &[("token", token)]).await
+    }
+
+    /// `POST /oauth/introspect` of `token` by `client`, naming the store of `tenant_key`.
+    pub async fn introspect_in(&self, client: &ServiceClient, token: &str, tenant_key: &str) -> Value {
+        self.introspect_form(client, &[("token", token), ("tenant_key", tenant_key)]).await
+    }
+
+    /// `POST /oauth/introspect` with `form` by `client`, checked to be 200 and `no-store`.
+    pub async fn introspect_form(&self, client: &ServiceClient, form: &[(&str, &str)]) -> Value {
+        let response = self.oauth_form("/oauth/introspect", Some(&client.basic()), form, None).await;
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+        response.json(StatusCode::OK)
+    }
+
+    /// `POST /oauth/revoke` of `token` by `client`.
+    pub async fn revoke_token(&self, client: &ServiceClient, token: &str) -> TestResponse {
+        self.oauth_form("/oauth/revoke", Some(&client.basic()), &[("token", token)], None).await
+    }
+}
