@@ -32,7 +32,7 @@ mod till;
 
 pub use binary::kassa;
 pub use endpoints::{ServiceClient, basic_authorization, till_request};
-pub use keys::{claims_of, header_of};
+pub use keys::{claims_of, header_of, key_ring_in, private_key_spellings};
 pub use pools::{assert_pools_are_neutral, neutral_connections};
 pub use till::{CASHIER_PIN, MANAGER_PIN, OWNER_PIN, Shop, shop};
 

@@ -4,6 +4,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use sqlx::Connection;
+
 use crate::helpers::{RemoteOwner, TEST_JWT_SECRET, TestDb, json_answer, register_over_http};
 
 /// The real binary on its own database, logging JSON at debug level (sqlx included).
@@ -151,5 +153,34 @@ async fn a_shared_staff_password_never_reaches_the_log() {
     assert!(logs.contains("rotated the shared staff account's password"), "the change is logged: {logs}");
     for password in [&first, &second] {
         assert!(!logs.contains(password.as_str()), "{password} reached the log: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn signing_keys_never_reach_the_log() {
+    let server = LoggingServer::start().await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
+    register_over_http(&client, &format!("{base}/api/users"), "key_logger", "Ключи").await;
+    let jwks = client.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap();
+    assert_eq!(jwks.status(), 200);
+    let dir = tempfile::tempdir().unwrap();
+    let listed = crate::helpers::kassa(dir.path())
+        .args(["keys", "list"])
+        .env("DATABASE_URL", server.database_url())
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("RUST_LOG", "kassa=debug,sqlx=debug")
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let mut conn = sqlx::PgConnection::connect(&server.database_url()).await.unwrap();
+    let ring = crate::helpers::key_ring_in(&mut conn).await;
+
+    let logs = server.stop().await;
+    let command =
+        format!("{}{}", String::from_utf8_lossy(&listed.stdout), String::from_utf8_lossy(&listed.stderr));
+    assert!(logs.contains("signing key created"), "the key's creation is logged: {logs}");
+    for spelling in crate::helpers::private_key_spellings(&ring.keys[0]) {
+        assert!(!logs.contains(&spelling), "the private key reached the server's log: {logs}");
+        assert!(!command.contains(&spelling), "the private key reached `kassa keys list`: {command}");
     }
 }

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod in_flight;
+mod interop;
 mod layers;
 mod links;
 mod logging;

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_simple::prelude::{
     ECDSAP256PublicKeyLike, ES256PublicKey, Ed25519PublicKey, EdDSAPublicKeyLike, JWTClaims,
     VerificationOptions,
@@ -18,7 +18,9 @@ use jwt_simple::prelude::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp, TestResponse, claims_of, header_of, kassa, send};
+use crate::helpers::{
+    TEST_JWT_SECRET, TestApp, TestResponse, claims_of, header_of, kassa, private_key_spellings, send,
+};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 
@@ -266,11 +268,7 @@ async fn private_keys_are_sealed_at_rest_and_never_published() {
     app.register_owner("ivan", "Лавка").await;
     let ring = app.key_ring().await;
     let key = &ring.keys[0];
-    let der = key.encoding.as_ref().unwrap().as_bytes().to_vec();
-    // PKCS#8 of an Ed25519 key: the seed is the OCTET STRING (04 20) after the algorithm.
-    assert_eq!(der[14..16], [0x04, 0x20], "an Ed25519 PKCS#8 document");
-    let seed = &der[16..48];
-    let forms = [STANDARD.encode(&der), URL_SAFE_NO_PAD.encode(seed), STANDARD.encode(seed), hex(seed)];
+    let forms = private_key_spellings(key);
 
     let rows: Vec<String> = sqlx::query_scalar("select row_to_json(k)::text from public.signing_keys k")
         .fetch_all(&app.pool)
@@ -285,8 +283,4 @@ async fn private_keys_are_sealed_at_rest_and_never_published() {
             assert!(!text.contains(form.as_str()), "the private key ({form}) is readable in {place}: {text}");
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -26,14 +26,30 @@ pub fn header_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON header")
 }
 
+/// The keys `conn`'s database holds, opened with the test master secret.
+pub async fn key_ring_in(conn: &mut sqlx::PgConnection) -> KeyRing {
+    let sealer = SecretSealer::from_master(&SecretString::from(TEST_JWT_SECRET));
+    let (rows, since) = signing_keys::load(conn).await.unwrap();
+    let keys: Vec<RingKey> = rows.into_iter().map(|row| RingKey::open(row, &sealer).unwrap()).collect();
+    KeyRing::new(keys, since)
+}
+
+/// Every spelling of `key`'s private half a leak could take: its PKCS#8 document in base64,
+/// its seed (Ed25519) in base64, base64url and hex.
+pub fn private_key_spellings(key: &RingKey) -> Vec<String> {
+    use base64::engine::general_purpose::STANDARD;
+    let der = key.encoding.as_ref().expect("a key that signs").as_bytes().to_vec();
+    // PKCS#8 of an Ed25519 key: the seed is the OCTET STRING (04 20) after the algorithm.
+    assert_eq!(der[14..16], [0x04, 0x20], "an Ed25519 PKCS#8 document");
+    let seed = &der[16..48];
+    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+    vec![STANDARD.encode(&der), URL_SAFE_NO_PAD.encode(seed), STANDARD.encode(seed), hex]
+}
+
 impl TestApp {
     /// The keys as the database holds them, opened with the test master secret.
     pub async fn key_ring(&self) -> KeyRing {
-        let sealer = SecretSealer::from_master(&SecretString::from(TEST_JWT_SECRET));
-        let mut conn = self.pool.acquire().await.unwrap();
-        let (rows, since) = signing_keys::load(&mut conn).await.unwrap();
-        let keys: Vec<RingKey> = rows.into_iter().map(|row| RingKey::open(row, &sealer).unwrap()).collect();
-        KeyRing::new(keys, since)
+        key_ring_in(&mut self.pool.acquire().await.unwrap()).await
     }
 
     /// `claims` signed with the key that signs now, with its `kid`: what kassa itself would
