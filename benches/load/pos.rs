@@ -207,6 +207,7 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
     let shared_login = wrk.run("login", &data.shared_logins, flat_out(args.clients))?;
     let approval = wrk.run("approval", &data.approvals, flat_out(args.clients))?;
     let refresh = wrk.run("refresh", &data.refresh, flat_out(args.clients))?;
+    let introspect = wrk.run("introspect", &data.introspections, flat_out(args.clients))?;
     let create = wrk.run("create", &data.owners, flat_out(args.clients))?;
     let register = wrk.run("register", &data.password, flat_out(args.light_clients))?;
     let burst = login_burst(&server, &data.logins, args.burst).await?;
@@ -282,6 +283,13 @@ pub async fn run(args: PosArgs) -> anyhow::Result<()> {
         hashing_bound("`POST /auth/login/` as a store's shared account (with `cashiers`)", shared_login),
         hashing_bound("`POST /approvals/`", approval),
         ("`POST /auth/token/refresh/`", args.clients, refresh, String::new(), true),
+        (
+            "`POST /oauth/introspect` (a cashier, in their store)",
+            args.clients,
+            introspect,
+            format!("beside `me` ({:.0}/s)", me.rate()),
+            true,
+        ),
         ("`POST /employees/`", args.clients, create, String::new(), true),
         ("`POST /auth/register/`", args.light_clients, register, String::new(), true),
     ];
@@ -443,6 +451,9 @@ struct DataFiles {
     shared_logins: PathBuf,
     /// Unused refresh tokens, each of its own session.
     refresh: PathBuf,
+    /// (service client's `Authorization`, a cashier's access token, their store's key): a
+    /// platform service asking about the cashier in that store.
+    introspections: PathBuf,
     /// The password registrations use.
     password: PathBuf,
     /// (device token, tenant key, employee id, PIN) of every cashier, each on a till of
@@ -548,7 +559,9 @@ impl DataFiles {
             }
             anyhow::Ok(callers)
         };
-        let staff = write("staff.tsv", &callers("cashier").await?)?;
+        let staff_rows = callers("cashier").await?;
+        let introspections = write("introspections.tsv", &introspection_rows(pool, &staff_rows).await?)?;
+        let staff = write("staff.tsv", &staff_rows)?;
         let owners = write("owners.tsv", &callers("owner").await?)?;
         let usernames: Vec<String> =
             sqlx::query_scalar("select username from public.users where username like 'staff%'")
@@ -569,8 +582,41 @@ impl DataFiles {
         let (pin_rows, approval_rows) = seed_tills(pool, state).await?;
         let pins = write("pins.tsv", &pin_rows)?;
         let approvals = write("approvals.tsv", &approval_rows)?;
-        Ok(DataFiles { _dir: dir, staff, owners, logins, shared_logins, refresh, password, pins, approvals })
+        Ok(DataFiles {
+            _dir: dir,
+            staff,
+            owners,
+            logins,
+            shared_logins,
+            refresh,
+            introspections,
+            password,
+            pins,
+            approvals,
+        })
     }
+}
+
+/// Service clients the introspect scenario calls as: a few, as a platform has a few services.
+const SERVICE_CLIENTS: usize = 4;
+
+/// One row per cashier caller (`staff`: access token, tenant key), each with the HTTP Basic
+/// credentials of one of [`SERVICE_CLIENTS`] service clients made for the run.
+async fn introspection_rows(pool: &PgPool, staff: &[Vec<String>]) -> anyhow::Result<Vec<Vec<String>>> {
+    use base64::Engine as _;
+    let mut conn = pool.acquire().await?;
+    let mut authorizations = Vec::with_capacity(SERVICE_CLIENTS);
+    for n in 0..SERVICE_CLIENTS {
+        let (client_id, secret) = (kassa::oauth::forms::new_client_id(), RefreshToken::generate());
+        kassa::oauth::queries::insert_client(&mut conn, &format!("bench-{n}"), &client_id, &secret.digest()).await?;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{}", secret.expose()));
+        authorizations.push(format!("Basic {basic}"));
+    }
+    Ok(staff
+        .iter()
+        .enumerate()
+        .map(|(n, row)| vec![authorizations[n % SERVICE_CLIENTS].clone(), row[0].clone(), row[1].clone()])
+        .collect())
 }
 
 /// `count` sessions of the cashiers, each with its own refresh token (more than a run uses:
@@ -609,6 +655,8 @@ impl Server {
             .env("JWT_SECRET", crate::JWT_SECRET)
             .env("BIND_ADDR", &addr)
             .env("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")
+            // The introspect scenario's clients call far more than a real service would.
+            .env("INTROSPECTION_RATE_LIMIT_PER_MINUTE", "1000000000")
             // The register scenario registers flat out from this one address.
             .env("REGISTRATION_LIMIT_PER_HOUR", "1000000000")
             .envs(

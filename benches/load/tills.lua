@@ -79,6 +79,12 @@ function request()
     -- A refresh token works once (it rotates): each thread walks its own share of them.
     local row = rows[(thread_id - 1 + (sent - 1) * threads_total) % #rows + 1]
     return json_post("/api/users/auth/token/refresh/", {}, '{"refresh":"' .. row[1] .. '"}')
+  elseif scenario == "introspect" then
+    -- A platform service asks whether a cashier's token is live, and their role in the store.
+    local row = any_row()
+    return wrk.format("POST", "/oauth/introspect",
+      { ["Authorization"] = row[1], ["Content-Type"] = "application/x-www-form-urlencoded" },
+      "token=" .. row[2] .. "&tenant_key=" .. row[3])
   elseif scenario == "create" then
     return json_post("/api/users/employees/", as_caller(any_row()),
       '{"username":"' .. unique("c") .. '","first_name":"Кассир","role":"cashier"}')
