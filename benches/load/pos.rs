@@ -608,8 +608,10 @@ async fn introspection_rows(pool: &PgPool, staff: &[Vec<String>]) -> anyhow::Res
     let mut authorizations = Vec::with_capacity(SERVICE_CLIENTS);
     for n in 0..SERVICE_CLIENTS {
         let (client_id, secret) = (kassa::oauth::forms::new_client_id(), RefreshToken::generate());
-        kassa::oauth::queries::insert_client(&mut conn, &format!("bench-{n}"), &client_id, &secret.digest()).await?;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{}", secret.expose()));
+        kassa::oauth::queries::insert_client(&mut conn, &format!("bench-{n}"), &client_id, &secret.digest())
+            .await?;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{}", secret.expose()));
         authorizations.push(format!("Basic {basic}"));
     }
     Ok(staff

@@ -284,3 +284,54 @@ async fn private_keys_are_sealed_at_rest_and_never_published() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_key_is_replaced_on_schedule_and_retired_once_its_tokens_have_expired() {
+    // Instances read the keys every second here, and a new key signs 5 s after it appears.
+    let app = TestApp::spawn_with(&[("JWKS_MAX_AGE", "4s")]).await;
+    let owner = app.register_owner("ivan", "Лавка").await;
+    let first_kid = header_of(&owner.token)["kid"].as_str().unwrap().to_owned();
+
+    // The key is as old as the rotation period (30 days): the next refresh makes its successor.
+    sqlx::query(
+        "update public.signing_keys set created_at = now() - interval '30 days 1 minute',
+                                        signs_from = now() - interval '30 days 1 minute'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(5), || async { published_kids(&app.router).await.len() == 2 }).await;
+    let next_kid: String = sqlx::query_scalar("select kid from public.signing_keys where kid <> $1")
+        .bind(&first_kid)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let lead: f64 = sqlx::query_scalar(
+        "select extract(epoch from signs_from - created_at)::float8 from public.signing_keys where kid = $1",
+    )
+    .bind(&next_kid)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!((4.9..=5.1).contains(&lead), "published JWKS_MAX_AGE and one refresh ahead: {lead} s");
+    app.get_as("/api/users/stores/", &owner.token).await.json(StatusCode::OK);
+
+    // The successor has signed for longer than a token lives: the first key's tokens have all
+    // expired, so it retires by itself and its private half is erased.
+    sqlx::query("update public.signing_keys set signs_from = now() - interval '16 minutes' where kid = $1")
+        .bind(&next_kid)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(5), || async { published_kids(&app.router).await == [next_kid.clone()] })
+        .await;
+    let erased: bool = sqlx::query_scalar(
+        "select retired_at is not null and private_key_ciphertext is null from public.signing_keys where kid = $1",
+    )
+    .bind(&first_kid)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(erased, "the retired key keeps no private half");
+    app.get_as("/api/users/stores/", &owner.token).await.error(StatusCode::UNAUTHORIZED, "token_invalid");
+}
