@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::credentials::signing_keys::{self, KeyRing, KeySchedule, RingKey};
+use crate::credentials::verified::{Verified, VerifiedTokens};
 use crate::db::Db;
 use crate::secrets::SecretSealer;
 
@@ -119,6 +120,8 @@ pub struct AccessTokens {
     refreshing: tokio::sync::Mutex<()>,
     last_unknown_kid_refresh: Mutex<Option<Instant>>,
     legacy: Option<DecodingKey>,
+    /// Tokens whose signature this instance has already checked.
+    verified: VerifiedTokens,
     ttl: Duration,
 }
 
@@ -150,6 +153,7 @@ impl AccessTokens {
                 .legacy_jwt_secret
                 .as_ref()
                 .map(|secret| DecodingKey::from_secret(secret.expose_secret().as_bytes())),
+            verified: VerifiedTokens::default(),
             ttl: config.access_token_ttl,
         }
     }
@@ -198,18 +202,25 @@ impl AccessTokens {
 
     /// The claims of a valid access token; anything else is `Invalid` or `Expired`.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let ring = self.ring().await?;
+        let now = unix_now();
+        let known = self.verified.get(token, now.saturating_sub(LEEWAY_SECS));
+        if let Some(hit) = known.filter(|hit| ring.verifier(&hit.kid, hit.alg).is_some()) {
+            return Ok(hit.claims);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg == Algorithm::HS256 {
             return self.verify_legacy(token, &ring);
         }
-        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
-        if let Some(key) = ring.verifier(kid, header.alg) {
-            return verify_with(token, &key.decoding, header.alg);
-        }
-        let ring = self.refresh_for_unknown_kid().await.ok_or(TokenError::Invalid)?;
-        let key = ring.verifier(kid, header.alg).ok_or(TokenError::Invalid)?;
-        verify_with(token, &key.decoding, header.alg)
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let ring = match ring.verifier(&kid, header.alg) {
+            Some(_) => ring,
+            None => self.refresh_for_unknown_kid().await.ok_or(TokenError::Invalid)?,
+        };
+        let key = ring.verifier(&kid, header.alg).ok_or(TokenError::Invalid)?;
+        let claims = verify_with(token, &key.decoding, header.alg)?;
+        self.verified.insert(token, Verified { claims: claims.clone(), kid, alg: header.alg }, now);
+        Ok(claims)
     }
 
     /// The public keys to publish (the JWKS).
