@@ -81,6 +81,8 @@ pub struct Config {
     pub db_transaction_pooling: bool,
     pub migrate_on_start: bool,
     pub bind_addr: SocketAddr,
+    /// `METRICS_ADDR`: where `/metrics` is served, on a listener of its own (`off`: nowhere).
+    pub metrics_addr: Option<SocketAddr>,
     /// `JWT_SECRET`, the shared secret releases before the signing keys signed tokens with:
     /// it now only verifies their HS256 tokens for one token lifetime after the upgrade
     /// (`credentials::tokens`), and serves as the master secret when `SECRET_KEY` is unset.
@@ -267,6 +269,7 @@ impl Config {
             db_max_lifetime: env.duration("DATABASE_MAX_LIFETIME", Duration::from_secs(30 * 60))?,
             migrate_on_start,
             bind_addr: env.parsed("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            metrics_addr: metrics_addr(&env)?,
             legacy_jwt_secret,
             secret_key,
             signing_algorithm: env.parsed_with(
@@ -471,6 +474,17 @@ fn login_account_limit(env: &Env<'_>, per_ip_per_minute: u32) -> Result<u32, Con
 
 /// A count that must allow at least one (a limit of zero would shut the feature off, which
 /// is not what a limit is for).
+/// `METRICS_ADDR`: a loopback port of its own by default (127.0.0.1:9464, Prometheus's
+/// registered default for exporters of this kind), so metrics are never public by accident;
+/// `off` serves none.
+fn metrics_addr(env: &Env<'_>) -> Result<Option<SocketAddr>, ConfigError> {
+    const VAR: &str = "METRICS_ADDR";
+    match env.string(VAR) {
+        Some(value) if value.trim().eq_ignore_ascii_case("off") => Ok(None),
+        _ => env.parsed(VAR, SocketAddr::from(([127, 0, 0, 1], 9464))).map(Some),
+    }
+}
+
 /// `SIGNING_KEY_ROTATION`: default 30 days; at least an hour, so a key is never replaced
 /// before verifiers have had a chance to fetch it.
 fn signing_key_rotation(env: &Env<'_>) -> Result<Duration, ConfigError> {

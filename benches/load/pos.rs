@@ -656,6 +656,7 @@ impl Server {
             .env("DATABASE_URL", db.url())
             .env("JWT_SECRET", crate::JWT_SECRET)
             .env("BIND_ADDR", &addr)
+            .env("METRICS_ADDR", "off")
             .env("LOGIN_RATE_LIMIT_PER_MINUTE", "1000000")
             // The introspect scenario's clients call far more than a real service would.
             .env("INTROSPECTION_RATE_LIMIT_PER_MINUTE", "1000000000")

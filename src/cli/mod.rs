@@ -236,9 +236,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("creating the stores' shared staff accounts")?;
         tracing::info!(created, "shared staff accounts of existing stores");
     }
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        serve_metrics(metrics_addr, state.db.clone()).await?;
+    }
     server::serve(listener, build_router(state), limits, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");
     close(database).await;
+    Ok(())
+}
+
+/// Serves `GET /metrics` on `addr` (METRICS_ADDR) until the process ends: a listener of its
+/// own, outside the API's middleware, so the API's requests are what it counts.
+async fn serve_metrics(addr: std::net::SocketAddr, db: crate::db::Db) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("METRICS_ADDR: cannot listen on {addr} (`off` serves no metrics)"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics at http://{addr}/metrics");
+    let router =
+        axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let text = crate::http::metrics::METRICS.render(&db);
+                async move {
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -190,6 +190,7 @@ impl PasswordHasher {
     }
 
     async fn run(&self, work: Work) -> anyhow::Result<Done> {
+        let _in_queue = crate::http::metrics::METRICS.hashing_job();
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job { work, reply, span: tracing::Span::current() };
         self.jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads have stopped"))?;

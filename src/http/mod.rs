@@ -5,6 +5,7 @@ pub mod drain;
 pub mod envelope;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod no_store;
 pub mod openapi;
 pub mod pagination;

@@ -12,6 +12,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::error::ErrorCause;
+use crate::http::metrics::METRICS;
 use crate::http::request_id::RequestId;
 
 /// Longest raw path written to the log (unmatched paths are caller-controlled).
@@ -33,10 +34,13 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         store.slug = tracing::field::Empty,
         user.id = tracing::field::Empty,
     );
+    let template = req.extensions().get::<MatchedPath>().map(|matched| matched.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
+    METRICS.observe_request(method.as_str(), template.as_deref(), status, elapsed);
     let _entered = span.enter();
     match response.extensions().get::<ErrorCause>() {
         Some(ErrorCause(cause)) => {

@@ -79,6 +79,7 @@ pub async fn provision_store(
     tenant_migrations: &[Migration],
     staff: StaffSeed<'_>,
 ) -> ApiResult<ProvisionedStore> {
+    let started = std::time::Instant::now();
     let (slug, schema) = claim_slug(tx, &profile.name, choice).await?;
     let taken = || ApiError::SlugTaken { field: slug_field(choice) };
     let tenant_key = format!("{slug}_{}", random_hex(4));
@@ -108,6 +109,7 @@ pub async fn provision_store(
     .await?;
     let staff_credentials = create_staff_account(&tables, tx, &store, staff.password, staff.sealer).await?;
     tracing::info!(store.slug = %slug, store.schema = %schema, "provisioned a store");
+    crate::http::metrics::METRICS.store_provisioned(started.elapsed());
     Ok(ProvisionedStore { store, owner_employee, staff_credentials })
 }
 

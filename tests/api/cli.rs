@@ -61,6 +61,7 @@ async fn kassa_shuts_down_gracefully_on_sigterm() {
         .env("DATABASE_URL", db.url())
         .env("JWT_SECRET", TEST_JWT_SECRET)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("METRICS_ADDR", "off")
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -56,3 +56,71 @@ async fn pyjwt_verifies_a_kassa_token_from_the_jwks_url_alone() {
         assert_eq!(published["keys"][0]["kid"], verified["kid"], "{algorithm}");
     }
 }
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+#[ignore = "needs Debian's prometheus package (prometheus, promtool): .ci/interop runs it"]
+async fn a_real_prometheus_scrapes_the_metrics_and_promtool_finds_them_clean() {
+    let server = crate::logging::LoggingServer::start().await;
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let answer = client.get(format!("{}/api/users/permissions/", server.base)).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let text = client.get(&server.metrics).send().await.unwrap().text().await.unwrap();
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (apt-get install prometheus)");
+    std::io::Write::write_all(promtool.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success() && checked.stdout.is_empty() && checked.stderr.is_empty(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = server.metrics.trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: kassa\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    let web = format!("127.0.0.1:{}", free_port());
+    let mut prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address={web}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus (apt-get install prometheus)");
+    let query = format!(
+        "http://{web}/api/v1/query?query=kassa_http_request_duration_seconds_count%7Broute%3D%22%2Fapi%2Fusers%2Fpermissions%2F%22%7D"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let scraped = loop {
+        let answer = client.get(&query).send().await;
+        if let Ok(answer) = answer {
+            let body: serde_json::Value = answer.json().await.unwrap_or_default();
+            if let Some(value) = body["data"]["result"][0]["value"][1].as_str() {
+                break value.to_owned();
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "Prometheus never scraped kassa");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    assert_eq!(scraped, "5", "Prometheus read the count of the requests made");
+    server.stop().await;
+}

@@ -12,6 +12,8 @@ use crate::helpers::{RemoteOwner, TEST_JWT_SECRET, TestDb, json_answer, register
 pub(crate) struct LoggingServer {
     process: std::process::Child,
     pub(crate) base: String,
+    /// Its `/metrics`, on a port of its own.
+    pub(crate) metrics: String,
     /// Its working directory, kept until it stops.
     _dir: tempfile::TempDir,
     /// Its own database, dropped after it.
@@ -28,7 +30,8 @@ impl LoggingServer {
     pub(crate) async fn start() -> LoggingServer {
         let db = TestDb::create().await;
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (port, metrics_port) = (free_port(), free_port());
         let process = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
             .current_dir(dir.path())
             .env_clear()
@@ -36,6 +39,7 @@ impl LoggingServer {
             .env("DATABASE_URL", db.url())
             .env("JWT_SECRET", TEST_JWT_SECRET)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "kassa=debug,tower_http=debug,sqlx=debug")
             .stdout(Stdio::piped())
@@ -49,7 +53,8 @@ impl LoggingServer {
             assert!(Instant::now() < deadline, "kassa never answered");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        LoggingServer { process, base, _dir: dir, db }
+        let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+        LoggingServer { process, base, metrics, _dir: dir, db }
     }
 
     /// Starts it, and registers `username` with a store `store_name` over HTTP: the

@@ -23,6 +23,7 @@ mod interop;
 mod layers;
 mod links;
 mod logging;
+mod metrics;
 mod migrations;
 mod names;
 mod networks;
