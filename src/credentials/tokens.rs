@@ -121,7 +121,7 @@ pub struct AccessTokens {
     last_unknown_kid_refresh: Mutex<Option<Instant>>,
     legacy: Option<DecodingKey>,
     /// Tokens whose signature this instance has already checked.
-    verified: VerifiedTokens,
+    verified: VerifiedTokens<AccessClaims>,
     ttl: Duration,
 }
 
@@ -219,7 +219,8 @@ impl AccessTokens {
         };
         let key = ring.verifier(&kid, header.alg).ok_or(TokenError::Invalid)?;
         let claims = verify_with(token, &key.decoding, header.alg)?;
-        self.verified.insert(token, Verified { claims: claims.clone(), kid, alg: header.alg }, now);
+        let verified = Verified { claims: claims.clone(), exp: claims.exp, kid, alg: header.alg };
+        self.verified.insert(token, verified, now);
         Ok(claims)
     }
 

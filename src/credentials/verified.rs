@@ -11,45 +11,45 @@ use std::sync::Mutex;
 
 use jsonwebtoken::Algorithm;
 
-use crate::credentials::tokens::AccessClaims;
-
 /// Shards of the map, so requests on many workers rarely wait for one another.
 const SHARDS: usize = 16;
 /// Tokens one shard keeps; a full shard drops what has expired, and everything if nothing has.
 const PER_SHARD: usize = 2048;
 
-/// A token that passed verification.
+/// A token that passed verification: its claims (`C`, the token's own type), when it
+/// expires (Unix seconds), and the key that verified it.
 #[derive(Debug, Clone)]
-pub struct Verified {
-    pub claims: AccessClaims,
+pub struct Verified<C> {
+    pub claims: C,
+    pub exp: u64,
     pub kid: String,
     pub alg: Algorithm,
 }
 
 /// Verified tokens by their text, bounded.
 #[derive(Debug)]
-pub struct VerifiedTokens {
-    shards: Vec<Mutex<HashMap<Box<str>, Verified>>>,
+pub struct VerifiedTokens<C> {
+    shards: Vec<Mutex<HashMap<Box<str>, Verified<C>>>>,
 }
 
-impl Default for VerifiedTokens {
+impl<C> Default for VerifiedTokens<C> {
     fn default() -> Self {
         VerifiedTokens { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
     }
 }
 
-impl VerifiedTokens {
+impl<C: Clone> VerifiedTokens<C> {
     /// What `token` verified to, if it did and has not expired by `now` (Unix seconds).
-    pub fn get(&self, token: &str, now: u64) -> Option<Verified> {
+    pub fn get(&self, token: &str, now: u64) -> Option<Verified<C>> {
         let shard = self.shard(token).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        shard.get(token).filter(|hit| hit.claims.exp >= now).cloned()
+        shard.get(token).filter(|hit| hit.exp >= now).cloned()
     }
 
-    /// Remembers that `token` verified to `verified`, until `verified.claims.exp`.
-    pub fn insert(&self, token: &str, verified: Verified, now: u64) {
+    /// Remembers that `token` verified to `verified`, until `verified.exp`.
+    pub fn insert(&self, token: &str, verified: Verified<C>, now: u64) {
         let mut shard = self.shard(token).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if shard.len() >= PER_SHARD {
-            shard.retain(|_, kept| kept.claims.exp >= now);
+            shard.retain(|_, kept| kept.exp >= now);
             if shard.len() >= PER_SHARD {
                 shard.clear();
             }
@@ -58,7 +58,7 @@ impl VerifiedTokens {
     }
 
     /// The shard of `token`, by the last bytes of its signature (random for every token).
-    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Verified>> {
+    fn shard(&self, token: &str) -> &Mutex<HashMap<Box<str>, Verified<C>>> {
         let tail = token
             .as_bytes()
             .iter()
@@ -73,23 +73,13 @@ impl VerifiedTokens {
 mod tests {
     use super::*;
 
-    fn verified(exp: u64) -> Verified {
-        let claims = AccessClaims {
-            sub: "1".to_owned(),
-            sid: uuid::Uuid::new_v4(),
-            exp,
-            iat: exp.saturating_sub(900),
-            iss: "kassa".to_owned(),
-            aud: "kassa-api".to_owned(),
-            typ: "access".to_owned(),
-            bound_store_id: None,
-        };
-        Verified { claims, kid: "k".to_owned(), alg: Algorithm::EdDSA }
+    fn verified(exp: u64) -> Verified<&'static str> {
+        Verified { claims: "claims", exp, kid: "k".to_owned(), alg: Algorithm::EdDSA }
     }
 
     #[test]
     fn a_token_is_found_until_it_expires_and_only_by_its_whole_text() {
-        let cache = VerifiedTokens::default();
+        let cache = VerifiedTokens::<&str>::default();
         cache.insert("a.b.c", verified(1_000), 100);
         assert!(cache.get("a.b.c", 1_000).is_some());
         assert!(cache.get("a.b.c", 1_001).is_none(), "expired");
@@ -98,7 +88,7 @@ mod tests {
 
     #[test]
     fn a_full_shard_drops_the_expired_first_and_stays_bounded() {
-        let cache = VerifiedTokens::default();
+        let cache = VerifiedTokens::<&str>::default();
         for n in 0..(SHARDS * PER_SHARD * 3) {
             cache.insert(&format!("token-{n}"), verified(if n % 2 == 0 { 10 } else { 1_000 }), 100);
         }
