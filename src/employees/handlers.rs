@@ -303,7 +303,7 @@ pub async fn issue_setup_code(
     scope: StoreScope,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<NoStore<(StatusCode, Json<SetupCodeResponse>)>> {
-    let issued = crate::staff::setup_codes::issue_for_employee(&scope, id).await?;
+    let issued = crate::staff::operations::issue_setup_code(&scope, id).await?;
     let body = SetupCodeResponse { setup: issued.setup, tenant: issued.tenant };
     Ok(NoStore((StatusCode::CREATED, Json(body))))
 }

@@ -302,6 +302,36 @@ pub async fn set_password(
     Ok(PasswordSet { target, username, reset, tenant: tenant_echo })
 }
 
+/// A set-up code just issued, with the tenant echo of its store.
+pub struct IssuedSetupCode {
+    pub setup: SetupCodeOut,
+    pub tenant: TenantEcho,
+}
+
+/// Issues a new set-up code for employee `id`'s account, for a caller who may reset their
+/// password (the same reach: they outrank them here and in every store they belong to), and
+/// commits; the account's earlier code stops working. 409 `no_account` for an employee
+/// without one; the store's shared staff account is refused, as its resets are.
+pub async fn issue_setup_code(scope: &StoreScope, id: i64) -> ApiResult<IssuedSetupCode> {
+    let mut tenant = scope.begin().await?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
+    let target = staff_member(&mut tenant, id, true).await?;
+    policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
+    let Some(user_id) = target.employee.user_id else {
+        return Err(ApiError::NoAccount);
+    };
+    accounts::require_reach_over_account(&mut tenant, user_id).await?;
+    if account_queries::is_shared_staff_account(tenant.conn(), user_id).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    let setup = setup_codes::issue(&mut tenant, &target).await?;
+    let tenant_echo = TenantEcho::from(&tenant.store);
+    let store_id = tenant.store.id;
+    tenant.commit().await?;
+    tracing::info!(store.id = store_id, employee.id = id, "a set-up code issued for employee {id}");
+    Ok(IssuedSetupCode { setup, tenant: tenant_echo })
+}
+
 /// Applies `body` to employee `id` under the role rules (every consequence authorized, no
 /// role given that the caller does not hold), with its audit events, and commits: the one
 /// way an employee row changes, for the employee API and the users API alike.

@@ -8,7 +8,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::access::policy::{self, Action};
 use crate::audit::queries::{NewAuditEvent, record};
 use crate::audit::{AuditAction, Changes};
 use crate::credentials::queries as account_queries;
@@ -16,11 +15,8 @@ use crate::credentials::typed_code;
 use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult};
 use crate::staff::SetupCodeOut;
-use crate::staff::accounts;
-use crate::staff::operations::{staff_member, target_of};
 use crate::staff::queries::StaffMember;
-use crate::tenant::TenantEcho;
-use crate::tenant::conn::{StoreScope, TenantConn};
+use crate::tenant::conn::TenantConn;
 
 /// The tables (after `from public.setup_codes c`) and conditions (after `where`) that keep
 /// a code live: unused, unexpired, its account active and still an active member of the
@@ -37,36 +33,6 @@ macro_rules! live_code_conditions {
          and s.id = c.store_id and s.is_active
          and m.user_id = c.user_id and m.store_id = c.store_id and m.is_active"
     };
-}
-
-/// A set-up code just issued, with the tenant echo of its store.
-pub struct IssuedSetupCode {
-    pub setup: SetupCodeOut,
-    pub tenant: TenantEcho,
-}
-
-/// Issues a new set-up code for employee `id`'s account, for a caller who may reset their
-/// password (the same reach: they outrank them here and in every store they belong to), and
-/// commits; the account's earlier code stops working. 409 `no_account` for an employee
-/// without one; the store's shared staff account is refused, as its resets are.
-pub async fn issue_for_employee(scope: &StoreScope, id: i64) -> ApiResult<IssuedSetupCode> {
-    let mut tenant = scope.begin().await?;
-    policy::authorize(tenant.member.role.rank, Action::View, None)?;
-    let target = staff_member(&mut tenant, id, true).await?;
-    policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
-    let Some(user_id) = target.employee.user_id else {
-        return Err(ApiError::NoAccount);
-    };
-    accounts::require_reach_over_account(&mut tenant, user_id).await?;
-    if account_queries::is_shared_staff_account(tenant.conn(), user_id).await? {
-        return Err(ApiError::PermissionDenied);
-    }
-    let setup = issue(&mut tenant, &target).await?;
-    let tenant_echo = TenantEcho::from(&tenant.store);
-    let store_id = tenant.store.id;
-    tenant.commit().await?;
-    tracing::info!(store.id = store_id, employee.id = id, "a set-up code issued for employee {id}");
-    Ok(IssuedSetupCode { setup, tenant: tenant_echo })
 }
 
 /// Issues a set-up code for `member`'s account in the caller's transaction (the caller has
