@@ -88,7 +88,19 @@ struct SetupCodePage {
     store_name: String,
     username: String,
     code: String,
+    /// The code as a QR code, inline SVG markup; empty if it could not be drawn.
+    qr_svg: String,
     expires_at: String,
+}
+
+/// `code` as a QR code in inline SVG markup, for the employee's phone to scan: drawn here,
+/// so the page needs no script and the code goes to no other service. `None` only if the
+/// encoder refuses it (9 characters always fit).
+fn qr_svg(code: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
+    let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(192, 192).build();
+    // Inline in HTML: the XML declaration belongs to stand-alone files only.
+    Some(svg.trim_start_matches(r#"<?xml version="1.0" standalone="yes"?>"#).to_owned())
 }
 
 /// The page that shows a set-up code once (docs/contract.md §16), to read out or print.
@@ -105,6 +117,7 @@ fn show_setup_code(
         store_key,
         store_name,
         username,
+        qr_svg: qr_svg(&setup.code).unwrap_or_default(),
         code: setup.code,
         expires_at: setup.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
     };

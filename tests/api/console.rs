@@ -382,6 +382,12 @@ async fn an_owner_prints_set_up_codes_from_the_console_and_no_password() {
     assert_eq!(added.status, StatusCode::CREATED, "{}", text(&added));
     assert_eq!(added.header("cache-control"), Some("no-store"));
     assert!(!text(&added).contains("id=\"password\""), "{}", text(&added));
+    // Its QR code, drawn on the server as inline SVG.
+    assert!(
+        text(&added).contains("id=\"setup-qr\"><svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{}",
+        text(&added)
+    );
     let first = shown_setup_code(&text(&added));
 
     // The row's button prints a new code; the first one dies.
