@@ -89,6 +89,9 @@ pub enum ApiError {
     /// A pairing code that is wrong, used or expired (docs/contract.md §11).
     #[error("invalid pairing code")]
     InvalidPairingCode,
+    /// A set-up code that is wrong, used, expired or replaced (docs/contract.md §16).
+    #[error("invalid setup code")]
+    InvalidSetupCode,
     /// A PIN sign-in or approval that failed, whatever the cause (docs/contract.md §11): a wrong PIN,
     /// no PIN, an unknown or inactive employee all answer alike.
     #[error("invalid pin")]
@@ -151,9 +154,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError as E;
         match self {
-            E::Validation(_) | E::InvalidRequest(_) | E::MissingTenantKey | E::InvalidPairingCode => {
-                StatusCode::BAD_REQUEST
-            }
+            E::Validation(_)
+            | E::InvalidRequest(_)
+            | E::MissingTenantKey
+            | E::InvalidPairingCode
+            | E::InvalidSetupCode => StatusCode::BAD_REQUEST,
             E::NotAuthenticated
             | E::InvalidClient
             | E::InvalidCredentials
@@ -213,6 +218,7 @@ impl ApiError {
             E::SlugTaken { .. } => "slug_taken",
             E::DeviceInvalid => "device_invalid",
             E::InvalidPairingCode => "invalid_pairing_code",
+            E::InvalidSetupCode => "invalid_setup_code",
             E::InvalidPin => "invalid_pin",
             E::ApprovalInvalid => "approval_invalid",
             E::RoleTaken => "role_taken",
@@ -261,6 +267,7 @@ impl ApiError {
             E::SlugTaken { .. } => Message::SlugTaken,
             E::DeviceInvalid => Message::DeviceInvalid,
             E::InvalidPairingCode => Message::InvalidPairingCode,
+            E::InvalidSetupCode => Message::InvalidSetupCode,
             E::InvalidPin => Message::InvalidPin,
             E::ApprovalInvalid => Message::ApprovalInvalid,
             E::RoleTaken => Message::RoleTaken,

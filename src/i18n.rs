@@ -102,6 +102,7 @@ pub enum Message {
     RoleInUse,
     DeviceInvalid,
     InvalidPairingCode,
+    InvalidSetupCode,
     InvalidPin,
     ApprovalInvalid,
     PayloadTooLarge,
@@ -151,6 +152,8 @@ pub enum Message {
     UsernameInvalid,
     UsernameRequiredForRole,
     UsernameRequiredWithPassword,
+    UsernameRequiredWithSetupCode,
+    PasswordWithSetupCode,
     SexMale,
     SexFemale,
     UsernameReserved,
@@ -260,6 +263,10 @@ impl Message {
             M::InvalidPairingCode => (
                 "Код сопряжения неверен, уже использован или истёк.",
                 "The pairing code is wrong, used or expired.",
+            ),
+            M::InvalidSetupCode => (
+                "Код настройки неверен, уже использован, заменён новым или истёк.",
+                "The set-up code is wrong, used, replaced or expired.",
             ),
             M::RoleTaken => {
                 ("Роль с таким кодом уже есть в магазине.", "The store already has a role with that code.")
@@ -458,6 +465,14 @@ impl Message {
             M::UsernameRequiredWithPassword => {
                 ("Если указан password, необходимо указать username", "A password needs a username")
             }
+            M::UsernameRequiredWithSetupCode => (
+                "Для кода настройки нужен username: код задаёт пароль учётной записи",
+                "A set-up code needs a username: it sets the password of an account",
+            ),
+            M::PasswordWithSetupCode => (
+                "С кодом настройки пароль не указывают: сотрудник выберет его сам",
+                "No password with a set-up code: the employee chooses their own",
+            ),
             M::SexMale => ("Мужской", "Male"),
             M::SexFemale => ("Женский", "Female"),
             M::EmployeePasswordReset => {

@@ -75,10 +75,17 @@ pub enum AuditAction {
     StaffAccountDeactivated,
     #[serde(rename = "staff_account.activated")]
     StaffAccountActivated,
+    /// A set-up code was issued for the employee's account (docs/contract.md §16); the code
+    /// never appears, and an earlier one stopped working.
+    #[serde(rename = "employee.setup_code_issued")]
+    EmployeeSetupCodeIssued,
+    /// The employee chose their password with a set-up code; the actor is the employee.
+    #[serde(rename = "employee.setup_completed")]
+    EmployeeSetupCompleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::EmployeeCreated,
         AuditAction::EmployeeUpdated,
         AuditAction::EmployeeRoleChanged,
@@ -101,6 +108,8 @@ impl AuditAction {
         AuditAction::StaffPasswordRotated,
         AuditAction::StaffAccountDeactivated,
         AuditAction::StaffAccountActivated,
+        AuditAction::EmployeeSetupCodeIssued,
+        AuditAction::EmployeeSetupCompleted,
     ];
 
     /// Every name, for error messages.
@@ -127,6 +136,8 @@ impl AuditAction {
         "staff_account.password_rotated",
         "staff_account.deactivated",
         "staff_account.activated",
+        "employee.setup_code_issued",
+        "employee.setup_completed",
     ];
 
     #[must_use]

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list_sessions))
         .routes(routes!(handlers::revoke_session))
         .routes(routes!(handlers::change_password))
+        .routes(routes!(handlers::setup::complete_setup))
         .routes(routes!(handlers::list_my_stores))
 }
 

@@ -22,6 +22,7 @@ use crate::http::json::ApiJson;
 use crate::http::pagination::ListQuery;
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
+use crate::staff::SetupCodeOut;
 
 /// A role the add form offers.
 pub struct RoleChoice {
@@ -78,6 +79,51 @@ fn show_once(
     render(status, &page)
 }
 
+#[derive(Template)]
+#[template(path = "console/setup_code.html")]
+struct SetupCodePage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    store_key: String,
+    store_name: String,
+    username: String,
+    code: String,
+    /// The code as a QR code, inline SVG markup; empty if it could not be drawn.
+    qr_svg: String,
+    expires_at: String,
+}
+
+/// `code` as a QR code in inline SVG markup, for the employee's phone to scan: drawn here,
+/// so the page needs no script and the code goes to no other service. `None` only if the
+/// encoder refuses it (9 characters always fit).
+fn qr_svg(code: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
+    let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(192, 192).build();
+    // Inline in HTML: the XML declaration belongs to stand-alone files only.
+    Some(svg.trim_start_matches(r#"<?xml version="1.0" standalone="yes"?>"#).to_owned())
+}
+
+/// The page that shows a set-up code once (docs/contract.md §16), to read out or print.
+fn show_setup_code(
+    status: StatusCode,
+    user: &ConsoleUser,
+    (store_key, store_name): (String, String),
+    username: String,
+    setup: SetupCodeOut,
+) -> Response {
+    let page = SetupCodePage {
+        t: texts(current_lang()),
+        signed_in: Some(SignedInView::from(user)),
+        store_key,
+        store_name,
+        username,
+        qr_svg: qr_svg(&setup.code).unwrap_or_default(),
+        code: setup.code,
+        expires_at: setup.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    render(status, &page)
+}
+
 /// The add-an-employee form.
 pub async fn new_employee_form(StorePage { user, path: store_key, scope, .. }: StorePage) -> Response {
     let signed_in = Some(SignedInView::from(&user));
@@ -112,6 +158,8 @@ pub struct NewEmployeeForm {
     role: Option<String>,
     phone: Option<String>,
     position: Option<String>,
+    /// `code` when the box for a set-up code instead of a password is ticked.
+    setup: Option<String>,
 }
 
 impl CsrfForm for NewEmployeeForm {
@@ -128,11 +176,15 @@ pub async fn create_employee(posted: StoreAction<String, NewEmployeeForm>) -> Re
     let store_name = scope.store.name.clone();
     let body = json!({
         "username": form.username, "first_name": form.first_name, "last_name": form.last_name,
-        "role": form.role, "phone": form.phone, "position": form.position,
+        "role": form.role, "phone": form.phone, "position": form.position, "setup": form.setup,
     });
     let created = async { api::create_employee(State(app), scope, ApiJson(api_body(body)?)).await }.await;
-    let created = created.map_err(|error| posted.refused(&error, back_to))?;
-    Ok(match ((created.0).1).0.data.credentials {
+    let data = ((created.map_err(|error| posted.refused(&error, back_to))?.0).1).0.data;
+    if let Some(setup) = data.setup {
+        let username = data.employee.username.unwrap_or_default();
+        return Ok(show_setup_code(StatusCode::CREATED, user, (store_key, store_name), username, setup));
+    }
+    Ok(match data.credentials {
         Some(credentials) => {
             let shown = Shown {
                 heading: |t| t.employee_added,
@@ -273,6 +325,21 @@ pub async fn staff_action(
         }
         "remove" => async { api::remove_employee(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await,
         "clear-pin" => async { api::clear_pin(scope.begin().await?, ApiPath(id)).await.map(|_| ()) }.await,
+        "setup-code" => {
+            let username = async { api::get_employee(scope.clone(), ApiPath(id)).await }.await;
+            let username =
+                username.map_err(|error| posted.refused(&error, back_to.clone()))?.0.employee.username;
+            let issued = api::issue_setup_code(scope, ApiPath(id)).await;
+            let setup = ((issued.map_err(|error| posted.refused(&error, back_to))?.0).1).0.setup;
+            let shown = (store_key, store_name);
+            return Ok(show_setup_code(
+                StatusCode::CREATED,
+                user,
+                shown,
+                username.unwrap_or_default(),
+                setup,
+            ));
+        }
         "reset-password" => {
             let body = api_body(json!({}));
             let reset =

@@ -11,6 +11,7 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
 pub mod tokens;
+pub mod typed_code;
 pub mod verified;
 
 /// A person's name as the apps show it: first and last, without stray spaces when one is empty.

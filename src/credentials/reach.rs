@@ -32,6 +32,7 @@ const STORE_BOUND_ROUTES: &[(Method, &str)] = &[
     (Method::PATCH, "/api/users/employees/{id}/"),
     (Method::DELETE, "/api/users/employees/{id}/"),
     (Method::POST, "/api/users/employees/{id}/reset-password/"),
+    (Method::POST, "/api/users/employees/{id}/setup-code/"),
     (Method::POST, "/api/users/employees/{id}/account/"),
     (Method::DELETE, "/api/users/employees/{id}/pin/"),
     (Method::GET, "/api/users/audit-events/"),

@@ -131,6 +131,37 @@ pub async fn release_pairing_attempt(
     PAIRING_COUNTER.give_back(conn, ip, claim.window_started_at).await
 }
 
+/// Set-up codes one client address may fail in a minute before it gets 429, as for pairing
+/// codes (docs/contract.md §16): the codes share a format, so they share a bound on guessing.
+pub const SETUP_FAILURES_PER_MINUTE: u32 = PAIRING_FAILURES_PER_MINUTE;
+
+/// A set-up attempt claimed against a client address's minute, to give back if the code
+/// was right.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct SetupClaim {
+    window_started_at: DateTime<Utc>,
+}
+
+/// Claims one set-up attempt from `ip` before the code is checked (so a flood of parallel
+/// guesses checks at most [`SETUP_FAILURES_PER_MINUTE`] codes); 429 `too_many_attempts` past
+/// the limit, with the seconds left of the minute.
+pub async fn claim_setup_attempt(conn: &mut PgConnection, ip: &str) -> ApiResult<SetupClaim> {
+    let (failures, window_started_at) = SETUP_COUNTER.count_one(conn, ip, PAIRING_WINDOW_MINUTES).await?;
+    within_limit(
+        failures,
+        SETUP_FAILURES_PER_MINUTE,
+        window_started_at,
+        i64::from(PAIRING_WINDOW_MINUTES) * 60,
+    )?;
+    Ok(SetupClaim { window_started_at })
+}
+
+/// Gives back `claim` after a set-up code that was right: only failures count.
+pub async fn release_setup_attempt(conn: &mut PgConnection, ip: &str, claim: SetupClaim) -> sqlx::Result<()> {
+    SETUP_COUNTER.give_back(conn, ip, claim.window_started_at).await
+}
+
 /// Length of the registration window.
 const REGISTRATION_WINDOW_MINUTES: i32 = 60;
 
@@ -225,7 +256,7 @@ pub async fn release_device_attempt(
     DEVICE_COUNTER.give_back(conn, device_id, claim.window_started_at).await
 }
 
-/// A table of fixed-window counters, one row per key: the per-account, pairing, registration,
+/// A table of fixed-window counters, one row per key: the per-account, pairing, set-up, registration,
 /// device and service-client counts share this upsert and differ only in names.
 struct CounterTable {
     /// The table, in `public`.
@@ -246,6 +277,8 @@ const ACCOUNT_COUNTER: CounterTable = CounterTable {
 };
 const PAIRING_COUNTER: CounterTable =
     CounterTable { table: "pairing_throttle", key: "client_ip", key_value: "$1", counter: "failures" };
+const SETUP_COUNTER: CounterTable =
+    CounterTable { table: "setup_throttle", key: "client_ip", key_value: "$1", counter: "failures" };
 const REGISTRATION_COUNTER: CounterTable =
     CounterTable { table: "registration_throttle", key: "client_ip", key_value: "$1", counter: "attempts" };
 const DEVICE_COUNTER: CounterTable =

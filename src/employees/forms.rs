@@ -12,7 +12,7 @@ use crate::http::openapi::{NOT_AUTHENTICATED, refusal_set};
 use crate::http::pagination::{ListQuery, PageLinks};
 use crate::staff::forms::{NewAccount, new_account, parse_role, search_text};
 use crate::staff::queries::EmployeeFilter;
-use crate::staff::{CashierOut, Credentials, EmployeeOut, Sex};
+use crate::staff::{CashierOut, Credentials, EmployeeOut, SetupCodeOut, Sex};
 use crate::tenant::TenantEcho;
 use crate::validate::Form;
 use crate::validate::fields::{Email, NonBlank, Phone};
@@ -96,8 +96,10 @@ pub struct EmployeePage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedEmployee {
     pub employee: EmployeeOut,
-    /// Null for an employee without an account.
+    /// Null for an employee without an account, and when `setup` is `code`.
     pub credentials: Option<Credentials>,
+    /// The set-up code, when the body asked for one (`"setup": "code"`); null otherwise.
+    pub setup: Option<SetupCodeOut>,
     /// Whether an existing account (named by `username`, with no `password`) was added to
     /// the store rather than a new one made.
     pub is_existing_user: bool,
@@ -171,4 +173,14 @@ pub struct AccountGivenResponse {
 pub struct AccountGiven {
     pub employee: EmployeeOut,
     pub credentials: Credentials,
+}
+
+/// `201 {code, expires_at, tenant_key, store_name, store_slug}`, sent with
+/// `Cache-Control: no-store`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupCodeResponse {
+    #[serde(flatten)]
+    pub setup: SetupCodeOut,
+    #[serde(flatten)]
+    pub tenant: TenantEcho,
 }

@@ -18,6 +18,7 @@ use crate::db::page::Counted;
 use crate::employees::forms::{
     self, AccountGiven, AccountGivenResponse, CashierList, CreatedEmployee, EmployeeCreatedResponse,
     EmployeePage, NewAccountRequest, OneEmployeeRefusals, PasswordResetResponse, ResetCredentials,
+    SetupCodeResponse,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -111,13 +112,14 @@ pub async fn staff_listing(scope: StoreScope, query: &ListQuery) -> ApiResult<St
 /// Adds an employee: a new account (usernames are unique across kassa in any letter case),
 /// its membership with the given role, and the employee profile, in one transaction. The
 /// password is generated when absent and handed over once in `credentials`
-/// (`Cache-Control: no-store`).
+/// (`Cache-Control: no-store`); with `"setup": "code"` there is no password in the answer,
+/// but a set-up code in `setup`, with which the employee chooses their own.
 ///
 /// **Permissions**: the owner (any role but `owner`); managers (cashiers and stockkeepers).
 #[utoipa::path(post, path = "/api/users/employees/", tag = "employees",
     security(("bearerAuth" = [], "tenantKey" = [])), request_body = CreateEmployeeRequest,
     responses(
-        (status = 201, description = "Created; the password is in `credentials` this once", body = EmployeeCreatedResponse),
+        (status = 201, description = "Created; the password is in `credentials` (or the set-up code in `setup`) this once", body = EmployeeCreatedResponse),
         NewStaffRefusals,
         BodyRejections,
     ))]
@@ -134,6 +136,7 @@ pub async fn create_employee(
         message: message.text(lang).into_owned(),
         data: CreatedEmployee {
             credentials: added.credentials(),
+            setup: added.setup,
             is_existing_user: added.is_existing_user,
             employee: EmployeeOut::new(added.member, added.store_id, lang),
         },
@@ -276,6 +279,33 @@ pub async fn reset_employee_password(
         tenant: done.tenant,
     };
     Ok(NoStore(Json(body)))
+}
+
+/// Issues a set-up code for an employee's account (docs/contract.md §16): with it they
+/// choose a new password themselves (`POST /auth/setup/`), within 72 hours, once. Their
+/// earlier code stops working; their password and sessions stay until the code is used,
+/// which ends every other session. The way to let someone who lost their password back in
+/// without anyone else knowing the new one. The code is in the answer this once
+/// (`Cache-Control: no-store`).
+///
+/// **Permissions**: as for a password reset: the owner on everyone else, managers on
+/// cashiers and stockkeepers; nobody on themselves; 403 `account_elsewhere` when they also
+/// belong to a store where the caller does not outrank them.
+#[utoipa::path(post, path = "/api/users/employees/{id}/setup-code/", tag = "employees",
+    security(("bearerAuth" = [], "tenantKey" = [])),
+    params(("id" = i64, Path, description = "Employee id (numbered per store)")),
+    responses(
+        (status = 201, description = "Issued; the code is in the body this once", body = SetupCodeResponse),
+        (status = 409, description = "no_account: the employee has no account", body = ErrorBody),
+        OneEmployeeRefusals,
+    ))]
+pub async fn issue_setup_code(
+    scope: StoreScope,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<NoStore<(StatusCode, Json<SetupCodeResponse>)>> {
+    let issued = crate::staff::operations::issue_setup_code(&scope, id).await?;
+    let body = SetupCodeResponse { setup: issued.setup, tenant: issued.tenant };
+    Ok(NoStore((StatusCode::CREATED, Json(body))))
 }
 
 /// Gives an employee without an account (a cashier the till names) an account of their own,

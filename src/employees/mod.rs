@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             handlers::remove_employee
         ))
         .routes(routes!(handlers::reset_employee_password))
+        .routes(routes!(handlers::issue_setup_code))
         .routes(routes!(handlers::list_cashiers))
         .routes(routes!(handlers::give_account))
         .routes(routes!(handlers::clear_pin))

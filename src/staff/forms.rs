@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::ListQuery;
 use crate::i18n::Message;
 use crate::staff::queries::{EmployeeState, StaffMember};
-use crate::staff::{CreateEmployeeRequest, ResetPasswordRequest, Sex, UpdateEmployeeRequest};
+use crate::staff::{CreateEmployeeRequest, ResetPasswordRequest, SetupMethod, Sex, UpdateEmployeeRequest};
 use crate::validate::{Form, MAX_NAME_CHARS, Replace};
 
 /// Longest `search` text.
@@ -48,6 +48,9 @@ pub struct NewStaffMember {
     pub position: String,
     pub sex: Option<Sex>,
     pub hired_at: Option<chrono::NaiveDate>,
+    /// Whether the employee chooses their password with a set-up code (docs/contract.md
+    /// §16): the account's password is then generated and never shown to anyone.
+    pub setup_code: bool,
 }
 
 /// The account of a new employee.
@@ -84,10 +87,19 @@ impl NewStaffMember {
             form.add("role", Message::RoleInvalid);
             role = None;
         }
+        let setup_code = body.setup == Some(SetupMethod::Code);
         let account = match non_blank(body.username.clone()) {
-            Some(_) => Some(new_account(&mut form, body.username, body.password, body.email, policy)),
+            Some(_) => {
+                if setup_code && body.password.is_some() {
+                    form.add("password", Message::PasswordWithSetupCode);
+                }
+                Some(new_account(&mut form, body.username, body.password, body.email, policy))
+            }
             None => {
                 without_account(&mut form, role.as_deref(), body.password.is_some(), body.email.as_deref());
+                if setup_code {
+                    form.add("username", Message::UsernameRequiredWithSetupCode);
+                }
                 None
             }
         };
@@ -106,6 +118,7 @@ impl NewStaffMember {
             position,
             sex,
             hired_at: body.hired_at,
+            setup_code,
         })
     }
 }

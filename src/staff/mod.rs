@@ -14,6 +14,7 @@ pub mod forms;
 pub mod history;
 pub mod operations;
 pub mod queries;
+pub mod setup_codes;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -186,6 +187,21 @@ pub struct CreateEmployeeRequest {
     /// Today when absent.
     #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub hired_at: Option<NaiveDate>,
+    /// How the new account gets its password: `password` (the default: the one given, or a
+    /// generated one handed over in the answer) or `code`: no password at all, and a set-up
+    /// code in the answer instead, with which the employee chooses their own
+    /// (`POST /auth/setup/`, docs/contract.md §16). `code` needs a username and no `password`.
+    pub setup: Option<SetupMethod>,
+}
+
+/// How a new account gets its first password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SetupMethod {
+    /// Given in the body, or generated and handed over once.
+    Password,
+    /// Chosen by the employee with a set-up code; nobody else ever knows it.
+    Code,
 }
 
 /// `PATCH /employees/{id}/` (and, deserialised, `PUT`): the fields given change.
@@ -232,6 +248,17 @@ pub struct EmployeeResponse {
     pub employee: EmployeeOut,
     #[serde(flatten)]
     pub tenant: TenantEcho,
+}
+
+/// A set-up code, handed over once (`Cache-Control: no-store`): the employee types it, on
+/// their own phone, with the password they choose (`POST /auth/setup/`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupCodeOut {
+    /// 8 symbols, any letter case, with or without the dash; single use.
+    #[schema(example = "7KQ2-M9XD")]
+    pub code: String,
+    /// 72 hours after it was issued.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Sign-in details handed over once, when the account is made.

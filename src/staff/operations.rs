@@ -21,18 +21,23 @@ use crate::staff::accounts;
 use crate::staff::forms::{self, NewStaffMember, PasswordReset};
 use crate::staff::history;
 use crate::staff::queries::{self, EmployeeState, NewEmployee, StaffMember, find_staff_member};
+use crate::staff::setup_codes;
 use crate::staff::{
-    CreateEmployeeRequest, Credentials, EmployeeOut, EmployeeResponse, Sex, UpdateEmployeeRequest,
+    CreateEmployeeRequest, Credentials, EmployeeOut, EmployeeResponse, SetupCodeOut, Sex,
+    UpdateEmployeeRequest,
 };
 use crate::state::AppState;
 use crate::tenant::TenantEcho;
 use crate::tenant::conn::{StoreScope, TenantConn};
 use crate::validate::Replace;
 
-/// A member of staff just added, with the password of their new account (none without one).
+/// A member of staff just added, with the password of their new account (none without one,
+/// and none when they choose it with a set-up code).
 pub struct AddedStaffMember {
     pub member: StaffMember,
     pub password: Option<SecretString>,
+    /// The set-up code the body asked for instead of a password (docs/contract.md §16).
+    pub setup: Option<SetupCodeOut>,
     pub store_id: i64,
     pub tenant: TenantEcho,
     /// Whether an existing account was added to the store (no password to hand over).
@@ -74,7 +79,10 @@ pub async fn add_staff_member(
         None => (tenant, role, None),
         Some(account) => {
             if let Some(existing) = queries::find_account_id(tenant.conn(), &account.username).await? {
-                return add_existing_account(tenant, &new, role, existing, account.password_given).await;
+                // An existing account keeps its own password: neither a new one nor a
+                // set-up code for it is this store's to give.
+                let sets_password = account.password_given || new.setup_code;
+                return add_existing_account(tenant, &new, role, existing, sets_password).await;
             }
             if account_queries::username_exists(tenant.conn(), &account.username).await? {
                 return Err(ApiError::UsernameTaken);
@@ -92,6 +100,10 @@ pub async fn add_staff_member(
         }
     };
     let member = insert_staff_member(&mut tenant, &new, role, password_hash.as_deref()).await?;
+    let setup = match new.setup_code {
+        true => Some(setup_codes::issue(&mut tenant, &member).await?),
+        false => None,
+    };
     let store_id = tenant.store.id;
     let tenant_echo = TenantEcho::from(&tenant.store);
     tenant.commit().await?;
@@ -103,22 +115,24 @@ pub async fn add_staff_member(
         member.employee.id,
         new.role
     );
-    let password = new.account.map(|account| account.password);
-    Ok(AddedStaffMember { member, password, store_id, tenant: tenant_echo, is_existing_user: false })
+    // With a set-up code the account's generated password is never handed over: nobody
+    // knows it, so nothing signs in until the employee chooses their own.
+    let password = new.account.filter(|_| !new.setup_code).map(|account| account.password);
+    Ok(AddedStaffMember { member, password, setup, store_id, tenant: tenant_echo, is_existing_user: false })
 }
 
 /// Adds the existing account `user_id` that `new` names to the store with `new`'s role and
 /// profile, when the caller may ([`accounts::may_add_existing_account`]) and the body gave
-/// no password (its password is its own); anything else is 409 `username_taken`, as for a
-/// new account. The account's names, email and password stay as they are.
+/// no password nor asked for a set-up code (its password is its own); anything else is 409
+/// `username_taken`, as for a new account. The account's names, email and password stay as they are.
 async fn add_existing_account(
     mut tenant: TenantConn,
     new: &NewStaffMember,
     role: StoreRole,
     user_id: i64,
-    password_given: bool,
+    sets_password: bool,
 ) -> ApiResult<AddedStaffMember> {
-    if password_given || !accounts::may_add_existing_account(&mut tenant, user_id).await? {
+    if sets_password || !accounts::may_add_existing_account(&mut tenant, user_id).await? {
         return Err(ApiError::UsernameTaken);
     }
     let account = account_queries::find_user(tenant.conn(), user_id).await?.ok_or(ApiError::UsernameTaken)?;
@@ -160,7 +174,14 @@ async fn add_existing_account(
         "an existing account added as {}",
         new.role
     );
-    Ok(AddedStaffMember { member, password: None, store_id, tenant: tenant_echo, is_existing_user: true })
+    Ok(AddedStaffMember {
+        member,
+        password: None,
+        setup: None,
+        store_id,
+        tenant: tenant_echo,
+        is_existing_user: true,
+    })
 }
 
 /// Writes the account (when `new` has one, with `password_hash`), membership, employee row
@@ -279,6 +300,36 @@ pub async fn set_password(
         "employee {id}'s password reset"
     );
     Ok(PasswordSet { target, username, reset, tenant: tenant_echo })
+}
+
+/// A set-up code just issued, with the tenant echo of its store.
+pub struct IssuedSetupCode {
+    pub setup: SetupCodeOut,
+    pub tenant: TenantEcho,
+}
+
+/// Issues a new set-up code for employee `id`'s account, for a caller who may reset their
+/// password (the same reach: they outrank them here and in every store they belong to), and
+/// commits; the account's earlier code stops working. 409 `no_account` for an employee
+/// without one; the store's shared staff account is refused, as its resets are.
+pub async fn issue_setup_code(scope: &StoreScope, id: i64) -> ApiResult<IssuedSetupCode> {
+    let mut tenant = scope.begin().await?;
+    policy::authorize(tenant.member.role.rank, Action::View, None)?;
+    let target = staff_member(&mut tenant, id, true).await?;
+    policy::authorize(tenant.member.role.rank, Action::ResetPassword, Some(target_of(&tenant, &target)))?;
+    let Some(user_id) = target.employee.user_id else {
+        return Err(ApiError::NoAccount);
+    };
+    accounts::require_reach_over_account(&mut tenant, user_id).await?;
+    if account_queries::is_shared_staff_account(tenant.conn(), user_id).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    let setup = setup_codes::issue(&mut tenant, &target).await?;
+    let tenant_echo = TenantEcho::from(&tenant.store);
+    let store_id = tenant.store.id;
+    tenant.commit().await?;
+    tracing::info!(store.id = store_id, employee.id = id, "a set-up code issued for employee {id}");
+    Ok(IssuedSetupCode { setup, tenant: tenant_echo })
 }
 
 /// Applies `body` to employee `id` under the role rules (every consequence authorized, no

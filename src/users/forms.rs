@@ -317,9 +317,12 @@ pub struct CreatedUser {
     pub employee: EmployeeOut,
     /// Null for a cashier without an account.
     pub username: Option<String>,
-    /// The new account's password, handed over this once; null without an account.
+    /// The new account's password, handed over this once; null without an account, and
+    /// with a set-up code.
     #[schema(format = Password)]
     pub initial_password: Option<String>,
+    /// The set-up code, when the body asked for one (`"setup": "code"`); null otherwise.
+    pub setup: Option<crate::staff::SetupCodeOut>,
 }
 
 /// `201 {status, message, data: {employee, username, initial_password}, tenant…}`, sent with

@@ -418,6 +418,7 @@ pub async fn create_user(
     let data = CreatedUser {
         username: added.member.username.clone(),
         initial_password,
+        setup: added.setup,
         employee: EmployeeOut::new(added.member, added.store_id, lang),
     };
     let body = UserCreatedResponse {

@@ -359,6 +359,56 @@ impl Console {
     }
 }
 
+/// The set-up code a console page shows.
+fn shown_setup_code(page: &str) -> String {
+    let at = page.find("id=\"setup-code\">").expect("a set-up code on the page") + "id=\"setup-code\">".len();
+    page[at..].split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_prints_set_up_codes_from_the_console_and_no_password() {
+    let (app, _owner, key, mut browser) = owner_in_the_console("console_setup").await;
+    let form = browser.get(&app, &format!("/console/s/{key}/staff/new/")).await;
+    let csrf = csrf_of(&text(&form));
+    assert!(text(&form).contains("name=\"setup\" value=\"code\""), "{}", text(&form));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("username", "console_coded"),
+        ("first_name", "Анна"),
+        ("role", "cashier"),
+        ("setup", "code"),
+    ];
+    let added = browser.post(&app, &format!("/console/s/{key}/staff/new/"), &fields).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", text(&added));
+    assert_eq!(added.header("cache-control"), Some("no-store"));
+    assert!(!text(&added).contains("id=\"password\""), "{}", text(&added));
+    // Its QR code, drawn on the server as inline SVG.
+    assert!(
+        text(&added).contains("id=\"setup-qr\"><svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{}",
+        text(&added)
+    );
+    let first = shown_setup_code(&text(&added));
+
+    // The row's button prints a new code; the first one dies.
+    let staff = text(&browser.get(&app, &format!("/console/s/{key}/staff/")).await);
+    let id = staff
+        .split(&format!("/console/s/{key}/staff/"))
+        .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
+        .max()
+        .unwrap();
+    let again =
+        browser.post(&app, &format!("/console/s/{key}/staff/{id}/setup-code/"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", text(&again));
+    assert!(text(&again).contains("console_coded"), "{}", text(&again));
+    let second = shown_setup_code(&text(&again));
+    let chosen = "Vybrannyi-Parol-9";
+    let old = app.complete_setup(&json!({"code": first, "new_password": chosen})).await;
+    old.error(StatusCode::BAD_REQUEST, "invalid_setup_code");
+    app.complete_setup(&json!({"code": second, "new_password": chosen})).await.json(StatusCode::OK);
+    app.sign_in("console_coded", chosen).await;
+}
+
 /// A fresh app where owner `username` registered a store and signed in to the console: the app,
 /// the owner, the store's key, and the owner's browser.
 async fn owner_in_the_console(username: &str) -> (TestApp, Owner, String, Browser) {

@@ -59,7 +59,10 @@ impl LoggingServer {
 
     /// Starts it, and registers `username` with a store `store_name` over HTTP: the
     /// server, the client that registered, and the owner.
-    async fn with_owner(username: &str, store_name: &str) -> (LoggingServer, reqwest::Client, RemoteOwner) {
+    pub(crate) async fn with_owner(
+        username: &str,
+        store_name: &str,
+    ) -> (LoggingServer, reqwest::Client, RemoteOwner) {
         let (server, client) = (LoggingServer::start().await, reqwest::Client::new());
         let owner =
             register_over_http(&client, &format!("{}/api/users", server.base), username, store_name).await;

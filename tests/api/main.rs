@@ -38,6 +38,7 @@ mod reach;
 mod refusals;
 mod registration;
 mod roles;
+mod setup_codes;
 mod signing_keys;
 mod staff_account;
 mod store_lifecycle;

@@ -1,6 +1,7 @@
 //! HTTP handlers for `/api/users/auth/`.
 
 pub mod pin;
+pub mod setup;
 
 use crate::db::Session;
 use axum::Json;

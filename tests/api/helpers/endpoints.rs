@@ -298,3 +298,29 @@ impl TestApp {
         self.oauth_form("/oauth/revoke", Some(&client.basic()), &[("token", token)], None).await
     }
 }
+
+/// Set-up codes (docs/contract.md §16).
+impl TestApp {
+    /// `POST /api/users/employees/` as `who`: `username` with `role` and a set-up code
+    /// instead of a password.
+    pub async fn create_employee_with_setup_code(
+        &self,
+        who: &Owner,
+        username: &str,
+        role: &str,
+    ) -> TestResponse {
+        let body = json!({"username": username, "first_name": "Новый", "role": role, "setup": "code"});
+        self.create_employee(who, &body).await
+    }
+
+    /// `POST /api/users/employees/{id}/setup-code/` as `who`.
+    pub async fn issue_setup_code(&self, who: &Owner, id: &Value) -> TestResponse {
+        let path = format!("{EMPLOYEES}{id}/setup-code/");
+        self.scoped(Method::POST, &path, &who.token, &who.key(), None).await
+    }
+
+    /// `POST /api/users/auth/setup/` with `body`, with no token, as the employee's phone does.
+    pub async fn complete_setup(&self, body: &Value) -> TestResponse {
+        self.json(Method::POST, "/api/users/auth/setup/", body, None).await
+    }
+}
