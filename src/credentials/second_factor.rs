@@ -7,6 +7,7 @@
 //! the last accepted one, a compare-and-set in one statement. Recovery codes and challenges
 //! carry 80 and 256 random bits and are kept as their SHA-256 only.
 
+use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -14,6 +15,7 @@ use sqlx::PgConnection;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::credentials::throttle;
+use crate::db::{Db, Session};
 use crate::error::{ApiError, ApiResult, PendingSecondStep};
 use crate::http::client::ClientInfo;
 use crate::random::{crockford_symbols, random_hex};
@@ -143,6 +145,35 @@ pub async fn check_totp(
         throttle::release_second_step(conn, user_id, claim).await?;
     }
     Ok(accepted)
+}
+
+/// The header that carries a fresh code for what cannot be undone (docs/contract.md §16).
+pub const STEP_UP_HEADER: &str = "x-totp-code";
+
+/// Step-up (docs/contract.md §16): when `user_id` has two-step sign-in on, the request must
+/// carry a fresh code of theirs in `X-TOTP-Code` (accepted once, throttled like any second
+/// step), else 401 `two_factor_required`. Without it on, nothing more is asked.
+pub async fn require_step_up(
+    db: &Db,
+    sealer: &SecretSealer,
+    user_id: i64,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    let mut conn = Session::open(db).await?;
+    if !totp_is_on(&mut conn, user_id).await? {
+        conn.finish().await?;
+        return Ok(());
+    }
+    let code = headers.get(STEP_UP_HEADER).and_then(|value| value.to_str().ok()).map(str::trim);
+    let Some(code) = code.filter(|code| !code.is_empty()) else {
+        return Err(ApiError::TwoFactorRequired(None));
+    };
+    let right = check_totp(&mut conn, sealer, user_id, code, true).await?;
+    conn.finish().await?;
+    match right {
+        true => Ok(()),
+        false => Err(ApiError::TwoFactorRequired(None)),
+    }
 }
 
 /// Spends one of `user_id`'s recovery codes, under the same throttle as codes; false when

@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
 
 use crate::credentials::extractor::AuthUser;
 use crate::credentials::queries::{find_password_hash, revoke_user_sessions};
 use crate::credentials::second_factor::{
-    self, Authenticator, check_totp, new_recovery_codes, recovery_code_digest, spend_recovery_code,
+    self, Authenticator, check_totp, new_recovery_codes, recovery_code_digest, require_step_up,
+    spend_recovery_code,
 };
 use crate::credentials::throttle;
 use crate::db::Session;
@@ -95,8 +96,8 @@ pub async fn confirm_totp(
     Ok(NoStore(Json(RecoveryCodes { recovery_codes })))
 }
 
-/// Turns two-step sign-in off, proved by the password or by a recovery code; every other
-/// session of the caller ends. Password guesses count against the sign-in limit, recovery
+/// Turns two-step sign-in off, proved by the password and a fresh code in `X-TOTP-Code`
+/// (step-up), or by a recovery code alone; every other session of the caller ends. Password guesses count against the sign-in limit, recovery
 /// codes against the second-step one.
 ///
 /// **Permissions**: any signed-in user, for their own account.
@@ -106,6 +107,7 @@ pub async fn confirm_totp(
         (status = 200, description = "Off; every other session of the caller ended", body = TwoFactorOff),
         (status = 400, description = "validation_error: no proof, a wrong password (`password`), a wrong recovery code (`recovery_code`), or two-step sign-in is not on", body = ErrorBody),
         AccountRefusals,
+        (status = 401, description = "two_factor_required: with the password, `X-TOTP-Code` must carry a fresh code", body = ErrorBody),
         (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody),
         BodyRejections,
     ))]
@@ -113,9 +115,12 @@ pub async fn disable_totp(
     State(app): State<AppState>,
     user: AuthUser,
     client: ClientInfo,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<DisableRequest>,
 ) -> ApiResult<Json<TwoFactorOff>> {
     let proof = parse_disable(body)?;
+    // A recovery code stands for a lost authenticator: it is the second factor itself.
+    let step_up = matches!(proof, DisableProof::Password(_));
     let mut conn = Session::open(&app.db).await?;
     if !second_factor::totp_is_on(&mut conn, user.user_id).await? {
         return Err(ApiError::field("password", Message::TwoFactorNotOn));
@@ -137,6 +142,10 @@ pub async fn disable_totp(
         }
     };
     proved?;
+    // After the password, so a mistyped one does not spend the code.
+    if step_up {
+        require_step_up(&app.db, &app.sealer, user.user_id, &headers).await?;
+    }
     let mut tx = app.db.begin().await?;
     let removed = remove_authenticator(&mut tx, user.user_id).await?;
     let ended = revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;

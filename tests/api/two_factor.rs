@@ -246,7 +246,18 @@ async fn turning_it_off_needs_the_password_and_ends_the_other_sessions() {
         .error(StatusCode::BAD_REQUEST, "validation_error");
     app.get_as("/api/users/auth/sessions/", other_token).await.json(StatusCode::OK);
 
-    app.disable_totp(&owner.token, &json!({"password": PASSWORD})).await.json(StatusCode::OK);
+    // Step-up: the password alone is not enough while it is on; a wrong password spends no code.
+    app.disable_totp(&owner.token, &json!({"password": PASSWORD}))
+        .await
+        .error(StatusCode::UNAUTHORIZED, "two_factor_required");
+    let wrong = json!({"password": "Not-The-Password-1"});
+    app.disable_totp_with_code(&owner.token, &wrong, &code_at(&secret, 1))
+        .await
+        .error(StatusCode::BAD_REQUEST, "validation_error");
+    app.get_as("/api/users/auth/sessions/", other_token).await.json(StatusCode::OK);
+    app.disable_totp_with_code(&owner.token, &json!({"password": PASSWORD}), &code_at(&secret, 1))
+        .await
+        .json(StatusCode::OK);
     app.get_as("/api/users/auth/sessions/", other_token)
         .await
         .error(StatusCode::UNAUTHORIZED, "token_invalid");
@@ -274,4 +285,23 @@ async fn enrolling_again_while_on_is_refused() {
     let app = TestApp::spawn().await;
     let (owner, _, _) = owner_with_totp(&app, "totp_twice").await;
     app.enrol_totp(&owner.token).await.error(StatusCode::CONFLICT, "two_factor_already_on");
+}
+
+#[tokio::test]
+async fn step_up_refuses_a_store_deactivation_without_a_fresh_code() {
+    let app = TestApp::spawn().await;
+    let (owner, secret, _) = owner_with_totp(&app, "totp_stepup").await;
+    away_from_step_edge().await;
+    app.deactivate_store(&owner, None).await.error(StatusCode::UNAUTHORIZED, "two_factor_required");
+    app.deactivate_store(&owner, Some(&code_at(&secret, 2)))
+        .await
+        .error(StatusCode::UNAUTHORIZED, "two_factor_required");
+    // The confirming code is spent: not fresh.
+    app.deactivate_store(&owner, Some(&code_at(&secret, -1)))
+        .await
+        .error(StatusCode::UNAUTHORIZED, "two_factor_required");
+    app.me(&owner).await.json(StatusCode::OK);
+    let deactivated = app.deactivate_store(&owner, Some(&code_at(&secret, 0))).await;
+    assert_eq!(deactivated.status, StatusCode::NO_CONTENT, "{}", String::from_utf8_lossy(&deactivated.body));
+    app.me(&owner).await.error(StatusCode::FORBIDDEN, "inactive_tenant");
 }

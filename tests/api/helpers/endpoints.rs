@@ -334,6 +334,28 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `DELETE /api/users/auth/2fa/totp/` as `token` with `body`, and `code` in `X-TOTP-Code`.
+    pub async fn disable_totp_with_code(&self, token: &str, body: &Value, code: &str) -> TestResponse {
+        let request = Request::delete("/api/users/auth/2fa/totp/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header("x-totp-code", code)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// `DELETE /api/users/stores/{id}/`: `owner` deactivates their store, with `code` in
+    /// `X-TOTP-Code` when given.
+    pub async fn deactivate_store(&self, owner: &Owner, code: Option<&str>) -> TestResponse {
+        let mut request = Request::delete(format!("/api/users/stores/{}/", owner.store_id))
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token));
+        if let Some(code) = code {
+            request = request.header("x-totp-code", code);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
     /// `POST /api/users/auth/login/` from [`TEST_IP`] with `user_agent`.
     pub async fn login_as_client(&self, username: &str, password: &str, user_agent: &str) -> TestResponse {
         let mut request = Request::post("/api/users/auth/login/")
