@@ -234,6 +234,11 @@ pub async fn issue_challenge(
     password_hash: &str,
     client: &ClientInfo,
 ) -> ApiResult<PendingSecondStep> {
+    // Challenges that can no longer be answered go when the account earns a new one.
+    crate::db::query("delete from public.two_factor_challenges where user_id = $1 and expires_at <= now()")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     let challenge = random_hex(32);
     let expires_at: DateTime<Utc> = crate::db::query_scalar(
         "insert into public.two_factor_challenges

@@ -305,3 +305,58 @@ async fn step_up_refuses_a_store_deactivation_without_a_fresh_code() {
     assert_eq!(deactivated.status, StatusCode::NO_CONTENT, "{}", String::from_utf8_lossy(&deactivated.body));
     app.me(&owner).await.error(StatusCode::FORBIDDEN, "inactive_tenant");
 }
+
+#[tokio::test]
+async fn no_secret_of_the_second_step_reaches_the_log() {
+    let server = crate::logging::LoggingServer::start().await;
+    let (base, client) = (server.base.clone(), reqwest::Client::new());
+    let api = format!("{base}/api/users");
+    let owner = crate::helpers::register_over_http(&client, &api, "totp_logger", "Лог").await;
+    let enrolled: Value = client
+        .post(format!("{api}/auth/2fa/totp/"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolled["secret"].as_str().unwrap().to_owned();
+    away_from_step_edge().await;
+    let confirmed = client
+        .post(format!("{api}/auth/2fa/totp/confirm/"))
+        .bearer_auth(&owner.token)
+        .json(&json!({ "code": code_at(&secret, 0) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let codes: Value = confirmed.json().await.unwrap();
+    let recovery = codes["recovery_codes"][0].as_str().unwrap().to_owned();
+    let challenged: Value = client
+        .post(format!("{api}/auth/login/"))
+        .json(&json!({"username": "totp_logger", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let challenge = challenged["challenge"].as_str().unwrap().to_owned();
+    let second = client
+        .post(format!("{api}/auth/login/2fa/"))
+        .json(&json!({"challenge": challenge, "recovery_code": recovery}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+
+    let logs = server.stop().await;
+    assert!(logs.contains("turned two-step sign-in on"), "the change itself is logged: {logs}");
+    assert!(logs.contains("a recovery code was used"), "{logs}");
+    // The six-digit code is left out: any six digits (a timestamp's microseconds) would match.
+    for (what, value) in [("secret", &secret), ("recovery code", &recovery), ("challenge", &challenge)] {
+        assert!(!logs.contains(value.as_str()), "the {what} reached the log: {logs}");
+    }
+    assert!(!logs.contains(&recovery.replace('-', "")), "{logs}");
+}
