@@ -65,6 +65,16 @@ pub enum ApiError {
     AccountElsewhere,
     #[error("password change required")]
     PasswordChangeRequired,
+    /// The password was right but a second step is due (docs/contract.md §16): at sign-in
+    /// with the challenge to answer, for step-up without one.
+    #[error("two-factor required")]
+    TwoFactorRequired(Option<PendingSecondStep>),
+    /// An enrolment-only session: the store policy wants an authenticator first.
+    #[error("two-factor enrolment required")]
+    TwoFactorEnrolmentRequired,
+    /// Enrolling while two-step sign-in is on.
+    #[error("two-factor already on")]
+    TwoFactorAlreadyOn,
     #[error("not found")]
     NotFound,
     /// A list page past the last one.
@@ -166,19 +176,22 @@ impl ApiError {
             | E::TokenExpired
             | E::TokenReused
             | E::DeviceInvalid
-            | E::InvalidPin => StatusCode::UNAUTHORIZED,
+            | E::InvalidPin
+            | E::TwoFactorRequired(_) => StatusCode::UNAUTHORIZED,
             E::InvalidTenantKey
             | E::InactiveTenant
             | E::NotAMember
             | E::PermissionDenied
             | E::AccountElsewhere
             | E::PasswordChangeRequired
+            | E::TwoFactorEnrolmentRequired
             | E::StoreLimitReached { .. } => StatusCode::FORBIDDEN,
             E::NotFound | E::PageNotFound => StatusCode::NOT_FOUND,
             E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             E::UsernameTaken
             | E::NoAccount
             | E::AccountExists
+            | E::TwoFactorAlreadyOn
             | E::SlugTaken { .. }
             | E::RoleTaken
             | E::RoleInUse
@@ -210,6 +223,9 @@ impl ApiError {
             E::PermissionDenied => "permission_denied",
             E::AccountElsewhere => "account_elsewhere",
             E::PasswordChangeRequired => "password_change_required",
+            E::TwoFactorRequired(_) => "two_factor_required",
+            E::TwoFactorEnrolmentRequired => "two_factor_enrolment_required",
+            E::TwoFactorAlreadyOn => "two_factor_already_on",
             E::NotFound | E::PageNotFound => "not_found",
             E::MethodNotAllowed => "method_not_allowed",
             E::UsernameTaken => "username_taken",
@@ -258,6 +274,9 @@ impl ApiError {
             E::PermissionDenied => Message::PermissionDenied,
             E::AccountElsewhere => Message::AccountElsewhere,
             E::PasswordChangeRequired => Message::PasswordChangeRequired,
+            E::TwoFactorRequired(_) => Message::TwoFactorRequired,
+            E::TwoFactorEnrolmentRequired => Message::TwoFactorEnrolmentRequired,
+            E::TwoFactorAlreadyOn => Message::TwoFactorAlreadyOn,
             E::NotFound => Message::NotFound,
             E::PageNotFound => Message::PageNotFound,
             E::MethodNotAllowed => Message::MethodNotAllowed,
@@ -282,6 +301,15 @@ impl ApiError {
     }
 }
 
+/// The second step a sign-in waits for (docs/contract.md §16), shown in the fields of
+/// [`ErrorBody`] of the 401 that asks for it.
+#[derive(Debug, Clone)]
+pub struct PendingSecondStep {
+    pub challenge: String,
+    pub methods: Vec<&'static str>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -300,6 +328,16 @@ pub struct ErrorBody {
     /// `/oauth/` routes' refusals that RFC 7662 and RFC 7009 define; absent elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'static str>,
+    /// On `two_factor_required` at sign-in only (docs/contract.md §16): the challenge to send
+    /// to `POST /api/users/auth/login/2fa/`, single use, for this client only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// Beside `challenge`: what may answer it, `totp` (a code) and `recovery_code`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
+    /// Beside `challenge`: when it stops working (5 minutes after the password was checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ErrorBody {
@@ -309,6 +347,9 @@ impl ErrorBody {
             status: "error",
             code,
             error: None,
+            challenge: None,
+            methods: None,
+            expires_at: None,
             message: message.text(lang).into_owned(),
             errors: errors.map(|errors| {
                 errors
@@ -351,6 +392,11 @@ impl IntoResponse for ApiError {
         };
         let mut body = ErrorBody::new(self.code(), &self.message(), errors);
         body.error = self.oauth_error();
+        if let ApiError::TwoFactorRequired(Some(pending)) = &self {
+            body.challenge = Some(pending.challenge.clone());
+            body.methods = Some(pending.methods.clone());
+            body.expires_at = Some(pending.expires_at);
+        }
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -91,6 +91,20 @@ pub enum Message {
     PermissionDenied,
     AccountElsewhere,
     PasswordChangeRequired,
+    /// A second step (docs/contract.md §16): a sign-in's challenge, or a fresh code for step-up.
+    TwoFactorRequired,
+    /// An enrolment-only session (docs/contract.md §16: the store policy).
+    TwoFactorEnrolmentRequired,
+    /// Two-step sign-in is on already: turn it off before enrolling again.
+    TwoFactorAlreadyOn,
+    /// A code that is not the authenticator's current one (or was used already).
+    WrongTwoFactorCode,
+    /// No enrolment waits for a code: start one with `POST /auth/2fa/totp/`.
+    NoTwoFactorEnrolment,
+    /// Two-step sign-in is not on.
+    TwoFactorNotOn,
+    /// Turning two-step sign-in off needs the password or a recovery code.
+    PasswordOrRecoveryCodeNeeded,
     NotFound,
     PageNotFound,
     MethodNotAllowed,
@@ -179,6 +193,7 @@ pub enum Message {
     StoreUpdated,
     PasswordChanged,
     LoggedOut,
+    TwoFactorOff,
     EmployeeCreated,
     UserCreated,
     EmployeeLinked,
@@ -240,6 +255,29 @@ impl Message {
                 "This person also works in a store where you do not outrank them: they change their account themselves, or someone who outranks them in every store does.",
             ),
             M::PasswordChangeRequired => ("Необходимо сменить пароль.", "You must change your password."),
+            M::TwoFactorRequired => (
+                "Нужен код из приложения-аутентификатора.",
+                "A code from your authenticator app is required.",
+            ),
+            M::TwoFactorEnrolmentRequired => (
+                "Магазин требует двухэтапный вход: сначала подключите приложение-аутентификатор.",
+                "The store requires two-step sign-in: set up an authenticator app first.",
+            ),
+            M::TwoFactorAlreadyOn => (
+                "Двухэтапный вход уже включён: сначала выключите его.",
+                "Two-step sign-in is already on: turn it off first.",
+            ),
+            M::WrongTwoFactorCode => {
+                ("Неверный или уже использованный код.", "The code is wrong or was used already.")
+            }
+            M::NoTwoFactorEnrolment => (
+                "Нет начатого подключения аутентификатора: начните его заново.",
+                "No authenticator set-up is waiting for a code: start one first.",
+            ),
+            M::TwoFactorNotOn => ("Двухэтапный вход не включён.", "Two-step sign-in is not on."),
+            M::PasswordOrRecoveryCodeNeeded => {
+                ("Укажите пароль или резервный код.", "Give your password or a recovery code.")
+            }
             M::NotFound => ("Не найдено.", "Not found."),
             M::PageNotFound => ("Неправильная страница", "Invalid page."),
             M::MethodNotAllowed => {
@@ -447,6 +485,7 @@ impl Message {
             M::StoreUpdated => ("Магазин обновлён", "Store updated"),
             M::PasswordChanged => ("Пароль успешно изменен", "Password changed"),
             M::LoggedOut => ("Вы вышли из системы", "Signed out"),
+            M::TwoFactorOff => ("Двухэтапный вход выключен", "Two-step sign-in is off"),
             M::EmployeeCreated => ("Сотрудник успешно создан", "Employee created"),
             M::UserCreated => ("Сотрудник создан", "Employee created"),
             M::EmployeeLinked => ("Сотрудник добавлен в магазин", "The employee was added to the store"),

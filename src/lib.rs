@@ -83,6 +83,8 @@ pub mod roles;
 pub mod store_roles;
 /// `/stores/`: the stores an owner runs, and their shared staff account.
 pub mod stores;
+/// `/auth/2fa/` and `/auth/login/2fa/`: two-step sign-in with authenticator apps.
+pub mod two_factor;
 /// `/users/`: the store's users as the POS apps address them: by account id.
 pub mod users;
 

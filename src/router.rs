@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::tenant::layer::{TenantRegistry, resolve_tenant};
 use crate::{
     approvals, audit_events, auth, devices, discovery, employees, oauth, permissions, profile, roles,
-    store_roles, stores, users,
+    store_roles, stores, two_factor, users,
 };
 
 /// The document's fixed parts; paths are added by [`api_routes`].
@@ -68,6 +68,7 @@ fn api_routes(
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(auth::router())
+        .merge(two_factor::router())
         .merge(stores::router())
         .merge(roles::router())
         .merge(permissions::router())

@@ -12,7 +12,7 @@ use crate::config::PasswordPolicy;
 use crate::credentials::queries::{self, SessionRow, UserForLogin};
 use crate::credentials::sessions::TokenPair;
 use crate::credentials::tokens::RefreshToken;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::i18n::{Message, current_lang};
 use crate::registry::profile::{RawProfile, new_store_name, parse_slug_choice};
 use crate::registry::provision::SlugChoice;
@@ -491,4 +491,52 @@ impl Registration {
             slug,
         })
     }
+}
+
+/// `POST /auth/login/2fa/`: the challenge, and a code or a recovery code.
+#[derive(Deserialize, ToSchema)]
+pub struct SecondStepRequest {
+    /// The `challenge` of the 401 `two_factor_required` that sign-in answered.
+    #[schema(required = true, nullable = false)]
+    pub challenge: Option<String>,
+    #[schema(example = "492039", nullable = false)]
+    pub code: Option<String>,
+    #[schema(example = "7K2M-9QXD-4RTB-H8ZC", nullable = false)]
+    pub recovery_code: Option<String>,
+}
+
+/// What proves the second factor: a code from the app, or a recovery code.
+pub enum Proof {
+    Code(String),
+    RecoveryCode(SecretString),
+}
+
+/// What proves the second factor of a sign-in: a code from the app, or a recovery code.
+pub enum SecondFactorProof {
+    Code(String),
+    RecoveryCode(SecretString),
+}
+
+/// Longest second-step code or challenge read: anything longer is no code of ours.
+const MAX_SECOND_STEP_CHARS: usize = 100;
+
+/// The challenge and exactly one of `code` and `recovery_code`.
+pub fn parse_second_step(body: SecondStepRequest) -> ApiResult<(String, SecondFactorProof)> {
+    let mut form = Form::new();
+    let challenge = form.required("challenge", body.challenge, MAX_SECOND_STEP_CHARS);
+    let proof = match (non_blank_code(body.code), non_blank_code(body.recovery_code)) {
+        (Some(code), None) => Some(SecondFactorProof::Code(code)),
+        (None, Some(code)) => Some(SecondFactorProof::RecoveryCode(SecretString::from(code))),
+        _ => {
+            form.add("code", Message::WrongTwoFactorCode);
+            None
+        }
+    };
+    let proof = form.finish(proof)?;
+    Ok((challenge, proof.ok_or(ApiError::InvalidCredentials)?))
+}
+
+/// `value` trimmed, unless blank or longer than any code.
+fn non_blank_code(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty() && v.chars().count() <= MAX_SECOND_STEP_CHARS)
 }

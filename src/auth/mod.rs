@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::register))
         .routes(routes!(handlers::login))
+        .routes(routes!(handlers::second_step::login_second_step))
         .routes(routes!(handlers::refresh_token))
         .routes(routes!(handlers::logout))
         .routes(routes!(handlers::logout_all))

@@ -73,3 +73,18 @@ pub async fn caller_in_store(scope: StoreScope) -> ApiResult<MeResponse> {
         tenant: TenantEcho::from(&store),
     })
 }
+
+/// The account a second step signs in, read as the password sign-in reads it (the session
+/// it opens then proves its password hash is still this one).
+pub async fn find_account(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<Option<queries::UserForLogin>> {
+    crate::db::query_as(
+        "select id, username, first_name, last_name, email, password_hash, is_active, must_change_password
+         from public.users where id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -11,11 +11,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::console::pages::{SignedInView, form_expired_at, refusal_at, scope_or_refusal};
 use crate::console::session::{ConsoleUser, csrf_matches};
+use crate::credentials::second_factor::STEP_UP_HEADER;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tenant::conn::StoreScope;
@@ -95,6 +97,19 @@ pub trait Posted: Sized + Send {
 
 /// The fields of a posted form, repeated names kept (a role's permission boxes).
 pub struct Fields(Vec<(String, String)>);
+
+/// The headers an API handler reads for step-up (docs/contract.md §16): the form's
+/// `totp_code` as `X-TOTP-Code`, when given. Without it, an owner with two-step sign-in on
+/// is refused what needs a fresh code.
+#[must_use]
+pub fn step_up_headers(fields: &Fields) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let code = fields.get("totp_code").map(str::trim).filter(|code| !code.is_empty());
+    if let Some(value) = code.and_then(|code| HeaderValue::from_str(code).ok()) {
+        headers.insert(STEP_UP_HEADER, value);
+    }
+    headers
+}
 
 impl Fields {
     /// The fields of an `application/x-www-form-urlencoded` body.

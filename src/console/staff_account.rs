@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::console::action::{StoreAction, StorePage};
+use crate::console::action::{StoreAction, StorePage, step_up_headers};
 use crate::console::pages::{SignedInView, refusal_at, render, see_other};
 use crate::console::session::ConsoleUser;
 use crate::console::texts::{Texts, texts};
@@ -92,7 +92,7 @@ pub async fn act(posted: StoreAction<(String, String)>) -> Result<Response, Resp
                 Err(error) => refused(&error),
             }
         }
-        "rotate" => match rotate_staff_password(State(app.clone()), scope).await {
+        "rotate" => match rotate_staff_password(State(app.clone()), step_up_headers(fields), scope).await {
             Ok(rotated) => page_of(user, key, store_name, ((rotated.0).0).data.credentials, Shown::Rotated),
             Err(error) => refused(&error),
         },

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::access::catalog::PERMISSIONS;
 use crate::audit::AuditAction;
-use crate::console::action::{Fields, Posted, StoreAction, StorePage};
+use crate::console::action::{Fields, Posted, StoreAction, StorePage, step_up_headers};
 use crate::console::pages::{SignedInView, api_body, form_expired_at, refusal_at, render, see_other};
 use crate::console::session::{ConsoleUser, csrf_matches, session_cookie};
 use crate::console::texts::{Texts, texts};
@@ -272,7 +272,11 @@ pub async fn change_role(posted: StoreAction<(String, String)>) -> Result<Respon
             }
             "edit" => {
                 let body = api_body(role_changes(fields))?;
-                api::update_store_role(scope.begin().await?, ApiPath(code), ApiJson(body)).await.map(|_| ())
+                let headers = step_up_headers(fields);
+                let app = State(posted.app.clone());
+                api::update_store_role(app, headers, scope.begin().await?, ApiPath(code), ApiJson(body))
+                    .await
+                    .map(|_| ())
             }
             "delete" => api::delete_store_role(scope.begin().await?, ApiPath(code)).await.map(|_| ()),
             _ => Err(ApiError::NotFound),

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod hasher;
 pub mod queries;
 pub mod reach;
+pub mod second_factor;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;

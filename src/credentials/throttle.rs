@@ -256,6 +256,42 @@ pub async fn release_device_attempt(
     DEVICE_COUNTER.give_back(conn, device_id, claim.window_started_at).await
 }
 
+/// Second-step codes (TOTP or recovery) one account may try in 15 minutes, whatever the
+/// challenge or route (docs/contract.md §16).
+pub const SECOND_STEP_FAILURES_PER_15_MINUTES: u32 = 10;
+
+/// A second-step code claimed against an account's window, to give back if it was right.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct SecondStepClaim {
+    window_started_at: DateTime<Utc>,
+}
+
+/// Claims one second-step code check for `user_id` before the code is checked, so a flood of
+/// parallel guesses checks at most [`SECOND_STEP_FAILURES_PER_15_MINUTES`] codes; 429
+/// `too_many_attempts` past the limit, with the seconds left of the window.
+pub async fn claim_second_step(conn: &mut PgConnection, user_id: i64) -> ApiResult<SecondStepClaim> {
+    let key = format!("user:{user_id}");
+    let (failures, window_started_at) =
+        SECOND_STEP_COUNTER.count_one(conn, &key, ACCOUNT_WINDOW_MINUTES).await?;
+    within_limit(
+        failures,
+        SECOND_STEP_FAILURES_PER_15_MINUTES,
+        window_started_at,
+        i64::from(ACCOUNT_WINDOW_MINUTES) * 60,
+    )?;
+    Ok(SecondStepClaim { window_started_at })
+}
+
+/// Gives back `claim` after a right code: only wrong codes count.
+pub async fn release_second_step(
+    conn: &mut PgConnection,
+    user_id: i64,
+    claim: SecondStepClaim,
+) -> sqlx::Result<()> {
+    SECOND_STEP_COUNTER.give_back(conn, &format!("user:{user_id}"), claim.window_started_at).await
+}
+
 /// A table of fixed-window counters, one row per key: the per-account, pairing, set-up, registration,
 /// device and service-client counts share this upsert and differ only in names.
 struct CounterTable {
@@ -283,6 +319,8 @@ const REGISTRATION_COUNTER: CounterTable =
     CounterTable { table: "registration_throttle", key: "client_ip", key_value: "$1", counter: "attempts" };
 const DEVICE_COUNTER: CounterTable =
     CounterTable { table: "login_device_throttle", key: "device_id", key_value: "$1", counter: "failures" };
+const SECOND_STEP_COUNTER: CounterTable =
+    CounterTable { table: "two_factor_throttle", key: "counter_key", key_value: "$1", counter: "failures" };
 const SERVICE_CLIENT_COUNTER: CounterTable = CounterTable {
     table: "service_client_throttle",
     key: "counter_key",

@@ -38,6 +38,8 @@ pub enum ThrottleKind {
     registration,
     /// Pairing codes, PINs, approvals: a till's guessable secrets.
     till,
+    /// Set-up codes, and the second step's codes (TOTP, recovery).
+    code,
     /// A service client's calls, or wrong secrets at its id.
     service_client,
     /// Anything else counted in PostgreSQL.
@@ -216,6 +218,9 @@ impl Metrics {
 /// or scarce resource.
 fn throttle_kind(route: &str) -> ThrottleKind {
     match route {
+        r if r.contains("/auth/login/2fa") || r.contains("/auth/2fa/") || r.contains("/auth/setup") => {
+            ThrottleKind::code
+        }
         r if r.contains("/auth/login") || r.contains("/console/") => ThrottleKind::login,
         r if r.contains("/auth/register") => ThrottleKind::registration,
         r if r.contains("pin-login") || r.contains("/devices/pair") || r.contains("/approvals/") => {

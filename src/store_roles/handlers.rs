@@ -6,17 +6,20 @@
 //! together.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 
 use crate::access::StoreRole;
 use crate::access::queries::{self, ROLE_LIST_SQL, RoleRow, lock_role_for_change};
 use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
+use crate::credentials::second_factor::require_step_up;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::openapi::{BodyRejections, StoreRefusals, TokenRefusals};
 use crate::http::path::ApiPath;
 use crate::i18n::current_lang;
+use crate::state::AppState;
 use crate::store_roles::forms::{
     CreateStoreRoleRequest, OneRoleRefusals, StoreRoleListResponse, StoreRoleOut, StoreRoleResponse,
     UpdateStoreRoleRequest,
@@ -95,6 +98,8 @@ pub async fn create_store_role(
         BodyRejections,
     ))]
 pub async fn update_store_role(
+    State(app): State<AppState>,
+    headers: HeaderMap,
     mut tenant: TenantConn,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateStoreRoleRequest>,
@@ -110,6 +115,11 @@ pub async fn update_store_role(
     let after = parse_changes(body, &current.role)?;
     if current.built_in && after.rank != current.role.rank {
         return Err(ApiError::PermissionDenied);
+    }
+    // What a role may do cannot be taken back from what it did meanwhile: step-up
+    // (docs/contract.md §16).
+    if after.permissions != current.role.permissions {
+        require_step_up(&app.db, &app.sealer, tenant.member.user_id, &headers).await?;
     }
     let changes = role_changes(&current.role, &after);
     if !changes.is_empty() {

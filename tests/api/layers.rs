@@ -36,6 +36,7 @@ const LAYERS: &[&str] = &[
     // Features, one per URL area: side by side, none imports another but `profile`, which
     // answers as `auth`'s `me`.
     "auth",
+    "two_factor",
     "profile",
     "employees",
     "users",

@@ -49,5 +49,6 @@ mod tenant_keys;
 mod tills;
 mod token_clock;
 mod trailing_slash;
+mod two_factor;
 mod usernames;
 mod users;

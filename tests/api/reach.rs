@@ -27,6 +27,10 @@ fn store_bound_may_call(method: &Method, path: &str) -> bool {
         (Method::POST, "/api/users/auth/change-password/"),
         (Method::PUT, "/api/users/auth/pin/"),
         (Method::DELETE, "/api/users/auth/sessions/{id}/"),
+        // Two-step sign-in guards the account (docs/contract.md §16).
+        (Method::POST, "/api/users/auth/2fa/totp/"),
+        (Method::POST, "/api/users/auth/2fa/totp/confirm/"),
+        (Method::DELETE, "/api/users/auth/2fa/totp/"),
         // The account's own profile, which every store shows.
         (Method::PATCH, "/api/users/users/{id}/update-profile/"),
     ];

@@ -123,12 +123,14 @@ fn comparable(response: &TestResponse) -> Value {
             Value::Object(fields) => {
                 for (name, field) in fields.iter_mut() {
                     // Session ids are UUIDs; the numbered ids agree between the two databases.
-                    let volatile = ["access", "refresh", "tenant_key", "request_id", "id"]
-                        .contains(&name.as_str())
-                        || name.contains("password")
-                        || name.contains("token")
-                        || (name == "code" && field.as_str().is_some_and(is_a_typed_code))
-                        || field.as_str().is_some_and(is_a_timestamp);
+                    // A TOTP secret is drawn anew each time (docs/contract.md §16).
+                    let volatile =
+                        ["access", "refresh", "tenant_key", "request_id", "id", "secret", "otpauth_uri"]
+                            .contains(&name.as_str())
+                            || name.contains("password")
+                            || name.contains("token")
+                            || (name == "code" && field.as_str().is_some_and(is_a_typed_code))
+                            || field.as_str().is_some_and(is_a_timestamp);
                     if volatile && field.is_string() {
                         *field = Value::Null;
                     } else {

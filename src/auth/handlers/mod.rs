@@ -1,6 +1,7 @@
 //! HTTP handlers for `/api/users/auth/`.
 
 pub mod pin;
+pub mod second_step;
 pub mod setup;
 
 use crate::db::Session;
@@ -21,6 +22,7 @@ use crate::auth::queries::{caller_in_store, insert_owner_with_store};
 use crate::credentials::extractor::AuthUser;
 use crate::credentials::extractor::SignedIn;
 use crate::credentials::queries::{self, SessionProof};
+use crate::credentials::second_factor;
 use crate::credentials::sessions::{TokenPair, start_session, start_store_bound_session, successor_of};
 use crate::credentials::throttle;
 use crate::db::schema::SchemaName;
@@ -113,7 +115,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in: the new session's tokens, the user and their stores", body = LoginResponse),
         (status = 400, description = "validation_error, per field", body = ErrorBody),
-        (status = 401, description = "authentication_failed: wrong username or password, or an inactive account", body = ErrorBody),
+        (status = 401, description = "authentication_failed: wrong username or password, or an inactive account; two_factor_required: the password was right and the account has two-step sign-in on, with `challenge`, `methods` and `expires_at` for `POST /api/users/auth/login/2fa/`", body = ErrorBody),
         (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody),
         BodyRejections,
     ))]
@@ -123,16 +125,21 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<NoStore<Json<LoginResponse>>> {
     let signed_in = sign_in_with_password(&app, &client, Credentials::parse(body)?, None).await?;
+    login_body(&app, signed_in).await.map(|body| NoStore(Json(body)))
+}
+
+/// What a sign-in answers (docs/contract.md §6), after the password or after its second step.
+pub async fn login_body(app: &AppState, signed_in: PasswordSignIn) -> ApiResult<LoginResponse> {
     let default_store = signed_in.stores.first().map(DefaultStore::from);
-    let available_stores = with_cashiers_for_staff(&app, signed_in.stores).await?;
-    Ok(NoStore(Json(LoginResponse {
+    let available_stores = with_cashiers_for_staff(app, signed_in.stores).await?;
+    Ok(LoginResponse {
         access: signed_in.tokens.access,
         refresh: signed_in.tokens.refresh,
         password_change_required: signed_in.account.must_change_password,
         user: UserOut::from(signed_in.account),
         default_store,
         available_stores,
-    })))
+    })
 }
 
 /// `stores` as sign-in lists them: where the role is `staff` (the store's shared account
@@ -212,43 +219,77 @@ pub async fn sign_in_with_password(
         Some(account) if verified.matches && account.is_active && secret_fits(&password) => account,
         _ => return Err(ApiError::InvalidCredentials),
     };
+    let mut tx = app.db.begin().await?;
+    // With two-step sign-in on, the right password earns a challenge, not a session
+    // (docs/contract.md §16). The hash is not upgraded on this path: the challenge is tied
+    // to the hash as checked.
+    if second_factor::totp_is_on(&mut tx, account.id).await? {
+        let pending =
+            second_factor::issue_challenge(&mut tx, account.id, &account.password_hash, client).await?;
+        release_password_claims(&mut tx, &username, &client_ip, account_claim, device_claim).await?;
+        tx.commit().await?;
+        return Err(ApiError::TwoFactorRequired(Some(pending)));
+    }
     let upgraded_hash = match verified.needs_rehash {
         true => Some(app.hasher.hash(password).await.map_err(ApiError::internal)?),
         false => None,
     };
+    let (tokens, stores) = open_password_session(&mut tx, app, client, &account).await?;
+    release_password_claims(&mut tx, &username, &client_ip, account_claim, device_claim).await?;
+    tx.commit().await?;
+    if let Some(hash) = &upgraded_hash {
+        upgrade_hash(app, &account, hash).await?;
+    }
+    Ok(PasswordSignIn { account, tokens, stores })
+}
 
-    let mut tx = app.db.begin().await?;
+/// Gives back what a right password claimed of the sign-in throttle.
+async fn release_password_claims(
+    tx: &mut sqlx::PgConnection,
+    username: &str,
+    client_ip: &str,
+    account_claim: Option<throttle::AccountClaim>,
+    device_claim: Option<(&str, throttle::DeviceClaim)>,
+) -> ApiResult<()> {
+    throttle::clear_attempts(tx, username, client_ip).await?;
+    if let Some(claim) = account_claim {
+        throttle::release_account_attempt(tx, username, claim).await?;
+    }
+    if let Some((device_id, claim)) = device_claim {
+        throttle::release_device_attempt(tx, device_id, claim).await?;
+    }
+    Ok(())
+}
+
+/// Opens the session of `account` in `tx`, if its password hash is still the one checked
+/// (`account.password_hash`): its tokens, and the active stores it works in, newest first.
+/// After the password, or after the password and its second step (docs/contract.md §16).
+pub async fn open_password_session(
+    tx: &mut sqlx::PgConnection,
+    app: &AppState,
+    client: &ClientInfo,
+    account: &queries::UserForLogin,
+) -> ApiResult<(TokenPair, Vec<MemberStore>)> {
     // The session is recorded only if the password just checked is still the account's.
     // First, so this transaction takes the account's row before the throttle's, in the
     // order a password change takes them.
     let proof = SessionProof::PasswordHash(&account.password_hash);
     let signing = (&*app.tokens, &*app.config);
     // A store's shared staff account belongs to that store alone: its sessions are bound there.
-    let staff_store = store_of_account(&mut tx, account.id).await?;
+    let staff_store = store_of_account(tx, account.id).await?;
     let tokens = match staff_store {
         Some(store_id) => {
-            start_store_bound_session(&mut tx, signing, (account.id, proof), client, store_id).await?
+            start_store_bound_session(tx, signing, (account.id, proof), client, store_id).await?
         }
-        None => start_session(&mut tx, signing, account.id, client, proof).await?,
+        None => start_session(tx, signing, account.id, client, proof).await?,
     };
-    throttle::clear_attempts(&mut tx, &username, &client_ip).await?;
-    if let Some(claim) = account_claim {
-        throttle::release_account_attempt(&mut tx, &username, claim).await?;
-    }
-    if let Some((device_id, claim)) = device_claim {
-        throttle::release_device_attempt(&mut tx, device_id, claim).await?;
-    }
-    let stores: Vec<MemberStore> = list_member_stores(&mut tx, account.id, StoreFilter::ActiveOnly)
+    let stores: Vec<MemberStore> = list_member_stores(tx, account.id, StoreFilter::ActiveOnly)
         .await?
         .into_iter()
         .filter(|row| staff_store.is_none_or(|bound| row.store.id == bound))
         .map(MemberStore::from)
         .collect();
-    tx.commit().await?;
-    if let Some(hash) = &upgraded_hash {
-        upgrade_hash(app, &account, hash).await?;
-    }
-    Ok(PasswordSignIn { account, tokens, stores })
+    Ok((tokens, stores))
 }
 
 /// Stores the same password under current parameters, unless the hash changed since it

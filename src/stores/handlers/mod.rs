@@ -5,12 +5,13 @@ pub mod staff_account;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use sqlx::PgConnection;
 
 use crate::access::Role;
 use crate::credentials::extractor::AuthUser;
 use crate::credentials::queries::find_user;
+use crate::credentials::second_factor::require_step_up;
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -127,10 +128,11 @@ pub async fn get_store(
 pub async fn replace_store(
     State(app): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateStoreRequest>,
 ) -> ApiResult<Json<StoreResponse>> {
-    change_store(&app, &user, id, body, Replace::Everything).await
+    change_store(&app, (&user, &headers), id, body, Replace::Everything).await
 }
 
 /// Changes the given fields of a store: its profile, and `is_active` (`true` brings back a
@@ -148,13 +150,16 @@ pub async fn replace_store(
 pub async fn update_store(
     State(app): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateStoreRequest>,
 ) -> ApiResult<Json<StoreResponse>> {
-    change_store(&app, &user, id, body, Replace::GivenFields).await
+    change_store(&app, (&user, &headers), id, body, Replace::GivenFields).await
 }
 
 /// Deactivates a store: its key then answers 403 `inactive_tenant`; no data is dropped.
+/// An owner with two-step sign-in on sends a fresh code in `X-TOTP-Code` (docs/contract.md
+/// §16), else 401 `two_factor_required`.
 ///
 /// **Permissions**: the store's owner.
 #[utoipa::path(delete, path = "/api/users/stores/{id}/", tag = "stores", security(("bearerAuth" = [])),
@@ -168,11 +173,15 @@ pub async fn update_store(
 pub async fn deactivate_store(
     State(app): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let mut conn = Session::open(&app.db).await?;
     let store = member_store(&mut conn, &user, id).await?;
     ensure_owner(&store, &user)?;
+    conn.finish().await?;
+    require_step_up(&app.db, &app.sealer, user.user_id, &headers).await?;
+    let mut conn = Session::open(&app.db).await?;
     queries::deactivate_store(&mut conn, id).await?;
     // Committed before the cache forgets the store, so a re-read cannot find it active.
     conn.finish().await?;
@@ -182,9 +191,10 @@ pub async fn deactivate_store(
 }
 
 /// PUT and PATCH: the owner's change to store `id`, answered with the store as changed.
+/// Deactivating asks for a fresh code of an owner with two-step sign-in on (docs/contract.md §16).
 async fn change_store(
     app: &AppState,
-    user: &AuthUser,
+    (user, headers): (&AuthUser, &HeaderMap),
     id: i64,
     body: UpdateStoreRequest,
     replace: Replace,
@@ -193,6 +203,9 @@ async fn change_store(
     let current = member_store(&mut conn, user, id).await?;
     ensure_owner(&current, user)?;
     let change = parse_changes(body, &current, replace)?;
+    if change.is_active == Some(false) && current.store.is_active {
+        require_step_up(&app.db, &app.sealer, user.user_id, headers).await?;
+    }
     queries::update_store(&mut conn, id, &change.profile, change.is_active).await?;
     let store = member_store(&mut conn, user, id).await?;
     // Committed before the cache forgets the store, so a re-read cannot find the old profile.

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 
 use crate::access::Role;
 use crate::audit::queries::{NewAuditEvent, record};
@@ -11,6 +12,7 @@ use crate::audit::record;
 use crate::audit::{AuditAction, Changes};
 use crate::credentials::extractor::AuthUser;
 use crate::credentials::queries::revoke_user_sessions;
+use crate::credentials::second_factor::require_step_up;
 use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -66,12 +68,14 @@ pub async fn get_staff_credentials(
     ))]
 pub async fn rotate_staff_password(
     State(app): State<AppState>,
+    headers: HeaderMap,
     scope: StoreScope,
 ) -> ApiResult<NoStore<Json<StaffCredentialsResponse>>> {
     // Checked before argon2 runs, so nobody but the owner makes the server hash.
     let tenant = scope.begin().await?;
     ensure_owner(&tenant)?;
     tenant.rollback().await?;
+    require_step_up(&app.db, &app.sealer, scope.user_id(), &headers).await?;
     let password = StaffPassword::generate(&app.hasher, &app.config.password_policy).await?;
 
     let mut tenant = scope.begin().await?;

@@ -324,3 +324,73 @@ impl TestApp {
         self.json(Method::POST, "/api/users/auth/setup/", body, None).await
     }
 }
+
+/// Two-step sign-in (docs/contract.md §16).
+impl TestApp {
+    /// `POST /api/users/auth/2fa/totp/` as `token`.
+    pub async fn enrol_totp(&self, token: &str) -> TestResponse {
+        self.json(Method::POST, "/api/users/auth/2fa/totp/", &json!({}), Some(token)).await
+    }
+
+    /// `POST /api/users/auth/2fa/totp/confirm/` as `token` with `code`.
+    pub async fn confirm_totp(&self, token: &str, code: &str) -> TestResponse {
+        self.json(Method::POST, "/api/users/auth/2fa/totp/confirm/", &json!({"code": code}), Some(token))
+            .await
+    }
+
+    /// `DELETE /api/users/auth/2fa/totp/` as `token` with `body` (`password` or `recovery_code`).
+    pub async fn disable_totp(&self, token: &str, body: &Value) -> TestResponse {
+        self.json(Method::DELETE, "/api/users/auth/2fa/totp/", body, Some(token)).await
+    }
+
+    /// `POST /api/users/auth/login/2fa/` with `body`, from [`TEST_IP`] with `user_agent`.
+    pub async fn login_second_step(&self, body: &Value, user_agent: &str) -> TestResponse {
+        self.login_second_step_from(body, TEST_IP, user_agent).await
+    }
+
+    /// `POST /api/users/auth/login/2fa/` with `body` from `ip` with `user_agent`.
+    pub async fn login_second_step_from(&self, body: &Value, ip: &str, user_agent: &str) -> TestResponse {
+        let mut request = Request::post("/api/users/auth/login/2fa/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, user_agent)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let peer: SocketAddr = format!("{ip}:50000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// `DELETE /api/users/auth/2fa/totp/` as `token` with `body`, and `code` in `X-TOTP-Code`.
+    pub async fn disable_totp_with_code(&self, token: &str, body: &Value, code: &str) -> TestResponse {
+        let request = Request::delete("/api/users/auth/2fa/totp/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header("x-totp-code", code)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// `DELETE /api/users/stores/{id}/`: `owner` deactivates their store, with `code` in
+    /// `X-TOTP-Code` when given.
+    pub async fn deactivate_store(&self, owner: &Owner, code: Option<&str>) -> TestResponse {
+        let mut request = Request::delete(format!("/api/users/stores/{}/", owner.store_id))
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token));
+        if let Some(code) = code {
+            request = request.header("x-totp-code", code);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// `POST /api/users/auth/login/` from [`TEST_IP`] with `user_agent`.
+    pub async fn login_as_client(&self, username: &str, password: &str, user_agent: &str) -> TestResponse {
+        let mut request = Request::post("/api/users/auth/login/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, user_agent)
+            .body(Body::from(json!({"username": username, "password": password}).to_string()))
+            .unwrap();
+        let peer: SocketAddr = format!("{TEST_IP}:50000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+}
