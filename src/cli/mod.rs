@@ -222,6 +222,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = AppState::with_hasher(config.into(), database.pool.clone(), hasher);
     state.hasher.warm_up().await.context("password hashing does not work on this machine")?;
+    // Held before the first request: a request that signs does so inside its transaction.
+    state.tokens.load().await.context("reading the signing keys (making the first one if there is none)")?;
     if state.config.migrate_on_start {
         // Stores made before shared staff accounts existed get theirs, as `kassa migrate` does.
         let policy = &state.config.password_policy;

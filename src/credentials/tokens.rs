@@ -111,6 +111,18 @@ struct Loaded {
 /// Signs access tokens with the ring's current key and verifies them with any of its keys
 /// (and, for one token lifetime after the upgrade, HS256 ones with `JWT_SECRET`).
 pub struct AccessTokens {
+    keys: Arc<KeyHolder>,
+    legacy: Option<DecodingKey>,
+    /// Tokens whose signature this instance has already checked.
+    verified: VerifiedTokens<AccessClaims>,
+    ttl: Duration,
+}
+
+/// The ring as this instance holds it, and what reading it again takes. Shared with the
+/// background task that reads a stale ring again, so no request waits for that read (a
+/// request that signs holds a connection in its transaction: waiting for a second one could
+/// starve the pool under a burst).
+struct KeyHolder {
     db: Db,
     sealer: Arc<SecretSealer>,
     schedule: KeySchedule,
@@ -119,10 +131,6 @@ pub struct AccessTokens {
     /// One refresh at a time per instance; the others keep using the ring they have.
     refreshing: tokio::sync::Mutex<()>,
     last_unknown_kid_refresh: Mutex<Option<Instant>>,
-    legacy: Option<DecodingKey>,
-    /// Tokens whose signature this instance has already checked.
-    verified: VerifiedTokens<AccessClaims>,
-    ttl: Duration,
 }
 
 impl std::fmt::Debug for AccessTokens {
@@ -136,7 +144,7 @@ impl AccessTokens {
     /// `sealer`; the ring is read on first use.
     #[must_use]
     pub fn new(config: &Config, db: Db, sealer: Arc<SecretSealer>) -> Self {
-        AccessTokens {
+        let keys = KeyHolder {
             db,
             sealer,
             schedule: KeySchedule {
@@ -149,6 +157,9 @@ impl AccessTokens {
             loaded: RwLock::new(Loaded { ring: Arc::new(KeyRing::default()), at: None }),
             refreshing: tokio::sync::Mutex::new(()),
             last_unknown_kid_refresh: Mutex::new(None),
+        };
+        AccessTokens {
+            keys: Arc::new(keys),
             legacy: config
                 .legacy_jwt_secret
                 .as_ref()
@@ -161,13 +172,22 @@ impl AccessTokens {
     /// What the keys' maintenance follows (the configuration's schedule).
     #[must_use]
     pub fn schedule(&self) -> KeySchedule {
-        self.schedule
+        self.keys.schedule
     }
 
     /// How long before it signs a rotated key is published.
     #[must_use]
     pub fn publish_lead(&self) -> Duration {
-        self.schedule.publish_lead
+        self.keys.schedule.publish_lead
+    }
+
+    /// Reads the keys now (making the first one if there is none), so the first requests
+    /// find them held: a server calls this before it serves.
+    pub async fn load(&self) -> Result<(), TokenError> {
+        match self.keys.refresh(true).await {
+            Some(ring) if !ring.keys.is_empty() => Ok(()),
+            _ => Err(TokenError::Unavailable),
+        }
     }
 
     /// How long an access token lives.
@@ -215,7 +235,7 @@ impl AccessTokens {
         let kid = header.kid.ok_or(TokenError::Invalid)?;
         let ring = match ring.verifier(&kid, header.alg) {
             Some(_) => ring,
-            None => self.refresh_for_unknown_kid().await.ok_or(TokenError::Invalid)?,
+            None => self.keys.refresh_for_unknown_kid().await.ok_or(TokenError::Invalid)?,
         };
         let key = ring.verifier(&kid, header.alg).ok_or(TokenError::Invalid)?;
         let claims = verify_with(token, &key.decoding, header.alg)?;
@@ -233,17 +253,21 @@ impl AccessTokens {
     /// the ring already held (the database being down does not stop verification); with
     /// none held, `Unavailable`.
     async fn ring(&self) -> Result<Arc<KeyRing>, TokenError> {
-        let (ring, fresh) = self.snapshot();
+        let (ring, fresh) = self.keys.snapshot();
         if fresh {
             return Ok(ring);
         }
-        match self.refresh(false).await {
-            Some(ring) => Ok(ring),
-            None if !ring.keys.is_empty() => Ok(ring),
-            None => Err(TokenError::Unavailable),
+        if !ring.keys.is_empty() {
+            // Held but stale: this request goes on with it, a task reads the keys again.
+            let keys = Arc::clone(&self.keys);
+            tokio::spawn(async move { keys.refresh(false).await });
+            return Ok(ring);
         }
+        self.keys.refresh(false).await.filter(|ring| !ring.keys.is_empty()).ok_or(TokenError::Unavailable)
     }
+}
 
+impl KeyHolder {
     fn snapshot(&self) -> (Arc<KeyRing>, bool) {
         let loaded = self.loaded.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let fresh = loaded.at.is_some_and(|at| at.elapsed() < self.refresh_every);
@@ -309,7 +333,9 @@ impl AccessTokens {
             rows.into_iter().map(|row| RingKey::open(row, &self.sealer)).collect::<anyhow::Result<_>>()?;
         Ok(KeyRing::new(keys, asymmetric_since))
     }
+}
 
+impl AccessTokens {
     /// An HS256 token of a release before the keys, while such tokens may still be live: the
     /// first key has signed for less than a token lifetime (and the clock leeway).
     fn verify_legacy(&self, token: &str, ring: &KeyRing) -> Result<AccessClaims, TokenError> {

@@ -238,6 +238,8 @@ async fn hs256_tokens_of_the_release_before_verify_for_one_token_lifetime_after_
         .execute(&app.pool)
         .await
         .unwrap();
+    // The instance read the keys when it started: it sees the marker at its next read.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let owner = app.register_owner("ivan", "Лавка").await;
     let upgraded_at = Instant::now();
     let old_token = |claims: &Value, secret: &[u8]| {
