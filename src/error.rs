@@ -123,7 +123,7 @@ pub enum ApiError {
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("too many attempts")]
-    TooManyAttempts { retry_after_secs: u64 },
+    TooManyAttempts { retry_after_secs: u64, kind: ThrottleKind },
     #[error("service unavailable: {0:#}")]
     ServiceUnavailable(anyhow::Error),
     #[error("internal error: {0:#}")]
@@ -310,6 +310,36 @@ pub struct PendingSecondStep {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Which throttle refused a request: the label of its refusals in the metrics (never a
+/// per-store or per-user value). The refusal's response carries it as an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThrottleKind {
+    /// Sign-in attempts per (username, network), per account, or per known browser.
+    Login,
+    /// Registrations per network.
+    Registration,
+    /// Pairing codes and PINs: a till's guessable secrets.
+    Till,
+    /// Set-up codes, and the second step's codes (TOTP, recovery).
+    Code,
+    /// A service client's calls, or wrong secrets at its id.
+    ServiceClient,
+}
+
+impl ThrottleKind {
+    /// The label value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThrottleKind::Login => "login",
+            ThrottleKind::Registration => "registration",
+            ThrottleKind::Till => "till",
+            ThrottleKind::Code => "code",
+            ThrottleKind::ServiceClient => "service_client",
+        }
+    }
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -408,12 +438,15 @@ impl IntoResponse for ApiError {
             _ if status == StatusCode::UNAUTHORIZED => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
             }
-            ApiError::TooManyAttempts { retry_after_secs } => {
+            ApiError::TooManyAttempts { retry_after_secs, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
         }
         response.extensions_mut().insert(EnvelopeRendered);
+        if let ApiError::TooManyAttempts { kind, .. } = &self {
+            response.extensions_mut().insert(*kind);
+        }
         if let ApiError::Internal(cause) | ApiError::ServiceUnavailable(cause) = self {
             response.extensions_mut().insert(ErrorCause(Arc::new(cause)));
         }

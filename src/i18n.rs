@@ -155,6 +155,8 @@ pub enum Message {
     PinTooSimple,
     PinTooCommon,
     RoleRankOutOfRange,
+    PolicyRankOutOfRange,
+    OwnTwoFactorFirst,
     PermissionInvalid,
     PermissionRepeated,
     TooManyPermissions {
@@ -416,6 +418,14 @@ impl Message {
             M::RoleRankOutOfRange => (
                 "Ранг своей роли — целое число от 1 до 99.",
                 "A custom role's rank is a whole number from 1 to 99.",
+            ),
+            M::PolicyRankOutOfRange => (
+                "Ранг, с которого нужен двухэтапный вход, — целое число от 1 до 100, или null, чтобы не требовать.",
+                "The rank from which two-step sign-in is required is a whole number from 1 to 100, or null for none.",
+            ),
+            M::OwnTwoFactorFirst => (
+                "Сначала включите двухэтапный вход для себя: правило касается и владельца.",
+                "Turn two-step sign-in on for yourself first: the rule applies to the owner too.",
             ),
             M::PermissionInvalid => (
                 "Разрешение: от 2 до 64 символов, строчные латинские буквы, цифры и _, первой буквой.",

@@ -597,7 +597,13 @@ async fn owner_sessions(pool: &PgPool, state: &AppState) -> anyhow::Result<Vec<C
     .await?;
     let mut callers = Vec::with_capacity(rows.len());
     for (session_id, user_id, tenant_key) in rows {
-        callers.push(Caller { token: state.tokens.issue(user_id, session_id, None).await?, tenant_key });
+        callers.push(Caller {
+            token: state
+                .tokens
+                .issue(user_id, session_id, kassa::credentials::tokens::SessionReach::default())
+                .await?,
+            tenant_key,
+        });
     }
     Ok(callers)
 }

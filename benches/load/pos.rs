@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kassa::credentials::tokens::RefreshToken;
+use kassa::credentials::tokens::{RefreshToken, SessionReach};
 use kassa::db::{migrate, pool};
 use kassa::state::AppState;
 use secrecy::SecretString;
@@ -522,7 +522,10 @@ async fn seed_tills(pool: &PgPool, state: &AppState) -> anyhow::Result<(Vec<Vec<
         .bind(user_id)
         .fetch_one(&mut *conn)
         .await?;
-        let access = state.tokens.issue(user_id, session, Some(store_id)).await?;
+        let access = state
+            .tokens
+            .issue(user_id, session, SessionReach { bound_store_id: Some(store_id), enrolment_only: false })
+            .await?;
         pins.push(vec![device_token.clone(), key.clone(), employee_id.to_string(), PIN.to_owned()]);
         approvals.push(vec![access, key, device_token, owner_employee_id.to_string(), PIN.to_owned()]);
     }
@@ -555,7 +558,7 @@ impl DataFiles {
             .await?;
             let mut callers = Vec::with_capacity(rows.len());
             for (session, user, key) in rows {
-                callers.push(vec![state.tokens.issue(user, session, None).await?, key]);
+                callers.push(vec![state.tokens.issue(user, session, SessionReach::default()).await?, key]);
             }
             anyhow::Ok(callers)
         };

@@ -16,6 +16,7 @@ pub mod staff;
 pub mod staff_account;
 pub mod store_pages;
 pub mod texts;
+pub mod two_factor;
 
 use std::sync::Arc;
 
@@ -45,7 +46,12 @@ pub fn router(config: Arc<Config>) -> Router<AppState> {
         .route("/console", get(pages::home))
         .route("/console/", get(pages::home))
         .route("/console/sign-in/", get(pages::sign_in_form).post(pages::sign_in))
+        .route("/console/sign-in/2fa/", post(two_factor::sign_in_second_step_form))
         .route("/console/sign-out/", post(pages::sign_out))
+        .route("/console/two-factor/", get(two_factor::page))
+        .route("/console/two-factor/enrol/", post(two_factor::enrol))
+        .route("/console/two-factor/confirm/", post(two_factor::confirm))
+        .route("/console/two-factor/off/", post(two_factor::turn_off))
         .route("/console/stores/", get(pages::stores))
         .route("/console/s/{tenant_key}/staff/", get(staff::list))
         .route(

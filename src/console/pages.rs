@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::forms::Credentials;
-use crate::auth::handlers::sign_in_with_password;
+use crate::auth::handlers::{PasswordSignIn, sign_in_with_password};
 use crate::console::session::{
     ConsoleUser, KnownDevice, NoConsoleUser, SIGN_IN_COOKIE, cookie, csrf_matches, device_cookie,
     session_cookie, sign_in_cookie,
@@ -46,6 +46,16 @@ struct SignInPage {
     signed_in: Option<SignedInView>,
     csrf: String,
     username: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/second_step.html")]
+struct SecondStepPage {
+    t: &'static Texts,
+    signed_in: Option<SignedInView>,
+    csrf: String,
+    challenge: String,
     error: Option<String>,
 }
 
@@ -197,30 +207,54 @@ pub async fn sign_in(
         Err(invalid) => Err(invalid),
     };
     match signed_in {
-        Ok(signed_in) => {
-            let max_age = app.config.refresh_token_ttl.as_secs();
-            let mut response = see_other("/console/stores/");
-            let cookies = response.headers_mut();
-            cookies.append(
-                SET_COOKIE,
-                session_cookie(&app.config, &headers, &signed_in.tokens.refresh, max_age),
-            );
-            // Signing cannot fail; were it to, the browser would merely stay unknown.
-            if let Ok(device) = device_cookie(&app.config, &headers, &signed_in.account.username) {
-                cookies.append(SET_COOKIE, device);
-            }
-            response
+        Ok(signed_in) => signed_in_response(&app, &headers, &signed_in),
+        Err(ApiError::TwoFactorRequired(Some(pending))) => {
+            let csrf = form.csrf.unwrap_or_default();
+            second_step_page(StatusCode::OK, csrf, pending.challenge, None)
         }
-        Err(error) => {
-            let mut response = sign_in_page(&app, &headers, error.status(), username, Some(error.describe()));
-            if let ApiError::TooManyAttempts { retry_after_secs } = error
-                && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-            {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
-            }
-            response
-        }
+        Err(error) => sign_in_failed(&app, &headers, username, error),
     }
+}
+
+/// The sign-in form again, saying why `error` refused it (with `Retry-After` when throttled).
+fn sign_in_failed(app: &AppState, headers: &HeaderMap, username: String, error: ApiError) -> Response {
+    let mut response = sign_in_page(app, headers, error.status(), username, Some(error.describe()));
+    if let ApiError::TooManyAttempts { retry_after_secs, kind } = error {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        // The page is the console's, not the envelope: the metrics still learn which throttle.
+        response.extensions_mut().insert(kind);
+    }
+    response
+}
+
+/// A sign-in that opened a session (after the password, or its second step): the session's
+/// refresh token in the console cookie, the browser marked as known, on to the stores.
+pub(super) fn signed_in_response(
+    app: &AppState,
+    headers: &HeaderMap,
+    signed_in: &PasswordSignIn,
+) -> Response {
+    let max_age = app.config.refresh_token_ttl.as_secs();
+    let mut response = see_other("/console/stores/");
+    let cookies = response.headers_mut();
+    cookies.append(SET_COOKIE, session_cookie(&app.config, headers, &signed_in.tokens.refresh, max_age));
+    // Signing cannot fail; were it to, the browser would merely stay unknown.
+    if let Ok(device) = device_cookie(&app.config, headers, &signed_in.account.username) {
+        cookies.append(SET_COOKIE, device);
+    }
+    response
+}
+
+/// The sign-in's second page: the code from the app (or a recovery code) for `challenge`,
+/// under the sign-in form's own CSRF token.
+pub(super) fn second_step_page(
+    status: StatusCode,
+    csrf: String,
+    challenge: String,
+    error: Option<String>,
+) -> Response {
+    let page = SecondStepPage { t: texts(current_lang()), signed_in: None, csrf, challenge, error };
+    render(status, &page)
 }
 
 /// A form that changes something: its CSRF token.
@@ -273,6 +307,9 @@ pub(super) fn form_expired_at(user: &ConsoleUser, back_to: String) -> Response {
 /// The stores where the user ranks 50 or more (owners and managers); others are told the
 /// console is not for them.
 pub async fn stores(State(app): State<AppState>, user: ConsoleUser) -> Response {
+    if user.session.enrolment_only {
+        return see_other("/console/two-factor/");
+    }
     let listed = async {
         let mut conn = Session::open(&app.db).await?;
         let rows = list_member_stores(&mut conn, user.session.user_id, StoreFilter::ActiveOnly).await?;
@@ -316,6 +353,9 @@ pub(super) fn api_body<T: serde::de::DeserializeOwned>(value: serde_json::Value)
 /// The scope of `user`'s session in the store of `tenant_key`, checked as the API checks a
 /// store key (unknown or deactivated stores are refused alike).
 async fn store_scope(app: &AppState, user: &ConsoleUser, tenant_key: &str) -> Result<StoreScope, ApiError> {
+    if user.session.enrolment_only {
+        return Err(ApiError::TwoFactorEnrolmentRequired);
+    }
     // As the tenant layer does: a key that cannot name a store never reaches the registry.
     if !crate::tenant::layer::is_well_formed(tenant_key) {
         return Err(ApiError::InvalidTenantKey);
@@ -331,6 +371,16 @@ async fn store_scope(app: &AppState, user: &ConsoleUser, tenant_key: &str) -> Re
         app.config.request_timeout,
         std::sync::Arc::clone(&app.roles),
     ))
+}
+
+/// `text` (a set-up code, an authenticator's `otpauth://` URI) as a QR code in inline SVG
+/// markup, for a phone to scan: drawn here, so the page needs no script and the code goes to
+/// no other service. `None` only if the encoder refuses it (far longer texts than these fit).
+pub(super) fn qr_svg(text: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(192, 192).build();
+    // Inline in HTML: the XML declaration belongs to stand-alone files only.
+    Some(svg.trim_start_matches(r#"<?xml version="1.0" standalone="yes"?>"#).to_owned())
 }
 
 /// The stylesheet, from the binary.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::access::OWNER_RANK;
 use crate::console::action::{CsrfForm, StoreAction, StorePage};
-use crate::console::pages::{SignedInView, api_body, refusal_at, render, see_other};
+use crate::console::pages::{SignedInView, api_body, qr_svg, refusal_at, render, see_other};
 use crate::console::session::ConsoleUser;
 use crate::console::texts::{Texts, texts};
 use crate::employees::handlers as api;
@@ -91,16 +91,6 @@ struct SetupCodePage {
     /// The code as a QR code, inline SVG markup; empty if it could not be drawn.
     qr_svg: String,
     expires_at: String,
-}
-
-/// `code` as a QR code in inline SVG markup, for the employee's phone to scan: drawn here,
-/// so the page needs no script and the code goes to no other service. `None` only if the
-/// encoder refuses it (9 characters always fit).
-fn qr_svg(code: &str) -> Option<String> {
-    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
-    let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(192, 192).build();
-    // Inline in HTML: the XML declaration belongs to stand-alone files only.
-    Some(svg.trim_start_matches(r#"<?xml version="1.0" standalone="yes"?>"#).to_owned())
 }
 
 /// The page that shows a set-up code once (docs/contract.md §16), to read out or print.

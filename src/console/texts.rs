@@ -97,6 +97,20 @@ pub struct Texts {
     pub password_unreadable: &'static str,
     pub switch_off: &'static str,
     pub switch_on: &'static str,
+    pub two_factor: &'static str,
+    pub second_step_hint: &'static str,
+    pub one_time_code: &'static str,
+    pub enrolment_required: &'static str,
+    pub two_factor_is_on: &'static str,
+    pub two_factor_is_off: &'static str,
+    pub two_factor_hint: &'static str,
+    pub two_factor_off_hint: &'static str,
+    pub set_up_authenticator: &'static str,
+    pub scan_hint: &'static str,
+    pub secret_hint: &'static str,
+    pub confirm: &'static str,
+    pub recovery_codes: &'static str,
+    pub recovery_codes_hint: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -192,6 +206,20 @@ const RU: Texts = Texts {
     password_unreadable: "Пароль нельзя прочитать (сменился SECRET_KEY): задайте новый.",
     switch_off: "Выключить",
     switch_on: "Включить",
+    two_factor: "Двухэтапный вход",
+    second_step_hint: "Введите код из приложения-аутентификатора или один из кодов восстановления.",
+    one_time_code: "Код",
+    enrolment_required: "Магазин требует двухэтапный вход: подключите приложение-аутентификатор, чтобы продолжить.",
+    two_factor_is_on: "включён",
+    two_factor_is_off: "выключен",
+    two_factor_hint: "Кроме пароля, при входе понадобится код из приложения-аутентификатора на телефоне.",
+    two_factor_off_hint: "Чтобы выключить, введите пароль и свежий код из приложения. Другие сеансы завершатся.",
+    set_up_authenticator: "Подключить приложение-аутентификатор",
+    scan_hint: "Отсканируйте QR-код приложением-аутентификатором.",
+    secret_hint: "Или введите этот ключ вручную (показывается один раз):",
+    confirm: "Подтвердить",
+    recovery_codes: "Коды восстановления",
+    recovery_codes_hint: "Двухэтапный вход включён. Сохраните эти коды: каждый заменяет код из приложения один раз. Больше они не будут показаны.",
 };
 
 const EN: Texts = Texts {
@@ -287,6 +315,20 @@ const EN: Texts = Texts {
     password_unreadable: "The password cannot be read (SECRET_KEY changed): set a new one.",
     switch_off: "Switch off",
     switch_on: "Switch on",
+    two_factor: "Two-step sign-in",
+    second_step_hint: "Enter the code from your authenticator app, or one of your recovery codes.",
+    one_time_code: "Code",
+    enrolment_required: "A store requires two-step sign-in: set up an authenticator app to go on.",
+    two_factor_is_on: "on",
+    two_factor_is_off: "off",
+    two_factor_hint: "Besides the password, signing in will ask for a code from an authenticator app on your phone.",
+    two_factor_off_hint: "To turn it off, enter your password and a fresh code from the app. Your other sessions end.",
+    set_up_authenticator: "Set up an authenticator app",
+    scan_hint: "Scan the QR code with your authenticator app.",
+    secret_hint: "Or type in this key (shown this once):",
+    confirm: "Confirm",
+    recovery_codes: "Recovery codes",
+    recovery_codes_hint: "Two-step sign-in is on. Keep these codes: each stands in for an app code once. They will not be shown again.",
 };
 
 /// The texts of `lang`.

@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::credentials::queries;
-use crate::credentials::reach::store_bound_may_call;
+use crate::credentials::reach::{enrolment_only_may_call, store_bound_may_call};
 use crate::credentials::tokens::AccessTokens;
 use crate::error::ApiError;
 
@@ -75,7 +75,20 @@ pub(crate) async fn access_claims(parts: &Parts, tokens: &AccessTokens) -> Resul
     if claims.bound_store_id.is_some() {
         check_store_bound_reach(parts)?;
     }
+    if claims.enrolment_only {
+        check_enrolment_reach(parts)?;
+    }
     Ok((user_id, claims.sid))
+}
+
+/// 403 `two_factor_enrolment_required` unless a session that may only enrol an
+/// authenticator may call this route.
+fn check_enrolment_reach(parts: &Parts) -> Result<(), ApiError> {
+    let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+    match enrolment_only_may_call(&parts.method, route) {
+        true => Ok(()),
+        false => Err(ApiError::TwoFactorEnrolmentRequired),
+    }
 }
 
 /// 403 `permission_denied` unless a store-bound session may call this route.

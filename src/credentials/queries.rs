@@ -195,6 +195,9 @@ pub struct NewSession<'a> {
     /// A store-bound session (a till's PIN sign-in, a store's shared staff account): its
     /// store, and its till when it has one.
     pub binding: Option<StoreBinding>,
+    /// Reaches only enrolment (`credentials::reach`): a store's policy requires two-step
+    /// sign-in of the user, who has not turned it on.
+    pub enrolment_only: bool,
 }
 
 /// The store a store-bound session belongs to, and the paired till it was opened on, if
@@ -250,8 +253,9 @@ pub async fn insert_session(
              where id = $2 and ($9::text is null or (is_active and password_hash = $9))
              for share
          )
-         insert into public.sessions (id, user_id, refresh_token_hash, expires_at, ip, user_agent, device_id, store_id)
-         select $1, account.id, $3, $4, $5, $6, $7, $8 from account",
+         insert into public.sessions
+             (id, user_id, refresh_token_hash, expires_at, ip, user_agent, device_id, store_id, enrolment_only)
+         select $1, account.id, $3, $4, $5, $6, $7, $8, $10 from account",
     )
     .bind(new.id)
     .bind(new.user_id)
@@ -262,6 +266,7 @@ pub async fn insert_session(
     .bind(new.binding.and_then(|binding| binding.device_id))
     .bind(new.binding.map(|binding| binding.store_id))
     .bind(password_hash)
+    .bind(new.enrolment_only)
     .execute(conn)
     .await
     .map(|done| done.rows_affected() == 1)
@@ -457,6 +462,9 @@ pub struct CookieSession {
     pub username: String,
     pub first_name: String,
     pub last_name: String,
+    /// The session reaches only enrolment (docs/contract.md §16): the console shows the
+    /// two-step page and no store.
+    pub enrolment_only: bool,
 }
 
 /// The live session whose current refresh token hashes to `digest`, of an active user, used
@@ -470,7 +478,8 @@ pub async fn find_cookie_session(
 ) -> sqlx::Result<Option<CookieSession>> {
     crate::db::query_as(
         "with found as (
-             select s.id, s.user_id, s.last_used_at from public.sessions s join public.users u on u.id = s.user_id
+             select s.id, s.user_id, s.last_used_at, s.enrolment_only
+             from public.sessions s join public.users u on u.id = s.user_id
              where s.refresh_token_hash = $1 and s.revoked_at is null and s.expires_at > now()
                and s.last_used_at > now() - make_interval(secs => $2) and u.is_active
          ), touched as (
@@ -478,7 +487,8 @@ pub async fn find_cookie_session(
              where s.id = found.id and found.last_used_at < now() - interval '1 minute'
              returning s.id
          )
-         select found.id as session_id, u.id as user_id, u.username, u.first_name, u.last_name
+         select found.id as session_id, u.id as user_id, u.username, u.first_name, u.last_name,
+                found.enrolment_only
          from found join public.users u on u.id = found.user_id",
     )
     .bind(digest)
@@ -499,6 +509,15 @@ pub async fn list_live_sessions(conn: &mut PgConnection, user_id: i64) -> sqlx::
     .bind(user_id)
     .fetch_all(conn)
     .await
+}
+
+/// The session a refresh token was rotated for: what its next access token carries.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct RotatedSession {
+    pub session_id: Uuid,
+    pub user_id: i64,
+    pub bound_store_id: Option<i64>,
+    pub enrolment_only: bool,
 }
 
 /// Refreshes the session holding `presented`: `successor` (derived from `presented`, see
@@ -522,7 +541,7 @@ pub async fn rotate_refresh_token(
     successor: &[u8],
     idle_timeout_secs: f64,
     grace_secs: f64,
-) -> sqlx::Result<Option<(Uuid, i64, Option<i64>)>> {
+) -> sqlx::Result<Option<RotatedSession>> {
     crate::db::query_as(
         "with rotated as (
              update public.sessions s set
@@ -538,13 +557,13 @@ pub async fn rotate_refresh_token(
                and (s.refresh_token_hash = $1
                     or ($4 > 0 and s.previous_refresh_token_hash = $1 and s.refresh_token_hash = $2
                         and s.rotated_at > now() - make_interval(secs => $4)))
-             returning s.id, s.user_id, s.store_id, s.previous_refresh_token_hash
+             returning s.id, s.user_id, s.store_id, s.enrolment_only, s.previous_refresh_token_hash
          ), retired as (
              insert into public.retired_refresh_tokens (token_hash, session_id)
              select previous_refresh_token_hash, id from rotated
              on conflict (token_hash) do nothing
          )
-         select id, user_id, store_id from rotated",
+         select id as session_id, user_id, store_id as bound_store_id, enrolment_only from rotated",
     )
     .bind(presented)
     .bind(successor)

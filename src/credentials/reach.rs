@@ -59,14 +59,32 @@ const STORE_BOUND_ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/users/approvals/redeem/"),
 ];
 
+/// The routes a session that may only enrol an authenticator may call (docs/contract.md §16:
+/// a store's policy requires two-step sign-in of its user, who has not turned it on).
+const ENROLMENT_ROUTES: &[(Method, &str)] = &[
+    (Method::GET, "/api/users/auth/me/"),
+    (Method::GET, "/api/users/profile/"),
+    (Method::POST, "/api/users/auth/logout/"),
+    (Method::POST, "/api/users/auth/2fa/totp/"),
+    (Method::POST, "/api/users/auth/2fa/totp/confirm/"),
+];
+
+/// Whether a session that may only enrol an authenticator may call `method` on `path`.
+#[must_use]
+pub fn enrolment_only_may_call(method: &Method, path: Option<&str>) -> bool {
+    listed(ENROLMENT_ROUTES, method, path)
+}
+
 /// Whether a session bound to one store may call `method` on the route `path` (the route's
 /// template, as axum matched it). An unmatched route (`None`) is not on the list.
 #[must_use]
 pub fn store_bound_may_call(method: &Method, path: Option<&str>) -> bool {
+    listed(STORE_BOUND_ROUTES, method, path)
+}
+
+fn listed(routes: &[(Method, &str)], method: &Method, path: Option<&str>) -> bool {
     let Some(path) = path else { return false };
-    STORE_BOUND_ROUTES
-        .iter()
-        .any(|(allowed_method, allowed_path)| allowed_method == method && *allowed_path == path)
+    routes.iter().any(|(allowed_method, allowed_path)| allowed_method == method && *allowed_path == path)
 }
 
 #[cfg(test)]

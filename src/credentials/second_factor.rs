@@ -11,12 +11,13 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
+use uuid::Uuid;
 
 use crate::credentials::throttle;
 use crate::db::{Db, Session};
-use crate::error::{ApiError, ApiResult, PendingSecondStep};
+use crate::error::{ApiError, ApiResult, PendingSecondStep, ThrottleKind};
 use crate::http::client::ClientInfo;
 use crate::random::{crockford_symbols, random_hex};
 use crate::secrets::SecretSealer;
@@ -286,7 +287,10 @@ pub async fn claim_challenge(
     let (user_id, password_digest, attempts, expires_at) = claimed.ok_or(ApiError::InvalidCredentials)?;
     if attempts > CHALLENGE_ATTEMPTS {
         let left = (expires_at - Utc::now()).num_seconds().max(1);
-        return Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(left).unwrap_or(1) });
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: u64::try_from(left).unwrap_or(1),
+            kind: ThrottleKind::Code,
+        });
     }
     Ok(ChallengeOwner { user_id, password_digest })
 }
@@ -300,6 +304,66 @@ pub async fn use_challenge(conn: &mut PgConnection, challenge: &str) -> sqlx::Re
     .execute(conn)
     .await
     .map(|done| done.rows_affected() == 1)
+}
+
+/// The memberships where a store's policy requires two-step sign-in at the member's rank
+/// (docs/contract.md §16), as a `from … where` tail on `public.store_memberships m` joined
+/// with `public.stores s`: each store's own role definitions decide the rank.
+const REQUIRED_BY_POLICY: &str = "from public.store_memberships m
+     join public.stores s on s.id = m.store_id
+     cross join lateral public.store_role(s.schema_name, m.role) r
+     where m.is_active and s.is_active and s.require_2fa_from_rank is not null
+       and r.role_rank >= s.require_2fa_from_rank";
+
+/// Whether a store where `user_id` works requires them to sign in with two steps.
+pub async fn required_by_a_store(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    crate::db::query_scalar(AssertSqlSafe(format!(
+        "select exists (select 1 {REQUIRED_BY_POLICY} and m.user_id = $1)"
+    )))
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Brings the live sessions (opened with a password) of `store_id`'s members in line with
+/// its policy, just changed: restricted to enrolment where some store now requires two-step
+/// sign-in of a member with no authenticator, unrestricted where none does any more. Either
+/// takes effect at the session's next token refresh.
+pub async fn apply_store_policy(conn: &mut PgConnection, store_id: i64) -> sqlx::Result<()> {
+    crate::db::query(AssertSqlSafe(format!(
+        "update public.sessions ss
+         set enrolment_only = ss.user_id in (select m.user_id {REQUIRED_BY_POLICY} and m.user_id = ss.user_id)
+         where ss.revoked_at is null and ss.expires_at > now() and ss.store_id is null
+           and ss.user_id in (select user_id from public.store_memberships where store_id = $1)
+           and not exists (select 1 from public.user_totp t
+                           where t.user_id = ss.user_id and t.confirmed_at is not null)"
+    )))
+    .bind(store_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Marks one session as reaching only enrolment (its user turned two-step sign-in off while
+/// a store requires it); it takes effect at the session's next token refresh.
+pub async fn restrict_session(conn: &mut PgConnection, session_id: Uuid) -> sqlx::Result<()> {
+    crate::db::query("update public.sessions set enrolment_only = true where id = $1")
+        .bind(session_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Lifts the enrolment-only restriction from every session of `user_id`, who now has an
+/// authenticator: their next token refresh hands out unrestricted tokens.
+pub async fn lift_enrolment_restriction(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
+    crate::db::query(
+        "update public.sessions set enrolment_only = false where user_id = $1 and enrolment_only",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::credentials::queries::{self, NewSession, SessionProof, StoreBinding, TillBinding};
-use crate::credentials::tokens::{AccessTokens, RefreshToken};
+use crate::credentials::tokens::{AccessTokens, RefreshToken, SessionReach};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client::ClientInfo;
 use crate::secrets::{Purpose, derive_key};
@@ -39,7 +39,20 @@ pub async fn start_session(
     client: &ClientInfo,
     proof: SessionProof<'_>,
 ) -> ApiResult<TokenPair> {
-    open_session(conn, signing, (user_id, proof), client, None).await
+    open_session(conn, signing, (user_id, proof), client, OpenedFor::Anything).await
+}
+
+/// Like [`start_session`], for someone a store's policy requires to sign in with two steps
+/// who has no authenticator yet: the session reaches only enrolment, `me` and logout
+/// (`credentials::reach`) until they confirm one.
+pub async fn start_enrolment_only_session(
+    conn: &mut PgConnection,
+    signing: (&AccessTokens, &Config),
+    user_id: i64,
+    client: &ClientInfo,
+    proof: SessionProof<'_>,
+) -> ApiResult<TokenPair> {
+    open_session(conn, signing, (user_id, proof), client, OpenedFor::EnrolmentOnly).await
 }
 
 /// Like [`start_session`], for a member who signed in by PIN on a paired till: the session
@@ -51,7 +64,8 @@ pub async fn start_till_session(
     client: &ClientInfo,
     till: TillBinding,
 ) -> ApiResult<TokenPair> {
-    open_session(conn, signing, (user_id, SessionProof::InTransaction), client, Some(till.into())).await
+    let till = OpenedFor::Store(till.into());
+    open_session(conn, signing, (user_id, SessionProof::InTransaction), client, till).await
 }
 
 /// Like [`start_session`], for an account that belongs to one store (a store's shared staff
@@ -64,7 +78,14 @@ pub async fn start_store_bound_session(
     store_id: i64,
 ) -> ApiResult<TokenPair> {
     let binding = StoreBinding { device_id: None, store_id };
-    open_session(conn, signing, (user_id, proof), client, Some(binding)).await
+    open_session(conn, signing, (user_id, proof), client, OpenedFor::Store(binding)).await
+}
+
+/// What a new session may reach.
+enum OpenedFor {
+    Anything,
+    Store(StoreBinding),
+    EnrolmentOnly,
 }
 
 async fn open_session(
@@ -72,8 +93,13 @@ async fn open_session(
     (tokens, config): (&AccessTokens, &Config),
     (user_id, proof): (i64, SessionProof<'_>),
     client: &ClientInfo,
-    binding: Option<StoreBinding>,
+    opened_for: OpenedFor,
 ) -> ApiResult<TokenPair> {
+    let (binding, enrolment_only) = match opened_for {
+        OpenedFor::Anything => (None, false),
+        OpenedFor::Store(binding) => (Some(binding), false),
+        OpenedFor::EnrolmentOnly => (None, true),
+    };
     let session_id = Uuid::new_v4();
     let refresh = RefreshToken::generate();
     let lifetime = chrono::Duration::from_std(config.refresh_token_ttl).map_err(ApiError::internal)?;
@@ -85,12 +111,13 @@ async fn open_session(
         ip: client.ip,
         user_agent: &client.user_agent,
         binding,
+        enrolment_only,
     };
     if !queries::insert_session(conn, &new, proof).await? {
         return Err(ApiError::InvalidCredentials);
     }
-    let bound_store_id = binding.map(|binding| binding.store_id);
-    let access = tokens.issue(user_id, session_id, bound_store_id).await.map_err(ApiError::internal)?;
+    let reach = SessionReach { bound_store_id: binding.map(|binding| binding.store_id), enrolment_only };
+    let access = tokens.issue(user_id, session_id, reach).await.map_err(ApiError::internal)?;
     Ok(TokenPair { access, refresh: refresh.expose().to_owned() })
 }
 

@@ -29,7 +29,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ThrottleKind};
 use crate::validate::username;
 
 /// Length of the per-account window.
@@ -51,7 +51,7 @@ pub async fn claim_attempt(conn: &mut PgConnection, username: &str, ip: &str, li
     .bind(ip)
     .fetch_one(conn)
     .await?;
-    within_limit(attempts, limit, window_started_at, 60)
+    within_limit((attempts, ThrottleKind::Login), limit, window_started_at, 60)
 }
 
 /// Forgets the attempts of (`username`, `ip`) after a successful sign-in.
@@ -80,7 +80,12 @@ pub async fn claim_account_attempt(
 ) -> ApiResult<AccountClaim> {
     let (attempts, window_started_at) =
         ACCOUNT_COUNTER.count_one(conn, &username::folded(username), ACCOUNT_WINDOW_MINUTES).await?;
-    within_limit(attempts, limit, window_started_at, i64::from(ACCOUNT_WINDOW_MINUTES) * 60)?;
+    within_limit(
+        (attempts, ThrottleKind::Login),
+        limit,
+        window_started_at,
+        i64::from(ACCOUNT_WINDOW_MINUTES) * 60,
+    )?;
     Ok(AccountClaim { window_started_at })
 }
 
@@ -114,7 +119,7 @@ pub struct PairingClaim {
 pub async fn claim_pairing_attempt(conn: &mut PgConnection, ip: &str) -> ApiResult<PairingClaim> {
     let (failures, window_started_at) = PAIRING_COUNTER.count_one(conn, ip, PAIRING_WINDOW_MINUTES).await?;
     within_limit(
-        failures,
+        (failures, ThrottleKind::Till),
         PAIRING_FAILURES_PER_MINUTE,
         window_started_at,
         i64::from(PAIRING_WINDOW_MINUTES) * 60,
@@ -149,7 +154,7 @@ pub struct SetupClaim {
 pub async fn claim_setup_attempt(conn: &mut PgConnection, ip: &str) -> ApiResult<SetupClaim> {
     let (failures, window_started_at) = SETUP_COUNTER.count_one(conn, ip, PAIRING_WINDOW_MINUTES).await?;
     within_limit(
-        failures,
+        (failures, ThrottleKind::Code),
         SETUP_FAILURES_PER_MINUTE,
         window_started_at,
         i64::from(PAIRING_WINDOW_MINUTES) * 60,
@@ -171,7 +176,12 @@ const REGISTRATION_WINDOW_MINUTES: i32 = 60;
 pub async fn claim_registration(conn: &mut PgConnection, ip: &str, limit: u32) -> ApiResult<()> {
     let (attempts, window_started_at) =
         REGISTRATION_COUNTER.count_one(conn, ip, REGISTRATION_WINDOW_MINUTES).await?;
-    within_limit(attempts, limit, window_started_at, i64::from(REGISTRATION_WINDOW_MINUTES) * 60)
+    within_limit(
+        (attempts, ThrottleKind::Registration),
+        limit,
+        window_started_at,
+        i64::from(REGISTRATION_WINDOW_MINUTES) * 60,
+    )
 }
 
 /// Length of a service client's window.
@@ -202,13 +212,14 @@ pub async fn claim_service_client_call(
     };
     let (calls, window_started_at) =
         SERVICE_CLIENT_COUNTER.count_one(conn, &key, SERVICE_CLIENT_WINDOW_MINUTES).await?;
+    let calls = (calls, ThrottleKind::ServiceClient);
     within_limit(calls, limit, window_started_at, i64::from(SERVICE_CLIENT_WINDOW_MINUTES) * 60)
 }
 
 /// `Ok` while `attempts` is within `limit`, else 429 with the seconds left of the window of
 /// `window_secs` that began at `window_started_at`.
 fn within_limit(
-    attempts: i32,
+    (attempts, kind): (i32, ThrottleKind),
     limit: u32,
     window_started_at: DateTime<Utc>,
     window_secs: i64,
@@ -218,7 +229,7 @@ fn within_limit(
     }
     let window_ends = window_started_at + chrono::Duration::seconds(window_secs);
     let retry_after_secs = (window_ends - Utc::now()).num_seconds().clamp(1, window_secs);
-    Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1) })
+    Err(ApiError::TooManyAttempts { retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(1), kind })
 }
 
 /// Failed sign-ins one device cookie may make in 15 minutes before it stops counting as a
@@ -275,7 +286,7 @@ pub async fn claim_second_step(conn: &mut PgConnection, user_id: i64) -> ApiResu
     let (failures, window_started_at) =
         SECOND_STEP_COUNTER.count_one(conn, &key, ACCOUNT_WINDOW_MINUTES).await?;
     within_limit(
-        failures,
+        (failures, ThrottleKind::Code),
         SECOND_STEP_FAILURES_PER_15_MINUTES,
         window_started_at,
         i64::from(ACCOUNT_WINDOW_MINUTES) * 60,

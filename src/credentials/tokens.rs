@@ -20,6 +20,7 @@
 //!
 //! Refresh tokens are 256 random bits, handed out once and stored only as their SHA-256.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,6 +63,18 @@ pub struct AccessClaims {
     /// opened with a password. What such a session may call is `credentials::reach`'s list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_store_id: Option<i64>,
+    /// The session may only enrol an authenticator (a store's policy requires one of this
+    /// user, who has none yet): `credentials::reach` lists what it may call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrolment_only: bool,
+}
+
+/// How far a session's access tokens reach beyond the ordinary: the store it is bound to,
+/// and whether it may only enrol an authenticator. Read from the session's row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionReach {
+    pub bound_store_id: Option<i64>,
+    pub enrolment_only: bool,
 }
 
 impl AccessClaims {
@@ -130,6 +143,9 @@ struct KeyHolder {
     loaded: RwLock<Loaded>,
     /// One refresh at a time per instance; the others keep using the ring they have.
     refreshing: tokio::sync::Mutex<()>,
+    /// A background refresh is spawned and not finished: requests that find the ring stale
+    /// meanwhile spawn no other (a burst would otherwise spawn one task per request).
+    background_refresh: AtomicBool,
     last_unknown_kid_refresh: Mutex<Option<Instant>>,
 }
 
@@ -156,6 +172,7 @@ impl AccessTokens {
             refresh_every: refresh_every(config),
             loaded: RwLock::new(Loaded { ring: Arc::new(KeyRing::default()), at: None }),
             refreshing: tokio::sync::Mutex::new(()),
+            background_refresh: AtomicBool::new(false),
             last_unknown_kid_refresh: Mutex::new(None),
         };
         AccessTokens {
@@ -198,12 +215,7 @@ impl AccessTokens {
 
     /// A signed access token for `user_id` in session `session_id`, bound to the store
     /// `bound_store_id` when the session is.
-    pub async fn issue(
-        &self,
-        user_id: i64,
-        session_id: Uuid,
-        bound_store_id: Option<i64>,
-    ) -> anyhow::Result<String> {
+    pub async fn issue(&self, user_id: i64, session_id: Uuid, reach: SessionReach) -> anyhow::Result<String> {
         let ring = self.ring().await.map_err(|_| anyhow::anyhow!(TokenError::Unavailable))?;
         let key = ring.signer_at(Utc::now()).ok_or_else(|| anyhow::anyhow!("no signing key can sign now"))?;
         let now = unix_now();
@@ -215,7 +227,8 @@ impl AccessTokens {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             typ: ACCESS_TYPE.to_owned(),
-            bound_store_id,
+            bound_store_id: reach.bound_store_id,
+            enrolment_only: reach.enrolment_only,
         };
         sign(key, &claims)
     }
@@ -258,12 +271,26 @@ impl AccessTokens {
             return Ok(ring);
         }
         if !ring.keys.is_empty() {
-            // Held but stale: this request goes on with it, a task reads the keys again.
-            let keys = Arc::clone(&self.keys);
-            tokio::spawn(async move { keys.refresh(false).await });
+            // Held but stale: this request goes on with it, one task reads the keys again.
+            if !self.keys.background_refresh.swap(true, Ordering::AcqRel) {
+                let keys = Arc::clone(&self.keys);
+                tokio::spawn(async move {
+                    let _done = BackgroundRefreshDone(&keys);
+                    keys.refresh(false).await;
+                });
+            }
             return Ok(ring);
         }
         self.keys.refresh(false).await.filter(|ring| !ring.keys.is_empty()).ok_or(TokenError::Unavailable)
+    }
+}
+
+/// Clears [`KeyHolder::background_refresh`] when the task ends, however it ends.
+struct BackgroundRefreshDone<'a>(&'a KeyHolder);
+
+impl Drop for BackgroundRefreshDone<'_> {
+    fn drop(&mut self) {
+        self.0.background_refresh.store(false, Ordering::Release);
     }
 }
 

@@ -9,7 +9,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -17,6 +17,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::db::Db;
+use crate::error::ThrottleKind;
 
 /// A request's labels: method, route template, status class.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -28,27 +29,10 @@ pub struct RequestLabels {
     pub status: String,
 }
 
-/// What a throttle refused.
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[allow(non_camel_case_types)]
-pub enum ThrottleKind {
-    /// Sign-in attempts per (username, network) or per account.
-    login,
-    /// Registrations per network.
-    registration,
-    /// Pairing codes, PINs, approvals: a till's guessable secrets.
-    till,
-    /// Set-up codes, and the second step's codes (TOTP, recovery).
-    code,
-    /// A service client's calls, or wrong secrets at its id.
-    service_client,
-    /// Anything else counted in PostgreSQL.
-    other,
-}
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ThrottleLabels {
-    kind: ThrottleKind,
+    /// [`ThrottleKind::as_str`].
+    kind: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -152,21 +136,27 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
 
 impl Metrics {
     /// Counts a request answered with `status` after `elapsed`.
-    pub fn observe_request(&self, method: &str, route: Option<&str>, status: u16, elapsed: Duration) {
+    /// A refusal by a throttle names it (`throttled`), so it is counted under that kind.
+    pub fn observe_request(
+        &self,
+        (method, route): (&str, Option<&str>),
+        (status, throttled): (u16, Option<ThrottleKind>),
+        elapsed: Duration,
+    ) {
         let labels = RequestLabels {
             method: method.to_owned(),
             route: route.unwrap_or("unmatched").to_owned(),
             status: format!("{}xx", status / 100),
         };
         self.requests.get_or_create(&labels).observe(elapsed.as_secs_f64());
-        if status == 429 {
-            self.throttle_refused(throttle_kind(&labels.route));
+        if let Some(kind) = throttled {
+            self.throttle_refused(kind);
         }
     }
 
     /// Counts a refusal by a throttle of `kind`.
     pub fn throttle_refused(&self, kind: ThrottleKind) {
-        self.throttle_refusals.get_or_create(&ThrottleLabels { kind }).inc();
+        self.throttle_refusals.get_or_create(&ThrottleLabels { kind: kind.as_str() }).inc();
     }
 
     /// A hashing job entered the queue; the guard records its time and leaves when dropped.
@@ -214,23 +204,6 @@ impl Metrics {
     }
 }
 
-/// Which throttle a 429 on `route` came from: each route has one kind of guessable secret
-/// or scarce resource.
-fn throttle_kind(route: &str) -> ThrottleKind {
-    match route {
-        r if r.contains("/auth/login/2fa") || r.contains("/auth/2fa/") || r.contains("/auth/setup") => {
-            ThrottleKind::code
-        }
-        r if r.contains("/auth/login") || r.contains("/console/") => ThrottleKind::login,
-        r if r.contains("/auth/register") => ThrottleKind::registration,
-        r if r.contains("pin-login") || r.contains("/devices/pair") || r.contains("/approvals/") => {
-            ThrottleKind::till
-        }
-        r if r.starts_with("/oauth/") => ThrottleKind::service_client,
-        _ => ThrottleKind::other,
-    }
-}
-
 /// A hashing job in the queue or running; dropping it records its time.
 pub struct HashingJob<'a> {
     metrics: &'a Metrics,
@@ -260,8 +233,12 @@ mod tests {
     #[test]
     fn a_request_is_counted_under_its_template_and_class_only() {
         let metrics = Metrics::default();
-        metrics.observe_request("GET", Some("/api/users/employees/{id}/"), 404, Duration::from_millis(3));
-        metrics.observe_request("GET", None, 404, Duration::from_millis(1));
+        metrics.observe_request(
+            ("GET", Some("/api/users/employees/{id}/")),
+            (404, None),
+            Duration::from_millis(3),
+        );
+        metrics.observe_request(("GET", None), (404, None), Duration::from_millis(1));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &metrics.registry).unwrap();
         assert!(text.contains(

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::error::ErrorCause;
+use crate::error::{ErrorCause, ThrottleKind};
 use crate::http::metrics::METRICS;
 use crate::http::request_id::RequestId;
 
@@ -40,7 +40,8 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
-    METRICS.observe_request(method.as_str(), template.as_deref(), status, elapsed);
+    let throttled = response.extensions().get::<ThrottleKind>().copied();
+    METRICS.observe_request((method.as_str(), template.as_deref()), (status, throttled), elapsed);
     let _entered = span.enter();
     match response.extensions().get::<ErrorCause>() {
         Some(ErrorCause(cause)) => {

@@ -45,6 +45,10 @@ pub struct StoreDetails {
     pub legal_name: String,
     pub tax_id: String,
     pub is_active: bool,
+    /// Members whose rank here is at least this must sign in with two steps; null: no one
+    /// must (docs/contract.md §16).
+    #[schema(example = 50)]
+    pub require_2fa_from_rank: Option<i16>,
     /// The owner's user id.
     #[sqlx(rename = "owner_id")]
     pub owner: i64,

@@ -42,6 +42,8 @@ macro_rules! store_columns {
             $prefix,
             "is_active, ",
             $prefix,
+            "require_2fa_from_rank, ",
+            $prefix,
             "created_at, ",
             $prefix,
             "updated_at"
@@ -292,6 +294,21 @@ pub async fn update_store(
          where id = $10",
     );
     bind_store_fields!(update, changes).bind(store_id).bind(is_active).execute(conn).await.map(|_| ())
+}
+
+/// Sets store `store_id`'s two-step sign-in policy (docs/contract.md §16); `None` turns it off.
+#[tracing::instrument(skip_all, fields(store.id = store_id), err)]
+pub async fn set_two_factor_policy(
+    conn: &mut PgConnection,
+    store_id: i64,
+    from_rank: Option<i16>,
+) -> sqlx::Result<()> {
+    crate::db::query("update public.stores set require_2fa_from_rank = $2, updated_at = now() where id = $1")
+        .bind(store_id)
+        .bind(from_rank)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Deactivates store `store_id`; its schema and rows stay (docs/contract.md §6).

@@ -42,6 +42,8 @@ pub struct StoreChange {
     pub profile: StoreChanges,
     /// The store's new state, when the body names one.
     pub is_active: Option<bool>,
+    /// The new two-step policy when the body names one: `Some(None)` turns it off.
+    pub require_2fa_from_rank: Option<Option<i16>>,
 }
 
 /// `PUT` or `PATCH /stores/{id}/` on `current`, as the caller reads it. The fields that
@@ -78,8 +80,20 @@ pub fn parse_changes(
         legal_name: emptied_when_null(body.legal_name),
         tax_id: emptied_when_null(body.tax_id),
     });
+    let require_2fa_from_rank = body.require_2fa_from_rank.map(|given| policy_rank(&mut form, given));
     let profile = raw.parse_changes(&mut form, replace);
-    form.finish(StoreChange { profile, is_active })
+    form.finish(StoreChange { profile, is_active, require_2fa_from_rank })
+}
+
+/// `require_2fa_from_rank` as given: `null` (off) or a rank from 1 to 100.
+fn policy_rank(form: &mut Form, given: Option<serde_json::Value>) -> Option<i16> {
+    let given = given?;
+    let rank =
+        given.as_i64().and_then(|rank| i16::try_from(rank).ok()).filter(|rank| (1..=100).contains(rank));
+    if rank.is_none() {
+        form.add("require_2fa_from_rank", Message::PolicyRankOutOfRange);
+    }
+    rank
 }
 
 /// The fields of `body` that the store's answer reports but no request sets, by their names
@@ -181,6 +195,12 @@ pub struct UpdateStoreRequest {
     #[schema(value_type = bool)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
     pub is_active: Option<Option<bool>>,
+    /// Members whose rank in this store is at least this (1–100) must sign in with two
+    /// steps; `null` turns the requirement off. Setting it needs the owner's own two-step
+    /// sign-in on. Left out: unchanged.
+    #[schema(value_type = Option<i16>, minimum = 1, maximum = 100, example = 50)]
+    #[serde(default, deserialize_with = "crate::http::json::given")]
+    pub require_2fa_from_rank: Option<Option<serde_json::Value>>,
     // What the store's answer reports and no request sets: see `parse::read_only_fields`.
     #[schema(ignore)]
     #[serde(default, deserialize_with = "crate::http::json::given")]
@@ -253,6 +273,10 @@ pub struct ReplaceStoreRequest {
     /// back, data and all. Left out: unchanged.
     #[schema(nullable = false)]
     is_active: Option<bool>,
+    /// Members whose rank in this store is at least this (1–100) must sign in with two
+    /// steps; `null` turns the requirement off. Left out: unchanged.
+    #[schema(minimum = 1, maximum = 100, example = 50)]
+    require_2fa_from_rank: Option<i16>,
 }
 
 /// `{status, message?, data: store}`.

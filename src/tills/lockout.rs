@@ -21,7 +21,7 @@ use sqlx::PgConnection;
 
 use crate::config::PinLock;
 use crate::db::schema::StoreTables;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ThrottleKind};
 
 /// Wrong PINs in a row on one till that lock PIN sign-in there.
 pub const DEVICE_FAILURES_BEFORE_LOCK: i32 = 5;
@@ -118,7 +118,8 @@ pub async fn claim_attempt(
     // The device was revoked since its token was checked.
     let row = row.ok_or(ApiError::DeviceInvalid)?;
     if !row.device_claimed {
-        return Err(ApiError::TooManyAttempts { retry_after_secs: seconds_until(row.pin_locked_until) });
+        let retry_after_secs = seconds_until(row.pin_locked_until);
+        return Err(ApiError::TooManyAttempts { retry_after_secs, kind: ThrottleKind::Till });
     }
     Ok(row.holder())
 }

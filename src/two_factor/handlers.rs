@@ -42,24 +42,13 @@ pub async fn enrol_totp(
     State(app): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<NoStore<(StatusCode, Json<TotpEnrolment>)>> {
-    let authenticator = Authenticator::generate(&user.username)?;
-    let sealed = authenticator.seal(&app.sealer, user.user_id)?;
-    let mut conn = Session::open(&app.db).await?;
-    let started = start_enrolment(&mut conn, user.user_id, &sealed).await?;
-    conn.finish().await?;
-    if !started {
-        return Err(ApiError::TwoFactorAlreadyOn);
-    }
-    tracing::info!(user.id = user.user_id, "started enrolling an authenticator app");
-    let body = TotpEnrolment {
-        secret: authenticator.secret_base32().expose_secret().to_owned(),
-        otpauth_uri: authenticator.otpauth_uri()?.expose_secret().to_owned(),
-    };
+    let body = start_totp(&app, user.user_id, &user.username).await?;
     Ok(NoStore((StatusCode::CREATED, Json(body))))
 }
 
 /// Turns two-step sign-in on with the app's current code, and answers the 10 recovery
-/// codes, this once: each can stand in for a code, once. Codes count against the account's
+/// codes, this once: each can stand in for a code, once. A session a store's policy kept
+/// to enrolment reaches everything again from its next token refresh. Codes count against the account's
 /// second-step throttle (10 wrong ones per 15 minutes).
 ///
 /// **Permissions**: any signed-in user, for their own account.
@@ -78,8 +67,33 @@ pub async fn confirm_totp(
     ApiJson(body): ApiJson<ConfirmRequest>,
 ) -> ApiResult<NoStore<Json<RecoveryCodes>>> {
     let code = parse_confirm(body)?;
+    let recovery_codes = confirm_totp_code(&app, user.user_id, &code).await?;
+    Ok(NoStore(Json(RecoveryCodes { recovery_codes })))
+}
+
+/// Starts (or restarts) enrolling an authenticator for `user_id`: its secret, sealed at
+/// rest, and the `otpauth://` URI an app reads from a QR code. For the API and the console.
+pub async fn start_totp(app: &AppState, user_id: i64, username: &str) -> ApiResult<TotpEnrolment> {
+    let authenticator = Authenticator::generate(username)?;
+    let sealed = authenticator.seal(&app.sealer, user_id)?;
     let mut conn = Session::open(&app.db).await?;
-    let right = check_totp(&mut conn, &app.sealer, user.user_id, &code, false).await?;
+    let started = start_enrolment(&mut conn, user_id, &sealed).await?;
+    conn.finish().await?;
+    if !started {
+        return Err(ApiError::TwoFactorAlreadyOn);
+    }
+    tracing::info!(user.id = user_id, "started enrolling an authenticator app");
+    Ok(TotpEnrolment {
+        secret: authenticator.secret_base32().expose_secret().to_owned(),
+        otpauth_uri: authenticator.otpauth_uri()?.expose_secret().to_owned(),
+    })
+}
+
+/// Confirms `user_id`'s waiting enrolment with the app's `code`: two-step sign-in is on,
+/// and the new recovery codes are answered this once. For the API and the console.
+pub async fn confirm_totp_code(app: &AppState, user_id: i64, code: &str) -> ApiResult<Vec<String>> {
+    let mut conn = Session::open(&app.db).await?;
+    let right = check_totp(&mut conn, &app.sealer, user_id, code, false).await?;
     conn.finish().await?;
     if !right {
         return Err(ApiError::field("code", Message::WrongTwoFactorCode));
@@ -87,13 +101,13 @@ pub async fn confirm_totp(
     let codes = new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes.iter().map(|c| recovery_code_digest(c.expose_secret())).collect();
     let mut tx = app.db.begin().await?;
-    if !confirm_enrolment(&mut tx, user.user_id, &hashes).await? {
+    if !confirm_enrolment(&mut tx, user_id, &hashes).await? {
         return Err(ApiError::field("code", Message::NoTwoFactorEnrolment));
     }
+    second_factor::lift_enrolment_restriction(&mut tx, user_id).await?;
     tx.commit().await?;
-    tracing::info!(user.id = user.user_id, "turned two-step sign-in on");
-    let recovery_codes = codes.iter().map(|c| c.expose_secret().to_owned()).collect();
-    Ok(NoStore(Json(RecoveryCodes { recovery_codes })))
+    tracing::info!(user.id = user_id, "turned two-step sign-in on");
+    Ok(codes.iter().map(|c| c.expose_secret().to_owned()).collect())
 }
 
 /// Turns two-step sign-in off, proved by the password and a fresh code in `X-TOTP-Code`
@@ -119,6 +133,21 @@ pub async fn disable_totp(
     ApiJson(body): ApiJson<DisableRequest>,
 ) -> ApiResult<Json<TwoFactorOff>> {
     let proof = parse_disable(body)?;
+    turn_totp_off(&app, &user, &client, &headers, proof).await?;
+    let message = Message::TwoFactorOff.text(current_lang()).into_owned();
+    Ok(Json(TwoFactorOff { status: "success", message }))
+}
+
+/// Turns `user`'s two-step sign-in off once `proof` (and, with the password, a fresh code in
+/// `headers`) shows it is them; every other session of theirs ends. For the API and the
+/// console.
+pub async fn turn_totp_off(
+    app: &AppState,
+    user: &AuthUser,
+    client: &ClientInfo,
+    headers: &HeaderMap,
+    proof: DisableProof,
+) -> ApiResult<()> {
     // A recovery code stands for a lost authenticator: it is the second factor itself.
     let step_up = matches!(proof, DisableProof::Password(_));
     let mut conn = Session::open(&app.db).await?;
@@ -144,15 +173,19 @@ pub async fn disable_totp(
     proved?;
     // After the password, so a mistyped one does not spend the code.
     if step_up {
-        require_step_up(&app.db, &app.sealer, user.user_id, &headers).await?;
+        require_step_up(&app.db, &app.sealer, user.user_id, headers).await?;
     }
     let mut tx = app.db.begin().await?;
     let removed = remove_authenticator(&mut tx, user.user_id).await?;
     let ended = revoke_user_sessions(&mut tx, user.user_id, Some(user.session_id)).await?;
+    // A store that requires two-step sign-in of the caller keeps requiring it: this session
+    // reaches only enrolment from its next refresh.
+    if second_factor::required_by_a_store(&mut tx, user.user_id).await? {
+        second_factor::restrict_session(&mut tx, user.session_id).await?;
+    }
     tx.commit().await?;
     if removed {
         tracing::info!(user.id = user.user_id, sessions.revoked = ended, "turned two-step sign-in off");
     }
-    let message = Message::TwoFactorOff.text(current_lang()).into_owned();
-    Ok(Json(TwoFactorOff { status: "success", message }))
+    Ok(())
 }

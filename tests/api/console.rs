@@ -9,7 +9,7 @@ use crate::helpers::{EMPLOYEE_PASSWORD, Owner, TestApp, TestResponse, registrati
 
 /// A browser's cookie jar, as far as these tests need one.
 #[derive(Default)]
-struct Browser {
+pub struct Browser {
     cookies: Vec<(String, String)>,
 }
 
@@ -31,7 +31,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> TestResponse {
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> TestResponse {
         let request = Request::get(path)
             .header(header::COOKIE, self.cookie_header())
             .header(header::HOST, "127.0.0.1:8080");
@@ -40,7 +40,7 @@ impl Browser {
         response
     }
 
-    async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+    pub async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let request = Request::post(path)
             .header(header::COOKIE, self.cookie_header())
@@ -53,24 +53,24 @@ impl Browser {
         response
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub fn has(&self, name: &str) -> bool {
         self.cookies.iter().any(|(kept, _)| kept == name)
     }
 }
 
-fn text(response: &TestResponse) -> String {
+pub fn text(response: &TestResponse) -> String {
     String::from_utf8_lossy(&response.body).into_owned()
 }
 
 /// The value of the hidden `csrf` field of the page.
-fn csrf_of(page: &str) -> String {
+pub fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token")
         + "name=\"csrf\" value=\"".len();
     page[at..].split('"').next().unwrap().to_owned()
 }
 
 /// Opens the sign-in form and signs in as `username`.
-async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password: &str) -> TestResponse {
+pub async fn sign_in(app: &TestApp, browser: &mut Browser, username: &str, password: &str) -> TestResponse {
     let form = browser.get(app, "/console/sign-in/").await;
     assert_eq!(form.status, StatusCode::OK);
     let csrf = csrf_of(&text(&form));

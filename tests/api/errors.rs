@@ -33,7 +33,12 @@ fn probe_app(overrides: &[(&str, &str)]) -> Router {
         )
         .route("/panic", get(panicking_handler))
         .route("/private", get(|| async { ApiError::NotAuthenticated }))
-        .route("/throttled", get(|| async { ApiError::TooManyAttempts { retry_after_secs: 42 } }))
+        .route(
+            "/throttled",
+            get(|| async {
+                ApiError::TooManyAttempts { retry_after_secs: 42, kind: kassa::error::ThrottleKind::Login }
+            }),
+        )
         .route("/db-down", get(|| async { ApiError::from(sqlx::Error::PoolTimedOut) }))
         .route("/db-bug", get(|| async { ApiError::from(sqlx::Error::RowNotFound) }));
     with_middleware(routes, &test_config(overrides))

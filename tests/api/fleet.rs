@@ -96,7 +96,13 @@ async fn owner_tokens(app: &TestApp) -> Vec<FleetStore> {
     let tokens = AccessTokens::new(&config, app.app_db.clone(), sealer);
     let mut stores = Vec::with_capacity(rows.len());
     for (session, user, key) in rows {
-        stores.push(FleetStore { key, token: tokens.issue(user, session, None).await.unwrap() });
+        stores.push(FleetStore {
+            key,
+            token: tokens
+                .issue(user, session, kassa::credentials::tokens::SessionReach::default())
+                .await
+                .unwrap(),
+        });
     }
     stores
 }

@@ -29,12 +29,14 @@ mod endpoints;
 mod keys;
 mod pools;
 mod till;
+mod totp;
 
 pub use binary::kassa;
 pub use endpoints::{ServiceClient, basic_authorization, till_request};
 pub use keys::{claims_of, header_of, key_ring_in, private_key_spellings};
 pub use pools::{assert_pools_are_neutral, neutral_connections};
 pub use till::{CASHIER_PIN, MANAGER_PIN, OWNER_PIN, Shop, shop};
+pub use totp::{away_from_step_edge, code_at, owner_with_totp, turn_totp_on};
 
 /// A JWT secret strong enough for the configuration check.
 pub const TEST_JWT_SECRET: &str = "9d4f0b8e2a6c1e7f3b5d9a0c4e8f2b6d";

@@ -124,3 +124,60 @@ async fn a_real_prometheus_scrapes_the_metrics_and_promtool_finds_them_clean() {
     assert_eq!(scraped, "5", "Prometheus read the count of the requests made");
     server.stop().await;
 }
+
+/// The codes Python's `pyotp` computes for `secret` two steps either side of the time given
+/// (Unix seconds), and whether it reads kassa's `otpauth://` URI as the same authenticator.
+const PYOTP_CODES: &str = r#"
+import json, sys, pyotp
+secret, uri, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
+totp = pyotp.TOTP(secret)
+parsed = pyotp.parse_uri(uri)
+print(json.dumps({
+    "codes": {str(step): totp.at(now + step * 30) for step in (-2, -1, 0, 1, 2)},
+    "uri_same": parsed.secret == secret and parsed.digits == 6 and parsed.interval == 30
+                and parsed.digest().name == "sha1" and parsed.issuer == "kassa",
+}))
+"#;
+
+#[tokio::test]
+#[ignore = "needs Python with pyotp: .ci/interop runs it"]
+async fn pyotp_codes_sign_in_within_one_step_and_never_twice() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_owner("pyotp_owner", "Лавка").await;
+    crate::helpers::away_from_step_edge().await;
+    let enrolled = app.enrol_totp(&owner.token).await.json(StatusCode::CREATED);
+    let (secret, uri) = (enrolled["secret"].as_str().unwrap(), enrolled["otpauth_uri"].as_str().unwrap());
+    let now = chrono::Utc::now().timestamp().to_string();
+    let args = ["-c", PYOTP_CODES, secret, uri, &now].map(str::to_owned);
+    let output = tokio::task::spawn_blocking(move || python().args(args).output().unwrap()).await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let computed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(computed["uri_same"], true, "pyotp reads the otpauth URI as another authenticator");
+    let code = |step: &str| computed["codes"][step].as_str().unwrap().to_owned();
+
+    app.confirm_totp(&owner.token, &code("-1")).await.json(StatusCode::OK);
+    let challenge = || async {
+        let refused = app.login_as_client("pyotp_owner", "Kassa-Strong-2026", "pos/1").await;
+        refused.error(StatusCode::UNAUTHORIZED, "two_factor_required")["challenge"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let answer = |challenge: String, code: String| {
+        let app = &app;
+        async move {
+            app.login_second_step(&serde_json::json!({"challenge": challenge, "code": code}), "pos/1").await
+        }
+    };
+    let first = challenge().await;
+    for refused in ["-2", "2"] {
+        answer(first.clone(), code(refused)).await.error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    }
+    answer(first, code("1")).await.json(StatusCode::OK);
+    // Replayed, or an earlier step than the last one accepted: refused on a fresh challenge.
+    for replayed in ["1", "0"] {
+        answer(challenge().await, code(replayed))
+            .await
+            .error(StatusCode::UNAUTHORIZED, "authentication_failed");
+    }
+}

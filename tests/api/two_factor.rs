@@ -3,46 +3,11 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use totp_lite::{Sha1, totp_custom};
 
-use crate::helpers::{Owner, TestApp};
+use crate::helpers::{TestApp, away_from_step_edge, code_at, owner_with_totp};
 
 const PASSWORD: &str = "Kassa-Strong-2026";
 const APP: &str = "kassa-pos/1.0";
-
-/// The code of `secret` (base32) `steps` steps away from now.
-fn code_at(secret: &str, steps: i64) -> String {
-    let key = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret).expect("base32 secret");
-    let time = chrono::Utc::now().timestamp() + steps * 30;
-    totp_custom::<Sha1>(30, 6, &key, u64::try_from(time).unwrap())
-}
-
-/// Waits out the last seconds of a 30-second step, so the steps a test computes are still
-/// the ones the server sees.
-async fn away_from_step_edge() {
-    let into_step = chrono::Utc::now().timestamp() % 30;
-    if into_step >= 26 {
-        tokio::time::sleep(std::time::Duration::from_secs(u64::try_from(31 - into_step).unwrap())).await;
-    }
-}
-
-/// An owner with two-step sign-in on: their secret and recovery codes. The confirming code
-/// is the previous step's, so the current and later steps are still unused.
-async fn owner_with_totp(app: &TestApp, username: &str) -> (Owner, String, Vec<String>) {
-    let owner = app.register_owner(username, &format!("{username} shop")).await;
-    away_from_step_edge().await;
-    let secret =
-        app.enrol_totp(&owner.token).await.json(StatusCode::CREATED)["secret"].as_str().unwrap().to_owned();
-    let confirmed = app.confirm_totp(&owner.token, &code_at(&secret, -1)).await;
-    assert_eq!(confirmed.header("cache-control"), Some("no-store"));
-    let codes = confirmed.json(StatusCode::OK)["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
-    (owner, secret, codes)
-}
 
 /// The challenge a right password earns from `user_agent`.
 async fn challenge(app: &TestApp, username: &str, user_agent: &str) -> String {

@@ -23,8 +23,11 @@ use crate::credentials::extractor::AuthUser;
 use crate::credentials::extractor::SignedIn;
 use crate::credentials::queries::{self, SessionProof};
 use crate::credentials::second_factor;
-use crate::credentials::sessions::{TokenPair, start_session, start_store_bound_session, successor_of};
+use crate::credentials::sessions::{
+    TokenPair, start_enrolment_only_session, start_session, start_store_bound_session, successor_of,
+};
 use crate::credentials::throttle;
+use crate::credentials::tokens::SessionReach;
 use crate::db::schema::SchemaName;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientInfo;
@@ -35,7 +38,7 @@ use crate::http::path::ApiPath;
 use crate::i18n::{Message, current_lang};
 use crate::registry::MemberStore;
 use crate::registry::provision::StaffSeed;
-use crate::registry::queries::{StoreFilter, list_member_stores};
+use crate::registry::queries::{MemberStoreRow, StoreFilter, list_member_stores};
 use crate::registry::staff_account::StaffPassword;
 use crate::registry::staff_account::queries::store_of_account;
 use crate::registry::{StoreListResponse, member_store_list};
@@ -277,19 +280,35 @@ pub async fn open_password_session(
     let signing = (&*app.tokens, &*app.config);
     // A store's shared staff account belongs to that store alone: its sessions are bound there.
     let staff_store = store_of_account(tx, account.id).await?;
+    let rows: Vec<MemberStoreRow> = list_member_stores(tx, account.id, StoreFilter::ActiveOnly)
+        .await?
+        .into_iter()
+        .filter(|row| staff_store.is_none_or(|bound| row.store.id == bound))
+        .collect();
     let tokens = match staff_store {
         Some(store_id) => {
             start_store_bound_session(tx, signing, (account.id, proof), client, store_id).await?
         }
+        None if must_enrol_first(tx, account.id, &rows).await? => {
+            start_enrolment_only_session(tx, signing, account.id, client, proof).await?
+        }
         None => start_session(tx, signing, account.id, client, proof).await?,
     };
-    let stores: Vec<MemberStore> = list_member_stores(tx, account.id, StoreFilter::ActiveOnly)
-        .await?
-        .into_iter()
-        .filter(|row| staff_store.is_none_or(|bound| row.store.id == bound))
-        .map(MemberStore::from)
-        .collect();
-    Ok((tokens, stores))
+    Ok((tokens, rows.into_iter().map(MemberStore::from).collect()))
+}
+
+/// Whether one of the member's stores requires two-step sign-in at their rank there
+/// (docs/contract.md §16) while they have no authenticator: their session may then only
+/// enrol one. A store's shared staff account is not a person and never asked.
+async fn must_enrol_first(
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    stores: &[MemberStoreRow],
+) -> ApiResult<bool> {
+    let required = stores
+        .iter()
+        .any(|row| row.store.require_2fa_from_rank.is_some_and(|from_rank| row.role.rank >= from_rank));
+    Ok(required && !second_factor::totp_is_on(tx, user_id).await?)
 }
 
 /// Stores the same password under current parameters, unless the hash changed since it
@@ -353,8 +372,11 @@ pub async fn refresh_token(
     };
     // Both the rotation and a reuse's revocation are kept.
     conn.finish().await?;
-    let (session_id, user_id, bound_store_id) = outcome?;
-    let access = app.tokens.issue(user_id, session_id, bound_store_id).await.map_err(ApiError::internal)?;
+    let session = outcome?;
+    let reach =
+        SessionReach { bound_store_id: session.bound_store_id, enrolment_only: session.enrolment_only };
+    let access =
+        app.tokens.issue(session.user_id, session.session_id, reach).await.map_err(ApiError::internal)?;
     Ok(NoStore(Json(TokenPair { access, refresh: successor.expose().to_owned() })))
 }
 

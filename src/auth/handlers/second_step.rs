@@ -39,8 +39,21 @@ pub async fn login_second_step(
     ApiJson(body): ApiJson<SecondStepRequest>,
 ) -> ApiResult<NoStore<Json<LoginResponse>>> {
     let (challenge, proof) = parse_second_step(body)?;
+    let signed_in = sign_in_second_step(&app, &client, &challenge, proof).await?;
+    let body = login_body(&app, signed_in).await?;
+    Ok(NoStore(Json(body)))
+}
+
+/// Answers `challenge` with `proof`, from `client`, and opens the session: the one second
+/// step, for the API's and the console's sign-in alike.
+pub async fn sign_in_second_step(
+    app: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    proof: SecondFactorProof,
+) -> ApiResult<PasswordSignIn> {
     let mut conn = Session::open(&app.db).await?;
-    let owner = claim_challenge(&mut conn, &challenge, &client).await?;
+    let owner = claim_challenge(&mut conn, challenge, client).await?;
     let right = match &proof {
         SecondFactorProof::Code(code) => {
             check_totp(&mut conn, &app.sealer, owner.user_id, code, true).await?
@@ -56,11 +69,10 @@ pub async fn login_second_step(
     let mut tx = app.db.begin().await?;
     let account = find_account(&mut tx, owner.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
     let same_password = second_factor::password_digest(&account.password_hash) == owner.password_digest;
-    if !account.is_active || !same_password || !use_challenge(&mut tx, &challenge).await? {
+    if !account.is_active || !same_password || !use_challenge(&mut tx, challenge).await? {
         return Err(ApiError::InvalidCredentials);
     }
-    let (tokens, stores) = open_password_session(&mut tx, &app, &client, &account).await?;
+    let (tokens, stores) = open_password_session(&mut tx, app, client, &account).await?;
     tx.commit().await?;
-    let body = login_body(&app, PasswordSignIn { account, tokens, stores }).await?;
-    Ok(NoStore(Json(body)))
+    Ok(PasswordSignIn { account, tokens, stores })
 }

@@ -9,9 +9,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::forms::{DefaultStore, LoginResponse, UserOut};
-use crate::credentials::queries::{self, SessionProof};
-use crate::credentials::sessions::start_session;
+use crate::auth::forms::LoginResponse;
+use crate::auth::handlers::{PasswordSignIn, login_body, open_password_session};
+use crate::credentials::queries;
+use crate::credentials::second_factor;
 use crate::credentials::throttle::{self, SetupClaim};
 use crate::credentials::typed_code;
 use crate::db::Session;
@@ -20,8 +21,6 @@ use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::no_store::NoStore;
 use crate::http::openapi::BodyRejections;
-use crate::registry::MemberStore;
-use crate::registry::queries::{StoreFilter, list_member_stores};
 use crate::staff::setup_codes::{self, CodeHolder};
 use crate::state::AppState;
 use crate::validate::Form;
@@ -55,6 +54,7 @@ pub struct SetupRequest {
     responses(
         (status = 200, description = "The password is set and the employee signed in", body = LoginResponse),
         (status = 400, description = "invalid_setup_code, or validation_error naming `new_password` or `code`", body = ErrorBody),
+        (status = 401, description = "two_factor_required: the password is set, and the account has two-step sign-in on: `challenge`, `methods` and `expires_at` for `POST /api/users/auth/login/2fa/`", body = ErrorBody),
         (status = 429, description = "too_many_attempts: 10 failed codes from this address this minute, with Retry-After", body = ErrorBody),
         BodyRejections,
     ))]
@@ -99,28 +99,20 @@ pub async fn complete_setup(
         .await?
         .ok_or(ApiError::InvalidSetupCode)?;
     throttle::release_setup_attempt(&mut tx, &ip, claim).await?;
-    let signing = (&*app.tokens, &*app.config);
-    let proof = SessionProof::PasswordHash(&password_hash);
-    let tokens = start_session(&mut tx, signing, holder.user_id, &client, proof).await?;
     let account =
         queries::find_user_for_login(&mut tx, &holder.username).await?.ok_or(ApiError::InvalidSetupCode)?;
-    let stores: Vec<MemberStore> = list_member_stores(&mut tx, holder.user_id, StoreFilter::ActiveOnly)
-        .await?
-        .into_iter()
-        .map(MemberStore::from)
-        .collect();
+    // A set-up code replaces the password, never the second step: an account with an
+    // authenticator gets the challenge a right password gets.
+    if second_factor::totp_is_on(&mut tx, account.id).await? {
+        let pending =
+            second_factor::issue_challenge(&mut tx, account.id, &account.password_hash, &client).await?;
+        tx.commit().await?;
+        return Err(ApiError::TwoFactorRequired(Some(pending)));
+    }
+    let (tokens, stores) = open_password_session(&mut tx, &app, &client, &account).await?;
     tx.commit().await?;
-
-    let default_store = stores.first().map(DefaultStore::from);
-    let available_stores = super::with_cashiers_for_staff(&app, stores).await?;
-    Ok(NoStore(Json(LoginResponse {
-        access: tokens.access,
-        refresh: tokens.refresh,
-        password_change_required: account.must_change_password,
-        user: UserOut::from(account),
-        default_store,
-        available_stores,
-    })))
+    let body = login_body(&app, PasswordSignIn { account, tokens, stores }).await?;
+    Ok(NoStore(Json(body)))
 }
 
 /// `new_password` held to the password policy for the code's account.

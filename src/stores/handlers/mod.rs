@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use crate::access::Role;
 use crate::credentials::extractor::AuthUser;
 use crate::credentials::queries::find_user;
-use crate::credentials::second_factor::require_step_up;
+use crate::credentials::second_factor::{self, require_step_up};
 use crate::db::Session;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
@@ -203,17 +203,38 @@ async fn change_store(
     let current = member_store(&mut conn, user, id).await?;
     ensure_owner(&current, user)?;
     let change = parse_changes(body, &current, replace)?;
-    if change.is_active == Some(false) && current.store.is_active {
+    let policy = change.require_2fa_from_rank.filter(|rank| *rank != current.store.require_2fa_from_rank);
+    if let Some(Some(_)) = policy {
+        // The owner ranks highest: a policy they do not meet themself would lock them in.
+        if !second_factor::totp_is_on(&mut conn, user.user_id).await? {
+            return Err(ApiError::field("require_2fa_from_rank", Message::OwnTwoFactorFirst));
+        }
+    }
+    conn.finish().await?;
+    let deactivating = change.is_active == Some(false) && current.store.is_active;
+    if deactivating || policy.is_some() {
         require_step_up(&app.db, &app.sealer, user.user_id, headers).await?;
     }
-    queries::update_store(&mut conn, id, &change.profile, change.is_active).await?;
-    let store = member_store(&mut conn, user, id).await?;
+    let mut tx = app.db.begin().await?;
+    queries::update_store(&mut tx, id, &change.profile, change.is_active).await?;
+    if let Some(rank) = policy {
+        queries::set_two_factor_policy(&mut tx, id, rank).await?;
+        second_factor::apply_store_policy(&mut tx, id).await?;
+    }
+    let store = member_store(&mut tx, user, id).await?;
     // Committed before the cache forgets the store, so a re-read cannot find the old profile.
-    conn.finish().await?;
+    tx.commit().await?;
     app.stores.invalidate(&current.store.tenant_key);
     if let Some(is_active) = change.is_active.filter(|now| *now != current.store.is_active) {
         let state = if is_active { "reactivated" } else { "deactivated" };
         tracing::info!(store.id = id, store.is_active = is_active, "store {id} {state} by its owner");
+    }
+    if let Some(rank) = policy {
+        tracing::info!(
+            store.id = id,
+            store.require_2fa_from_rank = rank,
+            "store {id}'s two-step policy changed"
+        );
     }
     let message = Some(Message::StoreUpdated.text(current_lang()).into_owned());
     Ok(Json(StoreResponse { status: "success", message, data: store }))

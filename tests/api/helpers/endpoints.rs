@@ -382,6 +382,24 @@ impl TestApp {
         self.send(request.body(Body::empty()).unwrap()).await
     }
 
+    /// `PATCH /api/users/stores/{id}/ {"require_2fa_from_rank": rank}` as `owner`, with a
+    /// fresh code in `X-TOTP-Code` when given.
+    pub async fn set_two_factor_policy(
+        &self,
+        owner: &Owner,
+        rank: Value,
+        code: Option<&str>,
+    ) -> TestResponse {
+        let mut request = Request::patch(format!("/api/users/stores/{}/", owner.store_id))
+            .header(header::AUTHORIZATION, format!("Bearer {}", owner.token))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(code) = code {
+            request = request.header("x-totp-code", code);
+        }
+        let body = json!({ "require_2fa_from_rank": rank }).to_string();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
     /// `POST /api/users/auth/login/` from [`TEST_IP`] with `user_agent`.
     pub async fn login_as_client(&self, username: &str, password: &str, user_agent: &str) -> TestResponse {
         let mut request = Request::post("/api/users/auth/login/")
