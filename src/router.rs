@@ -99,7 +99,11 @@ pub fn build_router(state: AppState) -> Router {
         api_routes(|routes| routes.route_layer(from_fn_with_state(registry, resolve_tenant)))
             .split_for_parts();
     let spec = finished(spec);
-    let routes = if state.config.swagger_enabled { routes.merge(openapi::swagger_ui(spec)) } else { routes };
+    // Swagger UI and ReDoc read the same document; one setting switches both.
+    let routes = match state.config.swagger_enabled {
+        true => routes.merge(openapi::swagger_ui(spec)).merge(crate::http::docs_ui::router()),
+        false => routes,
+    };
     let routes = if state.config.console_enabled {
         routes.merge(crate::console::router(std::sync::Arc::clone(&state.config)))
     } else {

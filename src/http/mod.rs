@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every area: extractors, middleware, health checks, OpenAPI.
 
 pub mod client;
+pub mod docs_ui;
 pub mod drain;
 pub mod envelope;
 pub mod health;

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use kassa::db::pool;
 use kassa::router::build_router;
 use kassa::state::AppState;
+use sha2::Digest as _;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::helpers::{TestApp, send, test_config};
@@ -82,7 +83,28 @@ async fn swagger_can_be_turned_off_for_production() {
     let app = TestApp::spawn_with(&[("SWAGGER_ENABLED", "false")]).await;
 
     app.get("/swagger/").await.error(StatusCode::NOT_FOUND, "not_found");
+    app.get("/redoc/").await.error(StatusCode::NOT_FOUND, "not_found");
     app.get("/api-docs/openapi.json").await.error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn redoc_reads_the_same_document_with_its_script_from_kassa_itself() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/redoc/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains(r#"<redoc spec-url="/api-docs/openapi.json">"#), "{html}");
+    assert!(html.contains(r#"<script src="/redoc/redoc.standalone.js">"#), "{html}");
+    assert!(!html.contains("http://") && !html.contains("https://"), "the page names another host: {html}");
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+    let script = app.get("/redoc/redoc.standalone.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.header("content-type").unwrap_or_default().starts_with("text/javascript"));
+    let digest: String =
+        sha2::Sha256::digest(&script.body).iter().map(|byte| format!("{byte:02x}")).collect();
+    let pinned = include_str!("../../assets/redoc/README.md");
+    assert!(pinned.contains(&digest), "the served script is not the pinned one");
 }
 
 #[tokio::test]
