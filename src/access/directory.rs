@@ -5,8 +5,8 @@
 //! hot path (`me`, the staff list). Joined per row, it cost PostgreSQL about a fifth more
 //! CPU per staff list (docs/performance.md: measured). Instead each store has a
 //! `roles_version` (in `public.stores`, beside what the caller check reads anyway) that
-//! every change to its `roles` moves on in the same transaction (a trigger, tenant migration
-//! 0003); each request reads that version in the statement that checks its caller, and uses
+//! every change to its `roles` moves on in the same transaction (the statements that write
+//! roles, `access::queries`, and the tenant-migration runner); each request reads that version in the statement that checks its caller, and uses
 //! the definitions held for exactly that version, loading them (one statement) when it has
 //! none. Nothing here can be stale: a version is only ever paired with the definitions read
 //! in the same snapshot as it.

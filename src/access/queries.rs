@@ -4,6 +4,9 @@
 //! tables as `public.x`: the writes run in the request's transaction (`tenant::conn`), the
 //! list is a store read ([`ROLE_LIST_SQL`]).
 //!
+//! Every write moves the store's roles version on in the same transaction
+//! ([`bump_roles_version`]).
+//!
 //! Concurrency: whoever assigns a role reads it `for share` ([`lock_role`]) and whoever
 //! deletes or re-ranks it takes it `for update` ([`lock_role_for_change`]) before counting
 //! its holders, so a role is never deleted under a member who is being given it, and a
@@ -93,7 +96,7 @@ pub async fn insert_role(
     conn: &mut PgConnection,
     role: &StoreRole,
 ) -> sqlx::Result<Option<StoreRole>> {
-    crate::db::query_as(tables.sql(
+    let inserted = crate::db::query_as(tables.sql(
         "insert into {roles} (code, name, rank, permissions) values ($1, $2, $3, $4)
          on conflict (code) do nothing
          returning code as role, name as role_name, rank as role_rank, permissions as role_permissions",
@@ -102,8 +105,10 @@ pub async fn insert_role(
     .bind(&role.name)
     .bind(role.rank)
     .bind(&role.permissions)
-    .fetch_optional(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    bump_roles_version(tables, conn).await?;
+    Ok(inserted)
 }
 
 /// Stores `role`'s name, rank and permissions under its code.
@@ -113,18 +118,16 @@ pub async fn update_role(
     conn: &mut PgConnection,
     role: &StoreRole,
 ) -> sqlx::Result<()> {
-    crate::db::query(
-        tables.sql(
-            "update {roles} set name = $2, rank = $3, permissions = $4, updated_at = now() where code = $1",
-        ),
-    )
+    crate::db::query(tables.sql(
+        "update {roles} set name = $2, rank = $3, permissions = $4, updated_at = now() where code = $1",
+    ))
     .bind(&role.code)
     .bind(&role.name)
     .bind(role.rank)
     .bind(&role.permissions)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .execute(&mut *conn)
+    .await?;
+    bump_roles_version(tables, conn).await
 }
 
 /// Deletes custom role `code` (locked by [`lock_role_for_change`] and found unheld).
@@ -132,6 +135,18 @@ pub async fn update_role(
 pub async fn delete_role(tables: &StoreTables, conn: &mut PgConnection, code: &str) -> sqlx::Result<()> {
     crate::db::query(tables.sql("delete from {roles} where code = $1 and not built_in"))
         .bind(code)
+        .execute(&mut *conn)
+        .await?;
+    bump_roles_version(tables, conn).await
+}
+
+/// Moves the store's `roles_version` on, in the transaction of the role write before it:
+/// requests hold role definitions by that version (`access::directory`), so none is served
+/// stale once the write commits. Every write to `{roles}` calls this (a trigger did, before
+/// stores' schemas could sit on distributed-PostgreSQL workers, which refuse triggers).
+async fn bump_roles_version(tables: &StoreTables, conn: &mut PgConnection) -> sqlx::Result<()> {
+    crate::db::query("update public.stores set roles_version = roles_version + 1 where schema_name = $1")
+        .bind(tables.schema().as_str())
         .execute(conn)
         .await
         .map(|_| ())

@@ -194,6 +194,17 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// Says when the database is a Citus coordinator: nothing else changes (docs/operations.md).
+async fn log_citus(pool: &sqlx::PgPool) {
+    match db::citus::version(pool).await {
+        Ok(Some(version)) => {
+            tracing::info!(citus = %version, "the database is a Citus coordinator: Citus places each store's schema");
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "cannot tell whether the database is a Citus coordinator"),
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let database = db::open(&config).await?;
     if config.migrate_on_start {
@@ -238,6 +249,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("creating the stores' shared staff accounts")?;
         tracing::info!(created, "shared staff accounts of existing stores");
     }
+    log_citus(&state.db).await;
     if let Some(metrics_addr) = state.config.metrics_addr {
         serve_metrics(metrics_addr, state.db.clone()).await?;
     }

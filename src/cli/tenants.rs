@@ -12,6 +12,7 @@ use sqlx::{Acquire, AssertSqlSafe};
 
 use crate::cli::migrate::{MigrateArgs, migrate_tenants};
 use crate::cli::print_table;
+use crate::db::citus;
 use crate::db::schema::SchemaName;
 use crate::registry::queries::{
     StoreOverview, find_overview_by_key, find_overview_by_key_or_slug, fleet_overview,
@@ -33,6 +34,11 @@ pub enum TenantsCommand {
         #[command(flatten)]
         args: MigrateArgs,
     },
+    /// On a Citus coordinator: turn every store schema that is not a distributed schema yet
+    /// (made before schema-based sharding was on) into one, placed whole on a worker
+    /// (`citus_schema_distribute`), one schema at a time, oldest store first. Interrupted,
+    /// it starts again where it stopped. Run `kassa migrate` first.
+    Distribute,
     /// Write one store (its schema with all its data, and its rows in the public registry:
     /// the store, its members' accounts and memberships) as a SQL file. Restore it into a
     /// kassa database with `psql --single-transaction -v ON_ERROR_STOP=1 -f FILE`.
@@ -76,6 +82,7 @@ pub async fn run(command: TenantsCommand, app: &AppState, database: &PgDumpTarge
         TenantsCommand::List => list(app).await,
         TenantsCommand::Status => status(app).await,
         TenantsCommand::Migrate { keys, args } => migrate_tenants(app, &keys, &args).await,
+        TenantsCommand::Distribute => distribute(app).await,
         TenantsCommand::Export { key, output, force } => export(app, &key, output, force, database).await,
         TenantsCommand::Activate { key_or_slug } => set_active(app, &key_or_slug, true).await,
         TenantsCommand::Deactivate { key_or_slug } => set_active(app, &key_or_slug, false).await,
@@ -99,6 +106,23 @@ async fn list(app: &AppState) -> anyhow::Result<()> {
         })
         .collect();
     print_table(&["KEY", "SLUG", "SCHEMA", "OWNER", "ACTIVE", "VERSION"], &rows);
+    Ok(())
+}
+
+async fn distribute(app: &AppState) -> anyhow::Result<()> {
+    let Some(version) = citus::version(&app.db).await.context("asking for citus_version()")? else {
+        bail!("the database is not a Citus coordinator (no citus_version()): nothing to distribute");
+    };
+    let schemas = citus::undistributed_schemas(&app.db).await.context("listing store schemas")?;
+    println!("{version}: {} store schema(s) to distribute", schemas.len());
+    let started = std::time::Instant::now();
+    for (done, schema) in schemas.iter().enumerate() {
+        citus::distribute_schema(&app.db, schema).await.with_context(|| {
+            format!("distributing {schema} ({done} done; run the command again to go on from here)")
+        })?;
+        println!("distributed {schema} ({}/{})", done + 1, schemas.len());
+    }
+    println!("store schemas distributed: {} ({:.1} s)", schemas.len(), started.elapsed().as_secs_f64());
     Ok(())
 }
 

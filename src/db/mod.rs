@@ -1,5 +1,6 @@
 //! The database: where the pool comes from, how schemas migrate, and the embedded default.
 
+pub mod citus;
 pub mod embedded;
 pub mod error;
 pub mod fleet;
@@ -9,6 +10,7 @@ pub mod pool;
 pub mod released;
 pub mod schema;
 pub mod session;
+pub mod statements;
 
 pub use pool::Db;
 pub use session::{Session, query, query_as, query_once, query_scalar};

@@ -183,11 +183,24 @@ struct Shared {
     down: watch::Sender<bool>,
     /// A probe task is running; there is at most one per pool.
     probing: AtomicBool,
+    /// Whether the server is a Citus coordinator ([`Db::is_citus`]), once asked.
+    citus: std::sync::OnceLock<bool>,
     /// When the last probe started, to keep them [`PROBE_INTERVAL`] apart.
     last_probe: Mutex<Option<Instant>>,
 }
 
 impl Db {
+    /// Whether the server is a Citus coordinator (`citus_version()`, [`crate::db::citus`]):
+    /// asked on first need, then held. The few statements Citus plans differently from one
+    /// server take their Citus form by it.
+    pub async fn is_citus(&self) -> sqlx::Result<bool> {
+        if let Some(citus) = self.0.citus.get() {
+            return Ok(*citus);
+        }
+        let citus = crate::db::citus::version(&self.0.pool).await?.is_some();
+        Ok(*self.0.citus.get_or_init(|| citus))
+    }
+
     /// `pool` (made by [`lazy_pool`] from `config`) for work in `public`, and the store
     /// connections `config` asks for, beside it on the same server, all behind one circuit.
     #[must_use]
@@ -198,6 +211,7 @@ impl Db {
             transaction_pooling: config.db_transaction_pooling,
             down: watch::Sender::new(false),
             probing: AtomicBool::new(false),
+            citus: std::sync::OnceLock::new(),
             last_probe: Mutex::new(None),
         }))
     }

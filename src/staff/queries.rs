@@ -458,7 +458,9 @@ pub async fn rejoin_employee(
          on conflict on constraint employees_user_id_key do update
              set role = excluded.role, phone = excluded.phone, position = excluded.position,
                  sex = excluded.sex, hired_at = excluded.hired_at, is_active = true, removed_at = null,
-                 updated_at = now()
+                 -- The proposed row's default, now(): Citus refuses functions that are not
+                 -- immutable in DO UPDATE SET on a store's tables.
+                 updated_at = excluded.updated_at
          returning ",
         employee_columns!()
     ));
@@ -512,10 +514,12 @@ pub async fn set_pin(
     pin_hash: &str,
 ) -> sqlx::Result<bool> {
     // `xmax <> 0` on the returned row: it was updated, so a PIN was there before.
+    // `excluded.set_at` is the proposed row's default, now(): Citus refuses functions that
+    // are not immutable in DO UPDATE SET on a store's tables.
     crate::db::query_scalar(tables.sql(
         "insert into {employee_pins} (employee_id, pin_hash) values ($1, $2)
          on conflict (employee_id) do update
-             set pin_hash = excluded.pin_hash, set_at = now(), failures = 0, failures_since = null
+             set pin_hash = excluded.pin_hash, set_at = excluded.set_at, failures = 0, failures_since = null
          returning xmax <> 0",
     ))
     .bind(id)

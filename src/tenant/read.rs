@@ -91,7 +91,8 @@ impl StoreScope {
     where
         T: for<'r> FromRow<'r, PgRow>,
     {
-        let statement = crate::db::query(self.tables().sql(&read_sql(select)))
+        let citus = self.pool.is_citus().await?;
+        let statement = crate::db::query(self.tables().sql(&read_sql(select, citus)))
             .bind(self.session_id)
             .bind(self.user_id)
             .bind(self.store.id);
@@ -121,14 +122,26 @@ impl StoreScope {
 
 /// The whole statement around a store's `select` (see the module documentation), with the
 /// version of the store's roles (`access::directory`).
-fn read_sql(select: &str) -> String {
+///
+/// On Citus the caller check is a materialized CTE that names a `public` table: Citus would
+/// otherwise send the function call with the read to the store's worker, where neither the
+/// function nor the tables it reads exist. So planned, the check runs on the coordinator
+/// and its one row travels with the read to the worker (one more internal round trip).
+fn read_sql(select: &str, citus: bool) -> String {
+    let caller = if citus {
+        "(with checked as materialized \
+              (select sc.* from public.store_caller($1, $2, $3) sc left join public.stores on false) \
+          select * from checked) c"
+    } else {
+        "public.store_caller($1, $2, $3) c"
+    };
     format!(
         "select c.user_id as caller_user_id, c.username as caller_username, \
                 c.first_name as caller_first_name, c.last_name as caller_last_name, \
                 c.email as caller_email, c.must_change_password as caller_must_change_password, \
                 c.role as caller_role, c.store_schema as caller_store_schema, \
                 c.roles_version as caller_roles_version, r.* \
-         from public.store_caller($1, $2, $3) c \
+         from {caller} \
          left join lateral (select true as read_found, found.* from ({select}) found) r \
                 on c.role is not null"
     )

@@ -73,27 +73,31 @@ pub async fn claim_attempt(
 ) -> ApiResult<Option<PinHolder>> {
     // The outer select reads the device's row as it was before the update: when the claim
     // found the device locked, that is the lock. Every CTE sees the same snapshot, and the
-    // employee's claim runs only when the device's returned a row.
+    // employee's claim runs only when the device's returned a row. The employee's claim
+    // reads the time as `holder.claimed_at` (now(), the same instant): Citus refuses a
+    // function that is not immutable inside CASE in an update of a store's table.
     let template = format!(
         "with device as (
              update public.devices set {device_claim}
              where id = $1 and (pin_locked_until is null or pin_locked_until <= now())
              returning id
          ), holder as (
-             select e.id, e.user_id, e.first_name, e.last_name, m.role
+             select e.id, e.user_id, e.first_name, e.last_name, m.role, now() as claimed_at
              from {{employees}} e
              join public.store_memberships m on m.user_id = e.user_id and m.store_id = $6 and m.is_active
              join public.users u on u.id = e.user_id and u.is_active
              where e.id = $5 and e.is_active and exists (select 1 from device)
          ), claimed as (
              update {{employee_pins}} p set
-                 failures = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
+                 failures = case when p.failures_since is null
+                                      or p.failures_since <= holder.claimed_at - interval '24 hours'
                                  then 1 else p.failures + 1 end,
-                 failures_since = case when p.failures_since is null or p.failures_since <= now() - interval '24 hours'
-                                       then now() else p.failures_since end
+                 failures_since = case when p.failures_since is null
+                                            or p.failures_since <= holder.claimed_at - interval '24 hours'
+                                       then holder.claimed_at else p.failures_since end
              from holder
              where p.employee_id = holder.id
-               and (p.failures < $7 or p.failures_since <= now() - interval '24 hours')
+               and (p.failures < $7 or p.failures_since <= holder.claimed_at - interval '24 hours')
              returning p.employee_id, p.pin_hash, p.failures
          ), employee as (
              select h.id as employee_id, h.user_id, h.first_name, h.last_name, h.role, c.pin_hash, c.failures,

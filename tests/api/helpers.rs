@@ -3,7 +3,8 @@
 //! The server is `DATABASE_URL` when set, else an embedded cluster (the same launcher as
 //! `cargo run`) started once per test run under the target directory and stopped when the
 //! test process exits. Public migrations run once into a template database; each test gets
-//! `kassa_test_<uuid>` cloned from it, which takes milliseconds.
+//! `kassa_test_<uuid>` cloned from it, which takes milliseconds. On a Citus coordinator the
+//! clone is then made a Citus database over every node (`helpers/citus.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tower::ServiceExt;
 
 mod binary;
+mod citus;
 mod endpoints;
 mod keys;
 mod pools;
@@ -47,6 +49,8 @@ struct TestServer {
     admin: PgConnectOptions,
     /// The migrated database each test database is cloned from.
     template: String,
+    /// The workers, when the server is a Citus coordinator.
+    citus: Option<citus::CitusNodes>,
     /// Keeps the embedded cluster alive until the process exits.
     _cluster: Option<EmbeddedCluster>,
 }
@@ -73,8 +77,12 @@ fn start_server() -> TestServer {
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let citus = runtime.block_on(citus::CitusNodes::detect(&admin));
+    if let Some(citus) = &citus {
+        runtime.block_on(citus.drop_stale());
+    }
     let template = runtime.block_on(prepare_template(&admin));
-    TestServer { admin, template, _cluster: cluster }
+    TestServer { admin, template, citus, _cluster: cluster }
 }
 
 /// Drops databases left by earlier runs, then creates and migrates this run's template.
@@ -127,6 +135,9 @@ impl TestDb {
             .await
             .expect("clone the template database");
         conn.close().await.unwrap();
+        if let Some(citus) = &server.citus {
+            citus.join(&name).await;
+        }
         TestDb { options: server.admin.clone().database(&name), name }
     }
 

@@ -5,6 +5,7 @@ mod account_reach;
 mod account_throttle;
 mod auth;
 mod cashiers;
+mod citus;
 mod cli;
 mod connections;
 mod console;

@@ -1306,11 +1306,64 @@ async fn a_role_edited_elsewhere_applies_from_the_next_request() {
     app.patch_role(&owner, "cashier", &json!({"permissions": ["create_sales"]})).await.json(StatusCode::OK);
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["create_sales"]));
 
-    // Changed by hand in the database, as an operator might: both instances see it.
-    sqlx::query("update tenant_dva.roles set permissions = '{view_products}' where code = 'cashier'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    // Changed by hand in the database, as an operator might, moving the version on as
+    // docs/operations.md says: both instances see it.
+    sqlx::raw_sql(
+        "update tenant_dva.roles set permissions = '{view_products}' where code = 'cashier';
+         update public.stores set roles_version = roles_version + 1 where schema_name = 'tenant_dva';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(set(&me_on_other().await["data"]["permissions"]), set_of(&["view_products"]));
     assert_eq!(set(&me(&app, &holder).await["data"]["permissions"]), set_of(&["view_products"]));
+}
+
+async fn roles_version(app: &TestApp, schema: &str) -> i64 {
+    sqlx::query_scalar("select roles_version from public.stores where schema_name = $1")
+        .bind(schema)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn assert_moved(app: &TestApp, schema: &str, version: &mut i64, what: &str) {
+    let now = roles_version(app, schema).await;
+    assert!(now > *version, "{what} moved the roles version on ({version} → {now})");
+    *version = now;
+}
+
+/// No trigger moves the version (a distributed-PostgreSQL worker refuses triggers on a
+/// store's tables): each write of a role moves it, refused writes do not.
+#[tokio::test]
+async fn every_role_write_moves_the_roles_version_without_a_trigger() {
+    let (app, owner) = TestApp::with_owner("ver_owner", "Версия").await;
+    let schema: String = sqlx::query_scalar("select schema_name from public.stores where id = $1")
+        .bind(owner.store_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let schema = schema.as_str();
+    let triggers: i64 = sqlx::query_scalar(
+        "select count(*) from pg_trigger t join pg_class c on c.oid = t.tgrelid \
+         join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and not t.tgisinternal",
+    )
+    .bind(schema)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(triggers, 0, "a store's schema holds no trigger");
+
+    let mut version = roles_version(&app, schema).await;
+    let role = json!({"code": "deputy", "name": "Заместитель", "rank": 40, "permissions": ["view_all"]});
+    app.create_role(&owner, &role).await.json(StatusCode::CREATED);
+    assert_moved(&app, schema, &mut version, "creating a role").await;
+    app.patch_role(&owner, "deputy", &json!({"permissions": ["view_products"]})).await.json(StatusCode::OK);
+    assert_moved(&app, schema, &mut version, "changing a role").await;
+    assert_eq!(app.delete_role(&owner, "deputy").await.status, StatusCode::NO_CONTENT);
+    assert_moved(&app, schema, &mut version, "deleting a role").await;
+
+    let refused = app.patch_role(&owner, "owner", &json!({"rank": 10})).await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert_eq!(roles_version(&app, schema).await, version, "a refused write moves nothing");
 }
