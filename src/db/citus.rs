@@ -9,14 +9,18 @@ use sqlx::PgPool;
 /// The Citus version string (`citus_version()`), or `None` on a plain PostgreSQL server
 /// (or a database without the extension).
 pub async fn version(pool: &PgPool) -> sqlx::Result<Option<String>> {
-    // `citus_version()` cannot be named where the extension is missing: the statement would
-    // fail to plan. Ask whether it exists first.
+    // One transaction, so the two statements (each a parse, then an execute) stay on one
+    // server connection behind a transaction pooler. `citus_version()` cannot be named where
+    // the extension is missing (the statement would fail to plan): ask whether it exists first.
+    let mut tx = pool.begin().await?;
     let present: bool =
-        crate::db::query_scalar("select to_regproc('citus_version') is not null").fetch_one(pool).await?;
-    if !present {
-        return Ok(None);
-    }
-    crate::db::query_scalar("select citus_version()").fetch_one(pool).await.map(Some)
+        crate::db::query_scalar("select to_regproc('citus_version') is not null").fetch_one(&mut *tx).await?;
+    let version = match present {
+        true => Some(crate::db::query_scalar("select citus_version()").fetch_one(&mut *tx).await?),
+        false => None,
+    };
+    tx.commit().await?;
+    Ok(version)
 }
 
 /// Store schemas (oldest store first) that are not distributed schemas yet: those made
