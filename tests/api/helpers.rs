@@ -85,19 +85,25 @@ fn start_server() -> TestServer {
     TestServer { admin, template, citus, _cluster: cluster }
 }
 
-/// Drops databases left by earlier runs, then creates and migrates this run's template.
-async fn prepare_template(admin: &PgConnectOptions) -> String {
-    let mut conn = PgConnection::connect_with(admin).await.expect("connect to the test server");
+/// Drops the test and template databases earlier runs left on the server of `conn`;
+/// `options` is appended to each `drop database` (`with (force)` where connections linger).
+/// Fails harmlessly for databases a concurrent run still uses.
+pub(crate) async fn drop_stale_databases(conn: &mut PgConnection, options: &str) {
     let stale: Vec<String> = sqlx::query_scalar(
         "select datname from pg_database where datname like 'kassa\\_test\\_%' or datname like 'kassa\\_template\\_%'",
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await
     .unwrap();
     for name in stale {
-        // Fails harmlessly for databases a concurrent run still uses.
-        let _ = execute(&mut conn, format!("drop database if exists \"{name}\"")).await;
+        let _ = execute(&mut *conn, format!("drop database if exists \"{name}\" {options}")).await;
     }
+}
+
+/// Drops databases left by earlier runs, then creates and migrates this run's template.
+async fn prepare_template(admin: &PgConnectOptions) -> String {
+    let mut conn = PgConnection::connect_with(admin).await.expect("connect to the test server");
+    drop_stale_databases(&mut conn, "").await;
     let template = format!("kassa_template_{}", uuid::Uuid::new_v4().simple());
     execute(&mut conn, format!("create database \"{template}\"")).await.unwrap();
     let mut migrate_conn = PgConnection::connect_with(&admin.clone().database(&template)).await.unwrap();

@@ -9,7 +9,7 @@
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-use super::execute;
+use super::{drop_stale_databases, execute};
 
 /// The nodes of a Citus cluster, as its coordinator lists them.
 pub struct CitusNodes {
@@ -51,15 +51,7 @@ impl CitusNodes {
     pub async fn drop_stale(&self) {
         for worker in &self.workers {
             let mut conn = PgConnection::connect_with(worker).await.expect("connect to a Citus worker");
-            let stale: Vec<String> = sqlx::query_scalar(
-                "select datname from pg_database where datname like 'kassa\\_test\\_%' or datname like 'kassa\\_template\\_%'",
-            )
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-            for name in stale {
-                let _ = execute(&mut conn, format!("drop database if exists \"{name}\" with (force)")).await;
-            }
+            drop_stale_databases(&mut conn, "with (force)").await;
             conn.close().await.unwrap();
         }
     }
